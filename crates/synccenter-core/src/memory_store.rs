@@ -119,7 +119,7 @@ fn apply_one(s: &mut State, change: &Change) {
 
 fn sorted_matching<'a>(s: &'a State, filter: &EventFilter) -> Vec<&'a Event> {
     let mut v: Vec<&Event> = s.events.values().filter(|e| filter.matches(e)).collect();
-    v.sort_by(|a, b| (b.time, b.id).cmp(&(a.time, a.id)));
+    v.sort_by_key(|e| std::cmp::Reverse((e.time, e.id)));
     v
 }
 
@@ -179,7 +179,7 @@ impl Store for MemoryStore {
             .filter(|r| query.handler.as_ref().is_none_or(|h| &r.handler == h))
             .filter(|r| query.started_before.is_none_or(|t| r.started_at < t))
             .collect();
-        v.sort_by(|a, b| (b.started_at, b.id).cmp(&(a.started_at, a.id)));
+        v.sort_by_key(|r| std::cmp::Reverse((r.started_at, r.id)));
         Ok(v.into_iter().take(query.limit as usize).cloned().collect())
     }
 
