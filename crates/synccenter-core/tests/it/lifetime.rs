@@ -1,0 +1,188 @@
+//! Session creation and lifetime: behaviours 36–43 (`CreateSession` arguments, limits and handler state,
+//! concurrency, calls after the end, loss of the owner).
+
+use synccenter_core::{
+    Change, Context, EndReason, EventLevel, HResult, HandlerCapabilities, HandlerId, HandlerSpec, ItemId, ItemSpec,
+    NewEvent, Notice, OwnerId, ProgressStatus, SyncControlFlags,
+};
+
+use crate::support::{Fx, OWNER, assert_refused, handler_spec, hid, ids, iid, item_spec};
+
+use ProgressStatus::{Failed, Updating};
+
+#[test]
+fn b36_create_session_makes_items_synchronizing() {
+    let mut fx = Fx::new();
+    let s = fx.c.create_session(OWNER, &fx.h(), &ids(&["A", "B"])).unwrap();
+    let view = fx.c.session(s).unwrap();
+    assert_eq!(view.handler, fx.h());
+    assert_eq!(view.owner, OWNER);
+    assert_eq!(view.items.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(), ["A", "B"]);
+    assert!(fx.c.item_display(&fx.h(), &iid("A")).unwrap().is_some());
+    assert!(fx.c.item_display(&fx.h(), &iid("B")).unwrap().is_some());
+    assert_eq!(fx.c.item_display(&fx.h(), &iid("C")).unwrap(), None);
+    assert_eq!(fx.c.live_session_count(), 1);
+    let changes = fx.c.take_changes();
+    assert!(changes.iter().any(|ch| matches!(ch, Change::SessionStarted { session, items, .. }
+        if *session == s && *items == ids(&["A", "B"]))));
+}
+
+#[test]
+fn b37_create_session_without_items_is_invalidarg() {
+    let mut fx = Fx::new();
+    let h = fx.h();
+    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.create_session(OWNER, &h, &[]));
+    assert_eq!(fx.c.live_session_count(), 0);
+    // Unknown handler or item as well (§5.8).
+    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.create_session(OWNER, &hid("nope"), &ids(&["A"])));
+    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.create_session(OWNER, &h, &ids(&["A", "Z"])));
+}
+
+#[test]
+fn b38_sixty_four_unit_ids_are_invalidarg() {
+    let mut fx = Fx::new();
+    let long = "a".repeat(64);
+    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| {
+        let h = HandlerId::new(long.clone())?;
+        c.create_session(OWNER, &h, &ids(&["A"]))
+    });
+    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| {
+        let i = ItemId::new(long.clone())?;
+        c.create_session(OWNER, &hid("H"), &[i])
+    });
+    assert!(HandlerId::new("a".repeat(63)).is_ok(), "63 units plus the terminator fit");
+}
+
+#[test]
+fn b39_second_session_without_concurrency_is_error_busy() {
+    let mut fx = Fx::new();
+    fx.session(&["A"]);
+    let h = fx.h();
+    let err = assert_refused(&mut fx, HResult::ERROR_BUSY, |c| c.create_session(OwnerId(2), &h, &ids(&["B"])));
+    assert_eq!(err.hresult().code, 0x8007_00AA);
+    assert_eq!(fx.c.live_session_count(), 1);
+}
+
+#[test]
+fn b40_item_in_two_concurrent_sessions_is_indeterminate() {
+    let spec = HandlerSpec {
+        capabilities: Some(HandlerCapabilities::SUPPORTS_CONCURRENT_SESSIONS),
+        ..handler_spec("Handler H")
+    };
+    let mut fx = Fx::with_handler(spec);
+    let s1 = fx.session(&["A"]);
+    let s2 = fx.c.create_session(OwnerId(2), &fx.h(), &ids(&["A", "B"])).unwrap();
+    fx.c.report_progress(s1, &iid("A"), Updating, None, 2, 10).unwrap();
+    fx.c.report_progress(s2, &iid("A"), Updating, None, 3, 10).unwrap();
+    let d = fx.c.item_display(&fx.h(), &iid("A")).unwrap().unwrap();
+    assert!(d.indeterminate);
+    assert_eq!(d.steps, None);
+    // Once only one session remains, steps show again.
+    fx.c.end_session(s1).unwrap();
+    let d = fx.c.item_display(&fx.h(), &iid("A")).unwrap().unwrap();
+    assert!(!d.indeterminate);
+    assert_eq!(d.steps, Some((3, 10)));
+}
+
+#[test]
+fn b41_every_callback_after_the_end_is_e_unexpected() {
+    let mut fx = Fx::new();
+    let s = fx.session(&["A"]);
+    fx.c.end_session(s).unwrap();
+    fx.c.take_changes();
+    fx.take_notices();
+    let a = iid("A");
+    let unexpected = HResult::E_UNEXPECTED;
+    assert_eq!(unexpected.code, 0x8000_FFFF);
+    assert_refused(&mut fx, unexpected, |c| c.report_progress(s, &a, Updating, None, 1, 2));
+    assert_refused(&mut fx, unexpected, |c| c.set_handler_progress_text(s, Some("t")));
+    assert_refused(&mut fx, unexpected, |c| {
+        c.report_event(
+            s,
+            NewEvent {
+                level: Some(EventLevel::Error),
+                name: Some("n".into()),
+                description: Some("d".into()),
+                ..NewEvent::default()
+            },
+        )
+    });
+    assert_refused(&mut fx, unexpected, |c| c.can_continue(s, None));
+    assert_refused(&mut fx, unexpected, |c| c.can_continue(s, Some(&a)));
+    assert_refused(&mut fx, unexpected, |c| c.query_additional_items(s));
+    assert_refused(&mut fx, unexpected, |c| c.add_item(s, &iid("B")));
+    assert_refused(&mut fx, unexpected, |c| c.add_context(s, Some(Context("P".into()))));
+    assert_refused(&mut fx, unexpected, |c| c.propose_item(s, iid("N"), item_spec("N")));
+    assert_refused(&mut fx, unexpected, |c| c.commit_item(s, &iid("N")));
+    assert_refused(&mut fx, unexpected, |c| c.report_manual_sync(s));
+    // Ending again is idempotent and changes nothing.
+    let before = fx.c.state_fingerprint();
+    assert_eq!(fx.c.end_session(s).unwrap().session, s);
+    assert_eq!(fx.c.state_fingerprint(), before);
+    assert!(!fx.c.has_changes());
+}
+
+#[test]
+fn b42_owner_loss_ends_session_fails_items_and_delivers_result() {
+    let mut fx = Fx::new();
+    let h = fx.h();
+    let r = fx.c.start_items(&h, &ids(&["A", "B"]), SyncControlFlags::empty(), None).unwrap();
+    let owner = OwnerId(7);
+    let s = fx.c.create_session(owner, &h, &ids(&["A", "B"])).unwrap();
+    fx.c.report_progress(s, &iid("A"), Updating, None, 1, 2).unwrap();
+    fx.c.take_changes();
+    fx.take_notices();
+    fx.clock.advance(std::time::Duration::from_secs(30));
+    let summaries = fx.c.end_owner(owner);
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].reason, EndReason::OwnerLost);
+    assert_eq!(summaries[0].status, Failed);
+    assert_eq!(fx.c.live_session_count(), 0);
+    let changes = fx.c.take_changes();
+    for i in ["A", "B"] {
+        assert!(changes.iter().any(|ch| matches!(ch, Change::ItemProgressed { item, progress, .. }
+            if item.as_str() == i && progress.status == Some(Failed))));
+    }
+    assert!(changes.iter().any(|ch| matches!(ch, Change::EventAdded(e)
+        if e.level == EventLevel::Warning && e.item.is_none() && e.handler == h
+            && e.time == crate::support::T0.plus(std::time::Duration::from_secs(30)))));
+    let notices = fx.take_notices();
+    let results: Vec<_> = notices
+        .iter()
+        .filter_map(|n| match n {
+            Notice::RequestFinished { request, result, .. } if *request == r => Some(*result),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results.len(), 1, "{notices:?}");
+    assert_eq!(results[0].status, Failed);
+    assert!(notices.iter().any(|n| matches!(n, Notice::SessionEnded { summary, .. }
+        if summary.reason == EndReason::OwnerLost)));
+    // Calls on it now are E_UNEXPECTED.
+    assert_refused(&mut fx, HResult::E_UNEXPECTED, |c| c.can_continue(s, None));
+}
+
+#[test]
+fn b43_disabled_handler_or_disconnected_item_is_not_ready() {
+    let spec = HandlerSpec { enabled: Some(false), ..handler_spec("Handler H") };
+    let mut fx = Fx::with_handler(spec);
+    let h = fx.h();
+    let err = assert_refused(&mut fx, HResult::ERROR_NOT_READY, |c| c.create_session(OWNER, &h, &ids(&["A"])));
+    assert_eq!(err.hresult().code, 0x8007_0015);
+    assert_eq!(fx.c.live_session_count(), 0);
+
+    let mut fx = Fx::new();
+    let h = fx.h();
+    fx.c.register_item(&h, iid("B"), ItemSpec { connected: Some(false), ..ItemSpec::default() }).unwrap();
+    fx.c.take_changes();
+    assert_refused(&mut fx, HResult::ERROR_NOT_READY, |c| c.create_session(OWNER, &h, &ids(&["A", "B"])));
+    assert_eq!(fx.c.live_session_count(), 0);
+    // Inactive and disconnected handlers as well.
+    for spec in [
+        HandlerSpec { active: Some(false), ..HandlerSpec::default() },
+        HandlerSpec { active: Some(true), connected: Some(false), ..HandlerSpec::default() },
+    ] {
+        fx.c.register_handler(h.clone(), spec).unwrap();
+        assert_refused(&mut fx, HResult::ERROR_NOT_READY, |c| c.create_session(OWNER, &h, &ids(&["A"])));
+    }
+}

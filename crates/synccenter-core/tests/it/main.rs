@@ -1,0 +1,12 @@
+//! Conformance tests for the 80 behaviours of `shared/syncmgr-spec.md` §4, one `bNN_*` test (or more) per
+//! behaviour; `docs/conformance.md` maps each number to its test.
+
+mod cancel;
+mod conflicts;
+mod control;
+mod events;
+mod lifetime;
+mod membership;
+mod progress;
+mod registry;
+mod support;
