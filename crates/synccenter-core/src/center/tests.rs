@@ -24,10 +24,14 @@ fn center(concurrent: bool) -> (Center, Arc<Mutex<Vec<Notice>>>) {
         Box::new(SequentialIds::new(1)),
         Box::new(sink),
     );
-    let caps = if concurrent { HandlerCapabilities::SUPPORTS_CONCURRENT_SESSIONS } else { HandlerCapabilities::empty() };
+    let caps =
+        if concurrent { HandlerCapabilities::SUPPORTS_CONCURRENT_SESSIONS } else { HandlerCapabilities::empty() };
     let h = HandlerId::new("h").expect("valid");
-    c.register_handler(h.clone(), HandlerSpec { name: Some("H".into()), capabilities: Some(caps), ..Default::default() })
-        .expect("register handler");
+    c.register_handler(
+        h.clone(),
+        HandlerSpec { name: Some("H".into()), capabilities: Some(caps), ..Default::default() },
+    )
+    .expect("register handler");
     for i in ITEMS {
         c.register_item(&h, ItemId::new(i).expect("valid"), ItemSpec { name: Some(i.into()), ..Default::default() })
             .expect("register item");

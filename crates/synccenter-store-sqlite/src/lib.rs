@@ -1,0 +1,559 @@
+//! # synccenter-store-sqlite
+//!
+//! A [`Store`] on one SQLite file, so that the registry, conflicts, session history and Sync Results survive a
+//! restart. It matches `synccenter_core::MemoryStore` (the reference semantics) change for change; the
+//! `synccenter-store-tests` conformance suite checks that.
+//!
+//! The file is opened in WAL mode with `synchronous=FULL`, so what `apply` acknowledged is on disk. A file that
+//! is not a SQLite database, is damaged, or carries a schema newer than this build is refused with
+//! `StoreError::Corrupt` naming the file; it is never replaced, truncated or written to.
+
+#![warn(missing_docs)]
+
+mod codec;
+mod errors;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use synccenter_core::{
+    Change, Event, EventFilter, EventId, EventQuery, SessionId, SessionQuery, SessionRecord, Snapshot, Store,
+    StoreError,
+};
+
+use crate::codec::{
+    Bad, ConflictRow, EventRow, HandlerRow, ItemRow, SessionItemRow, SessionRow, conflict_docs, owner_value,
+    retention_text, ts, uuid_text,
+};
+use crate::errors::{bad_value, corrupt, from_migrate, from_sqlx};
+
+/// The database file's name inside a data directory (see [`SqliteStore::open_in_dir`]).
+pub const DB_FILE_NAME: &str = "synccenter.sqlite";
+
+/// How long a statement waits for another connection's lock before failing as unavailable.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections in the pool; writers serialize on `BEGIN IMMEDIATE`, readers run beside them (WAL).
+const MAX_CONNECTIONS: u32 = 4;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// A [`Store`] backed by one SQLite database file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database at `path` and brings its schema up to date.
+    ///
+    /// A file that is not a readable SQLite database, or whose schema is newer than this build, is refused
+    /// with [`StoreError::Corrupt`] and left untouched; I/O problems are [`StoreError::Unavailable`].
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let path = path.to_path_buf();
+        if path.exists() {
+            check_existing(&path).await?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|e| from_sqlx(&path, e))?;
+        MIGRATOR.run(&pool).await.map_err(|e| from_migrate(&path, e))?;
+        Ok(SqliteStore { pool, path })
+    }
+
+    /// Opens [`DB_FILE_NAME`] inside `data_dir`, creating the directory if missing.
+    pub async fn open_in_dir(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create the data directory {}: {e}", data_dir.display()))
+        })?;
+        Self::open(&data_dir.join(DB_FILE_NAME)).await
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sql_err(&self, e: sqlx::Error) -> StoreError {
+        from_sqlx(&self.path, e)
+    }
+
+    fn bad(&self, b: Bad) -> StoreError {
+        bad_value(&self.path, b.what, b.detail)
+    }
+
+    async fn session_items(&self, conn: &mut SqliteConnection, id: &str) -> Result<Vec<SessionItemRow>, StoreError> {
+        sqlx::query_as::<_, SessionItemRow>(
+            "SELECT item_id, status, step, max_step, text FROM session_items WHERE session_id = ? ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| self.sql_err(e))
+    }
+
+    async fn records(
+        &self,
+        conn: &mut SqliteConnection,
+        rows: Vec<SessionRow>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let items = self.session_items(conn, &row.id).await?;
+            out.push(row.into_record(items).map_err(|b| self.bad(b))?);
+        }
+        Ok(out)
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
+        self.pool.acquire().await.map_err(|e| self.sql_err(e))
+    }
+}
+
+/// Reads an existing file through a read-only connection before anything may write to it: garbage, damage
+/// and a newer schema are refused here, so the file is never modified in those cases.
+async fn check_existing(path: &Path) -> Result<(), StoreError> {
+    use sqlx::Connection;
+    let options = SqliteConnectOptions::new().filename(path).read_only(true).create_if_missing(false);
+    let mut conn = SqliteConnection::connect_with(&options).await.map_err(|e| from_sqlx(path, e))?;
+    let result = async {
+        let has_migrations: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| from_sqlx(path, e))?;
+        if has_migrations == 0 {
+            return Ok(());
+        }
+        let newest: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| from_sqlx(path, e))?;
+        let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        match newest {
+            Some(v) if v > known => Err(corrupt(
+                path,
+                &format!("the database has schema version {v}, newer than this build understands (at most {known})"),
+            )),
+            _ => Ok(()),
+        }
+    }
+    .await;
+    // Closing a read-only connection cannot lose data; a failure to close says nothing about the file.
+    let _ = conn.close().await;
+    result
+}
+
+/// Pushes the `WHERE` clause of `filter` (always starting with `WHERE 1`), the same predicate as
+/// [`EventFilter::matches`].
+fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter) {
+    qb.push(" WHERE 1");
+    if let Some(h) = &filter.handler {
+        qb.push(" AND handler_id = ").push_bind(h.as_str().to_owned());
+    }
+    match &filter.item {
+        Some(i) => {
+            qb.push(" AND item_id = ").push_bind(i.as_str().to_owned());
+        }
+        None if filter.handler_level_only => {
+            qb.push(" AND item_id IS NULL");
+        }
+        None => {}
+    }
+    if !filter.levels.is_empty() {
+        qb.push(" AND level IN (");
+        let mut sep = qb.separated(", ");
+        for l in &filter.levels {
+            sep.push_bind(i64::from(l.number()));
+        }
+        qb.push(")");
+    }
+    if let Some(s) = &filter.session {
+        qb.push(" AND session_id = ").push_bind(uuid_text(s.0));
+    }
+    if let Some(t) = filter.since {
+        qb.push(" AND time >= ").push_bind(ts(t));
+    }
+    if let Some(t) = filter.until {
+        qb.push(" AND time < ").push_bind(ts(t));
+    }
+}
+
+const EVENT_COLUMNS: &str = "SELECT id, handler_id, item_id, session_id, level, name, description, link_text, link_reference, context, time \
+     FROM events";
+
+const SESSION_COLUMNS: &str =
+    "SELECT id, handler_id, owner, started_at, manual, ended_at, end_reason, end_status FROM sessions";
+
+async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), ApplyError> {
+    match change {
+        Change::HandlerSaved(h) => {
+            // An upsert, not INSERT OR REPLACE: replacing the row would cascade to the handler's items.
+            sqlx::query(
+                "INSERT INTO handlers (id, name, handler_type, type_label, comment, last_sync_reported, \
+                 last_sync_recorded, active, enabled, connected, hidden, capabilities, policies, retention) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, handler_type = excluded.handler_type, \
+                 type_label = excluded.type_label, comment = excluded.comment, \
+                 last_sync_reported = excluded.last_sync_reported, last_sync_recorded = excluded.last_sync_recorded, \
+                 active = excluded.active, enabled = excluded.enabled, connected = excluded.connected, \
+                 hidden = excluded.hidden, capabilities = excluded.capabilities, policies = excluded.policies, \
+                 retention = excluded.retention",
+            )
+            .bind(h.id.as_str())
+            .bind(&h.name)
+            .bind(i64::from(h.handler_type.number()))
+            .bind(&h.type_label)
+            .bind(&h.comment)
+            .bind(h.last_sync_reported.map(ts))
+            .bind(h.last_sync_recorded.map(ts))
+            .bind(h.active)
+            .bind(h.enabled)
+            .bind(h.connected)
+            .bind(h.hidden)
+            .bind(i64::from(h.capabilities.bits()))
+            .bind(i64::from(h.policies.bits()))
+            .bind(retention_text(h.retention))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Change::HandlerDeleted(h) => {
+            // Items go by cascade; events and session history stay.
+            sqlx::query("DELETE FROM conflicts WHERE handler_id = ?").bind(h.as_str()).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM handlers WHERE id = ?").bind(h.as_str()).execute(&mut *conn).await?;
+        }
+        Change::ItemSaved(h, item) => {
+            // Like the reference store, an item of an unknown handler is ignored.
+            sqlx::query(
+                "INSERT OR REPLACE INTO items (handler_id, id, name, type_label, comment, last_sync_reported, \
+                 last_sync_recorded, enabled, connected, hidden, capabilities, policies) \
+                 SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM handlers WHERE id = ?)",
+            )
+            .bind(h.as_str())
+            .bind(item.id.as_str())
+            .bind(&item.name)
+            .bind(&item.type_label)
+            .bind(&item.comment)
+            .bind(item.last_sync_reported.map(ts))
+            .bind(item.last_sync_recorded.map(ts))
+            .bind(item.enabled)
+            .bind(item.connected)
+            .bind(item.hidden)
+            .bind(i64::from(item.capabilities.bits()))
+            .bind(i64::from(item.policies.bits()))
+            .bind(h.as_str())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Change::ItemDeleted(h, item) => {
+            sqlx::query("DELETE FROM items WHERE handler_id = ? AND id = ?")
+                .bind(h.as_str())
+                .bind(item.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Change::SessionStarted { session, handler, owner, started_at, items } => {
+            let id = uuid_text(session.0);
+            // Starting a known session again replaces it whole, as the reference store does.
+            sqlx::query("DELETE FROM session_items WHERE session_id = ?").bind(&id).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM sessions WHERE id = ?").bind(&id).execute(&mut *conn).await?;
+            sqlx::query("INSERT INTO sessions (id, handler_id, owner, started_at, manual) VALUES (?, ?, ?, ?, 0)")
+                .bind(&id)
+                .bind(handler.as_str())
+                .bind(owner_value(*owner))
+                .bind(ts(*started_at))
+                .execute(&mut *conn)
+                .await?;
+            for (position, item) in items.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO session_items (session_id, position, item_id, status, step, max_step, text) \
+                     VALUES (?, ?, ?, NULL, 0, 0, '')",
+                )
+                .bind(&id)
+                .bind(position as i64)
+                .bind(item.as_str())
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        Change::SessionItemAdded { session, item } => {
+            let id = uuid_text(session.0);
+            sqlx::query(
+                "INSERT INTO session_items (session_id, position, item_id, status, step, max_step, text) \
+                 SELECT ?1, (SELECT coalesce(max(position) + 1, 0) FROM session_items WHERE session_id = ?1), ?2, \
+                 NULL, 0, 0, '' \
+                 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?1) \
+                 AND NOT EXISTS (SELECT 1 FROM session_items WHERE session_id = ?1 AND item_id = ?2)",
+            )
+            .bind(&id)
+            .bind(item.as_str())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Change::ItemProgressed { session, item, progress } => {
+            let id = uuid_text(session.0);
+            // The first membership of the item, as the reference store's `find`.
+            sqlx::query(
+                "UPDATE session_items SET status = ?, step = ?, max_step = ?, text = ? \
+                 WHERE session_id = ? AND position = \
+                 (SELECT min(position) FROM session_items WHERE session_id = ? AND item_id = ?)",
+            )
+            .bind(progress.status.map(|s| i64::from(s.number())))
+            .bind(i64::from(progress.step))
+            .bind(i64::from(progress.max_step))
+            .bind(&progress.text)
+            .bind(&id)
+            .bind(&id)
+            .bind(item.as_str())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Change::SessionMarkedManual(session) => {
+            sqlx::query("UPDATE sessions SET manual = 1 WHERE id = ?")
+                .bind(uuid_text(session.0))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Change::SessionEnded { session, at, reason, status } => {
+            sqlx::query("UPDATE sessions SET ended_at = ?, end_reason = ?, end_status = ? WHERE id = ?")
+                .bind(ts(*at))
+                .bind(reason.name())
+                .bind(i64::from(status.number()))
+                .bind(uuid_text(session.0))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Change::EventAdded(e) => {
+            sqlx::query(
+                "INSERT OR REPLACE INTO events (id, handler_id, item_id, session_id, level, name, description, \
+                 link_text, link_reference, context, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(uuid_text(e.id.0))
+            .bind(e.handler.as_str())
+            .bind(e.item.as_ref().map(|i| i.as_str()))
+            .bind(e.session.map(|s| uuid_text(s.0)))
+            .bind(i64::from(e.level.number()))
+            .bind(&e.name)
+            .bind(&e.description)
+            .bind(e.link_text.as_deref())
+            .bind(e.link_reference.as_deref())
+            .bind(e.context.as_deref())
+            .bind(ts(e.time))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Change::EventsPurged { handler, before } => {
+            sqlx::query("DELETE FROM events WHERE handler_id = ? AND time < ?")
+                .bind(handler.as_str())
+                .bind(ts(*before))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Change::ConflictSaved(c) => {
+            let (versions, resolution) = conflict_docs(&c.versions, c.resolution.as_ref()).map_err(ApplyError::Json)?;
+            sqlx::query(
+                "INSERT OR REPLACE INTO conflicts (id, handler_id, item_id, key, name, description, versions, \
+                 abilities, detected_at, resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(uuid_text(c.id.0))
+            .bind(c.handler.as_str())
+            .bind(c.item.as_ref().map(|i| i.as_str()))
+            .bind(c.key.as_deref())
+            .bind(&c.name)
+            .bind(&c.description)
+            .bind(versions)
+            .bind(i64::from(c.abilities.bits()))
+            .bind(ts(c.detected_at))
+            .bind(resolution)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Change::ConflictRemoved(id) => {
+            sqlx::query("DELETE FROM conflicts WHERE id = ?").bind(uuid_text(id.0)).execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Why one change could not be written.
+#[derive(Debug)]
+enum ApplyError {
+    Sql(sqlx::Error),
+    Json(serde_json::Error),
+}
+
+impl From<sqlx::Error> for ApplyError {
+    fn from(e: sqlx::Error) -> Self {
+        ApplyError::Sql(e)
+    }
+}
+
+impl Store for SqliteStore {
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        let mut conn = self.conn().await?;
+        // One read transaction, so the snapshot is consistent even while another connection writes.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.sql_err(e))?;
+        let handlers = sqlx::query_as::<_, HandlerRow>(
+            "SELECT id, name, handler_type, type_label, comment, last_sync_reported, last_sync_recorded, active, \
+             enabled, connected, hidden, capabilities, policies, retention FROM handlers ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.sql_err(e))?;
+        let items = sqlx::query_as::<_, ItemRow>(
+            "SELECT handler_id, id, name, type_label, comment, last_sync_reported, last_sync_recorded, enabled, \
+             connected, hidden, capabilities, policies FROM items ORDER BY handler_id, id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.sql_err(e))?;
+        let conflicts = sqlx::query_as::<_, ConflictRow>(
+            "SELECT id, handler_id, item_id, key, name, description, versions, abilities, detected_at, resolution \
+             FROM conflicts ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.sql_err(e))?;
+        let live = sqlx::query_as::<_, SessionRow>(&format!("{SESSION_COLUMNS} WHERE ended_at IS NULL ORDER BY id"))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.sql_err(e))?;
+        let live_sessions = self.records(&mut tx, live).await?;
+        tx.commit().await.map_err(|e| self.sql_err(e))?;
+
+        let mut items_by_handler: std::collections::BTreeMap<String, Vec<ItemRow>> = Default::default();
+        for row in items {
+            items_by_handler.entry(row.handler_id.clone()).or_default().push(row);
+        }
+        let mut out = Snapshot { handlers: Vec::with_capacity(handlers.len()), conflicts: Vec::new(), live_sessions };
+        for row in handlers {
+            let handler = row.into_handler().map_err(|b| self.bad(b))?;
+            let items = items_by_handler
+                .remove(handler.id.as_str())
+                .unwrap_or_default()
+                .into_iter()
+                .map(ItemRow::into_item)
+                .collect::<Result<Vec<_>, Bad>>()
+                .map_err(|b| self.bad(b))?;
+            out.handlers.push((handler, items));
+        }
+        out.conflicts = conflicts
+            .into_iter()
+            .map(ConflictRow::into_conflict)
+            .collect::<Result<_, Bad>>()
+            .map_err(|b| self.bad(b))?;
+        Ok(out)
+    }
+
+    async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        // IMMEDIATE takes the write lock up front, so concurrent writers wait (busy timeout) instead of
+        // failing on a lock upgrade.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.sql_err(e))?;
+        for change in changes {
+            if let Err(e) = apply_one(&mut tx, change).await {
+                // Dropping the transaction rolls everything back: all changes or none.
+                return Err(match e {
+                    ApplyError::Sql(e) => self.sql_err(e),
+                    ApplyError::Json(e) => {
+                        StoreError::Unavailable(format!("{}: cannot encode a conflict: {e}", self.path.display()))
+                    }
+                });
+            }
+        }
+        tx.commit().await.map_err(|e| self.sql_err(e))
+    }
+
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(EVENT_COLUMNS);
+        push_filter(&mut qb, &query.filter);
+        if let Some(c) = query.after {
+            qb.push(" AND (time, id) < (").push_bind(ts(c.time)).push(", ").push_bind(uuid_text(c.id.0)).push(")");
+        }
+        qb.push(" ORDER BY time DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
+        let rows = qb.build_query_as::<EventRow>().fetch_all(&self.pool).await.map_err(|e| self.sql_err(e))?;
+        rows.into_iter().map(|r| r.into_event().map_err(|b| self.bad(b))).collect()
+    }
+
+    async fn count_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events");
+        push_filter(&mut qb, filter);
+        let n: i64 = qb.build_query_scalar().fetch_one(&self.pool).await.map_err(|e| self.sql_err(e))?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn get_event(&self, id: EventId) -> Result<Option<Event>, StoreError> {
+        let row = sqlx::query_as::<_, EventRow>(&format!("{EVENT_COLUMNS} WHERE id = ?"))
+            .bind(uuid_text(id.0))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.sql_err(e))?;
+        row.map(|r| r.into_event().map_err(|b| self.bad(b))).transpose()
+    }
+
+    async fn remove_events(&self, ids: &[EventId]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.sql_err(e))?;
+        let mut removed = 0;
+        for id in ids {
+            removed += sqlx::query("DELETE FROM events WHERE id = ?")
+                .bind(uuid_text(id.0))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.sql_err(e))?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(|e| self.sql_err(e))?;
+        Ok(removed)
+    }
+
+    async fn clear_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM events");
+        push_filter(&mut qb, filter);
+        Ok(qb.build().execute(&self.pool).await.map_err(|e| self.sql_err(e))?.rows_affected())
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(SESSION_COLUMNS);
+        qb.push(" WHERE 1");
+        if let Some(h) = &query.handler {
+            qb.push(" AND handler_id = ").push_bind(h.as_str().to_owned());
+        }
+        if let Some(t) = query.started_before {
+            qb.push(" AND started_at < ").push_bind(ts(t));
+        }
+        qb.push(" ORDER BY started_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.sql_err(e))?;
+        let rows = qb.build_query_as::<SessionRow>().fetch_all(&mut *tx).await.map_err(|e| self.sql_err(e))?;
+        let out = self.records(&mut tx, rows).await?;
+        tx.commit().await.map_err(|e| self.sql_err(e))?;
+        Ok(out)
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.sql_err(e))?;
+        let rows = sqlx::query_as::<_, SessionRow>(&format!("{SESSION_COLUMNS} WHERE id = ?"))
+            .bind(uuid_text(id.0))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.sql_err(e))?;
+        let out = self.records(&mut tx, rows).await?;
+        tx.commit().await.map_err(|e| self.sql_err(e))?;
+        Ok(out.into_iter().next())
+    }
+}

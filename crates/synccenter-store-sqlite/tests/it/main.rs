@@ -1,0 +1,32 @@
+//! Integration tests of the SQLite store: the shared conformance suite, then what only SQLite has (the file,
+//! its journal mode, refusing files it cannot read).
+
+mod sqlite_only;
+
+use synccenter_store_sqlite::SqliteStore;
+use synccenter_store_tests::StoreFixture;
+use tempfile::TempDir;
+
+/// A fresh data directory; reopening drops the store and opens the same file again.
+struct SqliteFixture {
+    dir: TempDir,
+}
+
+impl StoreFixture for SqliteFixture {
+    type Store = SqliteStore;
+
+    async fn fresh() -> Self {
+        SqliteFixture { dir: TempDir::new().expect("temp dir") }
+    }
+
+    async fn open(&self) -> SqliteStore {
+        SqliteStore::open_in_dir(self.dir.path()).await.expect("open store")
+    }
+
+    async fn reopen(&self, old: SqliteStore) -> SqliteStore {
+        drop(old);
+        self.open().await
+    }
+}
+
+synccenter_store_tests::store_conformance!(SqliteFixture);
