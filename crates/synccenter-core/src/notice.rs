@@ -100,3 +100,32 @@ impl NoticeSink for std::sync::mpsc::Sender<Notice> {
         let _ = self.send(notice);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Center, CenterConfig, HandlerSpec, ItemSpec, ManualClock, SequentialIds, Timestamp};
+
+    /// An owner listening on a channel has the stop in hand as soon as `stop_items` returns, without polling.
+    #[test]
+    fn a_stop_reaches_a_channel_before_the_call_returns() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut c = Center::new(
+            CenterConfig::default(),
+            Box::new(ManualClock::new(Timestamp(0))),
+            Box::new(SequentialIds::new(3)),
+            Box::new(tx),
+        );
+        let h = HandlerId::new("nas").expect("valid");
+        let a = ItemId::new("docs").expect("valid");
+        c.register_handler(h.clone(), HandlerSpec { name: Some("NAS".into()), ..Default::default() }).expect("handler");
+        c.register_item(&h, a.clone(), ItemSpec { name: Some("Docs".into()), ..Default::default() }).expect("item");
+        let s = c.create_session(OwnerId(9), &h, std::slice::from_ref(&a)).expect("session");
+        assert!(rx.try_recv().is_err(), "nothing to push before the stop");
+        c.stop_items(&h, std::slice::from_ref(&a)).expect("stop");
+        assert_eq!(
+            rx.try_recv().expect("pushed at once"),
+            Notice::CancelRequested { session: s, owner: OwnerId(9), item: Some(a), cancel: CancelRequest::CancelItem }
+        );
+    }
+}

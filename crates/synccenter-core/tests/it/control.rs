@@ -8,21 +8,9 @@ use synccenter_core::{
     ProgressStatus, RequestId, SyncControlFlags, SyncResult, Target,
 };
 
-use crate::support::{Fx, OWNER, assert_refused, handler_spec, hid, ids, iid};
+use crate::support::{Fx, OWNER, assert_refused, handler_spec, hid, ids, iid, sync_requests};
 
 use ProgressStatus::{Canceled, Succeeded};
-
-fn sync_requests(notices: &[Notice]) -> Vec<(String, Vec<String>)> {
-    notices
-        .iter()
-        .filter_map(|n| match n {
-            Notice::SyncRequested { handler, items, .. } => {
-                Some((handler.to_string(), items.iter().map(ToString::to_string).collect()))
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 fn results_for(notices: &[Notice], r: RequestId) -> Vec<SyncResult> {
     notices

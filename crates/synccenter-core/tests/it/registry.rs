@@ -2,26 +2,13 @@
 //! on `E_NOTIMPL`/failure, item IDs, the item container, `HIDDEN_BY_DEFAULT`).
 
 use synccenter_core::{
-    AlwaysConfirm, ControlFlags, HResult, HandlerPolicies, HandlerSpec, HandlerType, ItemId, ItemSpec, Notice,
-    SyncControlFlags,
+    AlwaysConfirm, ControlFlags, HResult, HandlerPolicies, HandlerSpec, HandlerType, ItemId, ItemSpec, SyncControlFlags,
 };
 
-use crate::support::{Fx, OWNER, assert_refused, handler_spec, hid, ids, iid, item_spec};
+use crate::support::{Fx, OWNER, assert_refused, handler_spec, hid, ids, iid, item_spec, sync_requests};
 
 fn listed(fx: &Fx) -> Vec<String> {
     fx.c.handlers().map(|h| h.id.as_str().to_owned()).collect()
-}
-
-fn sync_requests(notices: &[Notice]) -> Vec<(String, Vec<String>)> {
-    notices
-        .iter()
-        .filter_map(|n| match n {
-            Notice::SyncRequested { handler, items, .. } => {
-                Some((handler.to_string(), items.iter().map(ToString::to_string).collect()))
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

@@ -171,3 +171,16 @@ impl ScFx {
         self.sc.apply(|c| c.create_session(OWNER, &h, &items)).await.expect("create session")
     }
 }
+
+/// The `SyncRequested` notices (Sync Center calling `Synchronize`) as (handler, items) pairs.
+pub(crate) fn sync_requests(notices: &[Notice]) -> Vec<(String, Vec<String>)> {
+    notices
+        .iter()
+        .filter_map(|n| match n {
+            Notice::SyncRequested { handler, items, .. } => {
+                Some((handler.to_string(), items.iter().map(ToString::to_string).collect()))
+            }
+            _ => None,
+        })
+        .collect()
+}
