@@ -1,0 +1,204 @@
+//! The JSON-RPC 2.0 envelope: parsing one incoming line into a request or a notification, and the shapes of
+//! responses, errors and pushes. Every error carries the spec's HRESULT in `data` (`shared/INTERFACE.md`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A request ID: a number or a string, echoed back unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RequestId {
+    /// A numeric ID.
+    Number(i64),
+    /// A string ID.
+    String(String),
+}
+
+/// JSON-RPC error codes used by the daemon.
+pub mod error_codes {
+    /// The line is not JSON.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// The JSON is not a valid request object.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// No such method.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// The parameters do not fit the method.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// The daemon failed (storage).
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// Sync Center refused the call; `data` says which rule (HRESULT).
+    pub const SYNC_CENTER_ERROR: i64 = -32000;
+}
+
+/// `error.data`: the spec's HRESULT as a number and its symbolic name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorData {
+    /// E.g. `2147942487` (`0x80070057`).
+    pub hresult: u32,
+    /// E.g. `"E_INVALIDARG"`.
+    pub name: String,
+}
+
+/// A JSON-RPC error object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    /// JSON-RPC code (see [`error_codes`]).
+    pub code: i64,
+    /// What was wrong, in words.
+    pub message: String,
+    /// The HRESULT.
+    pub data: ErrorData,
+}
+
+impl ErrorObject {
+    /// An error with the given code, HRESULT and message.
+    pub fn new(code: i64, hresult: u32, name: &str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), data: ErrorData { hresult, name: name.to_owned() } }
+    }
+
+    /// `E_INVALIDARG` with a JSON-RPC code.
+    pub fn invalid(code: i64, message: impl Into<String>) -> Self {
+        Self::new(code, 0x8007_0057, "E_INVALIDARG", message)
+    }
+}
+
+/// One parsed incoming message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incoming {
+    /// `None` for a notification (no reply is sent).
+    pub id: Option<RequestId>,
+    /// The method name.
+    pub method: String,
+    /// The parameters (an object, or null when absent).
+    pub params: Value,
+}
+
+/// Why a line is not a valid message; `id` is set when the line carried a usable one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncomingError {
+    /// The request ID, if it could be read.
+    pub id: Option<RequestId>,
+    /// The error to send back.
+    pub error: ErrorObject,
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    jsonrpc: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+    method: Option<Value>,
+    #[serde(default)]
+    params: Option<Value>,
+}
+
+/// Distinguishes `"id": null` (present) from a missing `id`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Parses one line (without its `\n`).
+pub fn parse_incoming(line: &[u8]) -> Result<Incoming, IncomingError> {
+    let fail = |id, code, msg: String| Err(IncomingError { id, error: ErrorObject::invalid(code, msg) });
+    let value: Value = match serde_json::from_slice(line) {
+        Ok(v) => v,
+        Err(e) => return fail(None, error_codes::PARSE_ERROR, format!("not JSON: {e}")),
+    };
+    if !value.is_object() {
+        return fail(None, error_codes::INVALID_REQUEST, "a message must be a JSON object".into());
+    }
+    let raw: RawMessage = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(e) => return fail(None, error_codes::INVALID_REQUEST, format!("not a JSON-RPC message: {e}")),
+    };
+    let id = match raw.id {
+        None => None,
+        Some(Value::Number(n)) if n.is_i64() => Some(RequestId::Number(n.as_i64().unwrap_or_default())),
+        Some(Value::String(s)) if s.len() <= 256 => Some(RequestId::String(s)),
+        Some(other) => {
+            return fail(
+                None,
+                error_codes::INVALID_REQUEST,
+                format!("\"id\" must be an integer or a string of at most 256 bytes, not {other}"),
+            );
+        }
+    };
+    if raw.jsonrpc != Some(Value::String("2.0".into())) {
+        return fail(id, error_codes::INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"".into());
+    }
+    let method = match raw.method {
+        Some(Value::String(m)) => m,
+        _ => return fail(id, error_codes::INVALID_REQUEST, "\"method\" must be a string".into()),
+    };
+    let params = match raw.params {
+        None | Some(Value::Null) => Value::Null,
+        Some(p @ Value::Object(_)) => p,
+        Some(_) => return fail(id, error_codes::INVALID_PARAMS, "\"params\" must be an object".into()),
+    };
+    Ok(Incoming { id, method, params })
+}
+
+/// A message the server (or client) writes.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Outgoing<R: Serialize, P: Serialize> {
+    /// A successful reply.
+    Result {
+        /// Always "2.0".
+        jsonrpc: &'static str,
+        /// The request's ID.
+        id: RequestId,
+        /// The result.
+        result: R,
+    },
+    /// A failed reply; `id` is null when the request's ID could not be read.
+    Error {
+        /// Always "2.0".
+        jsonrpc: &'static str,
+        /// The request's ID.
+        id: Option<RequestId>,
+        /// The error.
+        error: ErrorObject,
+    },
+    /// A request or notification.
+    Call {
+        /// Always "2.0".
+        jsonrpc: &'static str,
+        /// Present for a request.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// The method.
+        method: &'static str,
+        /// The parameters.
+        params: P,
+    },
+}
+
+impl<R: Serialize, P: Serialize> Outgoing<R, P> {
+    /// One line of JSON, without the `\n`.
+    pub fn to_line(&self) -> String {
+        // Serializing these plain structures cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_bad_lines() {
+        let code = |l: &str| parse_incoming(l.as_bytes()).expect_err(l).error.code;
+        assert_eq!(code("{"), error_codes::PARSE_ERROR);
+        assert_eq!(code("[1]"), error_codes::INVALID_REQUEST);
+        assert_eq!(code(r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#), error_codes::INVALID_REQUEST);
+        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":5}"#), error_codes::INVALID_REQUEST);
+        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#), error_codes::INVALID_REQUEST);
+        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#), error_codes::INVALID_PARAMS);
+        let e = parse_incoming(br#"{"jsonrpc":"1.0","id":7,"method":"x"}"#).expect_err("bad version");
+        assert_eq!(e.id, Some(RequestId::Number(7)));
+        let ok = parse_incoming(br#"{"jsonrpc":"2.0","method":"m","params":{"a":1}}"#).expect("notification");
+        assert_eq!(ok.id, None);
+        assert_eq!(ok.method, "m");
+    }
+}

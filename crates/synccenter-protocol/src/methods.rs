@@ -1,0 +1,1169 @@
+//! Every method's parameters and result, and every server push. Parameters reject unknown fields (a typo is an
+//! error, not a silent no-op); results may grow new fields, which clients ignore.
+//!
+//! IDs travel as strings and are validated by the daemon (1..=63 UTF-16 units, no control characters);
+//! sessions, events and conflicts are UUIDs; times are RFC 3339 UTC strings.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::wire::{CancelWire, ControlFlagWire, EventLevelWire, HandlerTypeWire, RetentionWire, StatusWire};
+
+/// Method names, never reused for anything else.
+pub mod names {
+    /// Version negotiation.
+    pub const HELLO: &str = "hello";
+    /// Daemon status.
+    pub const STATUS: &str = "status";
+    /// `CreateSession`.
+    pub const SESSION_CREATE: &str = "session.create";
+    /// `ReportProgress`.
+    pub const SESSION_REPORT_PROGRESS: &str = "session.report_progress";
+    /// `SetHandlerProgressText`.
+    pub const SESSION_SET_HANDLER_PROGRESS_TEXT: &str = "session.set_handler_progress_text";
+    /// `ReportEvent`.
+    pub const SESSION_REPORT_EVENT: &str = "session.report_event";
+    /// `CanContinue`.
+    pub const SESSION_CAN_CONTINUE: &str = "session.can_continue";
+    /// `QueryForAdditionalItems`.
+    pub const SESSION_QUERY_ADDITIONAL_ITEMS: &str = "session.query_additional_items";
+    /// `AddItemToSession`.
+    pub const SESSION_ADD_ITEM: &str = "session.add_item";
+    /// `AddIUnknownToSession`.
+    pub const SESSION_ADD_CONTEXT: &str = "session.add_context";
+    /// `ProposeItem`.
+    pub const SESSION_PROPOSE_ITEM: &str = "session.propose_item";
+    /// `CommitItem`.
+    pub const SESSION_COMMIT_ITEM: &str = "session.commit_item";
+    /// `ReportManualSync`.
+    pub const SESSION_REPORT_MANUAL_SYNC: &str = "session.report_manual_sync";
+    /// Report a conflict found while syncing.
+    pub const SESSION_REPORT_CONFLICT: &str = "session.report_conflict";
+    /// End a session.
+    pub const SESSION_END: &str = "session.end";
+    /// Register or update a handler.
+    pub const HANDLER_REGISTER: &str = "handler.register";
+    /// List handlers.
+    pub const HANDLER_LIST: &str = "handler.list";
+    /// Remove a handler.
+    pub const HANDLER_REMOVE: &str = "handler.remove";
+    /// Receive the handler's sync requests on this connection.
+    pub const HANDLER_SERVE: &str = "handler.serve";
+    /// The handler could not start a requested sync.
+    pub const HANDLER_SYNC_FAILED: &str = "handler.sync_failed";
+    /// Register or update an item.
+    pub const ITEM_REGISTER: &str = "item.register";
+    /// List a handler's items.
+    pub const ITEM_LIST: &str = "item.list";
+    /// Start syncs.
+    pub const CONTROL_START: &str = "control.start";
+    /// Stop syncs.
+    pub const CONTROL_STOP: &str = "control.stop";
+    /// Enable or disable.
+    pub const CONTROL_ENABLE: &str = "control.enable";
+    /// Activate or deactivate.
+    pub const CONTROL_ACTIVATE: &str = "control.activate";
+    /// Delete an item from the sync set.
+    pub const CONTROL_DELETE_ITEM: &str = "control.delete_item";
+    /// Live sessions.
+    pub const SESSIONS_LIST: &str = "sessions.list";
+    /// Session history.
+    pub const SESSIONS_HISTORY: &str = "sessions.history";
+    /// List Sync Results.
+    pub const EVENTS_LIST: &str = "events.list";
+    /// One event.
+    pub const EVENTS_GET: &str = "events.get";
+    /// Remove events.
+    pub const EVENTS_REMOVE: &str = "events.remove";
+    /// Remove matching events.
+    pub const EVENTS_CLEAR: &str = "events.clear";
+    /// List conflicts.
+    pub const CONFLICTS_LIST: &str = "conflicts.list";
+    /// One conflict.
+    pub const CONFLICTS_GET: &str = "conflicts.get";
+    /// Choose a resolution.
+    pub const CONFLICTS_RESOLVE: &str = "conflicts.resolve";
+    /// The owner reports conflicts gone.
+    pub const CONFLICTS_REMOVE: &str = "conflicts.remove";
+    /// A live feed of changes.
+    pub const SUBSCRIBE: &str = "subscribe";
+    /// Push: a stop was requested.
+    pub const PUSH_CANCEL_REQUESTED: &str = "session.cancel_requested";
+    /// Push: Sync Center asks the handler to sync.
+    pub const PUSH_SYNC_REQUESTED: &str = "handler.sync_requested";
+    /// Push: a start request finished.
+    pub const PUSH_SYNC_RESULT: &str = "control.sync_result";
+    /// Push: the user chose a conflict resolution.
+    pub const PUSH_RESOLUTION_REQUESTED: &str = "conflict.resolution_requested";
+    /// Push: one change of the live feed.
+    pub const PUSH_UPDATE: &str = "update";
+}
+
+/// An empty object, `{}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// Versions a peer speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionRange {
+    /// Oldest.
+    pub min: u32,
+    /// Newest.
+    pub max: u32,
+}
+
+/// `hello` parameters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelloParams {
+    /// Versions the client speaks; absent means exactly the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<VersionRange>,
+    /// The client's name and version, for logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
+/// `hello` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloResult {
+    /// The version both speak.
+    pub protocol: u32,
+    /// The server's name and version.
+    pub server: String,
+    /// Longest accepted line.
+    pub max_line_bytes: usize,
+}
+
+/// `status` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusResult {
+    /// The server's name and version.
+    pub server: String,
+    /// Protocol version.
+    pub protocol: u32,
+    /// Process ID.
+    pub pid: u32,
+    /// Socket path.
+    pub socket: String,
+    /// Data directory.
+    pub data_dir: String,
+    /// Store description, e.g. `sqlite:///…/synccenter.sqlite`.
+    pub store: String,
+    /// When the daemon started.
+    pub started_at: String,
+    /// Registered handlers.
+    pub handlers: usize,
+    /// Live sessions.
+    pub live_sessions: usize,
+    /// Open connections.
+    pub connections: usize,
+    /// Progress reports applied since start.
+    pub reports_applied: u64,
+}
+
+/// `session.create`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionParams {
+    /// The handler.
+    pub handler: String,
+    /// Its items (at least one).
+    pub items: Vec<String>,
+}
+
+/// `session.create` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSessionResult {
+    /// The new session.
+    pub session: String,
+}
+
+/// Parameters naming only a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionParams {
+    /// The session.
+    pub session: String,
+}
+
+/// `session.report_progress`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportProgressParams {
+    /// The session.
+    pub session: String,
+    /// The item.
+    pub item: String,
+    /// Its status.
+    pub status: StatusWire,
+    /// Absent keeps the text, `""` clears it; cut to 259 UTF-16 units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Current step (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// Total steps (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_step: Option<u32>,
+}
+
+/// The cancel request in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelResult {
+    /// `none`, `cancel_item` or `cancel_all`.
+    pub cancel: CancelWire,
+}
+
+/// `session.set_handler_progress_text`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetHandlerProgressTextParams {
+    /// The session.
+    pub session: String,
+    /// Required.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// `session.report_event`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportEventParams {
+    /// The session.
+    pub session: String,
+    /// The item; absent for a handler-level event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// Level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<EventLevelWire>,
+    /// `SYNCMGR_EVENT_FLAGS`; must be 0 when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<u32>,
+    /// Required, non-empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Hot-link text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_text: Option<String>,
+    /// Hot-link target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_reference: Option<String>,
+    /// Handler-private data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
+/// `session.report_event` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportEventResult {
+    /// The new event's ID.
+    pub event: String,
+}
+
+/// `session.can_continue`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanContinueParams {
+    /// The session.
+    pub session: String,
+    /// The item; absent or `""` asks about the handler as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+}
+
+/// `session.can_continue` result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CanContinueResult {
+    /// `false` once a stop applies.
+    #[serde(rename = "continue")]
+    pub proceed: bool,
+}
+
+/// `session.query_additional_items` result.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingItemsResult {
+    /// Pending item IDs.
+    pub items: Vec<String>,
+    /// Pending contexts.
+    pub contexts: Vec<Value>,
+}
+
+/// `session.add_item` and `session.commit_item`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionItemParams {
+    /// The session.
+    pub session: String,
+    /// The item.
+    pub item: String,
+}
+
+/// `session.add_context`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddContextParams {
+    /// The session.
+    pub session: String,
+    /// A context that a pending start request carries.
+    #[serde(default)]
+    pub context: Option<Value>,
+}
+
+/// An item's attributes, for registration and `session.propose_item`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemFields {
+    /// Display name (required when new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Type label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_label: Option<String>,
+    /// Comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Handler-supplied last sync time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<String>,
+    /// Enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected: Option<bool>,
+    /// Capability names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<String>>,
+    /// Policy names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<String>>,
+}
+
+/// `session.propose_item`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeItemParams {
+    /// The session.
+    pub session: String,
+    /// The new item.
+    pub item: ProposedItem,
+}
+
+/// A proposed item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposedItem {
+    /// Its ID.
+    pub id: String,
+    /// Its attributes.
+    #[serde(flatten)]
+    pub fields: ItemFields,
+}
+
+/// One version of a conflict.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictVersionWire {
+    /// Name; absent means the location's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_name: Option<String>,
+    /// Name if several versions are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate_name: Option<String>,
+    /// Short location.
+    #[serde(default)]
+    pub location_short: String,
+    /// Full location.
+    #[serde(default)]
+    pub location_full: String,
+    /// `updated` and/or `deleted`.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Last modification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+    /// Size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+/// `session.report_conflict`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConflictParams {
+    /// The session.
+    pub session: String,
+    /// The item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// The owner's key; the same key updates the conflict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Summary.
+    #[serde(default)]
+    pub description: String,
+    /// At least two versions.
+    pub versions: Vec<ConflictVersionWire>,
+    /// Allowed resolutions by name.
+    #[serde(default)]
+    pub abilities: Vec<String>,
+}
+
+/// `session.report_conflict` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportConflictResult {
+    /// The conflict's ID.
+    pub conflict: String,
+}
+
+/// `session.end` result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndResult {
+    /// Aggregated status.
+    pub status: StatusWire,
+    /// ERROR events the session reported.
+    pub errors: u32,
+    /// The handler's conflict count.
+    pub conflicts: u32,
+}
+
+/// `handler.register`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandlerRegisterParams {
+    /// The handler ID.
+    pub handler: String,
+    /// Display name (required when new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Kind of partner.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub handler_type: Option<HandlerTypeWire>,
+    /// Type label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_label: Option<String>,
+    /// Comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Handler-supplied last sync time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<String>,
+    /// Active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected: Option<bool>,
+    /// Capability names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<String>>,
+    /// Policy names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<String>>,
+    /// Event retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionWire>,
+}
+
+/// A handler as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandlerInfo {
+    /// ID.
+    pub handler: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    #[serde(rename = "type")]
+    pub handler_type: HandlerTypeWire,
+    /// Type label.
+    pub type_label: String,
+    /// Comment.
+    pub comment: String,
+    /// What to show now: the progress text while syncing, else the comment.
+    pub display_text: String,
+    /// Last sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<String>,
+    /// Active.
+    pub active: bool,
+    /// Enabled.
+    pub enabled: bool,
+    /// Connected.
+    pub connected: bool,
+    /// Hidden.
+    pub hidden: bool,
+    /// Capability names.
+    pub capabilities: Vec<String>,
+    /// Policy names.
+    pub policies: Vec<String>,
+    /// Event retention.
+    pub retention: RetentionWire,
+    /// A live session exists.
+    pub syncing: bool,
+    /// Items.
+    pub item_count: usize,
+    /// ERROR events of the handler and its items.
+    pub error_count: u64,
+    /// Conflicts.
+    pub conflict_count: u32,
+}
+
+/// `handler.list`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandlerListParams {
+    /// Include hidden handlers.
+    #[serde(default)]
+    pub include_hidden: bool,
+}
+
+/// `handler.list` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandlerListResult {
+    /// The handlers.
+    pub handlers: Vec<HandlerInfo>,
+}
+
+/// Parameters naming only a handler.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandlerParams {
+    /// The handler.
+    pub handler: String,
+}
+
+/// `handler.sync_failed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncFailedParams {
+    /// The request from `handler.sync_requested`.
+    pub request: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// `item.register`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemRegisterParams {
+    /// The handler.
+    pub handler: String,
+    /// The item ID.
+    pub item: String,
+    /// Attributes.
+    #[serde(flatten)]
+    pub fields: ItemFields,
+}
+
+/// Live progress of an item, as drawn.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressInfo {
+    /// Last status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusWire>,
+    /// Step, absent when indeterminate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// Steps, absent when indeterminate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_step: Option<u32>,
+    /// Text.
+    pub text: String,
+    /// Drawn as a marquee.
+    pub indeterminate: bool,
+}
+
+/// An item as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemInfo {
+    /// ID.
+    pub item: String,
+    /// Name.
+    pub name: String,
+    /// Type label.
+    pub type_label: String,
+    /// Comment.
+    pub comment: String,
+    /// Last sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<String>,
+    /// Enabled.
+    pub enabled: bool,
+    /// Connected.
+    pub connected: bool,
+    /// Hidden.
+    pub hidden: bool,
+    /// Capability names.
+    pub capabilities: Vec<String>,
+    /// Policy names.
+    pub policies: Vec<String>,
+    /// ERROR events of the item.
+    pub error_count: u64,
+    /// Progress while a live session reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ProgressInfo>,
+}
+
+/// `item.list`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemListParams {
+    /// The handler.
+    pub handler: String,
+    /// Include hidden items.
+    #[serde(default)]
+    pub include_hidden: bool,
+}
+
+/// `item.list` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemListResult {
+    /// The items.
+    pub items: Vec<ItemInfo>,
+}
+
+/// `control.start` and `control.stop`: everything, a handler, or items of a handler.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlTargetParams {
+    /// The handler; absent means every handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// Items of the handler; absent means all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<String>>,
+    /// Flags (`ignore_if_already_syncing` for start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<ControlFlagWire>>,
+    /// A context for the start request, handed to the handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
+}
+
+/// `control.start` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartResult {
+    /// The start requests created; each ends with a `control.sync_result` push to this connection.
+    pub requests: Vec<String>,
+}
+
+/// `control.enable`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableParams {
+    /// The handler.
+    pub handler: String,
+    /// An item of it, to enable or disable the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// `true` enables.
+    pub enable: bool,
+    /// `noui` skips confirmations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<ControlFlagWire>>,
+}
+
+/// `control.activate`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateParams {
+    /// The handler.
+    pub handler: String,
+    /// `true` activates.
+    pub activate: bool,
+    /// `noui` skips confirmations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<ControlFlagWire>>,
+}
+
+/// `control.delete_item`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteItemParams {
+    /// The handler.
+    pub handler: String,
+    /// The item.
+    pub item: String,
+    /// `noui` skips confirmations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<ControlFlagWire>>,
+}
+
+/// One item of a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionItemInfo {
+    /// The item.
+    pub item: String,
+    /// Last status reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusWire>,
+    /// Step.
+    pub step: u32,
+    /// Steps.
+    pub max_step: u32,
+    /// Text.
+    pub text: String,
+}
+
+/// A live session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// ID.
+    pub session: String,
+    /// Handler.
+    pub handler: String,
+    /// Creation time.
+    pub started_at: String,
+    /// User-initiated.
+    pub manual: bool,
+    /// Handler-level progress text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler_text: Option<String>,
+    /// A handler-level stop is in force.
+    pub stop_all: bool,
+    /// Items with an item-level stop in force.
+    pub stopped_items: Vec<String>,
+    /// Members and their progress.
+    pub items: Vec<SessionItemInfo>,
+}
+
+/// `sessions.list` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsListResult {
+    /// Live sessions.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// `sessions.history`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsHistoryParams {
+    /// Only this handler's sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// Only sessions started before this time (the next page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// Page size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// A session from history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecordInfo {
+    /// ID.
+    pub session: String,
+    /// Handler.
+    pub handler: String,
+    /// Creation time.
+    pub started_at: String,
+    /// User-initiated.
+    pub manual: bool,
+    /// End time; absent while live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// `ended`, `owner_lost`, `daemon_restarted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    /// Aggregated status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusWire>,
+    /// Items and their last progress.
+    pub items: Vec<SessionItemInfo>,
+}
+
+/// `sessions.history` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsHistoryResult {
+    /// Newest first.
+    pub sessions: Vec<SessionRecordInfo>,
+}
+
+/// Which events (`events.list`, `events.clear`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsFilterParams {
+    /// Handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// Item (with handler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// Only handler-level events.
+    #[serde(default)]
+    pub handler_level_only: bool,
+    /// Levels (any of).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<Vec<EventLevelWire>>,
+    /// Reporting session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// At or after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// `events.list` only: the `next` cursor of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `events.list` only: page size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// An event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventInfo {
+    /// ID.
+    pub event: String,
+    /// Handler.
+    pub handler: String,
+    /// Item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// Reporting session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// Level.
+    pub level: EventLevelWire,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Hot-link text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_text: Option<String>,
+    /// Hot-link target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_reference: Option<String>,
+    /// Handler data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Creation time.
+    pub time: String,
+}
+
+/// `events.list` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsListResult {
+    /// Newest first.
+    pub events: Vec<EventInfo>,
+    /// Cursor of the next page, absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// How many events match the filter in all.
+    pub total: u64,
+}
+
+/// `events.get`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventParams {
+    /// The event.
+    pub event: String,
+}
+
+/// `events.remove`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsRemoveParams {
+    /// The events; all must exist, otherwise nothing is removed.
+    pub events: Vec<String>,
+}
+
+/// How many were removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedResult {
+    /// Count.
+    pub removed: u64,
+}
+
+/// `conflicts.list`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictsListParams {
+    /// Handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// Item (with handler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+}
+
+/// A version to keep.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeptWire {
+    /// Index into the versions.
+    pub index: usize,
+    /// New name when several are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_name: Option<String>,
+}
+
+/// A resolution choice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChoiceWire {
+    /// Keep these versions (`{"keep": [{"index": 0}]}`).
+    Keep(Vec<KeptWire>),
+    /// Keep the most recent version (`"keep_recent"`).
+    KeepRecent,
+    /// Keep a merged version at this location (`{"keep_other": "/path"}`).
+    KeepOther(String),
+    /// Stop syncing the item (`"remove_from_sync_set"`).
+    RemoveFromSyncSet,
+}
+
+/// A recorded resolution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolutionInfo {
+    /// The choice.
+    pub choice: ChoiceWire,
+    /// When it was chosen.
+    pub requested_at: String,
+    /// The conflict whose "apply to all" chose it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_from: Option<String>,
+}
+
+/// A conflict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictInfo {
+    /// ID.
+    pub conflict: String,
+    /// Handler.
+    pub handler: String,
+    /// Item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// Owner's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Summary.
+    pub description: String,
+    /// Versions.
+    pub versions: Vec<ConflictVersionWire>,
+    /// Allowed resolutions.
+    pub abilities: Vec<String>,
+    /// Reported or last changed.
+    pub detected_at: String,
+    /// The user's choice, waiting for the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<ResolutionInfo>,
+}
+
+/// `conflicts.list` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictsListResult {
+    /// Conflicts.
+    pub conflicts: Vec<ConflictInfo>,
+}
+
+/// `conflicts.get`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictParams {
+    /// The conflict.
+    pub conflict: String,
+}
+
+/// `conflicts.resolve`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveParams {
+    /// The conflict.
+    pub conflict: String,
+    /// The choice.
+    pub choice: ChoiceWire,
+    /// Apply to every other unresolved conflict of the handler with the same kind of versions.
+    #[serde(default)]
+    pub apply_to_all: bool,
+}
+
+/// `conflicts.resolve` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveResult {
+    /// Conflicts whose resolution was recorded.
+    pub recorded: Vec<String>,
+    /// Conflicts "apply to all" skipped because they do not allow the choice.
+    pub needs_attention: Vec<String>,
+}
+
+/// `conflicts.remove`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictsRemoveParams {
+    /// The conflicts; all must exist.
+    pub conflicts: Vec<String>,
+}
+
+/// `subscribe` result: the state to start from; updates with a larger `seq` follow as `update` pushes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribeResult {
+    /// The sequence number the snapshot reflects.
+    pub seq: u64,
+    /// Handlers.
+    pub handlers: Vec<HandlerInfo>,
+    /// Live sessions.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// One change of the live feed (`update` push).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    /// Increasing per daemon run.
+    pub seq: u64,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: UpdateKind,
+}
+
+/// What an update says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UpdateKind {
+    /// A session was created.
+    SessionStarted {
+        /// It.
+        session: SessionInfo,
+    },
+    /// An item's progress (coalesced: the latest per item per publish interval).
+    Progress {
+        /// Session.
+        session: String,
+        /// Item.
+        item: String,
+        /// Status.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<StatusWire>,
+        /// Step.
+        step: u32,
+        /// Steps.
+        max_step: u32,
+        /// Text.
+        text: String,
+    },
+    /// Handler-level progress text.
+    HandlerText {
+        /// Session.
+        session: String,
+        /// Text.
+        text: String,
+    },
+    /// A stop was requested.
+    CancelRequested {
+        /// Session.
+        session: String,
+        /// Item, for an item stop.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item: Option<String>,
+        /// Kind.
+        cancel: CancelWire,
+    },
+    /// A session ended.
+    SessionEnded {
+        /// Session.
+        session: String,
+        /// Handler.
+        handler: String,
+        /// Status.
+        status: StatusWire,
+        /// Errors.
+        errors: u32,
+        /// Conflicts.
+        conflicts: u32,
+        /// `ended`, `owner_lost`, `daemon_restarted`.
+        reason: String,
+    },
+    /// An event was reported.
+    EventAdded {
+        /// It.
+        event: EventInfo,
+    },
+    /// Events were removed.
+    EventsRemoved {
+        /// How many.
+        removed: u64,
+    },
+    /// A handler's conflicts changed.
+    ConflictsChanged {
+        /// Handler.
+        handler: String,
+    },
+    /// A handler or its items changed.
+    RegistryChanged {
+        /// Handler.
+        handler: String,
+    },
+}
+
+/// Push `session.cancel_requested`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelRequestedPush {
+    /// Session.
+    pub session: String,
+    /// Item, for an item-level stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// Kind.
+    pub cancel: CancelWire,
+}
+
+/// Push `handler.sync_requested`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequestedPush {
+    /// The request; create a session over the items to serve it, or send `handler.sync_failed`.
+    pub request: String,
+    /// Handler.
+    pub handler: String,
+    /// Items.
+    pub items: Vec<String>,
+    /// Contexts of the request.
+    pub contexts: Vec<Value>,
+}
+
+/// Push `control.sync_result`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResultPush {
+    /// The request from `control.start`.
+    pub request: String,
+    /// Handler.
+    pub handler: String,
+    /// Aggregated status.
+    pub status: StatusWire,
+    /// Errors.
+    pub errors: u32,
+    /// Conflicts.
+    pub conflicts: u32,
+}
+
+/// Push `conflict.resolution_requested`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolutionRequestedPush {
+    /// Conflict.
+    pub conflict: String,
+    /// Handler.
+    pub handler: String,
+    /// Item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// The choice to carry out; then send `conflicts.remove`.
+    pub choice: ChoiceWire,
+}
