@@ -372,6 +372,10 @@ pub enum EndReason {
     OwnerLost,
     /// It was live when Sync Center stopped; found and ended at the next start.
     Restarted,
+    /// Sync Center was shut down while it was live.
+    Shutdown,
+    /// Its owner asked to be ended after a silence and reported nothing for that long.
+    LeaseExpired,
 }
 
 impl EndReason {
@@ -381,12 +385,16 @@ impl EndReason {
             EndReason::Ended => "ended",
             EndReason::OwnerLost => "owner_lost",
             EndReason::Restarted => "daemon_restarted",
+            EndReason::Shutdown => "daemon_stopped",
+            EndReason::LeaseExpired => "lease_expired",
         }
     }
 
     /// From the stable name.
     pub fn from_name(s: &str) -> Option<Self> {
-        [EndReason::Ended, EndReason::OwnerLost, EndReason::Restarted].into_iter().find(|r| r.name() == s)
+        [EndReason::Ended, EndReason::OwnerLost, EndReason::Restarted, EndReason::Shutdown, EndReason::LeaseExpired]
+            .into_iter()
+            .find(|r| r.name() == s)
     }
 }
 

@@ -172,6 +172,13 @@ pub struct CreateSessionParams {
     pub handler: String,
     /// Its items (at least one).
     pub items: Vec<String>,
+    /// Keep the session when this connection closes (for shell scripts that span several invocations); a
+    /// detached session always has a lease (default 600 s).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub detach: bool,
+    /// End the session, with a warning event, if it reports nothing for this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_seconds: Option<u32>,
 }
 
 /// `session.create` result.

@@ -355,6 +355,16 @@ impl Center {
         Ok(self.finish_session(session, EndReason::Ended))
     }
 
+    /// Ends one live session for a reason other than its owner's request (a lease ran out, the daemon stops);
+    /// a warning event says why, as for a lost owner.
+    pub fn end_session_for(&mut self, session: SessionId, reason: EndReason) -> Result<SessionSummary, CoreError> {
+        if let Some(summary) = self.ended.get(&session) {
+            return Ok(*summary);
+        }
+        self.live(session)?;
+        Ok(self.finish_session(session, reason))
+    }
+
     /// The owner disappeared: ends each of its sessions with a warning event (§5.1, §5.3).
     pub fn end_owner(&mut self, owner: OwnerId) -> Vec<SessionSummary> {
         let ids: Vec<SessionId> = self.sessions.values().filter(|s| s.owner == owner).map(|s| s.id).collect();
@@ -396,7 +406,9 @@ impl Center {
         if reason != EndReason::Ended {
             let why = match reason {
                 EndReason::Restarted => "Sync Center stopped (daemon restarted) while",
-                _ => "The owner disappeared while",
+                EndReason::Shutdown => "Sync Center was shut down while",
+                EndReason::LeaseExpired => "The owner reported nothing for longer than its lease while",
+                EndReason::OwnerLost | EndReason::Ended => "The owner disappeared while",
             };
             let list = unfinished.iter().map(ItemId::as_str).collect::<Vec<_>>().join(", ");
             let description = format!(
@@ -412,7 +424,9 @@ impl Center {
                 level: EventLevel::Warning,
                 name: match reason {
                     EndReason::Restarted => "Sync interrupted: daemon restarted".into(),
-                    _ => "Sync interrupted: owner disappeared".into(),
+                    EndReason::Shutdown => "Sync interrupted: daemon stopped".into(),
+                    EndReason::LeaseExpired => "Sync interrupted: owner went silent".into(),
+                    EndReason::OwnerLost | EndReason::Ended => "Sync interrupted: owner disappeared".into(),
                 },
                 description: truncate_marked(&description, MAX_EVENT_DESCRIPTION_UNITS),
                 link_text: None,

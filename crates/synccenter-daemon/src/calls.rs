@@ -1,0 +1,126 @@
+//! Turns a method name and its JSON parameters into a typed call, on the connection's task so that the hub
+//! only ever sees well-formed input. Unknown methods and ill-typed parameters are answered here.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use synccenter_core::HResult;
+use synccenter_protocol::methods::{self as m, names};
+use synccenter_protocol::{ErrorObject, error_codes};
+
+/// Every method the daemon serves, with its parameters.
+#[derive(Debug)]
+pub(crate) enum Call {
+    Hello(m::HelloParams),
+    Status,
+    Create(m::CreateSessionParams),
+    Progress(m::ReportProgressParams),
+    HandlerText(m::SetHandlerProgressTextParams),
+    Event(m::ReportEventParams),
+    CanContinue(m::CanContinueParams),
+    QueryAdditional(m::SessionParams),
+    AddItem(m::SessionItemParams),
+    AddContext(m::AddContextParams),
+    Propose(m::ProposeItemParams),
+    Commit(m::SessionItemParams),
+    ManualSync(m::SessionParams),
+    ReportConflict(m::ReportConflictParams),
+    End(m::SessionParams),
+    HandlerRegister(m::HandlerRegisterParams),
+    HandlerList(m::HandlerListParams),
+    HandlerRemove(m::HandlerParams),
+    HandlerServe(m::HandlerParams),
+    SyncFailed(m::SyncFailedParams),
+    ItemRegister(m::ItemRegisterParams),
+    ItemList(m::ItemListParams),
+    Start(m::ControlTargetParams),
+    Stop(m::ControlTargetParams),
+    Enable(m::EnableParams),
+    Activate(m::ActivateParams),
+    DeleteItem(m::DeleteItemParams),
+    SessionsList,
+    SessionsHistory(m::SessionsHistoryParams),
+    EventsList(m::EventsFilterParams),
+    EventsGet(m::EventParams),
+    EventsRemove(m::EventsRemoveParams),
+    EventsClear(m::EventsFilterParams),
+    ConflictsList(m::ConflictsListParams),
+    ConflictsGet(m::ConflictParams),
+    Resolve(m::ResolveParams),
+    ConflictsRemove(m::ConflictsRemoveParams),
+    Subscribe,
+}
+
+fn params<T: DeserializeOwned>(method: &str, p: Value) -> Result<T, ErrorObject> {
+    let p = if p.is_null() { Value::Object(Default::default()) } else { p };
+    serde_json::from_value(p).map_err(|e| {
+        ErrorObject::new(
+            error_codes::INVALID_PARAMS,
+            HResult::E_INVALIDARG.code,
+            HResult::E_INVALIDARG.name,
+            format!("invalid params for {method}: {e}"),
+        )
+    })
+}
+
+fn no_params(method: &str, p: Value) -> Result<(), ErrorObject> {
+    params::<m::Empty>(method, p).map(|_| ())
+}
+
+/// Parses a call; unknown methods get `E_NOTIMPL`, ill-typed parameters `E_INVALIDARG`.
+pub(crate) fn parse(method: &str, p: Value) -> Result<Call, ErrorObject> {
+    Ok(match method {
+        names::HELLO => Call::Hello(params(method, p)?),
+        names::STATUS => no_params(method, p).map(|_| Call::Status)?,
+        names::SESSION_CREATE => Call::Create(params(method, p)?),
+        names::SESSION_REPORT_PROGRESS => Call::Progress(params(method, p)?),
+        names::SESSION_SET_HANDLER_PROGRESS_TEXT => Call::HandlerText(params(method, p)?),
+        names::SESSION_REPORT_EVENT => Call::Event(params(method, p)?),
+        names::SESSION_CAN_CONTINUE => Call::CanContinue(params(method, p)?),
+        names::SESSION_QUERY_ADDITIONAL_ITEMS => Call::QueryAdditional(params(method, p)?),
+        names::SESSION_ADD_ITEM => Call::AddItem(params(method, p)?),
+        names::SESSION_ADD_CONTEXT => Call::AddContext(params(method, p)?),
+        names::SESSION_PROPOSE_ITEM => Call::Propose(params(method, p)?),
+        names::SESSION_COMMIT_ITEM => Call::Commit(params(method, p)?),
+        names::SESSION_REPORT_MANUAL_SYNC => Call::ManualSync(params(method, p)?),
+        names::SESSION_REPORT_CONFLICT => Call::ReportConflict(params(method, p)?),
+        names::SESSION_END => Call::End(params(method, p)?),
+        names::HANDLER_REGISTER => Call::HandlerRegister(params(method, p)?),
+        names::HANDLER_LIST => Call::HandlerList(params(method, p)?),
+        names::HANDLER_REMOVE => Call::HandlerRemove(params(method, p)?),
+        names::HANDLER_SERVE => Call::HandlerServe(params(method, p)?),
+        names::HANDLER_SYNC_FAILED => Call::SyncFailed(params(method, p)?),
+        names::ITEM_REGISTER => Call::ItemRegister(params(method, p)?),
+        names::ITEM_LIST => Call::ItemList(params(method, p)?),
+        names::CONTROL_START => Call::Start(params(method, p)?),
+        names::CONTROL_STOP => Call::Stop(params(method, p)?),
+        names::CONTROL_ENABLE => Call::Enable(params(method, p)?),
+        names::CONTROL_ACTIVATE => Call::Activate(params(method, p)?),
+        names::CONTROL_DELETE_ITEM => Call::DeleteItem(params(method, p)?),
+        names::SESSIONS_LIST => no_params(method, p).map(|_| Call::SessionsList)?,
+        names::SESSIONS_HISTORY => Call::SessionsHistory(params(method, p)?),
+        names::EVENTS_LIST => Call::EventsList(params(method, p)?),
+        names::EVENTS_GET => Call::EventsGet(params(method, p)?),
+        names::EVENTS_REMOVE => Call::EventsRemove(params(method, p)?),
+        names::EVENTS_CLEAR => Call::EventsClear(params(method, p)?),
+        names::CONFLICTS_LIST => Call::ConflictsList(params(method, p)?),
+        names::CONFLICTS_GET => Call::ConflictsGet(params(method, p)?),
+        names::CONFLICTS_RESOLVE => Call::Resolve(params(method, p)?),
+        names::CONFLICTS_REMOVE => Call::ConflictsRemove(params(method, p)?),
+        names::SUBSCRIBE => no_params(method, p).map(|_| Call::Subscribe)?,
+        other => {
+            return Err(ErrorObject::new(
+                error_codes::METHOD_NOT_FOUND,
+                HResult::E_NOTIMPL.code,
+                HResult::E_NOTIMPL.name,
+                format!("unknown method {:?}", truncate(other)),
+            ));
+        }
+    })
+}
+
+fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

@@ -1,0 +1,151 @@
+//! # synccenter-daemon
+//!
+//! The Sync Center service: serves the local protocol on the per-user socket around one `Center` owned by the
+//! hub task, persists through the store writer (durable changes committed before they are acknowledged,
+//! progress coalesced into batches), and pushes cancellations to owners the moment they are recorded.
+//!
+//! Entry points take an already bound listener and a shutdown future, so tests run a real daemon in-process on
+//! a temporary socket with nothing to wait for.
+
+#![warn(missing_docs)]
+
+mod calls;
+mod conn;
+mod convert;
+mod hub;
+mod runtime;
+mod socket;
+mod writer;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use synccenter_core::{Center, CenterConfig, Clock, StoreError};
+use synccenter_store_sqlite::SqliteStore;
+use tokio::sync::mpsc;
+
+pub use hub::Intervals;
+pub use runtime::{RandomIds, SystemClock};
+pub use socket::{SocketError, bind};
+
+/// What the daemon needs to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The socket path (for `status`; the listener is passed separately).
+    pub socket: PathBuf,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// A database URL (`sqlite://PATH`); `None` means the SQLite file in the data directory.
+    pub database: Option<String>,
+    /// The model's tunables.
+    pub center: CenterConfig,
+    /// Timing of periodic work.
+    pub intervals: Intervals,
+}
+
+impl Config {
+    /// Defaults for a socket and a data directory.
+    pub fn new(socket: PathBuf, data_dir: PathBuf) -> Self {
+        Self { socket, data_dir, database: None, center: CenterConfig::default(), intervals: Intervals::default() }
+    }
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The store could not be opened or read.
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    /// The socket could not be set up.
+    #[error(transparent)]
+    Socket(#[from] SocketError),
+    /// The database URL is not supported.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH (PostgreSQL support is not built yet)")]
+    UnsupportedDatabase(String),
+    /// An I/O failure of the listener.
+    #[error("the listener failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the store the configuration names.
+pub async fn open_store(config: &Config) -> Result<SqliteStore, DaemonError> {
+    match config.database.as_deref() {
+        None => Ok(SqliteStore::open_in_dir(&config.data_dir).await?),
+        Some(url) => match url.strip_prefix("sqlite://") {
+            Some(path) if !path.is_empty() => Ok(SqliteStore::open(std::path::Path::new(path)).await?),
+            _ => Err(DaemonError::UnsupportedDatabase(url.to_owned())),
+        },
+    }
+}
+
+/// Runs the daemon on `listener` until `shutdown` completes; then ends live sessions (with a warning event
+/// each) and writes everything to the store before returning.
+pub async fn run(
+    config: Config,
+    listener: std::os::unix::net::UnixListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), DaemonError> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::UnixListener::from_std(listener)?;
+    let store = Arc::new(open_store(&config).await?);
+    let clock = SystemClock;
+    let started_at = convert::ts(clock.now());
+    let snapshot = synccenter_core::Store::load(&*store).await?;
+    let (notice_tx, notice_rx) = std::sync::mpsc::channel();
+    let mut center =
+        Center::restore(snapshot, config.center.clone(), Box::new(clock), Box::new(RandomIds), Box::new(notice_tx));
+    let recovered = center.take_changes();
+    if !recovered.is_empty() {
+        synccenter_core::Store::apply(&*store, &recovered).await?;
+        tracing::warn!("ended sessions that were live when the daemon last stopped");
+    }
+    let (writer_tx, writer_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(writer::run(store.clone(), writer_rx));
+    let identity = hub::Identity {
+        socket: config.socket.display().to_string(),
+        data_dir: config.data_dir.display().to_string(),
+        store: format!("sqlite://{}", store.path().display()),
+        started_at,
+    };
+    let hub = hub::Hub::new(center, notice_rx, store.clone(), writer_tx, identity, config.intervals);
+    let (hub_tx, hub_rx) = mpsc::channel(8192);
+    let hub_task = tokio::spawn(hub.run(hub_rx));
+    tracing::info!(socket = %config.socket.display(), store = %store.path().display(), "synccenter daemon ready");
+
+    let next_conn = AtomicU64::new(1);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                match socket::peer_is_us(&stream) {
+                    Ok(_) => {
+                        let conn = next_conn.fetch_add(1, Ordering::Relaxed);
+                        tokio::spawn(conn::serve(stream, conn, hub_tx.clone()));
+                    }
+                    Err((uid, e)) => {
+                        tracing::warn!(peer_uid = uid, error = %e, "refused a connection from another user");
+                    }
+                }
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    tracing::info!("shutting down");
+    drop(listener);
+    let _ = std::fs::remove_file(&config.socket);
+    let _ = hub_tx.send(hub::HubMsg::Shutdown).await;
+    drop(hub_tx);
+    let _ = hub_task.await;
+    let _ = writer.await;
+    tracing::info!("store flushed; bye");
+    Ok(())
+}

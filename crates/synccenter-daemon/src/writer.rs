@@ -1,0 +1,68 @@
+//! The store writer: one task that applies batches of changes in order and only then sends the replies that
+//! acknowledged them. Batches that arrive while a commit runs are merged into the next one (group commit), so
+//! many concurrent reporters cost one transaction, not one each.
+
+use std::sync::Arc;
+
+use synccenter_core::{Change, HResult, Store};
+use synccenter_protocol::{ErrorObject, Outgoing, RequestId, error_codes};
+use tokio::sync::mpsc;
+
+use crate::conn::Outbox;
+
+/// A reply that may only be sent once its batch is on disk.
+#[derive(Debug)]
+pub(crate) struct Ack {
+    pub(crate) out: Outbox,
+    pub(crate) id: RequestId,
+    pub(crate) line: String,
+}
+
+/// Changes to write, in order, and the replies waiting for them.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub(crate) changes: Vec<Change>,
+    pub(crate) acks: Vec<Ack>,
+}
+
+/// Runs until the sending side closes, then writes what is left.
+pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver<Batch>) {
+    let mut unwritten: Vec<Change> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut changes = std::mem::take(&mut unwritten);
+        let mut acks = Vec::new();
+        let mut take = |b: Batch| {
+            changes.extend(b.changes);
+            acks.extend(b.acks);
+        };
+        take(first);
+        while let Ok(more) = rx.try_recv() {
+            take(more);
+        }
+        match store.apply(&changes).await {
+            Ok(()) => {
+                for ack in acks {
+                    ack.out.send(ack.line);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, changes = changes.len(), "store write failed; will retry with the next batch");
+                for ack in acks {
+                    let error = ErrorObject::new(
+                        error_codes::INTERNAL_ERROR,
+                        HResult::E_FAIL.code,
+                        HResult::E_FAIL.name,
+                        format!("the change was applied but could not be stored yet: {e}"),
+                    );
+                    ack.out.send(Outgoing::<(), ()>::Error { jsonrpc: "2.0", id: Some(ack.id), error }.to_line());
+                }
+                unwritten = changes;
+            }
+        }
+    }
+    if !unwritten.is_empty()
+        && let Err(e) = store.apply(&unwritten).await
+    {
+        tracing::error!(error = %e, changes = unwritten.len(), "store write failed at shutdown");
+    }
+}
