@@ -175,7 +175,10 @@ impl<S: Store + 'static> Hub<S> {
                     }
                     self.send_batch();
                 }
-                _ = publish.tick() => self.publish(),
+                _ = publish.tick() => {
+                    self.publish();
+                    self.send_batch();
+                }
                 _ = flush.tick() => {
                     self.take_progress_into_batch();
                     self.send_batch();
@@ -608,7 +611,7 @@ impl<S: Store + 'static> Hub<S> {
     }
 
     fn send_batch(&mut self) {
-        if self.batch.changes.is_empty() && self.batch.acks.is_empty() {
+        if self.batch.is_empty() {
             return;
         }
         let batch = std::mem::take(&mut self.batch);
@@ -705,7 +708,7 @@ impl<S: Store + 'static> Hub<S> {
         }
         let line = push_line(names::PUSH_UPDATE, m::Update { seq: self.seq, change });
         for c in self.conns.values().filter(|c| c.watcher) {
-            c.out.send(line.clone());
+            self.batch.after.push((c.out.clone(), line.clone()));
         }
     }
 

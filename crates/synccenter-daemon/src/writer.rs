@@ -18,11 +18,19 @@ pub(crate) struct Ack {
     pub(crate) line: String,
 }
 
-/// Changes to write, in order, and the replies waiting for them.
+/// Changes to write, in order, the replies waiting for them, and the feed updates that follow them (sent after
+/// the commit, in order, so a watcher that reacts to an update reads a store that already holds it).
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     pub(crate) changes: Vec<Change>,
     pub(crate) acks: Vec<Ack>,
+    pub(crate) after: Vec<(Outbox, String)>,
+}
+
+impl Batch {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.acks.is_empty() && self.after.is_empty()
+    }
 }
 
 /// Runs until the sending side closes, then writes what is left.
@@ -31,15 +39,18 @@ pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver
     while let Some(first) = rx.recv().await {
         let mut changes = std::mem::take(&mut unwritten);
         let mut acks = Vec::new();
+        let mut after = Vec::new();
         let mut take = |b: Batch| {
             changes.extend(b.changes);
             acks.extend(b.acks);
+            after.extend(b.after);
         };
         take(first);
         while let Ok(more) = rx.try_recv() {
             take(more);
         }
-        match store.apply(&changes).await {
+        let written = if changes.is_empty() { Ok(()) } else { store.apply(&changes).await };
+        match written {
             Ok(()) => {
                 for ack in acks {
                     ack.out.send(ack.line);
@@ -58,6 +69,9 @@ pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver
                 }
                 unwritten = changes;
             }
+        }
+        for (out, line) in after {
+            out.send(line);
         }
     }
     if !unwritten.is_empty()

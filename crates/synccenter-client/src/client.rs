@@ -1,0 +1,277 @@
+//! The connection handle: connect and `hello`, the generic `call` and `notify`, and one typed method per
+//! protocol method, so callers never spell a method name or a result shape. A `Client` is a cheap clone of
+//! one connection; the connection closes once every clone, session and subscription is gone.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use synccenter_protocol::methods::{
+    ActivateParams, ConflictInfo, ConflictParams, ConflictsListParams, ConflictsListResult, ConflictsRemoveParams,
+    ControlTargetParams, CreateSessionParams, CreateSessionResult, DeleteItemParams, Empty, EnableParams, EventInfo,
+    EventParams, EventsFilterParams, EventsListResult, EventsRemoveParams, HandlerInfo, HandlerListParams,
+    HandlerListResult, HandlerParams, HandlerRegisterParams, HelloParams, HelloResult, ItemInfo, ItemListParams,
+    ItemListResult, ItemRegisterParams, RemovedResult, ResolveParams, ResolveResult, SessionInfo, SessionRecordInfo,
+    SessionsHistoryParams, SessionsHistoryResult, SessionsListResult, StartResult, StatusResult, SubscribeResult,
+    SyncFailedParams, VersionRange, names,
+};
+use synccenter_protocol::{Env, MIN_SUPPORTED_PROTOCOL, Overrides, PROTOCOL_VERSION, Paths};
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+
+use crate::conn::{PendingKind, Shared};
+use crate::error::ClientError;
+use crate::push::{Push, Subscription};
+use crate::session::Session;
+
+/// The deadline of the `hello` handshake.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection to the daemon. Cloning is cheap and shares the connection.
+#[derive(Clone, Debug)]
+pub struct Client {
+    conn: Arc<Conn>,
+}
+
+#[derive(Debug)]
+struct Conn {
+    guard: ShutdownOnDrop,
+    hello: HelloResult,
+}
+
+/// Closes the connection (after writing what is queued) when the last handle goes.
+#[derive(Debug)]
+struct ShutdownOnDrop(Arc<Shared>);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
+}
+
+impl Client {
+    /// Connects to the socket at `path` and negotiates the protocol version.
+    pub async fn connect(path: &Path) -> Result<Client, ClientError> {
+        let stream =
+            UnixStream::connect(path).await.map_err(|source| ClientError::Connect { path: path.to_owned(), source })?;
+        let (read, write) = stream.into_split();
+        let shared = Shared::new();
+        shared.spawn(read, write);
+        let guard = ShutdownOnDrop(shared);
+        let params = HelloParams {
+            protocol: Some(VersionRange { min: MIN_SUPPORTED_PROTOCOL, max: PROTOCOL_VERSION }),
+            client: Some(concat!("synccenter-client/", env!("CARGO_PKG_VERSION")).to_owned()),
+        };
+        let value = tokio::time::timeout(HELLO_TIMEOUT, guard.0.call_value(names::HELLO, &params, PendingKind::Plain))
+            .await
+            .map_err(|_| ClientError::Timeout { what: "the hello handshake", after: HELLO_TIMEOUT })??;
+        let hello: HelloResult = serde_json::from_value(value)
+            .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", names::HELLO)))?;
+        if !(MIN_SUPPORTED_PROTOCOL..=PROTOCOL_VERSION).contains(&hello.protocol) {
+            return Err(ClientError::Version {
+                server: hello.protocol,
+                min: MIN_SUPPORTED_PROTOCOL,
+                max: PROTOCOL_VERSION,
+            });
+        }
+        Ok(Client { conn: Arc::new(Conn { guard, hello }) })
+    }
+
+    /// Connects to the default socket: `SYNCCENTER_SOCKET`, else `$XDG_RUNTIME_DIR/synccenter/synccenter.sock`,
+    /// else `/tmp/synccenter-$UID/synccenter.sock`.
+    pub async fn connect_default() -> Result<Client, ClientError> {
+        let uid = rustix::process::getuid().as_raw();
+        let paths = Paths::resolve(&Env::from_process(uid), &Overrides::default())?;
+        Client::connect(&paths.socket).await
+    }
+
+    /// What the daemon answered to `hello`.
+    pub fn server(&self) -> &HelloResult {
+        &self.conn.hello
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.conn.guard.0
+    }
+
+    /// Calls `method` and decodes its result.
+    pub async fn call<P: Serialize, R: DeserializeOwned>(&self, method: &str, params: &P) -> Result<R, ClientError> {
+        let value = self.shared().call_value(method, params, PendingKind::Plain).await?;
+        serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("{method}: unexpected result: {e}")))
+    }
+
+    /// Sends `method` as a notification (no reply), after all progress reported so far. Waits only while the
+    /// outgoing queue is full.
+    pub async fn notify<P: Serialize>(&self, method: &str, params: &P) -> Result<(), ClientError> {
+        self.shared().notify(method, params).await
+    }
+
+    /// The receiver of connection-wide pushes; `None` after the first call. Pushes wait (up to a bound) until
+    /// it is taken; it ends when the connection closes.
+    pub fn pushes(&self) -> Option<mpsc::Receiver<Push>> {
+        self.shared().take_pushes()
+    }
+
+    /// `status`.
+    pub async fn status(&self) -> Result<StatusResult, ClientError> {
+        self.call(names::STATUS, &Empty {}).await
+    }
+
+    /// `session.create`: a session of `handler` over `items`.
+    pub async fn create_session<I, S>(&self, handler: &str, items: I) -> Result<Session, ClientError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.create_session_with(CreateSessionParams {
+            handler: handler.to_owned(),
+            items: items.into_iter().map(Into::into).collect(),
+            detach: false,
+            lease_seconds: None,
+        })
+        .await
+    }
+
+    /// `session.create` with every parameter (a lease, or a detached session).
+    pub async fn create_session_with(&self, params: CreateSessionParams) -> Result<Session, ClientError> {
+        let value = self.shared().call_value(names::SESSION_CREATE, &params, PendingKind::CreateSession).await?;
+        let created: CreateSessionResult = serde_json::from_value(value)
+            .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", names::SESSION_CREATE)))?;
+        let cancel = self.shared().session_watch(&created.session)?;
+        Ok(Session::new(self.clone(), created.session, cancel))
+    }
+
+    /// `handler.register`.
+    pub async fn register_handler(&self, params: HandlerRegisterParams) -> Result<HandlerInfo, ClientError> {
+        self.call(names::HANDLER_REGISTER, &params).await
+    }
+
+    /// `handler.list`.
+    pub async fn handlers(&self, include_hidden: bool) -> Result<Vec<HandlerInfo>, ClientError> {
+        let r: HandlerListResult = self.call(names::HANDLER_LIST, &HandlerListParams { include_hidden }).await?;
+        Ok(r.handlers)
+    }
+
+    /// `handler.remove`.
+    pub async fn remove_handler(&self, handler: &str) -> Result<(), ClientError> {
+        self.call_empty(names::HANDLER_REMOVE, &HandlerParams { handler: handler.to_owned() }).await
+    }
+
+    /// `handler.serve`: this connection receives the handler's `handler.sync_requested` pushes.
+    pub async fn serve_handler(&self, handler: &str) -> Result<(), ClientError> {
+        self.call_empty(names::HANDLER_SERVE, &HandlerParams { handler: handler.to_owned() }).await
+    }
+
+    /// `handler.sync_failed`: the handler could not start a requested sync.
+    pub async fn sync_failed(&self, request: &str, reason: &str) -> Result<(), ClientError> {
+        let params = SyncFailedParams { request: request.to_owned(), reason: reason.to_owned() };
+        self.call_empty(names::HANDLER_SYNC_FAILED, &params).await
+    }
+
+    /// `item.register`.
+    pub async fn register_item(&self, params: ItemRegisterParams) -> Result<ItemInfo, ClientError> {
+        self.call(names::ITEM_REGISTER, &params).await
+    }
+
+    /// `item.list`.
+    pub async fn items(&self, handler: &str, include_hidden: bool) -> Result<Vec<ItemInfo>, ClientError> {
+        let params = ItemListParams { handler: handler.to_owned(), include_hidden };
+        let r: ItemListResult = self.call(names::ITEM_LIST, &params).await?;
+        Ok(r.items)
+    }
+
+    /// `control.start`.
+    pub async fn start(&self, params: ControlTargetParams) -> Result<StartResult, ClientError> {
+        self.call(names::CONTROL_START, &params).await
+    }
+
+    /// `control.stop`.
+    pub async fn stop(&self, params: ControlTargetParams) -> Result<(), ClientError> {
+        self.call_empty(names::CONTROL_STOP, &params).await
+    }
+
+    /// `control.enable`.
+    pub async fn enable(&self, params: EnableParams) -> Result<(), ClientError> {
+        self.call_empty(names::CONTROL_ENABLE, &params).await
+    }
+
+    /// `control.activate`.
+    pub async fn activate(&self, params: ActivateParams) -> Result<(), ClientError> {
+        self.call_empty(names::CONTROL_ACTIVATE, &params).await
+    }
+
+    /// `control.delete_item`.
+    pub async fn delete_item(&self, params: DeleteItemParams) -> Result<(), ClientError> {
+        self.call_empty(names::CONTROL_DELETE_ITEM, &params).await
+    }
+
+    /// `sessions.list`.
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>, ClientError> {
+        let r: SessionsListResult = self.call(names::SESSIONS_LIST, &Empty {}).await?;
+        Ok(r.sessions)
+    }
+
+    /// `sessions.history`.
+    pub async fn history(&self, params: SessionsHistoryParams) -> Result<Vec<SessionRecordInfo>, ClientError> {
+        let r: SessionsHistoryResult = self.call(names::SESSIONS_HISTORY, &params).await?;
+        Ok(r.sessions)
+    }
+
+    /// `events.list`.
+    pub async fn events(&self, filter: EventsFilterParams) -> Result<EventsListResult, ClientError> {
+        self.call(names::EVENTS_LIST, &filter).await
+    }
+
+    /// `events.get`.
+    pub async fn event(&self, id: &str) -> Result<EventInfo, ClientError> {
+        self.call(names::EVENTS_GET, &EventParams { event: id.to_owned() }).await
+    }
+
+    /// `events.remove`; all must exist, otherwise nothing is removed. Returns how many were removed.
+    pub async fn remove_events(&self, ids: Vec<String>) -> Result<u64, ClientError> {
+        let r: RemovedResult = self.call(names::EVENTS_REMOVE, &EventsRemoveParams { events: ids }).await?;
+        Ok(r.removed)
+    }
+
+    /// `events.clear`: removes the matching events and returns how many.
+    pub async fn clear_events(&self, filter: EventsFilterParams) -> Result<u64, ClientError> {
+        let r: RemovedResult = self.call(names::EVENTS_CLEAR, &filter).await?;
+        Ok(r.removed)
+    }
+
+    /// `conflicts.list`.
+    pub async fn conflicts(&self, params: ConflictsListParams) -> Result<Vec<ConflictInfo>, ClientError> {
+        let r: ConflictsListResult = self.call(names::CONFLICTS_LIST, &params).await?;
+        Ok(r.conflicts)
+    }
+
+    /// `conflicts.get`.
+    pub async fn conflict(&self, id: &str) -> Result<ConflictInfo, ClientError> {
+        self.call(names::CONFLICTS_GET, &ConflictParams { conflict: id.to_owned() }).await
+    }
+
+    /// `conflicts.resolve`.
+    pub async fn resolve(&self, params: ResolveParams) -> Result<ResolveResult, ClientError> {
+        self.call(names::CONFLICTS_RESOLVE, &params).await
+    }
+
+    /// `conflicts.remove`: the owner reports conflicts gone.
+    pub async fn remove_conflicts(&self, ids: Vec<String>) -> Result<(), ClientError> {
+        self.call_empty(names::CONFLICTS_REMOVE, &ConflictsRemoveParams { conflicts: ids }).await
+    }
+
+    /// `subscribe`: the current state, then every change as it happens.
+    pub async fn subscribe(&self) -> Result<Subscription, ClientError> {
+        // Listen before asking, so no update between the snapshot and the first `next` is lost.
+        let rx = self.shared().subscribe_updates()?;
+        let snapshot: SubscribeResult = self.call(names::SUBSCRIBE, &Empty {}).await?;
+        Ok(Subscription::new(self.clone(), snapshot, rx))
+    }
+
+    pub(crate) async fn call_empty<P: Serialize>(&self, method: &str, params: &P) -> Result<(), ClientError> {
+        // Results may grow fields; only that the call succeeded matters.
+        self.call::<_, serde_json::Value>(method, params).await.map(drop)
+    }
+}

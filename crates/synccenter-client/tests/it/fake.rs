@@ -1,0 +1,143 @@
+//! A fake daemon for the client's tests: canned answers, a record of every message, and pushes on command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use synccenter_client::Client;
+use synccenter_client::methods::names;
+use synccenter_protocol::{Frame, Incoming, LineCodec, RequestId, parse_incoming};
+use tokio::net::UnixListener;
+use tokio::sync::mpsc;
+use tokio_util::codec::Framed;
+
+enum Control {
+    Push(String),
+    Close,
+}
+
+pub(crate) struct FakeServer {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    received: mpsc::UnboundedReceiver<Incoming>,
+    /// Everything received so far, in order.
+    log: Vec<Incoming>,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl FakeServer {
+    /// Binds before anything connects, so there is nothing to wait for.
+    pub(crate) async fn start() -> FakeServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("fake.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        let (rec_tx, received) = mpsc::unbounded_channel();
+        let (control, control_rx) = mpsc::unbounded_channel();
+        tokio::spawn(serve(listener, rec_tx, control_rx));
+        FakeServer { _dir: dir, path, received, log: Vec::new(), control }
+    }
+
+    pub(crate) async fn connect(&self) -> Client {
+        tokio::time::timeout(Duration::from_secs(10), Client::connect(&self.path))
+            .await
+            .expect("connect within 10 s")
+            .expect("connect")
+    }
+
+    /// Every message received up to and including the first `method` not returned before.
+    pub(crate) async fn wait_for(&mut self, method: &str) -> Vec<Incoming> {
+        let seen = self.log.len();
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.received.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {method} within 10 s; got {:?}", &self.log[seen..]))
+                .expect("server running");
+            let done = msg.method == method;
+            self.log.push(msg);
+            if done {
+                return self.log.clone();
+            }
+        }
+    }
+
+    /// Waits until the client closed the connection (after reading what it sent).
+    pub(crate) async fn wait_closed(&mut self) {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), self.received.recv()).await {
+                Ok(Some(msg)) => self.log.push(msg),
+                Ok(None) => return,
+                Err(_) => panic!("the connection is still open after 10 s"),
+            }
+        }
+    }
+
+    pub(crate) fn push(&self, method: &str, params: Value) {
+        let line = json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string();
+        self.control.send(Control::Push(line)).expect("server running");
+    }
+
+    pub(crate) fn close(&self) {
+        self.control.send(Control::Close).expect("server running");
+    }
+}
+
+fn answer(msg: &Incoming) -> Option<Result<Value, Value>> {
+    let not_found = || json!({"code": -32000, "message": "no such handler", "data": {"hresult": 0x8007_0490_u32, "name": "E_NOTFOUND"}});
+    Some(match msg.method.as_str() {
+        names::HELLO => Ok(json!({"protocol": 1, "server": "fake 0", "max_line_bytes": 65536})),
+        names::STATUS => Ok(json!({
+            "server": "fake 0", "protocol": 1, "pid": 1, "socket": "/s", "data_dir": "/d", "store": "none",
+            "started_at": "2026-01-01T00:00:00Z", "handlers": 0, "live_sessions": 0, "connections": 1,
+            "reports_applied": 0, "added_later": true
+        })),
+        names::SESSION_CREATE => Ok(json!({"session": "s-1"})),
+        names::SESSION_END => Ok(json!({"status": "succeeded", "errors": 0, "conflicts": 0})),
+        names::SESSION_REPORT_EVENT => Ok(json!({"event": "e-1"})),
+        names::SESSION_REPORT_PROGRESS => Ok(json!({"cancel": "none"})),
+        names::SUBSCRIBE => Ok(json!({"seq": 5, "handlers": [], "sessions": []})),
+        names::HANDLER_REGISTER => Ok(json!({
+            "handler": msg.params["handler"], "name": msg.params["name"], "type": "unspecified", "type_label": "",
+            "comment": "", "display_text": "", "active": true, "enabled": true, "connected": true, "hidden": false,
+            "capabilities": [], "policies": [], "retention": "keep", "syncing": false, "item_count": 0,
+            "error_count": 0, "conflict_count": 0
+        })),
+        names::HANDLER_REMOVE if msg.params["handler"] == "missing" => Err(not_found()),
+        "test.hang" => return None,
+        _ => Ok(json!({})),
+    })
+}
+
+async fn serve(
+    listener: UnixListener,
+    received: mpsc::UnboundedSender<Incoming>,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) {
+    let (stream, _) = listener.accept().await.expect("accept");
+    let mut framed = Framed::new(stream, LineCodec::default());
+    loop {
+        tokio::select! {
+            frame = framed.next() => {
+                let Some(Ok(Frame::Line(line))) = frame else { return };
+                let msg = parse_incoming(&line).expect("the client sends valid messages");
+                let reply = match (&msg.id, answer(&msg)) {
+                    (Some(RequestId::Number(id)), Some(Ok(result))) => {
+                        Some(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+                    }
+                    (Some(RequestId::Number(id)), Some(Err(error))) => {
+                        Some(json!({"jsonrpc": "2.0", "id": id, "error": error}))
+                    }
+                    _ => None,
+                };
+                let _ = received.send(msg);
+                if let Some(reply) = reply {
+                    framed.send(reply.to_string()).await.expect("reply");
+                }
+            }
+            cmd = control.recv() => match cmd {
+                Some(Control::Push(line)) => framed.send(line).await.expect("push"),
+                Some(Control::Close) | None => return,
+            },
+        }
+    }
+}

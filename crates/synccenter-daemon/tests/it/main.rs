@@ -1,0 +1,7 @@
+//! Integration tests of the daemon through its public protocol, on a real daemon with a temporary socket and
+//! store.
+
+mod bad_input;
+mod lifecycle;
+mod owners;
+mod sessions;
