@@ -2,7 +2,7 @@
 //! only ever sees well-formed input. Unknown methods and ill-typed parameters are answered here.
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use synccenter_core::HResult;
 use synccenter_protocol::methods::{self as m, names};
 use synccenter_protocol::{ErrorObject, error_codes};
@@ -50,9 +50,8 @@ pub(crate) enum Call {
     Subscribe,
 }
 
-fn params<T: DeserializeOwned>(method: &str, p: Value) -> Result<T, ErrorObject> {
-    let p = if p.is_null() { Value::Object(Default::default()) } else { p };
-    serde_json::from_value(p).map_err(|e| {
+fn params<T: DeserializeOwned>(method: &str, p: Option<&RawValue>) -> Result<T, ErrorObject> {
+    serde_json::from_str(p.map_or("{}", RawValue::get)).map_err(|e| {
         ErrorObject::new(
             error_codes::INVALID_PARAMS,
             HResult::E_INVALIDARG.code,
@@ -62,12 +61,12 @@ fn params<T: DeserializeOwned>(method: &str, p: Value) -> Result<T, ErrorObject>
     })
 }
 
-fn no_params(method: &str, p: Value) -> Result<(), ErrorObject> {
+fn no_params(method: &str, p: Option<&RawValue>) -> Result<(), ErrorObject> {
     params::<m::Empty>(method, p).map(|_| ())
 }
 
 /// Parses a call; unknown methods get `E_NOTIMPL`, ill-typed parameters `E_INVALIDARG`.
-pub(crate) fn parse(method: &str, p: Value) -> Result<Call, ErrorObject> {
+pub(crate) fn parse(method: &str, p: Option<&RawValue>) -> Result<Call, ErrorObject> {
     Ok(match method {
         names::HELLO => Call::Hello(params(method, p)?),
         names::STATUS => no_params(method, p).map(|_| Call::Status)?,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A request ID: a number or a string, echoed back unchanged.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,15 +63,15 @@ impl ErrorObject {
     }
 }
 
-/// One parsed incoming message.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Incoming {
+/// One parsed incoming message, borrowing from the line it came from.
+#[derive(Clone, Debug)]
+pub struct Incoming<'a> {
     /// `None` for a notification (no reply is sent).
     pub id: Option<RequestId>,
     /// The method name.
     pub method: String,
-    /// The parameters (an object, or null when absent).
-    pub params: Value,
+    /// The parameters as raw JSON text (an object), or `None` when absent or null.
+    pub params: Option<&'a RawValue>,
 }
 
 /// Why a line is not a valid message; `id` is set when the line carried a usable one.
@@ -83,56 +84,62 @@ pub struct IncomingError {
 }
 
 #[derive(Deserialize)]
-struct RawMessage {
-    jsonrpc: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    id: Option<Value>,
-    method: Option<Value>,
-    #[serde(default)]
-    params: Option<Value>,
+struct RawMessage<'a> {
+    #[serde(default, borrow)]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    method: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    params: Option<&'a RawValue>,
 }
 
-/// Distinguishes `"id": null` (present) from a missing `id`.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+/// Distinguishes `"id": null` (present, and refused) from a missing `id`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
-/// Parses one line (without its `\n`).
-pub fn parse_incoming(line: &[u8]) -> Result<Incoming, IncomingError> {
+/// Parses one line (without its `\n`) in a single pass: the envelope is read and the parameters are kept as
+/// raw text for the method's own typed parser.
+pub fn parse_incoming(line: &[u8]) -> Result<Incoming<'_>, IncomingError> {
     let fail = |id, code, msg: String| Err(IncomingError { id, error: ErrorObject::invalid(code, msg) });
-    let value: Value = match serde_json::from_slice(line) {
-        Ok(v) => v,
-        Err(e) => return fail(None, error_codes::PARSE_ERROR, format!("not JSON: {e}")),
-    };
-    if !value.is_object() {
-        return fail(None, error_codes::INVALID_REQUEST, "a message must be a JSON object".into());
-    }
-    let raw: RawMessage = match serde_json::from_value(value) {
+    let raw: RawMessage<'_> = match serde_json::from_slice(line) {
         Ok(r) => r,
-        Err(e) => return fail(None, error_codes::INVALID_REQUEST, format!("not a JSON-RPC message: {e}")),
+        Err(e) => {
+            return match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+                Err(_) => fail(None, error_codes::PARSE_ERROR, format!("not JSON: {e}")),
+                Ok(_) if line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => {
+                    fail(None, error_codes::INVALID_REQUEST, format!("not a JSON-RPC message: {e}"))
+                }
+                Ok(_) => fail(None, error_codes::INVALID_REQUEST, "a message must be a JSON object".into()),
+            };
+        }
     };
-    let id = match raw.id {
+    let id = match raw.id.map(|r| serde_json::from_str::<Value>(r.get())) {
         None => None,
-        Some(Value::Number(n)) if n.is_i64() => Some(RequestId::Number(n.as_i64().unwrap_or_default())),
-        Some(Value::String(s)) if s.len() <= 256 => Some(RequestId::String(s)),
-        Some(other) => {
+        Some(Ok(Value::Number(n))) if n.is_i64() => Some(RequestId::Number(n.as_i64().unwrap_or_default())),
+        Some(Ok(Value::String(s))) if s.len() <= 256 => Some(RequestId::String(s)),
+        Some(_) => {
+            let shown: String = raw.id.map(|r| r.get().chars().take(64).collect()).unwrap_or_default();
             return fail(
                 None,
                 error_codes::INVALID_REQUEST,
-                format!("\"id\" must be an integer or a string of at most 256 bytes, not {other}"),
+                format!("\"id\" must be an integer or a string of at most 256 bytes, not {shown}"),
             );
         }
     };
-    if raw.jsonrpc != Some(Value::String("2.0".into())) {
+    if raw.jsonrpc.map(|r| serde_json::from_str::<&str>(r.get())).and_then(Result::ok) != Some("2.0") {
         return fail(id, error_codes::INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"".into());
     }
-    let method = match raw.method {
-        Some(Value::String(m)) => m,
+    let method = match raw.method.map(|r| serde_json::from_str::<String>(r.get())) {
+        Some(Ok(m)) => m,
         _ => return fail(id, error_codes::INVALID_REQUEST, "\"method\" must be a string".into()),
     };
     let params = match raw.params {
-        None | Some(Value::Null) => Value::Null,
-        Some(p @ Value::Object(_)) => p,
+        None => None,
+        Some(p) if p.get() == "null" => None,
+        Some(p) if p.get().starts_with('{') => Some(p),
         Some(_) => return fail(id, error_codes::INVALID_PARAMS, "\"params\" must be an object".into()),
     };
     Ok(Incoming { id, method, params })

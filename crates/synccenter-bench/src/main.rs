@@ -1,0 +1,273 @@
+//! `cargo run --release -p synccenter-bench --bin bench`: measures the hot path against a real daemon on a
+//! temporary socket and store, and prints each figure with its ratio to a baseline measured in the same run.
+//! Results belong in `docs/performance.md`; tests never assert timings.
+
+#![allow(clippy::print_stdout)] // A benchmark's output is its report.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::json;
+use synccenter_client::{Client, StatusWire};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+
+struct Raw {
+    lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
+    write: BufWriter<OwnedWriteHalf>,
+    next: i64,
+}
+
+impl Raw {
+    async fn connect(socket: &Path) -> anyhow::Result<Raw> {
+        let (r, w) = UnixStream::connect(socket).await?.into_split();
+        Ok(Raw { lines: BufReader::new(r).lines(), write: BufWriter::new(w), next: 0 })
+    }
+
+    async fn send(&mut self, v: serde_json::Value) -> anyhow::Result<()> {
+        let mut line = v.to_string();
+        line.push('\n');
+        self.write.write_all(line.as_bytes()).await?;
+        Ok(())
+    }
+
+    /// A request; returns its result, skipping pushes.
+    async fn call(&mut self, method: &str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        self.next += 1;
+        let id = self.next;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await?;
+        self.write.flush().await?;
+        loop {
+            let line = self.lines.next_line().await?.context("daemon closed the connection")?;
+            let v: serde_json::Value = serde_json::from_str(&line)?;
+            if v["id"] == id {
+                anyhow::ensure!(v.get("error").is_none(), "{method} failed: {v}");
+                return Ok(v["result"].clone());
+            }
+        }
+    }
+
+    async fn next_push(&mut self, method: &str) -> anyhow::Result<serde_json::Value> {
+        loop {
+            let line = self.lines.next_line().await?.context("daemon closed the connection")?;
+            let v: serde_json::Value = serde_json::from_str(&line)?;
+            if v["method"] == method {
+                return Ok(v);
+            }
+        }
+    }
+
+    fn progress(session: &str, item: &str, step: u32) -> serde_json::Value {
+        json!({"jsonrpc": "2.0", "method": "session.report_progress",
+               "params": {"session": session, "item": item, "status": "updating", "step": step, "max_step": u32::MAX}})
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+async fn setup(socket: &Path, handlers: usize) -> anyhow::Result<()> {
+    let mut c = Raw::connect(socket).await?;
+    c.call("hello", json!({})).await?;
+    for h in 0..handlers {
+        c.call("handler.register", json!({"handler": format!("h{h}"), "name": format!("Handler {h}")})).await?;
+        c.call("item.register", json!({"handler": format!("h{h}"), "item": "item", "name": "Item"})).await?;
+    }
+    Ok(())
+}
+
+async fn owner(socket: &Path, handler: usize) -> anyhow::Result<(Raw, String)> {
+    let mut c = Raw::connect(socket).await?;
+    c.call("hello", json!({})).await?;
+    let s = c.call("session.create", json!({"handler": format!("h{handler}"), "items": ["item"]})).await?;
+    let id = s["session"].as_str().context("session id")?.to_owned();
+    Ok((c, id))
+}
+
+/// Reports per second applied by the daemon from `clients` connections sending notifications as fast as they
+/// can; a final request on each connection proves every report before it was applied.
+async fn ingest(socket: &Path, clients: usize, per_client: u32) -> anyhow::Result<f64> {
+    let mut owners = Vec::new();
+    for h in 0..clients {
+        owners.push(owner(socket, h).await?);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = owners
+        .into_iter()
+        .map(|(mut c, s)| {
+            tokio::spawn(async move {
+                for step in 0..per_client {
+                    c.send(Raw::progress(&s, "item", step)).await?;
+                }
+                c.call("session.end", json!({"session": s})).await?;
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(f64::from(per_client) * clients as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The baseline: one request and its response per report.
+async fn round_trips(socket: &Path, n: u32) -> anyhow::Result<(f64, Vec<Duration>)> {
+    let (mut c, s) = owner(socket, 0).await?;
+    let mut lat = Vec::with_capacity(n as usize);
+    let start = Instant::now();
+    for step in 0..n {
+        let t = Instant::now();
+        c.call(
+            "session.report_progress",
+            json!({"session": s, "item": "item", "status": "updating", "step": step, "max_step": n}),
+        )
+        .await?;
+        lat.push(t.elapsed());
+    }
+    let rate = f64::from(n) / start.elapsed().as_secs_f64();
+    c.call("session.end", json!({"session": s})).await?;
+    lat.sort();
+    Ok((rate, lat))
+}
+
+/// Client-side cost of `Session::report_progress` through the Rust client.
+async fn client_cost(socket: &Path, n: u32) -> anyhow::Result<Vec<Duration>> {
+    let client = Client::connect(socket).await?;
+    let session = client.create_session("h0", ["item"]).await?;
+    let mut lat = Vec::with_capacity(n as usize);
+    for step in 0..n {
+        let t = Instant::now();
+        session.report_progress("item", StatusWire::Updating, None, step, n)?;
+        lat.push(t.elapsed());
+    }
+    session.end().await?;
+    lat.sort();
+    Ok(lat)
+}
+
+/// Time from `control.stop` on one connection to the cancel push on the owner's, with `chatty` connections
+/// reporting `rate` reports per second in total meanwhile.
+async fn stop_latency(socket: &Path, rounds: usize, chatty: usize, rate: f64) -> anyhow::Result<Vec<Duration>> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut noise = Vec::new();
+    for h in 0..chatty {
+        let (mut c, s) = owner(socket, 1 + h).await?;
+        let stop = stop.clone();
+        let per_ms = rate / chatty as f64 / 1000.0;
+        noise.push(tokio::spawn(async move {
+            let start = Instant::now();
+            let mut sent = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let due = (start.elapsed().as_secs_f64() * 1000.0 * per_ms) as u64;
+                while sent < due {
+                    c.send(Raw::progress(&s, "item", sent as u32)).await?;
+                    sent += 1;
+                }
+                c.write.flush().await?;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            c.call("session.end", json!({"session": s})).await?;
+            anyhow::Ok(sent as f64 / start.elapsed().as_secs_f64())
+        }));
+    }
+    let mut controller = Raw::connect(socket).await?;
+    controller.call("hello", json!({})).await?;
+    let mut lat = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let (mut own, s) = owner(socket, 0).await?;
+        let waiter = tokio::spawn(async move {
+            own.next_push("session.cancel_requested").await?;
+            anyhow::Ok((Instant::now(), own))
+        });
+        tokio::task::yield_now().await;
+        let t = Instant::now();
+        controller.call("control.stop", json!({"handler": "h0", "items": ["item"]})).await?;
+        let (got, mut own) = waiter.await??;
+        lat.push(got.saturating_duration_since(t));
+        own.call("session.end", json!({"session": s})).await?;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut achieved = 0.0;
+    for n in noise {
+        achieved += n.await??;
+    }
+    if chatty > 0 {
+        println!("    (background load achieved: {achieved:.0} reports/s from {chatty} connections)");
+    }
+    lat.sort();
+    Ok(lat)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let socket: PathBuf = dir.path().join("run/s.sock");
+    let listener = synccenter_daemon::bind(&socket)?;
+    let config = synccenter_daemon::Config::new(socket.clone(), dir.path().join("data"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(synccenter_daemon::run(config, listener, async move {
+        let _ = rx.await;
+    }));
+    setup(&socket, 20).await?;
+
+    println!("synccenter benchmark ({} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let (rtt_rate, rtt) = round_trips(&socket, 20_000).await?;
+    println!("\nbaseline: request/response per report");
+    println!("  {:<46} {:>12.0} reports/s", "round trip per report", rtt_rate);
+    println!(
+        "  {:<46} {:>9.1} µs median, {:.1} µs p99",
+        "round trip latency",
+        us(percentile(&rtt, 0.5)),
+        us(percentile(&rtt, 0.99))
+    );
+
+    let cost = client_cost(&socket, 200_000).await?;
+    let cost_med = percentile(&cost, 0.5);
+    println!("\n1. client-side cost of Session::report_progress (Rust client)");
+    println!(
+        "  {:<46} {:>9.3} µs median, {:.3} µs p99   ({:.0}x cheaper than a round trip)",
+        "report_progress",
+        us(cost_med),
+        us(percentile(&cost, 0.99)),
+        us(percentile(&rtt, 0.5)) / us(cost_med).max(1e-9)
+    );
+
+    println!("\n2. reports per second applied by the daemon (notifications)");
+    for clients in [1usize, 16] {
+        let per = if clients == 1 { 400_000 } else { 50_000 };
+        let rate = ingest(&socket, clients, per).await?;
+        println!(
+            "  {:<46} {:>12.0} reports/s   ({:.1}x the round-trip baseline)",
+            format!("{clients} client(s)"),
+            rate,
+            rate / rtt_rate
+        );
+    }
+
+    println!("\n3. control.stop -> cancel push at the owner");
+    for (chatty, rate) in [(0usize, 0.0), (16, 100_000.0)] {
+        let lat = stop_latency(&socket, 300, chatty, rate).await?;
+        println!(
+            "  {:<46} {:>9.1} µs p50, {:.1} µs p99, {:.1} µs max   (p99 {:.2}x a round trip)",
+            format!("with {chatty} chatty clients"),
+            us(percentile(&lat, 0.5)),
+            us(percentile(&lat, 0.99)),
+            us(percentile(&lat, 1.0)),
+            us(percentile(&lat, 0.99)) / us(percentile(&rtt, 0.5)).max(1e-9)
+        );
+    }
+
+    let _ = tx.send(());
+    daemon.await??;
+    Ok(())
+}

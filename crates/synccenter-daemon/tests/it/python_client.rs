@@ -1,0 +1,68 @@
+//! Runs `docs/examples/client.py` (standard-library Python 3) against a real daemon, so the documented client
+//! keeps working, and checks through a raw connection that what it reported is in the daemon: the handler,
+//! the ended session and the event. It does not test Python; without `python3` it skips, except under CI.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use serde_json::json;
+use synccenter_test_support::{HANG_GUARD, TestDaemon};
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/client.py")
+}
+
+/// Whether `python3` runs; under CI its absence is a failure.
+fn python_available() -> bool {
+    let found = std::process::Command::new("python3")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "python3 is required under CI to run docs/examples/client.py");
+        eprintln!("skipping: python3 is not installed");
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_python_client_runs_a_session() {
+    if !python_available() {
+        return;
+    }
+    let d = TestDaemon::start().await;
+    let child = tokio::process::Command::new("python3")
+        .arg(script())
+        .arg(&d.socket)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn python3");
+    let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("client.py did not finish within the hang guard")
+        .expect("wait for client.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "client.py failed ({}):\n{stdout}\n{stderr}", out.status);
+    assert!(stdout.contains("session ended: succeeded"), "{stdout}");
+
+    let mut c = d.raw().await;
+    let handlers = c.ok("handler.list", json!({})).await;
+    assert_eq!(handlers["handlers"][0]["handler"], "pyexample", "{handlers}");
+    let items = c.ok("item.list", json!({"handler": "pyexample"})).await;
+    assert_eq!(items["items"].as_array().map(Vec::len), Some(2), "{items}");
+    let history = c.ok("sessions.history", json!({"handler": "pyexample"})).await;
+    let session = &history["sessions"][0];
+    assert_eq!(session["status"], "succeeded", "{history}");
+    assert_eq!(session["end_reason"], "ended", "{history}");
+    assert!(session["ended_at"].is_string(), "{history}");
+    let events = c.ok("events.list", json!({"handler": "pyexample"})).await;
+    assert_eq!(events["total"], 1, "{events}");
+    assert_eq!(events["events"][0]["name"], "Backup complete", "{events}");
+    assert_eq!(events["events"][0]["session"], session["session"], "{events}");
+    assert_eq!(c.ok("sessions.list", json!({})).await["sessions"], json!([]));
+}
