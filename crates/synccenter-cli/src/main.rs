@@ -1,37 +1,26 @@
-//! `synccenter`: one binary for the daemon and for every command that talks to it.
+//! `synccenter`: one binary for the daemon and for every command that talks to it. This module parses the
+//! command line, runs the verb on a small runtime, and turns the outcome into the documented exit code and the
+//! one-line error message (`synccenter: <message> (<HRESULT name>)`); it is, with `output`, the only place
+//! that prints.
 
+mod cli;
+mod commands;
 mod daemon;
+mod exit;
+mod output;
+mod run;
+mod watch;
 
-use std::path::PathBuf;
+use std::io;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::{CommandFactory, Parser};
+use synccenter_client::ClientError;
 
-/// Sync Center for every platform.
-#[derive(Debug, Parser)]
-#[command(name = "synccenter", version, about)]
-struct Cli {
-    /// The daemon's socket [default: $XDG_RUNTIME_DIR/synccenter/synccenter.sock].
-    #[arg(long, global = true, env = "SYNCCENTER_SOCKET", value_name = "PATH")]
-    socket: Option<PathBuf>,
-    /// The data directory [default: $XDG_DATA_HOME/synccenter].
-    #[arg(long, global = true, env = "SYNCCENTER_DATA_DIR", value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// The store, `sqlite://PATH` [default: the SQLite file in the data directory].
-    #[arg(long, global = true, env = "SYNCCENTER_DATABASE", value_name = "URL")]
-    database: Option<String>,
-    /// Machine-readable output: one JSON document, or JSON lines for streams.
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the Sync Center service in the foreground.
-    Daemon,
-}
+use crate::cli::{Cli, Command};
+use crate::commands::Ctx;
+use crate::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -43,18 +32,130 @@ fn main() -> ExitCode {
     };
     let env = synccenter_protocol::Env::from_process(rustix::process::getuid().as_raw());
     let result = match cli.command {
-        Command::Daemon => daemon::run(&env, &overrides),
+        Command::Daemon => daemon::run(&env, &overrides).map(|c| (c, None)),
+        Command::Completions { shell } => output::raw(|w| {
+            clap_complete::generate(shell, &mut Cli::command(), "synccenter", w);
+        })
+        .map(|()| (ExitCode::SUCCESS, None))
+        .map_err(anyhow::Error::from),
+        command => run_client(&env, &overrides, cli.json, command).map(|c| (ExitCode::from(c), Some(c))),
     };
     match result {
-        Ok(code) => code,
+        Ok((code, _)) => code,
         Err(e) => {
-            eprintln_error(&e);
-            ExitCode::from(1)
+            let (code, message) = failure(&e);
+            if let Some(m) = message {
+                eprintln_error(&m);
+            }
+            ExitCode::from(code)
         }
     }
 }
 
-#[allow(clippy::print_stderr)]
-fn eprintln_error(e: &anyhow::Error) {
-    eprintln!("synccenter: {e:#}");
+fn run_client(
+    env: &synccenter_protocol::Env,
+    overrides: &synccenter_protocol::Overrides,
+    json: bool,
+    command: Command,
+) -> anyhow::Result<u8> {
+    let paths = synccenter_protocol::Paths::resolve(env, overrides).context("cannot find the daemon's socket")?;
+    let ctx = Ctx { socket: paths.socket, json };
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        match command {
+            Command::Daemon | Command::Completions { .. } => unreachable!("handled in main"),
+            Command::Status => commands::status(&ctx).await,
+            Command::Handlers { all } => commands::handlers(&ctx, all).await,
+            Command::Items { handler, all } => commands::items(&ctx, &handler, all).await,
+            Command::Sessions(args) => commands::sessions(&ctx, args).await,
+            Command::Watch { exit_when_idle } => watch::run(&ctx, exit_when_idle).await,
+            Command::Start { handler, items, wait, ignore_if_syncing } => {
+                commands::start(&ctx, handler, items, wait, ignore_if_syncing).await
+            }
+            Command::Stop { handler, items } => commands::stop(&ctx, handler, items).await,
+            Command::Enable(a) => commands::enable(&ctx, a.handler, a.item, true).await,
+            Command::Disable(a) => commands::enable(&ctx, a.handler, a.item, false).await,
+            Command::Activate { handler } => commands::activate(&ctx, handler, true).await,
+            Command::Deactivate { handler } => commands::activate(&ctx, handler, false).await,
+            Command::Results(args) => commands::results(&ctx, args).await,
+            Command::Conflicts(args) => commands::conflicts(&ctx, args).await,
+            Command::Session(cmd) => commands::session(&ctx, cmd).await,
+            Command::Run(args) => run::run(&ctx, args).await,
+            Command::Register(args) => commands::register(&ctx, args).await,
+        }
+    })
+}
+
+/// The exit code of a failure and the message to print (none for a closed stdout).
+fn failure(e: &anyhow::Error) -> (u8, Option<String>) {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        if let Some(io) = cause.downcast_ref::<io::Error>()
+            && io.kind() == io::ErrorKind::BrokenPipe
+        {
+            // `synccenter … | head`: the reader has all it wanted.
+            return (Exit::OK, None);
+        }
+        match cause.downcast_ref::<ClientError>() {
+            Some(ClientError::Connect { path, source }) => {
+                let m = format!(
+                    "cannot connect to the daemon at {}: {source}; is the daemon running? start it with `synccenter daemon`",
+                    path.display()
+                );
+                parts.push(m);
+                return (Exit::DAEMON_UNREACHABLE, Some(parts.join(": ")));
+            }
+            Some(err @ ClientError::Rpc { message, .. }) => {
+                let name = err.hresult_name().unwrap_or("E_FAIL");
+                parts.push(format!("{message} ({name})"));
+                return (Exit::FAILURE, Some(parts.join(": ")));
+            }
+            Some(other) => {
+                parts.push(other.to_string());
+                return (Exit::FAILURE, Some(parts.join(": ")));
+            }
+            None => parts.push(cause.to_string()),
+        }
+    }
+    (Exit::FAILURE, Some(parts.join(": ")))
+}
+
+#[allow(clippy::print_stderr, reason = "main reports the one error line of a failed command")]
+fn eprintln_error(message: &str) {
+    eprintln!("synccenter: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn rpc_errors_name_their_hresult() {
+        let e = anyhow::Error::from(ClientError::Rpc {
+            method: "item.list".into(),
+            code: -32000,
+            message: "no such handler".into(),
+            hresult: 0x8007_0057,
+            name: "E_INVALIDARG".into(),
+        })
+        .context("cannot list the items of x");
+        assert_eq!(
+            failure(&e),
+            (Exit::FAILURE, Some("cannot list the items of x: no such handler (E_INVALIDARG)".into()))
+        );
+    }
+
+    #[test]
+    fn a_closed_stdout_is_success() {
+        let e = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(failure(&e), (Exit::OK, None));
+    }
 }

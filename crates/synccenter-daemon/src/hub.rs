@@ -26,9 +26,22 @@ use crate::writer::{Ack, Batch};
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum HubMsg {
-    Open { conn: ConnId, out: Outbox },
-    Call { conn: ConnId, id: Option<RequestId>, call: Call },
-    Closed { conn: ConnId },
+    Open {
+        conn: ConnId,
+        out: Outbox,
+    },
+    Call {
+        conn: ConnId,
+        id: Option<RequestId>,
+        call: Call,
+    },
+    Closed {
+        conn: ConnId,
+    },
+    /// A removal of events finished (sent by the task that ran it), for the live feed.
+    EventsRemoved {
+        removed: u64,
+    },
     Shutdown,
 }
 
@@ -83,6 +96,8 @@ pub(crate) struct Hub<S> {
     notices: std::sync::mpsc::Receiver<Notice>,
     store: Arc<S>,
     writer: mpsc::UnboundedSender<Batch>,
+    /// The hub's own inbox, for tasks it spawns to report back.
+    inbox: mpsc::Sender<HubMsg>,
     identity: Identity,
     intervals: Intervals,
     conns: BTreeMap<ConnId, Conn>,
@@ -122,6 +137,7 @@ impl<S: Store + 'static> Hub<S> {
         notices: std::sync::mpsc::Receiver<Notice>,
         store: Arc<S>,
         writer: mpsc::UnboundedSender<Batch>,
+        inbox: mpsc::Sender<HubMsg>,
         identity: Identity,
         intervals: Intervals,
     ) -> Self {
@@ -130,6 +146,7 @@ impl<S: Store + 'static> Hub<S> {
             notices,
             store,
             writer,
+            inbox,
             identity,
             intervals,
             conns: BTreeMap::new(),
@@ -220,6 +237,7 @@ impl<S: Store + 'static> Hub<S> {
                 self.after_op();
             }
             HubMsg::Call { conn, id, call } => self.call(conn, id, call),
+            HubMsg::EventsRemoved { removed } => self.update(UpdateKind::EventsRemoved { removed }),
             HubMsg::Shutdown => return false,
         }
         true
@@ -807,6 +825,7 @@ impl<S: Store + 'static> Hub<S> {
             Err(e) => return self.respond(conn, id, Err(e), false),
         };
         let store = self.store.clone();
+        let inbox = self.inbox.clone();
         self.spawn_query(conn, id, async move {
             for e in &ids {
                 if store.get_event(*e).await.map_err(|e| cv::core_error(&e.into()))?.is_none() {
@@ -814,9 +833,9 @@ impl<S: Store + 'static> Hub<S> {
                 }
             }
             let removed = store.remove_events(&ids).await.map_err(|e| cv::core_error(&e.into()))?;
+            let _ = inbox.send(HubMsg::EventsRemoved { removed }).await;
             Ok(json(m::RemovedResult { removed }))
         });
-        self.update(UpdateKind::EventsRemoved { removed: p.events.len() as u64 });
     }
 
     fn events_clear(&mut self, conn: ConnId, id: Option<RequestId>, p: m::EventsFilterParams) {
@@ -826,11 +845,14 @@ impl<S: Store + 'static> Hub<S> {
         };
         self.send_batch();
         let store = self.store.clone();
+        let inbox = self.inbox.clone();
         self.spawn_query(conn, id, async move {
             let removed = store.clear_events(&filter).await.map_err(|e| cv::core_error(&e.into()))?;
+            if removed > 0 {
+                let _ = inbox.send(HubMsg::EventsRemoved { removed }).await;
+            }
             Ok(json(m::RemovedResult { removed }))
         });
-        self.update(UpdateKind::EventsRemoved { removed: 0 });
     }
 }
 

@@ -109,8 +109,8 @@ pub async fn run(
         store: format!("sqlite://{}", store.path().display()),
         started_at,
     };
-    let hub = hub::Hub::new(center, notice_rx, store.clone(), writer_tx, identity, config.intervals);
     let (hub_tx, hub_rx) = mpsc::channel(8192);
+    let hub = hub::Hub::new(center, notice_rx, store.clone(), writer_tx, hub_tx.clone(), identity, config.intervals);
     let hub_task = tokio::spawn(hub.run(hub_rx));
     tracing::info!(socket = %config.socket.display(), store = %store.path().display(), "synccenter daemon ready");
 

@@ -7,7 +7,15 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use synccenter_client::Client;
 use synccenter_client::methods::names;
-use synccenter_protocol::{Frame, Incoming, LineCodec, RequestId, parse_incoming};
+use synccenter_protocol::{Frame, LineCodec, RequestId, parse_incoming};
+
+/// A message the fake server received, owned (the protocol's `Incoming` borrows its line).
+#[derive(Clone, Debug)]
+pub(crate) struct Incoming {
+    pub(crate) id: Option<RequestId>,
+    pub(crate) method: String,
+    pub(crate) params: Value,
+}
 use tokio::net::UnixListener;
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
@@ -120,6 +128,11 @@ async fn serve(
             frame = framed.next() => {
                 let Some(Ok(Frame::Line(line))) = frame else { return };
                 let msg = parse_incoming(&line).expect("the client sends valid messages");
+                let msg = Incoming {
+                    id: msg.id,
+                    method: msg.method,
+                    params: msg.params.map_or(Value::Null, |p| serde_json::from_str(p.get()).expect("params are JSON")),
+                };
                 let reply = match (&msg.id, answer(&msg)) {
                     (Some(RequestId::Number(id)), Some(Ok(result))) => {
                         Some(json!({"jsonrpc": "2.0", "id": id, "result": result}))

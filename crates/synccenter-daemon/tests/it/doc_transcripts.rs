@@ -194,7 +194,10 @@ async fn the_protocol_document_matches_the_daemon() {
                 .unwrap_or_else(|e| panic!("docs/protocol.md:{line}: expected line is not JSON: {e}"));
             let actual = c.read_message().await;
             if let Err(why) = bindings.matches(&expected, &actual, "$") {
-                panic!("docs/protocol.md:{line} [{}]: {why}\n  expected: {}\n  received: {actual}", step.conn, step.text);
+                panic!(
+                    "docs/protocol.md:{line} [{}]: {why}\n  expected: {}\n  received: {actual}",
+                    step.conn, step.text
+                );
             }
         }
     }
@@ -203,8 +206,8 @@ async fn the_protocol_document_matches_the_daemon() {
 #[test]
 fn placeholders_bind_match_and_substitute() {
     let mut b = Bindings::default();
-    let e: Value = serde_json::from_str(r#"{"s":"<session>","t":"<time>","x":"<any>","m":"no session <session>"}"#)
-        .expect("json");
+    let e: Value =
+        serde_json::from_str(r#"{"s":"<session>","t":"<time>","x":"<any>","m":"no session <session>"}"#).expect("json");
     let a = serde_json::json!({"s": "abc", "t": "2026-11-25T07:56:24.815386Z", "x": [1], "m": "no session abc"});
     assert_eq!(b.matches(&e, &a, "$"), Ok(()));
     let wrong = serde_json::json!({"s": "abd", "t": "2026-11-25T07:56:24.815386Z", "x": 1, "m": "no session abc"});

@@ -2,6 +2,8 @@
 //! store.
 
 mod bad_input;
+mod doc_transcripts;
 mod lifecycle;
 mod owners;
+mod python_client;
 mod sessions;

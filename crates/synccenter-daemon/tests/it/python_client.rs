@@ -1,6 +1,7 @@
 //! Runs `docs/examples/client.py` (standard-library Python 3) against a real daemon, so the documented client
 //! keeps working, and checks through a raw connection that what it reported is in the daemon: the handler,
-//! the ended session and the event. It does not test Python; without `python3` it skips, except under CI.
+//! the ended session and the event; likewise `docs/examples/session.sh` where `socat` is installed. It does not
+//! test Python or socat: without `python3` it skips, except under CI, and without `socat` it always skips.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -13,6 +14,8 @@ fn script() -> PathBuf {
 }
 
 /// Whether `python3` runs; under CI its absence is a failure.
+// The skip must be visible in the test output.
+#[allow(clippy::print_stderr)]
 fn python_available() -> bool {
     let found = std::process::Command::new("python3")
         .arg("--version")
@@ -65,4 +68,48 @@ async fn the_documented_python_client_runs_a_session() {
     assert_eq!(events["events"][0]["name"], "Backup complete", "{events}");
     assert_eq!(events["events"][0]["session"], session["session"], "{events}");
     assert_eq!(c.ok("sessions.list", json!({})).await["sessions"], json!([]));
+}
+
+/// Whether `socat` runs. It is optional even under CI: the shell example is documentation.
+// The skip must be visible in the test output.
+#[allow(clippy::print_stderr)]
+fn socat_available() -> bool {
+    let found = std::process::Command::new("socat")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        eprintln!("skipping: socat is not installed");
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_socat_session_outlives_its_connections() {
+    if !socat_available() {
+        return;
+    }
+    let d = TestDaemon::start().await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/session.sh");
+    let child = tokio::process::Command::new("sh")
+        .arg(script)
+        .arg(&d.socket)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn sh");
+    let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("session.sh did not finish within the hang guard")
+        .expect("wait for session.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "session.sh failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let mut c = d.raw().await;
+    let history = c.ok("sessions.history", json!({"handler": "shell"})).await;
+    assert_eq!(history["sessions"][0]["status"], "succeeded", "{history}");
+    assert_eq!(history["sessions"][0]["end_reason"], "ended", "{history}");
+    assert_eq!(history["sessions"][0]["items"][0]["step"], 3, "{history}");
 }

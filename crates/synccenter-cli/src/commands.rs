@@ -1,0 +1,673 @@
+//! The request/response verbs: each connects, makes one or a few calls, and hands the daemon's result to
+//! `output`, as JSON (the daemon's result object, or the wrapper `docs/cli.md` names) or as a table. Streams
+//! (`watch`) and the process supervisor (`run`) have modules of their own.
+//!
+//! Each returns the exit code for a run that did not fail; failures are errors, mapped to codes by `main`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use serde_json::json;
+use synccenter_client::methods::{
+    ActivateParams, CancelResult, ChoiceWire, ConflictInfo, ConflictsListParams, ControlTargetParams,
+    CreateSessionParams, EnableParams, EndResult, EventInfo, EventsFilterParams, HandlerInfo, HandlerRegisterParams,
+    ItemFields, ItemInfo, ItemRegisterParams, KeptWire, ReportEventParams, ReportEventResult, ReportProgressParams,
+    ResolveParams, SessionInfo, SessionItemInfo, SessionParams, SessionRecordInfo, SessionsHistoryParams, names,
+};
+use synccenter_client::{CancelWire, Client, Push, StatusWire};
+use synccenter_protocol::ControlFlagWire;
+
+use crate::cli::{ConflictsArgs, ConflictsCommand, EventFilterArgs, RegisterArgs, ResultsArgs, ResultsCommand};
+use crate::cli::{SessionCommand, SessionsArgs};
+use crate::exit::Exit;
+use crate::output;
+
+/// What every command needs: where the daemon is and how to print.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    /// The daemon's socket.
+    pub(crate) socket: PathBuf,
+    /// `--json`.
+    pub(crate) json: bool,
+}
+
+impl Ctx {
+    /// Connects to the daemon (a `ClientError::Connect` in the chain becomes exit 69 in `main`).
+    pub(crate) async fn connect(&self) -> anyhow::Result<Client> {
+        Ok(Client::connect(&self.socket).await?)
+    }
+}
+
+/// The exit code of a finished sync's status.
+pub(crate) fn status_exit(status: StatusWire) -> u8 {
+    match status {
+        StatusWire::Succeeded => Exit::OK,
+        StatusWire::Canceled => Exit::CANCELLED,
+        _ => Exit::SYNC_FAILED,
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_owned()
+}
+
+fn progress_cell(i: &SessionItemInfo) -> String {
+    let status = i.status.map_or("-", StatusWire::name);
+    let mut s = status.to_owned();
+    if i.max_step > 0 {
+        s.push_str(&format!(" {}/{}", i.step, i.max_step));
+    }
+    if !i.text.is_empty() {
+        s.push_str(&format!(" {}", i.text));
+    }
+    s
+}
+
+/// `status`.
+pub(crate) async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let s = client.status().await.context("cannot read the daemon's status")?;
+    if ctx.json {
+        output::json(&s)?;
+    } else {
+        output::lines(&[
+            format!("server:         {}", s.server),
+            format!("protocol:       {}", s.protocol),
+            format!("pid:            {}", s.pid),
+            format!("socket:         {}", s.socket),
+            format!("data dir:       {}", s.data_dir),
+            format!("store:          {}", s.store),
+            format!("started at:     {}", s.started_at),
+            format!("handlers:       {}", s.handlers),
+            format!("live sessions:  {}", s.live_sessions),
+            format!("connections:    {}", s.connections),
+            format!("reports:        {}", s.reports_applied),
+        ])?;
+    }
+    Ok(Exit::OK)
+}
+
+fn handler_rows(handlers: &[HandlerInfo]) -> Vec<Vec<String>> {
+    handlers
+        .iter()
+        .map(|h| {
+            let state = match (h.active, h.enabled, h.syncing) {
+                (false, _, _) => "inactive",
+                (true, false, _) => "disabled",
+                (true, true, true) => "syncing",
+                (true, true, false) => "idle",
+            };
+            vec![
+                h.handler.clone(),
+                h.name.clone(),
+                state.to_owned(),
+                h.item_count.to_string(),
+                h.error_count.to_string(),
+                h.conflict_count.to_string(),
+                h.display_text.clone(),
+            ]
+        })
+        .collect()
+}
+
+/// `handlers`.
+pub(crate) async fn handlers(ctx: &Ctx, all: bool) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let handlers = client.handlers(all).await.context("cannot list handlers")?;
+    if ctx.json {
+        output::json(&json!({ "handlers": handlers }))?;
+    } else if handlers.is_empty() {
+        output::line("no handlers")?;
+    } else {
+        let rows = handler_rows(&handlers);
+        output::lines(&output::table(&["HANDLER", "NAME", "STATE", "ITEMS", "ERRORS", "CONFLICTS", "TEXT"], &rows))?;
+    }
+    Ok(Exit::OK)
+}
+
+fn item_rows(items: &[ItemInfo]) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .map(|i| {
+            let progress = i.progress.as_ref().map_or_else(String::new, |p| {
+                let mut s = p.status.map_or("-", StatusWire::name).to_owned();
+                if let (Some(step), Some(max)) = (p.step, p.max_step) {
+                    s.push_str(&format!(" {step}/{max}"));
+                }
+                if !p.text.is_empty() {
+                    s.push_str(&format!(" {}", p.text));
+                }
+                s
+            });
+            vec![
+                i.item.clone(),
+                i.name.clone(),
+                yes_no(i.enabled),
+                yes_no(i.connected),
+                i.error_count.to_string(),
+                i.last_sync.clone().unwrap_or_default(),
+                progress,
+            ]
+        })
+        .collect()
+}
+
+/// `items HANDLER`.
+pub(crate) async fn items(ctx: &Ctx, handler: &str, all: bool) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let items = client.items(handler, all).await.with_context(|| format!("cannot list the items of {handler}"))?;
+    if ctx.json {
+        output::json(&json!({ "items": items }))?;
+    } else if items.is_empty() {
+        output::line(&format!("{handler} has no items"))?;
+    } else {
+        let rows = item_rows(&items);
+        output::lines(&output::table(
+            &["ITEM", "NAME", "ENABLED", "CONNECTED", "ERRORS", "LAST SYNC", "PROGRESS"],
+            &rows,
+        ))?;
+    }
+    Ok(Exit::OK)
+}
+
+fn live_rows(sessions: &[SessionInfo]) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for s in sessions {
+        for (n, i) in s.items.iter().enumerate() {
+            let (id, handler, started) =
+                if n == 0 { (s.session.clone(), s.handler.clone(), s.started_at.clone()) } else { Default::default() };
+            rows.push(vec![id, handler, started, i.item.clone(), progress_cell(i)]);
+        }
+    }
+    rows
+}
+
+fn history_rows(sessions: &[SessionRecordInfo]) -> Vec<Vec<String>> {
+    sessions
+        .iter()
+        .map(|s| {
+            let items: Vec<&str> = s.items.iter().map(|i| i.item.as_str()).collect();
+            vec![
+                s.session.clone(),
+                s.handler.clone(),
+                s.started_at.clone(),
+                s.ended_at.clone().unwrap_or_else(|| "-".to_owned()),
+                s.status.map_or("-", StatusWire::name).to_owned(),
+                s.end_reason.clone().unwrap_or_default(),
+                items.join(","),
+            ]
+        })
+        .collect()
+}
+
+/// `sessions [--history]`.
+pub(crate) async fn sessions(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    if args.history {
+        let params = SessionsHistoryParams { handler: args.handler, before: None, limit: args.limit };
+        let sessions = client.history(params).await.context("cannot read the session history")?;
+        if ctx.json {
+            output::json(&json!({ "sessions": sessions }))?;
+        } else if sessions.is_empty() {
+            output::line("no sessions in the history")?;
+        } else {
+            output::lines(&output::table(
+                &["SESSION", "HANDLER", "STARTED", "ENDED", "STATUS", "REASON", "ITEMS"],
+                &history_rows(&sessions),
+            ))?;
+        }
+    } else {
+        let sessions = client.sessions().await.context("cannot list live sessions")?;
+        if ctx.json {
+            output::json(&json!({ "sessions": sessions }))?;
+        } else if sessions.is_empty() {
+            output::line("no live sessions")?;
+        } else {
+            output::lines(&output::table(
+                &["SESSION", "HANDLER", "STARTED", "ITEM", "PROGRESS"],
+                &live_rows(&sessions),
+            ))?;
+        }
+    }
+    Ok(Exit::OK)
+}
+
+fn target(handler: Option<String>, items: Vec<String>) -> ControlTargetParams {
+    ControlTargetParams {
+        handler,
+        items: if items.is_empty() { None } else { Some(items) },
+        ..ControlTargetParams::default()
+    }
+}
+
+/// `start [HANDLER [ITEM…]] [--wait]`.
+pub(crate) async fn start(
+    ctx: &Ctx,
+    handler: Option<String>,
+    items: Vec<String>,
+    wait: bool,
+    ignore_if_syncing: bool,
+) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    // Take the push receiver before asking, so no result can be missed.
+    let mut pushes = client.pushes().context("the connection's pushes are already taken")?;
+    let mut params = target(handler, items);
+    if ignore_if_syncing {
+        params.flags = Some(vec![ControlFlagWire::IgnoreIfAlreadySyncing]);
+    }
+    let started = client.start(params).await.context("cannot start the sync")?;
+    if !wait {
+        if ctx.json {
+            output::json(&started)?;
+        } else if started.requests.is_empty() {
+            output::line("nothing to start")?;
+        } else {
+            output::line(&format!("{} sync request(s) sent", started.requests.len()))?;
+        }
+        return Ok(Exit::OK);
+    }
+    let mut waiting: Vec<String> = started.requests.clone();
+    let mut results = Vec::new();
+    while !waiting.is_empty() {
+        let push = pushes.recv().await.context("the daemon closed the connection before the syncs finished")?;
+        if let Push::SyncResult(r) = push
+            && let Some(pos) = waiting.iter().position(|w| *w == r.request)
+        {
+            waiting.swap_remove(pos);
+            if !ctx.json {
+                output::line(&format!(
+                    "{}: {} ({} errors, {} conflicts)",
+                    r.handler,
+                    r.status.name(),
+                    r.errors,
+                    r.conflicts
+                ))?;
+            }
+            results.push(r);
+        }
+    }
+    if ctx.json {
+        output::json(&json!({ "requests": started.requests, "results": results }))?;
+    }
+    Ok(results.iter().map(|r| status_exit(r.status)).max().unwrap_or(Exit::OK))
+}
+
+/// `stop [HANDLER [ITEM…]]`.
+pub(crate) async fn stop(ctx: &Ctx, handler: Option<String>, items: Vec<String>) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    client.stop(target(handler, items)).await.context("cannot stop the sync")?;
+    if ctx.json {
+        output::json(&json!({}))?;
+    } else {
+        output::line("stop requested")?;
+    }
+    Ok(Exit::OK)
+}
+
+/// `enable`/`disable HANDLER [ITEM]`.
+pub(crate) async fn enable(ctx: &Ctx, handler: String, item: Option<String>, enable: bool) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let what = item.as_ref().map_or_else(|| handler.clone(), |i| format!("{handler}/{i}"));
+    let verb = if enable { "enable" } else { "disable" };
+    client
+        .enable(EnableParams { handler, item, enable, flags: Some(vec![ControlFlagWire::NoUi]) })
+        .await
+        .with_context(|| format!("cannot {verb} {what}"))?;
+    if ctx.json {
+        output::json(&json!({}))?;
+    } else {
+        output::line(&format!("{what} {verb}d"))?;
+    }
+    Ok(Exit::OK)
+}
+
+/// `activate`/`deactivate HANDLER`.
+pub(crate) async fn activate(ctx: &Ctx, handler: String, activate: bool) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let verb = if activate { "activate" } else { "deactivate" };
+    client
+        .activate(ActivateParams { handler: handler.clone(), activate, flags: Some(vec![ControlFlagWire::NoUi]) })
+        .await
+        .with_context(|| format!("cannot {verb} {handler}"))?;
+    if ctx.json {
+        output::json(&json!({}))?;
+    } else {
+        output::line(&format!("{handler} {verb}d"))?;
+    }
+    Ok(Exit::OK)
+}
+
+fn filter_params(f: EventFilterArgs, limit: Option<u32>) -> EventsFilterParams {
+    EventsFilterParams {
+        handler: f.handler,
+        item: f.item,
+        levels: if f.level.is_empty() { None } else { Some(f.level.into_iter().map(Into::into).collect()) },
+        session: f.session,
+        since: f.since,
+        until: f.until,
+        limit,
+        ..EventsFilterParams::default()
+    }
+}
+
+fn event_lines(e: &EventInfo) -> Vec<String> {
+    let mut l = vec![
+        format!("event:        {}", e.event),
+        format!("time:         {}", e.time),
+        format!("level:        {}", e.level.name()),
+        format!("handler:      {}", e.handler),
+    ];
+    if let Some(i) = &e.item {
+        l.push(format!("item:         {i}"));
+    }
+    if let Some(s) = &e.session {
+        l.push(format!("session:      {s}"));
+    }
+    l.push(format!("name:         {}", e.name));
+    l.push(format!("description:  {}", e.description));
+    if let Some(t) = &e.link_text {
+        l.push(format!("link text:    {t}"));
+    }
+    if let Some(r) = &e.link_reference {
+        l.push(format!("link:         {r}"));
+    }
+    if let Some(c) = &e.context {
+        l.push(format!("context:      {c}"));
+    }
+    l
+}
+
+/// `results …`.
+pub(crate) async fn results(ctx: &Ctx, args: ResultsArgs) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    match args.command {
+        None => {
+            let r = client.events(filter_params(args.filter, args.limit)).await.context("cannot list sync results")?;
+            if ctx.json {
+                output::json(&r)?;
+            } else if r.events.is_empty() {
+                output::line("no sync results")?;
+            } else {
+                let rows: Vec<Vec<String>> = r
+                    .events
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.event.clone(),
+                            e.time.clone(),
+                            e.level.name().to_owned(),
+                            e.handler.clone(),
+                            e.item.clone().unwrap_or_else(|| "-".to_owned()),
+                            e.name.clone(),
+                            e.description.clone(),
+                        ]
+                    })
+                    .collect();
+                let mut lines =
+                    output::table(&["EVENT", "TIME", "LEVEL", "HANDLER", "ITEM", "NAME", "DESCRIPTION"], &rows);
+                if r.total > r.events.len() as u64 {
+                    lines.push(format!("({} of {} shown)", r.events.len(), r.total));
+                }
+                output::lines(&lines)?;
+            }
+        }
+        Some(ResultsCommand::Show { id }) => {
+            let e = client.event(&id).await.with_context(|| format!("cannot show the sync result {id}"))?;
+            if ctx.json {
+                output::json(&e)?;
+            } else {
+                output::lines(&event_lines(&e))?;
+            }
+        }
+        Some(ResultsCommand::Rm { ids }) => {
+            let removed = client.remove_events(ids).await.context("cannot remove the sync results")?;
+            if ctx.json {
+                output::json(&json!({ "removed": removed }))?;
+            } else {
+                output::line(&format!("{removed} removed"))?;
+            }
+        }
+        Some(ResultsCommand::Clear { filter }) => {
+            let removed =
+                client.clear_events(filter_params(filter, None)).await.context("cannot clear the sync results")?;
+            if ctx.json {
+                output::json(&json!({ "removed": removed }))?;
+            } else {
+                output::line(&format!("{removed} removed"))?;
+            }
+        }
+    }
+    Ok(Exit::OK)
+}
+
+fn choice_name(c: &ChoiceWire) -> String {
+    match c {
+        ChoiceWire::Keep(k) => {
+            let idx: Vec<String> = k.iter().map(|k| k.index.to_string()).collect();
+            format!("keep {}", idx.join(","))
+        }
+        ChoiceWire::KeepRecent => "keep recent".to_owned(),
+        ChoiceWire::KeepOther(p) => format!("keep other {p}"),
+        ChoiceWire::RemoveFromSyncSet => "remove from sync set".to_owned(),
+    }
+}
+
+fn conflict_lines(c: &ConflictInfo) -> Vec<String> {
+    let mut l = vec![
+        format!("conflict:     {}", c.conflict),
+        format!("handler:      {}", c.handler),
+        format!("item:         {}", c.item.as_deref().unwrap_or("-")),
+        format!("name:         {}", c.name),
+        format!("description:  {}", c.description),
+        format!("detected at:  {}", c.detected_at),
+        format!("abilities:    {}", c.abilities.join(", ")),
+    ];
+    if let Some(r) = &c.resolution {
+        l.push(format!("resolution:   {} (requested {})", choice_name(&r.choice), r.requested_at));
+    }
+    l.push("versions:".to_owned());
+    let rows: Vec<Vec<String>> = c
+        .versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            vec![
+                i.to_string(),
+                v.location_short.clone(),
+                v.location_full.clone(),
+                v.types.join(","),
+                v.modified.clone().unwrap_or_default(),
+                v.size.map(|s| s.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    l.extend(
+        output::table(&["INDEX", "LOCATION", "FULL LOCATION", "TYPES", "MODIFIED", "SIZE"], &rows)
+            .into_iter()
+            .map(|r| format!("  {r}")),
+    );
+    l
+}
+
+/// `conflicts …`.
+pub(crate) async fn conflicts(ctx: &Ctx, args: ConflictsArgs) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    match args.command {
+        None => {
+            let list = client
+                .conflicts(ConflictsListParams { handler: args.handler, item: args.item })
+                .await
+                .context("cannot list conflicts")?;
+            if ctx.json {
+                output::json(&json!({ "conflicts": list }))?;
+            } else if list.is_empty() {
+                output::line("no conflicts")?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.conflict.clone(),
+                            c.handler.clone(),
+                            c.item.clone().unwrap_or_else(|| "-".to_owned()),
+                            c.name.clone(),
+                            c.resolution.as_ref().map_or_else(|| "-".to_owned(), |r| choice_name(&r.choice)),
+                            c.description.clone(),
+                        ]
+                    })
+                    .collect();
+                output::lines(&output::table(
+                    &["CONFLICT", "HANDLER", "ITEM", "NAME", "RESOLUTION", "DESCRIPTION"],
+                    &rows,
+                ))?;
+            }
+        }
+        Some(ConflictsCommand::Show { id }) => {
+            let c = client.conflict(&id).await.with_context(|| format!("cannot show the conflict {id}"))?;
+            if ctx.json {
+                output::json(&c)?;
+            } else {
+                output::lines(&conflict_lines(&c))?;
+            }
+        }
+        Some(ConflictsCommand::Resolve { id, keep, keep_recent, keep_other, remove_from_sync_set, apply_to_all }) => {
+            let choice = if !keep.is_empty() {
+                ChoiceWire::Keep(keep.into_iter().map(|index| KeptWire { index, new_name: None }).collect())
+            } else if keep_recent {
+                ChoiceWire::KeepRecent
+            } else if let Some(p) = keep_other {
+                ChoiceWire::KeepOther(p)
+            } else if remove_from_sync_set {
+                ChoiceWire::RemoveFromSyncSet
+            } else {
+                bail!("choose a resolution: --keep, --keep-recent, --keep-other or --remove-from-sync-set");
+            };
+            let r = client
+                .resolve(ResolveParams { conflict: id.clone(), choice, apply_to_all })
+                .await
+                .with_context(|| format!("cannot resolve the conflict {id}"))?;
+            if ctx.json {
+                output::json(&r)?;
+            } else {
+                let mut l = vec![format!("resolution recorded for {} conflict(s)", r.recorded.len())];
+                if !r.needs_attention.is_empty() {
+                    l.push(format!("not allowed for (resolve separately): {}", r.needs_attention.join(", ")));
+                }
+                output::lines(&l)?;
+            }
+        }
+    }
+    Ok(Exit::OK)
+}
+
+/// `session …`: one step of a session that spans several invocations.
+pub(crate) async fn session(ctx: &Ctx, cmd: SessionCommand) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    match cmd {
+        SessionCommand::Create { handler, items, lease } => {
+            let session = client
+                .create_session_with(CreateSessionParams {
+                    handler: handler.clone(),
+                    items,
+                    detach: true,
+                    lease_seconds: lease,
+                })
+                .await
+                .with_context(|| format!("cannot create a session of {handler}"))?;
+            // Detached: this connection closing must not end it.
+            let id = session.into_id();
+            if ctx.json {
+                output::json(&json!({ "session": id }))?;
+            } else {
+                output::line(&id)?;
+            }
+            Ok(Exit::OK)
+        }
+        SessionCommand::Progress { session, item, status, text, step, max } => {
+            let params =
+                ReportProgressParams { session, item: item.clone(), status: status.into(), text, step, max_step: max };
+            let r: CancelResult = client
+                .call(names::SESSION_REPORT_PROGRESS, &params)
+                .await
+                .with_context(|| format!("cannot report the progress of {item}"))?;
+            if ctx.json {
+                output::json(&r)?;
+            } else {
+                output::line(r.cancel.name())?;
+            }
+            Ok(if r.cancel == CancelWire::None { Exit::OK } else { Exit::CANCELLED })
+        }
+        SessionCommand::Event { session, level, name, description, item, link_text, link_reference, context } => {
+            let params = ReportEventParams {
+                session,
+                item,
+                level: Some(level.into()),
+                flags: None,
+                name: Some(name),
+                description: Some(description),
+                link_text,
+                link_reference,
+                context,
+            };
+            let r: ReportEventResult =
+                client.call(names::SESSION_REPORT_EVENT, &params).await.context("cannot report the event")?;
+            if ctx.json {
+                output::json(&r)?;
+            } else {
+                output::line(&r.event)?;
+            }
+            Ok(Exit::OK)
+        }
+        SessionCommand::End { session } => {
+            let r: EndResult = client
+                .call(names::SESSION_END, &SessionParams { session: session.clone() })
+                .await
+                .with_context(|| format!("cannot end the session {session}"))?;
+            if ctx.json {
+                output::json(&r)?;
+            } else {
+                output::line(&format!("{} ({} errors, {} conflicts)", r.status.name(), r.errors, r.conflicts))?;
+            }
+            Ok(Exit::OK)
+        }
+    }
+}
+
+/// `register HANDLER [--name N] [--item ID[=NAME]]…`.
+pub(crate) async fn register(ctx: &Ctx, args: RegisterArgs) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let handler = client
+        .register_handler(HandlerRegisterParams {
+            handler: args.handler.clone(),
+            name: args.name,
+            comment: args.comment,
+            capabilities: if args.capability.is_empty() { None } else { Some(args.capability) },
+            ..HandlerRegisterParams::default()
+        })
+        .await
+        .with_context(|| format!("cannot register the handler {}", args.handler))?;
+    let mut items = Vec::new();
+    for spec in args.items {
+        let (id, name) = match spec.split_once('=') {
+            Some((id, name)) => (id.to_owned(), name.to_owned()),
+            None => (spec.clone(), spec.clone()),
+        };
+        let item = client
+            .register_item(ItemRegisterParams {
+                handler: args.handler.clone(),
+                item: id.clone(),
+                fields: ItemFields { name: Some(name), ..ItemFields::default() },
+            })
+            .await
+            .with_context(|| format!("cannot register the item {id}"))?;
+        items.push(item);
+    }
+    if ctx.json {
+        output::json(&json!({ "handler": handler, "items": items }))?;
+    } else {
+        let mut l = vec![format!("registered {} ({})", handler.handler, handler.name)];
+        l.extend(items.iter().map(|i| format!("registered {}/{} ({})", handler.handler, i.item, i.name)));
+        output::lines(&l)?;
+    }
+    Ok(Exit::OK)
+}

@@ -1,0 +1,380 @@
+//! The `synccenter` binary against a real daemon running in the test process: every verb as a script would use
+//! it, with its exit code and its `--json` output. Waits are on process exits, pushes and output lines; the
+//! hang guard only stops a test that would otherwise hang.
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use serde_json::{Value, json};
+use synccenter_test_support::{HANG_GUARD, TestDaemon};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_synccenter");
+
+fn command(d: &TestDaemon, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--socket").arg(&d.socket).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.env_remove("SYNCCENTER_SOCKET").kill_on_drop(true);
+    c
+}
+
+fn spawn(d: &TestDaemon, args: &[&str]) -> Child {
+    command(d, args).spawn().expect("spawn synccenter")
+}
+
+async fn finish(child: Child) -> Output {
+    tokio::time::timeout(HANG_GUARD, child.wait_with_output()).await.expect("synccenter hung").expect("wait")
+}
+
+/// Runs `synccenter --socket … ARGS` to completion.
+async fn cli(d: &TestDaemon, args: &[&str]) -> Output {
+    finish(spawn(d, args)).await
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs a command that must succeed with `--json` and returns its one document.
+async fn cli_json(d: &TestDaemon, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let o = cli(d, &all).await;
+    assert_eq!(code(&o), 0, "{args:?}: {}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert_eq!(text.lines().count(), 1, "one JSON document per command: {text}");
+    serde_json::from_str(&text).expect("stdout is JSON")
+}
+
+/// Waits for a condition that has no event (a file written by another process).
+async fn poll_until(mut cond: impl FnMut() -> bool) {
+    tokio::time::timeout(HANG_GUARD, async {
+        while !cond() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("condition not reached");
+}
+
+/// Gone, or a zombie waiting for a reaper that is not ours.
+fn process_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+fn read_pid(path: &Path) -> i32 {
+    std::fs::read_to_string(path).expect("pid file").trim().parse().expect("a pid")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_json_is_the_daemons_status() {
+    let d = TestDaemon::start().await;
+    let s = cli_json(&d, &["status"]).await;
+    assert_eq!(s["protocol"], 1);
+    assert_eq!(s["socket"], d.socket.display().to_string());
+    assert_eq!(s["live_sessions"], 0);
+    let human = cli(&d, &["status"]).await;
+    assert_eq!(code(&human), 0);
+    assert!(stdout(&human).contains("live sessions:  0"), "{}", stdout(&human));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_and_items_list_in_tables_and_json() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs", "photos"], json!({})).await;
+    let h = cli_json(&d, &["handlers"]).await;
+    assert_eq!(h["handlers"][0]["handler"], "nas");
+    assert_eq!(h["handlers"][0]["item_count"], 2);
+    let human = cli(&d, &["handlers"]).await;
+    let out = stdout(&human);
+    assert!(out.starts_with("HANDLER"), "{out}");
+    assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("nas") && l.contains("Handler nas")), "{out}");
+    let items = cli_json(&d, &["items", "nas"]).await;
+    let ids: Vec<&str> = items["items"].as_array().expect("items").iter().filter_map(|i| i["item"].as_str()).collect();
+    assert_eq!(ids, ["docs", "photos"]);
+    let human = stdout(&cli(&d, &["items", "nas"]).await);
+    assert!(human.contains("Item photos"), "{human}");
+    // An unknown handler: the daemon's message and HRESULT name, exit 1.
+    let o = cli(&d, &["items", "nope"]).await;
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).starts_with("synccenter: ") && stderr(&o).contains("(E_INVALIDARG)"), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_creates_handlers_and_items() {
+    let d = TestDaemon::start().await;
+    let r = cli_json(&d, &["register", "demo", "--name", "Demo", "--item", "files", "--item", "docs=Documents"]).await;
+    assert_eq!(r["handler"]["name"], "Demo");
+    assert_eq!(r["items"][1]["name"], "Documents");
+    let mut c = d.raw().await;
+    let items = c.ok("item.list", json!({"handler": "demo"})).await;
+    assert_eq!(items["items"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_reaches_the_owner_of_the_session() {
+    let d = TestDaemon::start().await;
+    let mut owner = d.raw().await;
+    owner.setup("nas", &["docs", "photos"], json!({})).await;
+    let s = owner.session("nas", &["docs", "photos"]).await;
+    let o = cli(&d, &["stop", "nas", "docs"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let push = owner.next_push_of("session.cancel_requested").await;
+    assert_eq!(push["params"], json!({"session": s, "item": "docs", "cancel": "cancel_item"}));
+    assert_eq!(cli_json(&d, &["stop", "nas"]).await, json!({}));
+    let push = owner.next_push_of("session.cancel_requested").await;
+    assert_eq!(push["params"], json!({"session": s, "cancel": "cancel_all"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_wait_reaches_the_serving_handler_and_returns_its_result() {
+    let d = TestDaemon::start().await;
+    let mut handler = d.raw().await;
+    handler.setup("nas", &["docs"], json!({})).await;
+    handler.ok("handler.serve", json!({"handler": "nas"})).await;
+    let waiting = spawn(&d, &["--json", "start", "nas", "--wait"]);
+    let asked = handler.next_push_of("handler.sync_requested").await;
+    assert_eq!(asked["params"]["items"], json!(["docs"]));
+    let s = handler.session("nas", &["docs"]).await;
+    handler.ok("session.report_progress", json!({"session": s, "item": "docs", "status": "succeeded"})).await;
+    handler.ok("session.end", json!({"session": s})).await;
+    let o = finish(waiting).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(r["results"][0]["status"], "succeeded", "{r}");
+    assert_eq!(r["requests"][0], asked["params"]["request"]);
+    // Without --wait, only the request IDs.
+    let started = cli_json(&d, &["start", "nas"]).await;
+    assert_eq!(started["requests"].as_array().map(Vec::len), Some(1), "{started}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_of_a_succeeding_command_records_a_succeeded_session() {
+    let d = TestDaemon::start().await;
+    d.raw().await.setup("demo", &["files"], json!({})).await;
+    let o = cli(&d, &["run", "demo", "files", "--", "sh", "-c", "echo from-the-command; exit 0"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), "from-the-command\n", "the command's stdio is inherited");
+    let h = cli_json(&d, &["sessions", "--history", "--handler", "demo"]).await;
+    assert_eq!(h["sessions"][0]["status"], "succeeded", "{h}");
+    assert_eq!(h["sessions"][0]["items"][0]["status"], "succeeded", "{h}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_of_a_failing_command_exits_10_with_an_error_event() {
+    let d = TestDaemon::start().await;
+    d.raw().await.setup("demo", &["files"], json!({})).await;
+    let o = cli(&d, &["--json", "run", "demo", "files", "--", "sh", "-c", "exit 3"]).await;
+    assert_eq!(code(&o), 10, "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["exit_code"], 3);
+    assert_eq!(r["errors"], 1);
+    let results = cli_json(&d, &["results", "--handler", "demo"]).await;
+    let e = &results["events"][0];
+    assert_eq!(e["level"], "error", "{results}");
+    assert_eq!(e["item"], "files");
+    assert!(e["description"].as_str().is_some_and(|s| s.contains("exited with status 3")), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_stopped_from_sync_center_kills_the_process_group() {
+    let d = TestDaemon::start().await;
+    d.raw().await.setup("demo", &["files"], json!({})).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = "sleep 1000 & echo $! > grandchild; echo $$ > pid.tmp; mv pid.tmp pidfile; exec sleep 1000";
+    let mut cmd = command(&d, &["run", "demo", "files", "--grace", "5", "--", "sh", "-c", script]);
+    cmd.current_dir(dir.path());
+    let running = cmd.spawn().expect("spawn");
+    let pidfile = dir.path().join("pidfile");
+    poll_until(|| pidfile.exists()).await;
+    let (pid, grandchild) = (read_pid(&pidfile), read_pid(&dir.path().join("grandchild")));
+    let live = cli_json(&d, &["sessions"]).await;
+    assert_eq!(live["sessions"][0]["items"][0]["status"], "updating_indeterminate", "{live}");
+    let o = cli(&d, &["stop", "demo", "files"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = finish(running).await;
+    assert_eq!(code(&o), 11, "{}", stderr(&o));
+    assert!(process_gone(pid), "the command survived");
+    // The grandchild got the same SIGTERM; it may take a moment to be gone.
+    poll_until(|| process_gone(grandchild)).await;
+    let h = cli_json(&d, &["sessions", "--history"]).await;
+    assert_eq!(h["sessions"][0]["status"], "canceled", "{h}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_verbs_span_several_invocations() {
+    let d = TestDaemon::start().await;
+    d.raw().await.setup("nas", &["docs", "photos"], json!({})).await;
+    let created = cli(&d, &["session", "create", "nas", "docs", "photos", "--lease", "120"]).await;
+    assert_eq!(code(&created), 0, "{}", stderr(&created));
+    let s = stdout(&created).trim().to_owned();
+    // The creating invocation has exited; the session is still live.
+    let live = cli_json(&d, &["sessions"]).await;
+    assert_eq!(live["sessions"][0]["session"], s.as_str(), "{live}");
+    let r = cli_json(
+        &d,
+        &["session", "progress", &s, "docs", "updating", "--text", "copying", "--step", "1", "--max", "2"],
+    )
+    .await;
+    assert_eq!(r, json!({"cancel": "none"}));
+    let o = cli(&d, &["session", "progress", &s, "docs", "succeeded"]).await;
+    assert_eq!((code(&o), stdout(&o)), (0, "none\n".to_owned()));
+    let e = cli_json(
+        &d,
+        &["session", "event", &s, "--level", "error", "--name", "n", "--description", "d", "--item", "docs"],
+    )
+    .await;
+    assert!(e["event"].is_string());
+    // A stop: the next report prints it and exits with the CANCELLED code.
+    assert_eq!(code(&cli(&d, &["stop", "nas", "photos"]).await), 0);
+    let o = cli(&d, &["session", "progress", &s, "photos", "updating"]).await;
+    assert_eq!((code(&o), stdout(&o)), (11, "cancel_item\n".to_owned()));
+    assert_eq!(code(&cli(&d, &["session", "progress", &s, "photos", "canceled"]).await), 11);
+    let end = cli_json(&d, &["session", "end", &s]).await;
+    assert_eq!(end, json!({"status": "canceled", "errors": 1, "conflicts": 0}));
+    assert_eq!(cli_json(&d, &["sessions"]).await, json!({"sessions": []}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_list_show_remove_and_clear() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs"], json!({})).await;
+    let s = c.session("nas", &["docs"]).await;
+    let mut ids = Vec::new();
+    for level in ["error", "warning", "info"] {
+        let r = c
+            .ok(
+                "session.report_event",
+                json!({"session": s, "item": "docs", "level": level, "name": level, "description": "d"}),
+            )
+            .await;
+        ids.push(r["event"].as_str().expect("id").to_owned());
+    }
+    let all = cli_json(&d, &["results"]).await;
+    assert_eq!(all["total"], 3);
+    let errors = cli_json(&d, &["results", "--level", "error", "--handler", "nas", "--item", "docs"]).await;
+    assert_eq!(errors["events"].as_array().map(Vec::len), Some(1), "{errors}");
+    assert_eq!(errors["events"][0]["event"], ids[0].as_str());
+    let one = cli_json(&d, &["results", "show", &ids[1]]).await;
+    assert_eq!(one["level"], "warning");
+    let human = stdout(&cli(&d, &["results", "show", &ids[1]]).await);
+    assert!(human.contains("level:        warning"), "{human}");
+    assert_eq!(cli_json(&d, &["results", "rm", &ids[0]]).await, json!({"removed": 1}));
+    let o = cli(&d, &["results", "rm", &ids[0]]).await;
+    assert_eq!(code(&o), 1, "removing a removed event fails");
+    assert_eq!(cli_json(&d, &["results", "clear", "--handler", "nas"]).await, json!({"removed": 2}));
+    assert_eq!(cli_json(&d, &["results"]).await["total"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicts_list_show_and_resolve() {
+    let d = TestDaemon::start().await;
+    let mut owner = d.raw().await;
+    owner.setup("nas", &["docs"], json!({})).await;
+    owner.ok("handler.serve", json!({"handler": "nas"})).await;
+    let s = owner.session("nas", &["docs"]).await;
+    let versions = json!([
+        {"location_short": "laptop", "location_full": "/home/u/a.txt", "types": ["updated"]},
+        {"location_short": "nas", "location_full": "nas:/a.txt", "types": ["updated"]}
+    ]);
+    let r = owner
+        .ok(
+            "session.report_conflict",
+            json!({"session": s, "item": "docs", "name": "a.txt", "description": "both changed", "versions": versions, "abilities": ["keep_recent"]}),
+        )
+        .await;
+    let id = r["conflict"].as_str().expect("id").to_owned();
+    let list = cli_json(&d, &["conflicts", "--handler", "nas"]).await;
+    assert_eq!(list["conflicts"][0]["conflict"], id.as_str(), "{list}");
+    let human = stdout(&cli(&d, &["conflicts"]).await);
+    assert!(human.contains("a.txt"), "{human}");
+    let shown = cli_json(&d, &["conflicts", "show", &id]).await;
+    assert_eq!(shown["versions"][1]["location_short"], "nas");
+    let human = stdout(&cli(&d, &["conflicts", "show", &id]).await);
+    assert!(human.contains("/home/u/a.txt"), "{human}");
+    // Keeping both versions needs an ability the conflict lacks: the daemon's refusal, exit 1.
+    let o = cli(&d, &["conflicts", "resolve", &id, "--keep", "0", "--keep", "1"]).await;
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("(E_INVALIDARG)"), "{}", stderr(&o));
+    let resolved = cli_json(&d, &["conflicts", "resolve", &id, "--keep-recent"]).await;
+    assert_eq!(resolved["recorded"], json!([id]));
+    let push = owner.next_push_of("conflict.resolution_requested").await;
+    assert_eq!(push["params"]["choice"], "keep_recent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_json_streams_from_the_snapshot_until_idle() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs"], json!({})).await;
+    let s = c.session("nas", &["docs"]).await;
+    let mut watch = spawn(&d, &["--json", "watch", "--exit-when-idle"]);
+    let mut lines = BufReader::new(watch.stdout.take().expect("stdout")).lines();
+    let next = async |lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>| {
+        let l = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("no line").expect("read");
+        l.map(|l| serde_json::from_str::<Value>(&l).expect("a JSON line"))
+    };
+    let hello = next(&mut lines).await.expect("hello");
+    assert_eq!(hello["type"], "hello");
+    assert_eq!(hello["format_version"], 1);
+    assert_eq!(hello["snapshot"]["sessions"][0]["session"], s.as_str());
+    c.notify(
+        "session.report_progress",
+        json!({"session": s, "item": "docs", "status": "updating", "step": 1, "max_step": 2}),
+    )
+    .await;
+    // Progress is published coalesced, so wait for it to show before ending the session.
+    let mut kinds = Vec::new();
+    while !kinds.iter().any(|k| k == "progress") {
+        let line = next(&mut lines).await.expect("an update");
+        kinds.push(line["type"].as_str().expect("type").to_owned());
+    }
+    c.ok("session.report_progress", json!({"session": s, "item": "docs", "status": "succeeded"})).await;
+    c.ok("session.end", json!({"session": s})).await;
+    while let Some(line) = next(&mut lines).await {
+        assert!(line["data"]["seq"].is_u64(), "{line}");
+        kinds.push(line["type"].as_str().expect("type").to_owned());
+    }
+    assert_eq!(kinds.last().map(String::as_str), Some("session_ended"), "{kinds:?}");
+    let status = tokio::time::timeout(HANG_GUARD, watch.wait()).await.expect("watch hung").expect("wait");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_daemon_exits_69_with_a_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("none.sock");
+    let o = tokio::time::timeout(
+        HANG_GUARD,
+        Command::new(BIN).arg("--socket").arg(&socket).args(["--json", "status"]).output(),
+    )
+    .await
+    .expect("hung")
+    .expect("run");
+    assert_eq!(o.status.code(), Some(69));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("synccenter: ") && err.contains("is the daemon running?"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2() {
+    let d = TestDaemon::start().await;
+    assert_eq!(code(&cli(&d, &["conflicts", "resolve", "x"]).await), 2, "a resolution is required");
+    assert_eq!(code(&cli(&d, &["run", "demo", "files"]).await), 2, "a command is required");
+}
