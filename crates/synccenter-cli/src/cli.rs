@@ -90,6 +90,27 @@ pub(crate) enum Command {
         /// The handler.
         handler: String,
     },
+    /// Pause a handler (or every handler): nothing starts until `resume` or `--until`.
+    Pause {
+        /// The handler.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        handler: Option<String>,
+        /// Every handler.
+        #[arg(long)]
+        all: bool,
+        /// When the pause ends by itself (RFC 3339, e.g. 2026-11-26T08:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+    },
+    /// Resume a paused handler (or every paused handler).
+    Resume {
+        /// The handler.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        handler: Option<String>,
+        /// Every paused handler.
+        #[arg(long)]
+        all: bool,
+    },
     /// Sync results (events): list, show, remove, clear.
     Results(ResultsArgs),
     /// Sync conflicts: list, show, resolve.

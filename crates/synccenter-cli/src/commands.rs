@@ -91,16 +91,20 @@ fn handler_rows(handlers: &[HandlerInfo]) -> Vec<Vec<String>> {
     handlers
         .iter()
         .map(|h| {
-            let state = match (h.active, h.enabled, h.syncing) {
-                (false, _, _) => "inactive",
-                (true, false, _) => "disabled",
-                (true, true, true) => "syncing",
-                (true, true, false) => "idle",
+            let state = match (h.active, h.enabled, h.syncing, h.paused) {
+                (false, _, _, _) => "inactive".to_owned(),
+                (true, false, _, _) => "disabled".to_owned(),
+                (true, true, true, _) => "syncing".to_owned(),
+                (true, true, false, true) => match &h.paused_until {
+                    Some(until) => format!("paused until {until}"),
+                    None => "paused".to_owned(),
+                },
+                (true, true, false, false) => "idle".to_owned(),
             };
             vec![
                 h.handler.clone(),
                 h.name.clone(),
-                state.to_owned(),
+                state,
                 h.item_count.to_string(),
                 h.error_count.to_string(),
                 h.conflict_count.to_string(),
@@ -333,6 +337,39 @@ pub(crate) async fn activate(ctx: &Ctx, handler: String, activate: bool) -> anyh
         output::json(&json!({}))?;
     } else {
         output::line(&format!("{handler} {verb}d"))?;
+    }
+    Ok(Exit::OK)
+}
+
+/// `pause HANDLER|--all [--until TIME]`.
+pub(crate) async fn pause(ctx: &Ctx, handler: Option<String>, until: Option<String>) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let what = handler.clone().unwrap_or_else(|| "every handler".to_owned());
+    client
+        .pause(synccenter_client::methods::PauseParams { handler, until: until.clone() })
+        .await
+        .with_context(|| format!("cannot pause {what}"))?;
+    if ctx.json {
+        output::json(&json!({}))?;
+    } else {
+        let end = until.map_or_else(|| " until resumed".to_owned(), |u| format!(" until {u}"));
+        output::line(&format!("{what} paused{end}"))?;
+    }
+    Ok(Exit::OK)
+}
+
+/// `resume HANDLER|--all`.
+pub(crate) async fn resume(ctx: &Ctx, handler: Option<String>) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let what = handler.clone().unwrap_or_else(|| "every paused handler".to_owned());
+    client
+        .resume(synccenter_client::methods::ResumeParams { handler })
+        .await
+        .with_context(|| format!("cannot resume {what}"))?;
+    if ctx.json {
+        output::json(&json!({}))?;
+    } else {
+        output::line(&format!("{what} resumed"))?;
     }
     Ok(Exit::OK)
 }

@@ -78,6 +78,8 @@ fn run_client(
             Command::Disable(a) => commands::enable(&ctx, a.handler, a.item, false).await,
             Command::Activate { handler } => commands::activate(&ctx, handler, true).await,
             Command::Deactivate { handler } => commands::activate(&ctx, handler, false).await,
+            Command::Pause { handler, all: _, until } => commands::pause(&ctx, handler, until).await,
+            Command::Resume { handler, all: _ } => commands::resume(&ctx, handler).await,
             Command::Results(args) => commands::results(&ctx, args).await,
             Command::Conflicts(args) => commands::conflicts(&ctx, args).await,
             Command::Session(cmd) => commands::session(&ctx, cmd).await,

@@ -13,9 +13,9 @@ use synccenter_protocol::methods::{
     ControlTargetParams, CreateSessionParams, CreateSessionResult, DeleteItemParams, Empty, EnableParams, EventInfo,
     EventParams, EventsFilterParams, EventsListResult, EventsRemoveParams, HandlerInfo, HandlerListParams,
     HandlerListResult, HandlerParams, HandlerRegisterParams, HelloParams, HelloResult, ItemInfo, ItemListParams,
-    ItemListResult, ItemRegisterParams, RemovedResult, ResolveParams, ResolveResult, SessionInfo, SessionRecordInfo,
-    SessionsHistoryParams, SessionsHistoryResult, SessionsListResult, StartResult, StatusResult, SubscribeResult,
-    SyncFailedParams, VersionRange, names,
+    ItemListResult, ItemRegisterParams, PauseParams, RemovedResult, ResolveParams, ResolveResult, ResumeParams,
+    SessionInfo, SessionRecordInfo, SessionsHistoryParams, SessionsHistoryResult, SessionsListResult, StartResult,
+    StatusResult, SubscribeResult, SyncFailedParams, VersionRange, names,
 };
 use synccenter_protocol::{Env, MIN_SUPPORTED_PROTOCOL, Overrides, PROTOCOL_VERSION, Paths};
 use tokio::net::UnixStream;
@@ -205,6 +205,16 @@ impl Client {
     /// `control.delete_item`.
     pub async fn delete_item(&self, params: DeleteItemParams) -> Result<(), ClientError> {
         self.call_empty(names::CONTROL_DELETE_ITEM, &params).await
+    }
+
+    /// `control.pause`: a handler, or every handler with `handler: None`.
+    pub async fn pause(&self, params: PauseParams) -> Result<(), ClientError> {
+        self.call_empty(names::CONTROL_PAUSE, &params).await
+    }
+
+    /// `control.resume`: a handler, or every paused handler with `handler: None`.
+    pub async fn resume(&self, params: ResumeParams) -> Result<(), ClientError> {
+        self.call_empty(names::CONTROL_RESUME, &params).await
     }
 
     /// `sessions.list`.

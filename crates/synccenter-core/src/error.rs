@@ -99,6 +99,8 @@ pub enum NotReadyReason {
     Disconnected,
     /// No item of the request is synchronizable.
     NothingToSync,
+    /// The user paused the handler.
+    Paused,
 }
 
 impl fmt::Display for NotReadyReason {
@@ -108,6 +110,7 @@ impl fmt::Display for NotReadyReason {
             NotReadyReason::Disabled => "disabled",
             NotReadyReason::Disconnected => "disconnected",
             NotReadyReason::NothingToSync => "left with no synchronizable item",
+            NotReadyReason::Paused => "paused",
         })
     }
 }

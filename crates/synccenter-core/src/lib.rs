@@ -35,7 +35,7 @@ pub use hresult::HResult;
 pub use memory_store::MemoryStore;
 pub use model::{
     Conflict, ConflictVersion, Context, DisplayProgress, EndReason, Event, EventRetention, Handler, HandlerSpec, Item,
-    ItemProgress, ItemSpec, KeptVersion, NewConflict, NewEvent, PendingItems, RequestView, Resolution,
+    ItemProgress, ItemSpec, KeptVersion, NewConflict, NewEvent, Pause, PendingItems, RequestView, Resolution,
     ResolutionChoice, ResolveOutcome, SessionEnd, SessionItemRecord, SessionRecord, SessionSummary, SessionView,
     SyncResult,
 };

@@ -51,6 +51,17 @@ pub struct Handler {
     pub policies: HandlerPolicies,
     /// Event retention mode.
     pub retention: EventRetention,
+    /// Set while the user has paused the handler: no run starts until it is resumed or the pause ends.
+    pub pause: Option<Pause>,
+}
+
+/// A pause of a handler's syncs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pause {
+    /// When it was paused.
+    pub since: Timestamp,
+    /// When the pause ends by itself; `None` until resumed.
+    pub until: Option<Timestamp>,
 }
 
 impl Handler {

@@ -201,6 +201,7 @@ impl<S: Store + 'static> Hub<S> {
                     self.send_batch();
                 }
                 _ = housekeeping.tick() => {
+                    // Also ends pauses whose time has come (Center::tick).
                     self.expire_leases();
                     self.center.tick();
                     self.after_op();
@@ -536,6 +537,17 @@ impl<S: Store + 'static> Hub<S> {
                     .map_err(core_err)?;
                 Ok(json(m::Empty {}))
             }
+            Call::Pause(p) => {
+                let handler = p.handler.as_deref().map(cv::handler_id).transpose()?;
+                let until = cv::time("until", &p.until)?;
+                self.center.pause(handler.as_ref(), until).map_err(core_err)?;
+                Ok(json(m::Empty {}))
+            }
+            Call::Resume(p) => {
+                let handler = p.handler.as_deref().map(cv::handler_id).transpose()?;
+                self.center.resume(handler.as_ref()).map_err(core_err)?;
+                Ok(json(m::Empty {}))
+            }
             Call::SessionsList => Ok(json(m::SessionsListResult {
                 sessions: self.center.sessions().iter().map(cv::session_info).collect(),
             })),
@@ -784,6 +796,8 @@ impl<S: Store + 'static> Hub<S> {
             policies: h.policies.names().into_iter().map(str::to_owned).collect(),
             retention: cv::retention_wire(h.retention),
             syncing: self.center.sessions().iter().any(|s| &s.handler == id),
+            paused: h.pause.is_some(),
+            paused_until: h.pause.and_then(|p| p.until).map(cv::ts),
             item_count: self.center.item_count(id)?,
             error_count: 0,
             conflict_count: self.center.conflict_count(id),

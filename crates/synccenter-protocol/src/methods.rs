@@ -65,6 +65,10 @@ pub mod names {
     pub const CONTROL_ACTIVATE: &str = "control.activate";
     /// Delete an item from the sync set.
     pub const CONTROL_DELETE_ITEM: &str = "control.delete_item";
+    /// Pause a handler, or every handler.
+    pub const CONTROL_PAUSE: &str = "control.pause";
+    /// Resume a handler, or every paused handler.
+    pub const CONTROL_RESUME: &str = "control.resume";
     /// Live sessions.
     pub const SESSIONS_LIST: &str = "sessions.list";
     /// Session history.
@@ -519,6 +523,12 @@ pub struct HandlerInfo {
     pub retention: RetentionWire,
     /// A live session exists.
     pub syncing: bool,
+    /// Paused by the user: nothing starts until resumed or `paused_until`.
+    #[serde(default)]
+    pub paused: bool,
+    /// When the pause ends by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_until: Option<String>,
     /// Items.
     pub item_count: usize,
     /// ERROR events of the handler and its items.
@@ -706,6 +716,27 @@ pub struct DeleteItemParams {
     /// `noui` skips confirmations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<ControlFlagWire>>,
+}
+
+/// `control.pause`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseParams {
+    /// The handler; absent pauses every handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// When the pause ends by itself (RFC 3339); absent: until resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+/// `control.resume`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeParams {
+    /// The handler; absent resumes every paused handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
 }
 
 /// One item of a session.

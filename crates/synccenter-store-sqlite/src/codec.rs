@@ -89,6 +89,8 @@ pub(crate) struct HandlerRow {
     capabilities: i64,
     policies: i64,
     retention: String,
+    paused_since: Option<i64>,
+    paused_until: Option<i64>,
 }
 
 impl HandlerRow {
@@ -111,6 +113,10 @@ impl HandlerRow {
             capabilities: HandlerCapabilities::from_mask_lenient(mask(self.capabilities, "handler capabilities")?),
             policies: HandlerPolicies::from_mask_lenient(mask(self.policies, "handler policies")?),
             retention: retention_from(&self.retention)?,
+            pause: self.paused_since.map(|since| synccenter_core::Pause {
+                since: synccenter_core::Timestamp::from_micros(since),
+                until: opt_ts(self.paused_until),
+            }),
         })
     }
 }

@@ -203,14 +203,16 @@ async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), A
             // An upsert, not INSERT OR REPLACE: replacing the row would cascade to the handler's items.
             sqlx::query(
                 "INSERT INTO handlers (id, name, handler_type, type_label, comment, last_sync_reported, \
-                 last_sync_recorded, active, enabled, connected, hidden, capabilities, policies, retention) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 last_sync_recorded, active, enabled, connected, hidden, capabilities, policies, retention, \
+                 paused_since, paused_until) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, handler_type = excluded.handler_type, \
                  type_label = excluded.type_label, comment = excluded.comment, \
                  last_sync_reported = excluded.last_sync_reported, last_sync_recorded = excluded.last_sync_recorded, \
                  active = excluded.active, enabled = excluded.enabled, connected = excluded.connected, \
                  hidden = excluded.hidden, capabilities = excluded.capabilities, policies = excluded.policies, \
-                 retention = excluded.retention",
+                 retention = excluded.retention, paused_since = excluded.paused_since, \
+                 paused_until = excluded.paused_until",
             )
             .bind(h.id.as_str())
             .bind(&h.name)
@@ -226,6 +228,8 @@ async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), A
             .bind(i64::from(h.capabilities.bits()))
             .bind(i64::from(h.policies.bits()))
             .bind(retention_text(h.retention))
+            .bind(h.pause.map(|p| ts(p.since)))
+            .bind(h.pause.and_then(|p| p.until).map(ts))
             .execute(&mut *conn)
             .await?;
         }
@@ -407,7 +411,8 @@ impl Store for SqliteStore {
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.sql_err(e))?;
         let handlers = sqlx::query_as::<_, HandlerRow>(
             "SELECT id, name, handler_type, type_label, comment, last_sync_reported, last_sync_recorded, active, \
-             enabled, connected, hidden, capabilities, policies, retention FROM handlers ORDER BY id",
+             enabled, connected, hidden, capabilities, policies, retention, paused_since, paused_until \
+             FROM handlers ORDER BY id",
         )
         .fetch_all(&mut *tx)
         .await

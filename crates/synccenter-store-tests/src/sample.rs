@@ -59,6 +59,7 @@ pub fn handler(id: &str) -> Handler {
         capabilities: HandlerCapabilities::EVENT_STORE | HandlerCapabilities::QUERY_BEFORE_DISABLE,
         policies: HandlerPolicies::PREVENT_STOP_SYNC | HandlerPolicies::HIDDEN_BY_DEFAULT,
         retention: EventRetention::ReplaceOnSync,
+        pause: Some(synccenter_core::Pause { since: t(1_700_000_000_000_003), until: Some(t(1_700_000_000_000_004)) }),
     }
 }
 

@@ -51,6 +51,7 @@ impl Center {
                     capabilities: spec.capabilities.unwrap_or(old.capabilities),
                     policies: spec.policies.unwrap_or(old.policies),
                     retention: spec.retention.unwrap_or(old.retention),
+                    pause: old.pause,
                 }
             }
             None => {
@@ -70,6 +71,7 @@ impl Center {
                     capabilities: spec.capabilities.unwrap_or_default(),
                     policies,
                     retention: spec.retention.unwrap_or_default(),
+                    pause: None,
                 }
             }
         };

@@ -95,6 +95,7 @@ impl Center {
     /// end failed with a warning event (§5.20). Call it at [`Center::next_deadline`].
     pub fn tick(&mut self) {
         let now = self.clock.now();
+        self.end_expired_pauses(now);
         let expired: Vec<RequestId> = self
             .requests
             .values()
@@ -121,14 +122,78 @@ impl Center {
 
     /// When [`Center::tick`] next has work, if ever.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        self.requests
-            .values()
-            .filter(|r| !r.pending.is_empty())
-            .filter_map(|r| match r.state {
-                RequestState::Dispatched { deadline } => Some(deadline),
-                RequestState::Queued => None,
-            })
-            .min()
+        let handoffs = self.requests.values().filter(|r| !r.pending.is_empty()).filter_map(|r| match r.state {
+            RequestState::Dispatched { deadline } => Some(deadline),
+            RequestState::Queued => None,
+        });
+        let pauses = self.handlers().filter_map(|h| h.pause.and_then(|p| p.until));
+        handoffs.chain(pauses).min()
+    }
+
+    /// Pauses a handler (or, with `None`, every handler): no run starts and no session can be created until it
+    /// is resumed or `until` passes; waiting requests are dropped and live sessions are asked to stop where
+    /// their policies allow it. Pausing again replaces the end of the pause.
+    pub fn pause(&mut self, handler: Option<&HandlerId>, until: Option<Timestamp>) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        if until.is_some_and(|u| u <= now) {
+            return Err(CoreError::OutOfRange {
+                what: "pause end (it is in the past)",
+                value: until.map_or(0, |u| u.as_micros()),
+            });
+        }
+        let targets: Vec<HandlerId> = match handler {
+            Some(h) => vec![self.entry(h)?.handler.id.clone()],
+            None => self.handlers().map(|h| h.id.clone()).collect(),
+        };
+        for h in targets {
+            let e = self.entry_mut(&h)?;
+            let since = e.handler.pause.map_or(now, |p| p.since);
+            e.handler.pause = Some(crate::model::Pause { since, until });
+            let saved = e.handler.clone();
+            self.changes.push(Change::HandlerSaved(saved));
+            if self.stop_handler(&h).is_err() {
+                // Stopping is forbidden by policy: running sessions finish, nothing new starts.
+                self.stop_waiting(&h, None);
+            }
+            self.notify(Notice::StateChanged { target: Target { handler: h, item: None }, action: Action::StopSync });
+        }
+        Ok(())
+    }
+
+    /// Ends a pause of a handler (or, with `None`, of every paused handler).
+    pub fn resume(&mut self, handler: Option<&HandlerId>) -> Result<(), CoreError> {
+        let targets: Vec<HandlerId> = match handler {
+            Some(h) => vec![self.entry(h)?.handler.id.clone()],
+            None => self.handlers().filter(|h| h.pause.is_some()).map(|h| h.id.clone()).collect(),
+        };
+        for h in targets {
+            self.unpause(&h);
+        }
+        Ok(())
+    }
+
+    fn end_expired_pauses(&mut self, now: Timestamp) {
+        let expired: Vec<HandlerId> = self
+            .handlers()
+            .filter(|h| h.pause.is_some_and(|p| p.until.is_some_and(|u| u <= now)))
+            .map(|h| h.id.clone())
+            .collect();
+        for h in expired {
+            self.unpause(&h);
+        }
+    }
+
+    fn unpause(&mut self, handler: &HandlerId) {
+        if let Ok(e) = self.entry_mut(handler)
+            && e.handler.pause.take().is_some()
+        {
+            let saved = e.handler.clone();
+            self.changes.push(Change::HandlerSaved(saved));
+            self.notify(Notice::StateChanged {
+                target: Target { handler: handler.clone(), item: None },
+                action: Action::StartSync,
+            });
+        }
     }
 
     fn check_handler_startable(&self, handler: &HandlerId) -> Result<(), CoreError> {
@@ -143,6 +208,8 @@ impl Center {
             NotReadyReason::Disabled
         } else if !h.connected {
             NotReadyReason::Disconnected
+        } else if h.pause.is_some() {
+            NotReadyReason::Paused
         } else {
             return Ok(());
         };

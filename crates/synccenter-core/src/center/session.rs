@@ -49,6 +49,9 @@ impl Center {
         if !h.connected {
             return Err(not_ready(NotReadyReason::Disconnected));
         }
+        if h.pause.is_some() {
+            return Err(not_ready(NotReadyReason::Paused));
+        }
         let mut members: Vec<ItemId> = Vec::with_capacity(items.len());
         for id in items {
             let item = self.item_ref(handler, id)?;

@@ -7,6 +7,7 @@ mod control;
 mod events;
 mod lifetime;
 mod membership;
+mod pause;
 mod progress;
 mod registry;
 mod support;

@@ -109,3 +109,25 @@ async fn a_detached_session_outlives_its_connection_and_ends_when_its_lease_runs
     let history = watcher.ok("sessions.history", json!({})).await;
     assert_eq!(history["sessions"][0]["end_reason"], "lease_expired", "{history}");
 }
+
+#[tokio::test]
+async fn a_pause_survives_a_restart_until_resumed() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs"], json!({})).await;
+    c.ok("control.pause", json!({"handler": "nas", "until": "2099-01-01T00:00:00Z"})).await;
+    drop(c);
+    let d = TestDaemon::start_in(d.stop().await).await;
+    let mut c = d.raw().await;
+    let h = c.ok("handler.list", json!({})).await;
+    assert_eq!(h["handlers"][0]["paused"], true, "{h}");
+    assert_eq!(h["handlers"][0]["paused_until"], "2099-01-01T00:00:00.000000Z");
+    assert_eq!(c.err("session.create", json!({"handler": "nas", "items": ["docs"]})).await.0, "ERROR_NOT_READY");
+    assert_eq!(
+        c.err("control.pause", json!({"handler": "nas", "until": "2000-01-01T00:00:00Z"})).await.0,
+        "E_INVALIDARG"
+    );
+    c.ok("control.resume", json!({})).await;
+    assert_eq!(c.ok("handler.list", json!({})).await["handlers"][0]["paused"], false);
+    c.session("nas", &["docs"]).await;
+}
