@@ -1,0 +1,29 @@
+//! Command handlers, the part without I/O: what synccenter understands of an rsync, restic, rclone or
+//! script run, and the rules around a run.
+//!
+//! A command handler's sync is a child process. Something else (the runner, which owns the process) reads
+//! its stdout and stderr, splits them into lines and feeds each line to a [`progress::Reader`]; the reader
+//! turns the tool's own machine-readable output into [`progress::Observation`]s (progress, warnings,
+//! errors, conflicts, a summary). When the process ends, [`outcome::classify`] decides the final state,
+//! [`backoff::RetryPolicy`] how long to wait before the next attempt, and [`freshness`] whether an item
+//! has gone too long without a success.
+//!
+//! Deliberately absent: no process spawning, no async runtime, no clock reads and no randomness. Time and
+//! random numbers are arguments, so every rule here is a pure function, tested on captured real output
+//! (`tests/data/`).
+
+#![warn(missing_docs)]
+
+pub mod backoff;
+pub mod freshness;
+pub mod outcome;
+pub mod progress;
+pub mod rclone;
+pub mod restic;
+pub mod rsync;
+pub mod script;
+mod units;
+
+pub use backoff::{PolicyError, RetryPolicy};
+pub use outcome::{ExitInfo, Final, Outcome, StderrTail, classify};
+pub use progress::{Kind, Observation, Progress, Reader, Stream, Unit, UnknownKind, reader};

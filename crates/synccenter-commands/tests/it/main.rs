@@ -1,0 +1,8 @@
+//! Replays real rsync, restic, rclone and script output (`tests/data/`, see its README) through the
+//! readers and the outcome rules, and checks concrete values.
+
+mod fixtures;
+mod rclone;
+mod restic;
+mod rsync;
+mod script;

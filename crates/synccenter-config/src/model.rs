@@ -1,0 +1,160 @@
+//! The validated configuration: what the daemon acts on.
+//!
+//! Every value here has passed validation, defaults are filled in and item-level overrides are already merged
+//! (an item's `schedule`, `retry` and `freshness` are the effective ones). Nothing here knows TOML; see `raw.rs`
+//! for the file's shape.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use synccenter_core::{
+    EventRetention, HandlerCapabilities, HandlerId, HandlerPolicies, HandlerSpec, HandlerType, ItemCapabilities,
+    ItemId, ItemPolicies, ItemSpec,
+};
+
+use crate::schedule::Schedule;
+use synccenter_commands::backoff::RetryPolicy;
+use synccenter_commands::progress::Kind;
+
+/// Default dashboard / HTTP API address (the value of [`DaemonConfig::default`]'s `http`).
+pub const DEFAULT_HTTP: &str = "127.0.0.1:7420";
+/// Default time running commands get to stop after a stop request or at shutdown.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
+
+/// The whole configuration file, validated; the default is an empty file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// The `[daemon]` table.
+    pub daemon: DaemonConfig,
+    /// The `[[handler]]` tables, in file order.
+    pub handlers: Vec<HandlerConfig>,
+}
+
+impl Config {
+    /// The annotated example configuration shipped as `docs/config.example.toml` (tests keep it valid and
+    /// complete); `synccenter config default` can print it.
+    pub fn example_toml() -> &'static str {
+        include_str!("../../../docs/config.example.toml")
+    }
+
+    /// The handler with this ID (ASCII case-insensitive).
+    pub fn handler(&self, id: &str) -> Option<&HandlerConfig> {
+        self.handlers.iter().find(|h| h.id.as_str().eq_ignore_ascii_case(id))
+    }
+}
+
+/// The `[daemon]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonConfig {
+    /// Dashboard / HTTP API address (`http`, default `127.0.0.1:7420`).
+    pub http: SocketAddr,
+    /// How long a command gets between SIGTERM and SIGKILL (`grace_period`, default 10 s).
+    pub grace_period: Duration,
+    /// A name for this machine shown in the dashboard (`host`); `None`: the system host name.
+    pub host: Option<String>,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self { http: SocketAddr::from(([127, 0, 0, 1], 7420)), grace_period: DEFAULT_GRACE_PERIOD, host: None }
+    }
+}
+
+/// One `[[handler]]`: a group of command items shown as one handler in Sync Center.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandlerConfig {
+    /// Handler ID.
+    pub id: HandlerId,
+    /// Display name.
+    pub name: String,
+    /// Kind of partner (`type`, default `unspecified`).
+    pub handler_type: HandlerType,
+    /// Comment shown when no sync runs (default empty).
+    pub comment: String,
+    /// Capability flags.
+    pub capabilities: HandlerCapabilities,
+    /// Policy flags.
+    pub policies: HandlerPolicies,
+    /// What a new session does to older events (default `keep`).
+    pub retention: EventRetention,
+    /// The handler's own schedule (items may override it; see [`ItemConfig::schedule`]).
+    pub schedule: Option<Schedule>,
+    /// The handler's retry policy with defaults filled in.
+    pub retry: RetryPolicy,
+    /// The handler's freshness requirement.
+    pub freshness: Option<Duration>,
+    /// The `[[handler.item]]` tables, in file order.
+    pub items: Vec<ItemConfig>,
+    /// 1-based line of the `[[handler]]` header, for messages.
+    pub line: usize,
+}
+
+impl HandlerConfig {
+    /// The registration this handler makes in the core.
+    pub fn spec(&self) -> HandlerSpec {
+        HandlerSpec {
+            name: Some(self.name.clone()),
+            handler_type: Some(self.handler_type),
+            comment: Some(self.comment.clone()),
+            capabilities: Some(self.capabilities),
+            policies: Some(self.policies),
+            retention: Some(self.retention),
+            ..HandlerSpec::default()
+        }
+    }
+
+    /// The item with this ID (ASCII case-insensitive).
+    pub fn item(&self, id: &str) -> Option<&ItemConfig> {
+        self.items.iter().find(|i| i.id.as_str().eq_ignore_ascii_case(id))
+    }
+}
+
+/// One `[[handler.item]]`: a command run as a sync of one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemConfig {
+    /// Item ID, unique within the handler.
+    pub id: ItemId,
+    /// Display name.
+    pub name: String,
+    /// Comment (default empty).
+    pub comment: String,
+    /// The tool, for output parsing.
+    pub kind: Kind,
+    /// Program then arguments; never empty, never run through a shell.
+    pub command: Vec<String>,
+    /// Working directory, resolved against the configuration file's directory; `None`: that directory.
+    pub workdir: Option<PathBuf>,
+    /// Variables added to the clean environment (`PATH`, `HOME`, `LANG`, `USER` are passed through).
+    pub env: BTreeMap<String, String>,
+    /// Run time after which the command is stopped and the item fails.
+    pub timeout: Option<Duration>,
+    /// Effective schedule: the item's, else the handler's, else `None` (manual only).
+    pub schedule: Option<Schedule>,
+    /// Effective retry policy: item fields over handler fields over defaults.
+    pub retry: RetryPolicy,
+    /// Effective freshness: the item's, else the handler's.
+    pub freshness: Option<Duration>,
+    /// Paths that must exist for a run; when one is missing the item is `disconnected`, not failed.
+    pub requires: Vec<PathBuf>,
+    /// Capability flags.
+    pub capabilities: ItemCapabilities,
+    /// Policy flags.
+    pub policies: ItemPolicies,
+    /// 1-based line of the `[[handler.item]]` header, for messages.
+    pub line: usize,
+}
+
+impl ItemConfig {
+    /// The registration this item makes in the core.
+    pub fn spec(&self) -> ItemSpec {
+        ItemSpec {
+            name: Some(self.name.clone()),
+            comment: Some(self.comment.clone()),
+            capabilities: Some(self.capabilities),
+            policies: Some(self.policies),
+            ..ItemSpec::default()
+        }
+    }
+}

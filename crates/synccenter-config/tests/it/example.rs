@@ -1,0 +1,53 @@
+//! The shipped example parses, and `load` reads files.
+
+use std::path::Path;
+
+use synccenter_config::{Config, Kind, Trigger, load, load_if_exists, parse};
+
+#[test]
+fn example_parses() {
+    let path = Path::new("/home/me/.config/synccenter/config.toml");
+    let config = parse(Config::example_toml(), path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.daemon.http.to_string(), "127.0.0.1:7420");
+    assert_eq!(config.handlers.len(), 2);
+    let backups = config.handler("BACKUPS").unwrap();
+    assert_eq!(backups.items.len(), 2);
+    let restic = backups.item("restic-home").unwrap();
+    assert_eq!(restic.kind, Kind::Restic);
+    assert_eq!(restic.retry.attempts, 5);
+    // Fields the item does not override come from the handler.
+    assert_eq!(restic.retry.max, backups.retry.max);
+    assert!(matches!(restic.schedule.as_ref().unwrap().trigger, Trigger::Every(_)));
+    let usb = backups.item("home-to-usb").unwrap();
+    assert_eq!(usb.schedule, backups.schedule);
+    assert_eq!(usb.freshness, backups.freshness);
+    assert_eq!(usb.requires, [Path::new("/media/usb")]);
+    let notes = config.handler("cloud").unwrap().item("notes").unwrap();
+    assert_eq!(notes.workdir.as_deref(), Some(Path::new("/home/me/.config/synccenter/scripts")));
+    assert_eq!(notes.command, ["./sync-notes.sh", "--verbose"]);
+}
+
+#[test]
+fn example_file_on_disk_is_the_embedded_one() {
+    let on_disk =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/config.example.toml")).unwrap();
+    assert_eq!(on_disk, Config::example_toml());
+}
+
+#[test]
+fn empty_file_is_the_default() {
+    assert_eq!(parse("", Path::new("c.toml")).unwrap(), Config::default());
+}
+
+#[test]
+fn load_reads_a_file_and_reports_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    assert_eq!(load_if_exists(&path).unwrap(), None);
+    let e = load(&path).unwrap_err();
+    assert_eq!(e.errors()[0].field, "(file)");
+    assert!(e.to_string().starts_with(&format!("{}: (file): cannot read the file", path.display())));
+    std::fs::write(&path, "[[handler]]\nid = \"h\"\nname = \"H\"\n").unwrap();
+    assert_eq!(load(&path).unwrap().handlers.len(), 1);
+    assert!(load_if_exists(&path).unwrap().is_some());
+}

@@ -1,0 +1,5 @@
+//! Integration tests of `synccenter-config`: the shipped example, malformed files, schedule semantics.
+
+mod errors;
+mod example;
+mod schedule;
