@@ -19,6 +19,9 @@ pub(crate) struct Cli {
     /// The store, `sqlite://PATH` [default: the SQLite file in the data directory].
     #[arg(long, global = true, env = "SYNCCENTER_DATABASE", value_name = "URL")]
     pub(crate) database: Option<String>,
+    /// The configuration file with command handlers [default: $XDG_CONFIG_HOME/synccenter/config.toml].
+    #[arg(long, global = true, env = "SYNCCENTER_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
     /// Machine-readable output: one JSON document, or JSON lines for streams.
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -29,7 +32,13 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the Sync Center service in the foreground.
-    Daemon,
+    Daemon {
+        /// Only validate the configuration file, print what is wrong, and exit (0 valid, 1 not).
+        #[arg(long)]
+        check_config: bool,
+    },
+    /// Re-read the configuration file (as SIGHUP does); a refused file leaves the last good one in force.
+    Reload,
     /// Show the daemon's status.
     Status,
     /// List the sync handlers (partnerships).

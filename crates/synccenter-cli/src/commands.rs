@@ -341,6 +341,21 @@ pub(crate) async fn activate(ctx: &Ctx, handler: String, activate: bool) -> anyh
     Ok(Exit::OK)
 }
 
+/// `reload`: re-read the daemon's configuration file.
+pub(crate) async fn reload(ctx: &Ctx) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let r: synccenter_client::methods::ReloadResult = client
+        .call(synccenter_client::methods::names::CONTROL_RELOAD, &synccenter_client::methods::Empty {})
+        .await
+        .context("cannot reload the configuration")?;
+    if ctx.json {
+        output::json(&r)?;
+    } else {
+        output::line(&format!("configuration reloaded: {} command handler(s)", r.handlers))?;
+    }
+    Ok(Exit::OK)
+}
+
 /// `pause HANDLER|--all [--until TIME]`.
 pub(crate) async fn pause(ctx: &Ctx, handler: Option<String>, until: Option<String>) -> anyhow::Result<u8> {
     let client = ctx.connect().await?;

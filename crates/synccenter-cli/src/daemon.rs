@@ -20,9 +20,46 @@ pub(crate) fn run(env: &Env, overrides: &Overrides) -> anyhow::Result<ExitCode> 
         let listener = synccenter_daemon::bind(&paths.socket)?;
         let mut config = synccenter_daemon::Config::new(paths.socket.clone(), paths.data_dir.clone());
         config.database = paths.database.clone();
+        config.config_file = Some(paths.config.clone());
+        config.reload_on_sighup = true;
         synccenter_daemon::run(config, listener, shutdown_signal()).await?;
         anyhow::Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `synccenter daemon --check-config`: validates the configuration file without starting anything.
+pub(crate) fn check_config(env: &Env, overrides: &Overrides, json: bool) -> anyhow::Result<ExitCode> {
+    let paths = Paths::resolve(env, overrides).context("cannot resolve the configuration path")?;
+    let result = synccenter_config::load_if_exists(&paths.config);
+    let (ok, doc, text) = match &result {
+        Ok(None) => (
+            true,
+            serde_json::json!({"config": paths.config, "exists": false, "valid": true}),
+            format!("{}: no configuration file; no command handlers", paths.config.display()),
+        ),
+        Ok(Some(c)) => {
+            let items: usize = c.handlers.iter().map(|h| h.items.len()).sum();
+            (
+                true,
+                serde_json::json!({"config": paths.config, "exists": true, "valid": true, "handlers": c.handlers.len(), "items": items}),
+                format!("{}: valid ({} handlers, {items} items)", paths.config.display(), c.handlers.len()),
+            )
+        }
+        Err(errors) => {
+            let list: Vec<String> = errors.errors().iter().map(ToString::to_string).collect();
+            (
+                false,
+                serde_json::json!({"config": paths.config, "exists": true, "valid": false, "errors": list}),
+                errors.to_string(),
+            )
+        }
+    };
+    if json {
+        crate::output::json(&doc)?;
+    } else {
+        crate::output::line(&text)?;
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::exit::Exit::FAILURE) })
 }
 
 async fn shutdown_signal() {

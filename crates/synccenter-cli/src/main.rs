@@ -27,12 +27,13 @@ fn main() -> ExitCode {
     let overrides = synccenter_protocol::Overrides {
         socket: cli.socket.clone(),
         data_dir: cli.data_dir.clone(),
-        config: None,
+        config: cli.config.clone(),
         database: cli.database.clone(),
     };
     let env = synccenter_protocol::Env::from_process(rustix::process::getuid().as_raw());
     let result = match cli.command {
-        Command::Daemon => daemon::run(&env, &overrides).map(|c| (c, None)),
+        Command::Daemon { check_config: true } => daemon::check_config(&env, &overrides, cli.json).map(|c| (c, None)),
+        Command::Daemon { check_config: false } => daemon::run(&env, &overrides).map(|c| (c, None)),
         Command::Completions { shell } => output::raw(|w| {
             clap_complete::generate(shell, &mut Cli::command(), "synccenter", w);
         })
@@ -64,7 +65,8 @@ fn run_client(
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
         match command {
-            Command::Daemon | Command::Completions { .. } => unreachable!("handled in main"),
+            Command::Daemon { .. } | Command::Completions { .. } => unreachable!("handled in main"),
+            Command::Reload => commands::reload(&ctx).await,
             Command::Status => commands::status(&ctx).await,
             Command::Handlers { all } => commands::handlers(&ctx, all).await,
             Command::Items { handler, all } => commands::items(&ctx, &handler, all).await,

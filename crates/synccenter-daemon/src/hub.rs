@@ -17,6 +17,7 @@ use synccenter_protocol::{ErrorObject, Outgoing, PROTOCOL_VERSION, RequestId};
 use tokio::sync::mpsc;
 
 use crate::calls::Call;
+use crate::commands::{Commands, ItemDone, RunMsg};
 use crate::conn::{ConnId, Outbox};
 use crate::convert::{self as cv, Wire};
 use crate::writer::{Ack, Batch};
@@ -42,6 +43,10 @@ pub(crate) enum HubMsg {
     EventsRemoved {
         removed: u64,
     },
+    /// What a command run reports.
+    Run(RunMsg),
+    /// Re-read the configuration file (SIGHUP).
+    Reload,
     Shutdown,
 }
 
@@ -112,6 +117,9 @@ pub(crate) struct Hub<S> {
     dirty_text: BTreeSet<SessionId>,
     seq: u64,
     reports_applied: u64,
+    commands: Commands,
+    /// Command handlers registered from the configuration, to remove those a reload drops.
+    configured: BTreeSet<HandlerId>,
 }
 
 type Reply = Result<serde_json::Value, ErrorObject>;
@@ -132,6 +140,8 @@ fn push_line<P: Serialize>(method: &'static str, params: P) -> String {
 }
 
 impl<S: Store + 'static> Hub<S> {
+    // One call site (`run`), which names every part; a builder would add nothing.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         center: Center,
         notices: std::sync::mpsc::Receiver<Notice>,
@@ -140,8 +150,11 @@ impl<S: Store + 'static> Hub<S> {
         inbox: mpsc::Sender<HubMsg>,
         identity: Identity,
         intervals: Intervals,
+        commands: Commands,
     ) -> Self {
         Self {
+            commands,
+            configured: BTreeSet::new(),
             center,
             notices,
             store,
@@ -205,6 +218,8 @@ impl<S: Store + 'static> Hub<S> {
                     self.expire_leases();
                     self.center.tick();
                     self.after_op();
+                    self.schedule();
+                    self.after_op();
                     self.send_batch();
                 }
             }
@@ -239,6 +254,16 @@ impl<S: Store + 'static> Hub<S> {
             }
             HubMsg::Call { conn, id, call } => self.call(conn, id, call),
             HubMsg::EventsRemoved { removed } => self.update(UpdateKind::EventsRemoved { removed }),
+            HubMsg::Run(msg) => {
+                self.run_msg(msg);
+                self.after_op();
+            }
+            HubMsg::Reload => {
+                if let Err(e) = self.reload() {
+                    tracing::error!("configuration refused; keeping the last good one:\n{e}");
+                }
+                self.after_op();
+            }
             HubMsg::Shutdown => return false,
         }
         true
@@ -347,6 +372,10 @@ impl<S: Store + 'static> Hub<S> {
                 live_sessions: self.center.live_session_count(),
                 connections: self.conns.len(),
                 reports_applied: self.reports_applied,
+                config: self.commands.path().map(|p| p.display().to_string()),
+                config_error: self.commands.error().map(str::to_owned),
+                overdue: self.overdue_items(),
+                next_run: self.next_run_any().map(cv::ts),
             })),
             Call::Create(p) => {
                 let handler = cv::handler_id(&p.handler)?;
@@ -537,6 +566,12 @@ impl<S: Store + 'static> Hub<S> {
                     .map_err(core_err)?;
                 Ok(json(m::Empty {}))
             }
+            Call::Reload => match self.reload() {
+                Ok(handlers) => Ok(json(m::ReloadResult { handlers })),
+                Err(e) => {
+                    Err(cv::invalid(format!("the configuration was refused; the last good one stays in force:\n{e}")))
+                }
+            },
             Call::Pause(p) => {
                 let handler = p.handler.as_deref().map(cv::handler_id).transpose()?;
                 let until = cv::time("until", &p.until)?;
@@ -653,6 +688,7 @@ impl<S: Store + 'static> Hub<S> {
     fn route(&mut self, n: Notice) {
         match n {
             Notice::CancelRequested { session, owner, item, cancel } => {
+                self.commands.cancel(owner, item.as_ref());
                 let push = m::CancelRequestedPush {
                     session: session.to_string(),
                     item: item.as_ref().map(ToString::to_string),
@@ -666,6 +702,9 @@ impl<S: Store + 'static> Hub<S> {
                     item: push.item,
                     cancel: push.cancel,
                 });
+            }
+            Notice::SyncRequested { request, handler, items, .. } if self.commands.manages(&handler) => {
+                self.start_run(request, &handler, &items);
             }
             Notice::SyncRequested { request, handler, items, contexts, .. } => {
                 let push = m::SyncRequestedPush {
@@ -699,6 +738,7 @@ impl<S: Store + 'static> Hub<S> {
                 }
             }
             Notice::SessionEnded { handler, summary, .. } => {
+                self.commands.run_ended(summary.session);
                 self.leases.remove(&summary.session);
                 self.dirty_text.remove(&summary.session);
                 self.dirty_progress.retain(|(s, _)| *s != summary.session);
@@ -798,6 +838,15 @@ impl<S: Store + 'static> Hub<S> {
             syncing: self.center.sessions().iter().any(|s| &s.handler == id),
             paused: h.pause.is_some(),
             paused_until: h.pause.and_then(|p| p.until).map(cv::ts),
+            command: self.commands.manages(id),
+            next_run: self
+                .center
+                .items(id)?
+                .iter()
+                .filter_map(|i| self.commands.next_run(id, &i.id, self.center.now()))
+                .min()
+                .map(cv::ts),
+            overdue: self.center.items(id)?.iter().any(|i| self.commands.is_overdue(id, &i.id)),
             item_count: self.center.item_count(id)?,
             error_count: 0,
             conflict_count: self.center.conflict_count(id),
@@ -818,7 +867,12 @@ impl<S: Store + 'static> Hub<S> {
         Ok(items
             .into_iter()
             .filter(|i| p.include_hidden || !i.hidden)
-            .map(|i| item_info(&self.center, &handler, i.clone()))
+            .map(|i| {
+                let mut info = item_info(&self.center, &handler, i.clone());
+                info.next_run = self.commands.next_run(&handler, &i.id, self.center.now()).map(cv::ts);
+                info.overdue = self.commands.is_overdue(&handler, &i.id);
+                info
+            })
             .collect())
     }
 
@@ -870,6 +924,279 @@ impl<S: Store + 'static> Hub<S> {
     }
 }
 
+impl<S: Store + 'static> Hub<S> {
+    /// Reads the configuration and registers its command handlers; those a new configuration drops are
+    /// removed (when idle). Returns how many are configured.
+    pub(crate) fn reload(&mut self) -> Result<usize, String> {
+        let now = self.center.now();
+        let config = self.commands.load(now)?.clone();
+        let mut now_configured = BTreeSet::new();
+        for h in &config.handlers {
+            if let Err(e) = self.center.register_handler(h.id.clone(), h.spec()) {
+                tracing::error!(handler = %h.id, error = %e, "cannot register a configured handler");
+                continue;
+            }
+            for i in &h.items {
+                if let Err(e) = self.center.register_item(&h.id, i.id.clone(), i.spec()) {
+                    tracing::error!(handler = %h.id, item = %i.id, error = %e, "cannot register a configured item");
+                }
+            }
+            self.update(UpdateKind::RegistryChanged { handler: h.id.to_string() });
+            now_configured.insert(h.id.clone());
+        }
+        for gone in self.configured.difference(&now_configured).cloned().collect::<Vec<_>>() {
+            match self.center.remove_handler(&gone) {
+                Ok(()) => self.update(UpdateKind::RegistryChanged { handler: gone.to_string() }),
+                Err(e) => {
+                    tracing::warn!(handler = %gone, error = %e, "a handler left the configuration but stays for now")
+                }
+            }
+        }
+        self.configured = now_configured;
+        tracing::info!(handlers = config.handlers.len(), "configuration loaded");
+        Ok(config.handlers.len())
+    }
+
+    /// Every configured item, per handler.
+    pub(crate) fn configured_items(&self) -> Vec<(HandlerId, Vec<ItemId>)> {
+        self.commands
+            .config()
+            .handlers
+            .iter()
+            .map(|h| (h.id.clone(), h.items.iter().map(|i| i.id.clone()).collect()))
+            .collect()
+    }
+
+    /// Writes what the start produced (registration from the configuration).
+    pub(crate) fn flush_startup(&mut self) {
+        self.after_op();
+        self.send_batch();
+    }
+
+    /// Seeds the schedules' last runs from session history, so a restart does not run everything again.
+    pub(crate) fn seed_last_run(&mut self, handler: &HandlerId, item: &ItemId, at: synccenter_core::Timestamp) {
+        self.commands.seed_last_run(handler, item, at);
+    }
+
+    /// A dispatched request of a command handler becomes a session the daemon owns.
+    fn start_run(&mut self, request: CoreRequestId, handler: &HandlerId, items: &[ItemId]) {
+        let owner = self.commands.new_owner();
+        match self.center.create_session(owner, handler, items) {
+            Ok(session) => {
+                if let Ok(view) = self.center.session(session) {
+                    self.update(UpdateKind::SessionStarted { session: cv::session_info(&view) });
+                }
+                self.commands.spawn_run(session, owner, handler, items, self.inbox.clone());
+            }
+            Err(e) => {
+                let _ = self.center.fail_request(request, &e.to_string());
+            }
+        }
+    }
+
+    /// Issues the starts that schedules and retries make due, and raises freshness breaches.
+    fn schedule(&mut self) {
+        let now = self.center.now();
+        for due in self.commands.due(now) {
+            let flags = synccenter_core::SyncControlFlags::IGNORE_IF_ALREADY_SYNCING;
+            match self.center.start_items(&due.handler, &due.items, flags, None) {
+                Ok(_) => self.commands.started(&due, now),
+                // A paused handler's missed run happens once, when the pause ends.
+                Err(CoreError::NotReady { reason: synccenter_core::NotReadyReason::Paused, .. }) => {}
+                Err(e) => {
+                    self.commands.started(&due, now);
+                    let what = if due.retry { "retry" } else { "scheduled run" };
+                    let list = due.items.iter().map(ItemId::as_str).collect::<Vec<_>>().join(", ");
+                    let _ = self.center.add_event(
+                        &due.handler,
+                        None,
+                        synccenter_core::EventLevel::Warning,
+                        &format!("The {what} was skipped"),
+                        &format!("The {what} of {list} was skipped: {e}"),
+                    );
+                }
+            }
+        }
+        let center = &self.center;
+        let newly = self.commands.check_freshness(|h, i| center.item(h, i).ok().and_then(|it| it.last_sync()), now);
+        for (handler, item, bound) in newly {
+            let _ = self.center.add_event(
+                &handler,
+                Some(&item),
+                synccenter_core::EventLevel::Error,
+                "Sync overdue",
+                &format!(
+                    "{item} has not synchronized successfully within {} (its freshness bound)",
+                    synccenter_config::format_duration(bound)
+                ),
+            );
+        }
+        self.after_op();
+    }
+
+    fn run_msg(&mut self, msg: RunMsg) {
+        use synccenter_commands::progress::Observation as O;
+        use synccenter_core::{EventLevel, NewEvent, ProgressStatus as P};
+        match msg {
+            RunMsg::ItemStarted { session, item, text } => {
+                let _ = self.center.report_progress(session, &item, P::UpdatingIndeterminate, Some(&text), 0, 0);
+                self.dirty_progress.insert((session, item));
+            }
+            RunMsg::Observation { session, item, observation } => {
+                let event = |level, name: &str, description: &str| NewEvent {
+                    item: Some(item.clone()),
+                    level: Some(level),
+                    name: Some(name.to_owned()),
+                    description: Some(description.to_owned()),
+                    ..NewEvent::default()
+                };
+                match observation {
+                    O::Progress(p) => {
+                        let (step, max) = p.steps();
+                        let status = if max == 0 { P::UpdatingIndeterminate } else { P::Updating };
+                        let _ = self.center.report_progress(session, &item, status, Some(&p.human()), step, max);
+                        self.reports_applied += 1;
+                        self.dirty_progress.insert((session, item));
+                    }
+                    O::Text { text } => {
+                        let current = self
+                            .center
+                            .session(session)
+                            .ok()
+                            .and_then(|v| v.items.into_iter().find(|(i, _)| *i == item).map(|(_, p)| p));
+                        let (status, step, max) = match current {
+                            Some(p) if p.status.is_some_and(|s| !s.is_final()) => {
+                                (p.status.unwrap_or(P::UpdatingIndeterminate), p.step, p.max_step)
+                            }
+                            _ => (P::UpdatingIndeterminate, 0, 0),
+                        };
+                        let _ = self.center.report_progress(session, &item, status, Some(&text), step, max);
+                        self.dirty_progress.insert((session, item));
+                    }
+                    O::Warning { message } => {
+                        let _ = self.center.report_event(session, event(EventLevel::Warning, &message, &message));
+                    }
+                    O::Error { message, path } => {
+                        let mut e = event(EventLevel::Error, &message, &message);
+                        e.context = path;
+                        let _ = self.center.report_event(session, e);
+                    }
+                    O::Summary { text, .. } => {
+                        let _ = self.center.report_event(session, event(EventLevel::Info, "Summary", &text));
+                    }
+                    O::Conflict { path, description, versions } if versions.len() >= 2 => {
+                        let conflict = NewConflict {
+                            item: Some(item.clone()),
+                            key: Some(path.clone()),
+                            name: path,
+                            description,
+                            versions: versions
+                                .into_iter()
+                                .map(|(location, detail)| synccenter_core::ConflictVersion {
+                                    location_short: location,
+                                    location_full: detail,
+                                    item_type: synccenter_core::ConflictItemType::UPDATED,
+                                    ..Default::default()
+                                })
+                                .collect(),
+                            abilities: synccenter_core::ResolutionAbilities::empty(),
+                        };
+                        if let Err(e) = self.center.report_conflict(session, conflict) {
+                            tracing::warn!(error = %e, "a conflict the tool reported was refused");
+                        }
+                    }
+                    O::Conflict { path, description, .. } => {
+                        let text = format!("{path}: {description}");
+                        let _ = self.center.report_event(session, event(EventLevel::Warning, "Conflict", &text));
+                    }
+                    O::Log { .. } => {}
+                }
+            }
+            RunMsg::ItemDone { session, item, done } => self.item_done(session, item, done),
+            RunMsg::Finished { session } => {
+                if let Err(e) = self.center.end_session(session) {
+                    tracing::warn!(%session, error = %e, "a command run could not end its session");
+                }
+                self.commands.run_ended(session);
+            }
+        }
+    }
+
+    fn item_done(&mut self, session: SessionId, item: ItemId, done: ItemDone) {
+        use synccenter_commands::outcome::Final;
+        use synccenter_core::{EventLevel, NewEvent, ProgressStatus as P};
+        let status = match done.outcome.status {
+            Final::Succeeded => P::Succeeded,
+            Final::Failed => P::Failed,
+            Final::Canceled => P::Canceled,
+            Final::Disconnected => P::Disconnected,
+        };
+        let handler = self.center.session(session).map(|v| v.handler).ok();
+        let _ = self.center.report_progress(session, &item, status, Some(&done.outcome.reason), 0, 0);
+        self.dirty_progress.insert((session, item.clone()));
+        let event = match (status, &done.not_started) {
+            (P::Failed, Some(why)) => Some((EventLevel::Error, "The command could not start".to_owned(), why.clone())),
+            (P::Failed, None) => {
+                let mut description = done.outcome.reason.clone();
+                if !done.stderr_tail.trim().is_empty() {
+                    description.push_str("\n\nEnd of its error output:\n");
+                    description.push_str(&done.stderr_tail);
+                }
+                Some((EventLevel::Error, format!("{} failed", done.kind.name()), description))
+            }
+            (P::Disconnected, _) => {
+                Some((EventLevel::Warning, "Target absent; skipped".to_owned(), done.outcome.reason.clone()))
+            }
+            _ => None,
+        };
+        if let Some((level, name, description)) = event {
+            let e = NewEvent {
+                item: Some(item.clone()),
+                level: Some(level),
+                name: Some(name),
+                description: Some(description),
+                ..NewEvent::default()
+            };
+            let _ = self.center.report_event(session, e);
+        }
+        if let Some(handler) = handler {
+            let now = self.center.now();
+            let random = f64::from(now.as_micros().rem_euclid(1000) as u32) / 1000.0;
+            if let Some(delay) = self.commands.finished(&handler, &item, status, done.outcome.retryable, now, random) {
+                tracing::info!(%handler, %item, retry_in = ?delay, "a failed item will be retried");
+            }
+        }
+    }
+
+    fn overdue_items(&self) -> Vec<String> {
+        self.center
+            .handlers()
+            .flat_map(|h| {
+                self.center
+                    .items(&h.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|i| self.commands.is_overdue(&h.id, &i.id))
+                    .map(|i| format!("{}/{}", h.id, i.id))
+            })
+            .collect()
+    }
+
+    fn next_run_any(&self) -> Option<synccenter_core::Timestamp> {
+        let now = self.center.now();
+        self.center
+            .handlers()
+            .flat_map(|h| {
+                self.center
+                    .items(&h.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(move |i| self.commands.next_run(&h.id, &i.id, now))
+            })
+            .min()
+    }
+}
+
 fn server_name() -> String {
     format!("synccenter {}", env!("CARGO_PKG_VERSION"))
 }
@@ -904,6 +1231,8 @@ fn item_info(center: &Center, handler: &HandlerId, i: synccenter_core::Item) -> 
         capabilities: i.capabilities.names().into_iter().map(str::to_owned).collect(),
         policies: i.policies.names().into_iter().map(str::to_owned).collect(),
         error_count: 0,
+        next_run: None,
+        overdue: false,
         progress: progress.as_ref().map(cv::progress_info),
     }
 }

@@ -10,11 +10,13 @@
 #![warn(missing_docs)]
 
 mod calls;
+mod commands;
 mod conn;
 mod convert;
 mod hub;
 mod runtime;
 mod socket;
+mod supervisor;
 mod writer;
 
 use std::future::Future;
@@ -31,7 +33,7 @@ pub use runtime::{RandomIds, SystemClock};
 pub use socket::{SocketError, bind};
 
 /// What the daemon needs to run.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// The socket path (for `status`; the listener is passed separately).
     pub socket: PathBuf,
@@ -43,12 +45,39 @@ pub struct Config {
     pub center: CenterConfig,
     /// Timing of periodic work.
     pub intervals: Intervals,
+    /// The configuration file with command handlers (read if it exists).
+    pub config_file: Option<PathBuf>,
+    /// Re-read the configuration on SIGHUP (the binary sets this; in-process tests do not).
+    pub reload_on_sighup: bool,
+    /// The clock the model and the schedules use; the system clock when `None` (tests inject one).
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("socket", &self.socket)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database)
+            .field("config_file", &self.config_file)
+            .field("injected_clock", &self.clock.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
     /// Defaults for a socket and a data directory.
     pub fn new(socket: PathBuf, data_dir: PathBuf) -> Self {
-        Self { socket, data_dir, database: None, center: CenterConfig::default(), intervals: Intervals::default() }
+        Self {
+            socket,
+            data_dir,
+            database: None,
+            center: CenterConfig::default(),
+            intervals: Intervals::default(),
+            config_file: None,
+            reload_on_sighup: false,
+            clock: None,
+        }
     }
 }
 
@@ -80,6 +109,20 @@ pub async fn open_store(config: &Config) -> Result<SqliteStore, DaemonError> {
     }
 }
 
+/// Seeds each configured item's last run from the newest session of its handler that included it, so that
+/// schedules continue where they were (a run missed while the daemon was down runs once).
+async fn seed_schedules<S: synccenter_core::Store + 'static>(hub: &mut hub::Hub<S>, store: &S) {
+    for (handler, items) in hub.configured_items() {
+        let query = synccenter_core::SessionQuery { handler: Some(handler.clone()), started_before: None, limit: 200 };
+        let Ok(sessions) = store.list_sessions(&query).await else { continue };
+        for item in items {
+            if let Some(at) = sessions.iter().find(|r| r.items.iter().any(|m| m.item == item)).map(|r| r.started_at) {
+                hub.seed_last_run(&handler, &item, at);
+            }
+        }
+    }
+}
+
 /// Runs the daemon on `listener` until `shutdown` completes; then ends live sessions (with a warning event
 /// each) and writes everything to the store before returning.
 pub async fn run(
@@ -90,12 +133,17 @@ pub async fn run(
     listener.set_nonblocking(true)?;
     let listener = tokio::net::UnixListener::from_std(listener)?;
     let store = Arc::new(open_store(&config).await?);
-    let clock = SystemClock;
+    let clock: Arc<dyn Clock> = config.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     let started_at = convert::ts(clock.now());
     let snapshot = synccenter_core::Store::load(&*store).await?;
     let (notice_tx, notice_rx) = std::sync::mpsc::channel();
-    let mut center =
-        Center::restore(snapshot, config.center.clone(), Box::new(clock), Box::new(RandomIds), Box::new(notice_tx));
+    let mut center = Center::restore(
+        snapshot,
+        config.center.clone(),
+        Box::new(clock.clone()),
+        Box::new(RandomIds),
+        Box::new(notice_tx),
+    );
     let recovered = center.take_changes();
     if !recovered.is_empty() {
         synccenter_core::Store::apply(&*store, &recovered).await?;
@@ -110,8 +158,36 @@ pub async fn run(
         started_at,
     };
     let (hub_tx, hub_rx) = mpsc::channel(8192);
-    let hub = hub::Hub::new(center, notice_rx, store.clone(), writer_tx, hub_tx.clone(), identity, config.intervals);
+    let commands = commands::Commands::new(config.config_file.clone(), clock.now());
+    let mut hub = hub::Hub::new(
+        center,
+        notice_rx,
+        store.clone(),
+        writer_tx,
+        hub_tx.clone(),
+        identity,
+        config.intervals,
+        commands,
+    );
+    match hub.reload() {
+        Ok(n) if n > 0 => seed_schedules(&mut hub, &*store).await,
+        Ok(_) => {}
+        Err(e) => tracing::error!("the configuration was refused; no command handlers run until it is fixed:\n{e}"),
+    }
+    hub.flush_startup();
     let hub_task = tokio::spawn(hub.run(hub_rx));
+    if config.reload_on_sighup {
+        let tx = hub_tx.clone();
+        tokio::spawn(async move {
+            let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the configuration");
+                if tx.send(hub::HubMsg::Reload).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
     tracing::info!(socket = %config.socket.display(), store = %store.path().display(), "synccenter daemon ready");
 
     let next_conn = AtomicU64::new(1);

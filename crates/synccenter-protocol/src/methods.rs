@@ -65,6 +65,8 @@ pub mod names {
     pub const CONTROL_ACTIVATE: &str = "control.activate";
     /// Delete an item from the sync set.
     pub const CONTROL_DELETE_ITEM: &str = "control.delete_item";
+    /// Re-read the configuration file.
+    pub const CONTROL_RELOAD: &str = "control.reload";
     /// Pause a handler, or every handler.
     pub const CONTROL_PAUSE: &str = "control.pause";
     /// Resume a handler, or every paused handler.
@@ -166,6 +168,25 @@ pub struct StatusResult {
     pub connections: usize,
     /// Progress reports applied since start.
     pub reports_applied: u64,
+    /// The configuration file, when one is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    /// Why the configuration file was refused; the last good configuration stays in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
+    /// Command items that have not succeeded within their freshness bound.
+    #[serde(default)]
+    pub overdue: Vec<String>,
+    /// The next scheduled run of any command item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
+}
+
+/// `control.reload` result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadResult {
+    /// Command handlers now configured.
+    pub handlers: usize,
 }
 
 /// `session.create`.
@@ -529,6 +550,15 @@ pub struct HandlerInfo {
     /// When the pause ends by itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_until: Option<String>,
+    /// Declared in the configuration file: the daemon runs its commands.
+    #[serde(default)]
+    pub command: bool,
+    /// The next scheduled run of any of its items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
+    /// Some item has not succeeded within its freshness bound.
+    #[serde(default)]
+    pub overdue: bool,
     /// Items.
     pub item_count: usize,
     /// ERROR events of the handler and its items.
@@ -628,6 +658,12 @@ pub struct ItemInfo {
     pub policies: Vec<String>,
     /// ERROR events of the item.
     pub error_count: u64,
+    /// Its next scheduled run (command items).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
+    /// It has not succeeded within its freshness bound.
+    #[serde(default)]
+    pub overdue: bool,
     /// Progress while a live session reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<ProgressInfo>,

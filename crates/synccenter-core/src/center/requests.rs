@@ -425,6 +425,45 @@ impl Center {
         }
     }
 
+    /// Records an event that no session reported: Sync Center's own findings about a handler or an item (a
+    /// sync overdue, a scheduled run skipped). Validated and truncated like `report_event`.
+    pub fn add_event(
+        &mut self,
+        handler: &HandlerId,
+        item: Option<&ItemId>,
+        level: EventLevel,
+        name: &str,
+        description: &str,
+    ) -> Result<EventId, CoreError> {
+        match item {
+            Some(i) => {
+                self.item_ref(handler, i)?;
+            }
+            None => {
+                self.entry(handler)?;
+            }
+        }
+        if name.trim().is_empty() {
+            return Err(CoreError::EmptyArgument("name"));
+        }
+        let event = Event {
+            id: EventId(self.ids.next_uuid()),
+            handler: handler.clone(),
+            item: item.cloned(),
+            session: None,
+            level,
+            name: crate::text::truncate_marked(name, crate::text::MAX_EVENT_NAME_UNITS),
+            description: truncate_marked(description, MAX_EVENT_DESCRIPTION_UNITS),
+            link_text: None,
+            link_reference: None,
+            context: None,
+            time: self.clock.now(),
+        };
+        let id = event.id;
+        self.changes.push(Change::EventAdded(event));
+        Ok(id)
+    }
+
     fn push_handler_event(&mut self, handler: &HandlerId, level: EventLevel, name: &str, description: &str) {
         let event = Event {
             id: EventId(self.ids.next_uuid()),

@@ -1,0 +1,429 @@
+//! Command handlers: handlers declared in `config.toml` whose syncs are commands the daemon runs itself.
+//!
+//! Everything goes through the core like any other owner: schedules and retries issue start requests (so
+//! pauses, policies, queueing behind live sessions and `ignore_if_already_syncing` apply); a dispatched request
+//! becomes a session owned by the daemon, whose items run one after another through the supervisor; what the
+//! tool prints becomes progress, events and conflicts. This module decides *when* and *what*; the hub applies
+//! it to the `Center`, and the supervisor does the process work.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use synccenter_commands::outcome::{Final, Outcome, classify};
+use synccenter_commands::progress::{Kind, Observation};
+use synccenter_config::{Config, HandlerConfig, ItemConfig};
+use synccenter_core::{HandlerId, ItemId, OwnerId, ProgressStatus, SessionId, Timestamp};
+use tokio::sync::{mpsc, watch};
+
+use crate::hub::HubMsg;
+use crate::supervisor::{self, RunEvent, RunSpec};
+
+/// Owner IDs of the daemon's own runs; connections count up from 1 and never get here.
+pub(crate) const RUN_OWNER_BASE: u64 = 1 << 62;
+
+/// Stops in force for a run: everything, or some items.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CancelSet {
+    pub(crate) all: bool,
+    pub(crate) items: BTreeSet<ItemId>,
+}
+
+impl CancelSet {
+    fn covers(&self, item: &ItemId) -> bool {
+        self.all || self.items.contains(item)
+    }
+}
+
+/// What a run reports to the hub.
+#[derive(Debug)]
+pub(crate) enum RunMsg {
+    ItemStarted { session: SessionId, item: ItemId, text: String },
+    Observation { session: SessionId, item: ItemId, observation: Observation },
+    ItemDone { session: SessionId, item: ItemId, done: ItemDone },
+    Finished { session: SessionId },
+}
+
+/// How one item of a run ended.
+#[derive(Debug)]
+pub(crate) struct ItemDone {
+    pub(crate) outcome: Outcome,
+    pub(crate) kind: Kind,
+    /// The end of stderr, for the failure event.
+    pub(crate) stderr_tail: String,
+    /// Why it could not start at all (spawn failure or missing precondition).
+    pub(crate) not_started: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct ItemState {
+    last_run: Option<Timestamp>,
+    failures: u32,
+    retry_due: Option<Timestamp>,
+    overdue: bool,
+}
+
+#[derive(Debug)]
+struct Run {
+    cancel: watch::Sender<CancelSet>,
+}
+
+/// The configuration in force and the schedule state of its items.
+#[derive(Debug)]
+pub(crate) struct Commands {
+    path: Option<PathBuf>,
+    config: Arc<Config>,
+    error: Option<String>,
+    loaded_at: Timestamp,
+    items: BTreeMap<(HandlerId, ItemId), ItemState>,
+    runs: HashMap<SessionId, Run>,
+    owners: HashMap<OwnerId, SessionId>,
+    next_owner: u64,
+}
+
+/// A start to issue: items of a handler that are due.
+#[derive(Debug)]
+pub(crate) struct Due {
+    pub(crate) handler: HandlerId,
+    pub(crate) items: Vec<ItemId>,
+    pub(crate) retry: bool,
+}
+
+impl Commands {
+    pub(crate) fn new(path: Option<PathBuf>, now: Timestamp) -> Self {
+        Self {
+            path,
+            config: Arc::new(Config::default()),
+            error: None,
+            loaded_at: now,
+            items: BTreeMap::new(),
+            runs: HashMap::new(),
+            owners: HashMap::new(),
+            next_owner: RUN_OWNER_BASE,
+        }
+    }
+
+    /// Reads the configuration file. On error the last good configuration stays in force.
+    pub(crate) fn load(&mut self, now: Timestamp) -> Result<&Config, String> {
+        let Some(path) = &self.path else { return Ok(&self.config) };
+        match synccenter_config::load_if_exists(path) {
+            Ok(config) => {
+                self.config = Arc::new(config.unwrap_or_default());
+                self.error = None;
+                self.loaded_at = now;
+                let keys: BTreeSet<(HandlerId, ItemId)> = self
+                    .config
+                    .handlers
+                    .iter()
+                    .flat_map(|h| h.items.iter().map(|i| (h.id.clone(), i.id.clone())))
+                    .collect();
+                self.items.retain(|k, _| keys.contains(k));
+                for k in keys {
+                    self.items.entry(k).or_default();
+                }
+                Ok(&self.config)
+            }
+            Err(errors) => {
+                let message = errors.to_string();
+                self.error = Some(message.clone());
+                Err(message)
+            }
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn path(&self) -> Option<&PathBuf> {
+        self.path.as_ref()
+    }
+
+    pub(crate) fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    pub(crate) fn manages(&self, handler: &HandlerId) -> bool {
+        self.config.handlers.iter().any(|h| &h.id == handler)
+    }
+
+    fn handler(&self, id: &HandlerId) -> Option<&HandlerConfig> {
+        self.config.handlers.iter().find(|h| &h.id == id)
+    }
+
+    fn item(&self, handler: &HandlerId, item: &ItemId) -> Option<&ItemConfig> {
+        self.handler(handler)?.items.iter().find(|i| &i.id == item)
+    }
+
+    /// Seeds the last run of an item from history, so a schedule survives a restart.
+    pub(crate) fn seed_last_run(&mut self, handler: &HandlerId, item: &ItemId, at: Timestamp) {
+        if let Some(s) = self.items.get_mut(&(handler.clone(), item.clone()))
+            && s.last_run.is_none_or(|t| t < at)
+        {
+            s.last_run = Some(at);
+        }
+    }
+
+    /// When an item runs next by its schedule or its pending retry, if ever.
+    pub(crate) fn next_run(&self, handler: &HandlerId, item: &ItemId, now: Timestamp) -> Option<Timestamp> {
+        let state = self.items.get(&(handler.clone(), item.clone()))?;
+        let scheduled = self.item(handler, item)?.schedule.as_ref().and_then(|s| s.next_run(state.last_run, now));
+        match (scheduled, state.retry_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub(crate) fn is_overdue(&self, handler: &HandlerId, item: &ItemId) -> bool {
+        self.items.get(&(handler.clone(), item.clone())).is_some_and(|s| s.overdue)
+    }
+
+    /// Items whose schedule or retry is due at `now`, grouped per handler. Scheduled runs and retries are
+    /// separate starts, so that a retry names only the items that failed.
+    pub(crate) fn due(&self, now: Timestamp) -> Vec<Due> {
+        let mut out: Vec<Due> = Vec::new();
+        for h in &self.config.handlers {
+            let mut scheduled = Vec::new();
+            let mut retries = Vec::new();
+            for i in &h.items {
+                let Some(state) = self.items.get(&(h.id.clone(), i.id.clone())) else { continue };
+                if state.retry_due.is_some_and(|t| t <= now) {
+                    retries.push(i.id.clone());
+                } else if i.schedule.as_ref().and_then(|s| s.next_run(state.last_run, now)).is_some_and(|t| t <= now) {
+                    scheduled.push(i.id.clone());
+                }
+            }
+            if !scheduled.is_empty() {
+                out.push(Due { handler: h.id.clone(), items: scheduled, retry: false });
+            }
+            if !retries.is_empty() {
+                out.push(Due { handler: h.id.clone(), items: retries, retry: true });
+            }
+        }
+        out
+    }
+
+    /// A start was issued (or refused) for these items at `now`: their slot is used.
+    pub(crate) fn started(&mut self, due: &Due, now: Timestamp) {
+        for item in &due.items {
+            if let Some(s) = self.items.get_mut(&(due.handler.clone(), item.clone())) {
+                s.last_run = Some(now);
+                if due.retry {
+                    s.retry_due = None;
+                }
+            }
+        }
+    }
+
+    /// Records an item's final status; a retryable failure schedules a retry by the item's policy.
+    /// Returns the delay when a retry was scheduled.
+    pub(crate) fn finished(
+        &mut self,
+        handler: &HandlerId,
+        item: &ItemId,
+        status: ProgressStatus,
+        retryable: bool,
+        now: Timestamp,
+        random: f64,
+    ) -> Option<Duration> {
+        let policy = self.item(handler, item)?.retry;
+        let state = self.items.get_mut(&(handler.clone(), item.clone()))?;
+        match status {
+            ProgressStatus::Succeeded => {
+                state.failures = 0;
+                state.retry_due = None;
+                None
+            }
+            ProgressStatus::Failed if retryable => {
+                state.failures += 1;
+                let delay = policy.delay(state.failures, random)?;
+                state.retry_due = Some(now.plus(delay));
+                Some(delay)
+            }
+            _ => {
+                state.failures = 0;
+                state.retry_due = None;
+                None
+            }
+        }
+    }
+
+    /// Items that just became overdue (an event is due) given their last success; the flag is kept for
+    /// `status` and listings and cleared once they succeed again.
+    pub(crate) fn check_freshness(
+        &mut self,
+        last_success: impl Fn(&HandlerId, &ItemId) -> Option<Timestamp>,
+        now: Timestamp,
+    ) -> Vec<(HandlerId, ItemId, Duration)> {
+        let mut newly = Vec::new();
+        for h in &self.config.handlers {
+            for i in &h.items {
+                let Some(bound) = i.freshness else { continue };
+                let Some(state) = self.items.get_mut(&(h.id.clone(), i.id.clone())) else { continue };
+                let overdue = synccenter_commands::freshness::overdue_since(
+                    last_success(&h.id, &i.id),
+                    self.loaded_at,
+                    bound,
+                    now,
+                );
+                if overdue && !state.overdue {
+                    newly.push((h.id.clone(), i.id.clone(), bound));
+                }
+                state.overdue = overdue;
+            }
+        }
+        newly
+    }
+
+    /// A new owner ID for a run.
+    pub(crate) fn new_owner(&mut self) -> OwnerId {
+        self.next_owner += 1;
+        OwnerId(self.next_owner)
+    }
+
+    /// Starts the run of a session the daemon owns; its items run in order on a task.
+    pub(crate) fn spawn_run(
+        &mut self,
+        session: SessionId,
+        owner: OwnerId,
+        handler: &HandlerId,
+        items: &[ItemId],
+        hub: mpsc::Sender<HubMsg>,
+    ) {
+        let (tx, rx) = watch::channel(CancelSet::default());
+        self.runs.insert(session, Run { cancel: tx });
+        self.owners.insert(owner, session);
+        let plan: Vec<ItemConfig> = items.iter().filter_map(|i| self.item(handler, i).cloned()).collect();
+        let grace = self.config.daemon.grace_period;
+        tokio::spawn(run_items(session, plan, grace, rx, hub));
+    }
+
+    /// A stop for one of the daemon's runs; false when `owner` is not a run.
+    pub(crate) fn cancel(&self, owner: OwnerId, item: Option<&ItemId>) -> bool {
+        let Some(run) = self.owners.get(&owner).and_then(|s| self.runs.get(s)) else { return false };
+        run.cancel.send_modify(|c| match item {
+            Some(i) => {
+                c.items.insert(i.clone());
+            }
+            None => c.all = true,
+        });
+        true
+    }
+
+    pub(crate) fn run_ended(&mut self, session: SessionId) {
+        self.runs.remove(&session);
+        self.owners.retain(|_, s| *s != session);
+    }
+}
+
+/// Runs the items of one session in order, reporting to the hub.
+async fn run_items(
+    session: SessionId,
+    plan: Vec<ItemConfig>,
+    grace: Duration,
+    cancel: watch::Receiver<CancelSet>,
+    hub: mpsc::Sender<HubMsg>,
+) {
+    for item in plan {
+        let id = item.id.clone();
+        let send = |msg| {
+            let hub = hub.clone();
+            async move { hub.send(HubMsg::Run(msg)).await.is_ok() }
+        };
+        if cancel.borrow().covers(&id) {
+            let done = ItemDone {
+                outcome: Outcome {
+                    status: Final::Canceled,
+                    retryable: false,
+                    reason: "stopped before it started".into(),
+                },
+                kind: item.kind,
+                stderr_tail: String::new(),
+                not_started: None,
+            };
+            if !send(RunMsg::ItemDone { session, item: id, done }).await {
+                return;
+            }
+            continue;
+        }
+        if let Some(missing) = item.requires.iter().find(|p| !p.exists()) {
+            let reason = format!("required path {} is absent", missing.display());
+            let done = ItemDone {
+                outcome: Outcome { status: Final::Disconnected, retryable: false, reason: reason.clone() },
+                kind: item.kind,
+                stderr_tail: String::new(),
+                not_started: Some(reason),
+            };
+            if !send(RunMsg::ItemDone { session, item: id, done }).await {
+                return;
+            }
+            continue;
+        }
+        let text = item.command.join(" ");
+        if !send(RunMsg::ItemStarted { session, item: id.clone(), text }).await {
+            return;
+        }
+        let done = run_one(session, &item, grace, cancel.clone(), &hub).await;
+        if !send(RunMsg::ItemDone { session, item: id, done }).await {
+            return;
+        }
+    }
+    let _ = hub.send(HubMsg::Run(RunMsg::Finished { session })).await;
+}
+
+async fn run_one(
+    session: SessionId,
+    item: &ItemConfig,
+    grace: Duration,
+    mut cancel: watch::Receiver<CancelSet>,
+    hub: &mpsc::Sender<HubMsg>,
+) -> ItemDone {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let id = item.id.clone();
+    let watcher = tokio::spawn(async move {
+        loop {
+            if cancel.borrow_and_update().covers(&id) {
+                let _ = stop_tx.send(true);
+                return;
+            }
+            if cancel.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    let (events_tx, mut events_rx) = mpsc::channel(256);
+    let forward_hub = hub.clone();
+    let forward_item = item.id.clone();
+    let forward = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some(event) = events_rx.recv().await {
+            let RunEvent::Observation(observation) = event else { continue };
+            if !matches!(observation, Observation::Progress(_) | Observation::Log { .. }) {
+                seen.push(observation.clone());
+            }
+            let msg = RunMsg::Observation { session, item: forward_item.clone(), observation };
+            if forward_hub.send(HubMsg::Run(msg)).await.is_err() {
+                break;
+            }
+        }
+        seen
+    });
+    let (program, args) =
+        item.command.split_first().map_or((String::new(), Vec::new()), |(p, a)| (p.clone(), a.to_vec()));
+    let spec = RunSpec {
+        program,
+        args,
+        workdir: item.workdir.clone(),
+        env: item.env.clone(),
+        timeout: item.timeout,
+        grace,
+        kind: item.kind,
+        max_output: supervisor::DEFAULT_MAX_OUTPUT,
+    };
+    let report = supervisor::run(spec, stop_rx, events_tx).await;
+    watcher.abort();
+    let seen = forward.await.unwrap_or_default();
+    let outcome = classify(report.exit, item.kind, &seen);
+    ItemDone { outcome, kind: item.kind, stderr_tail: report.stderr_tail, not_started: report.spawn_error }
+}

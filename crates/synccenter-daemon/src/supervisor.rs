@@ -1,0 +1,914 @@
+//! Runs one command handler's process from start to end: the only place in the daemon that owns a child.
+//!
+//! A command handler's sync is a child process, and a child process is easy to get wrong: a shell that
+//! interpolates a path, a grandchild that outlives the run, a pipe nobody drains, a program that prints
+//! gigabytes, a stop request that waits for the tool to feel like stopping. [`run`] does it once, right:
+//!
+//! - the program is started from an argument vector (never through a shell), with stdin from `/dev/null`,
+//!   in its own process group, with a clean environment: `PATH` (the daemon's, or
+//!   `/usr/local/bin:/usr/bin:/bin`), `HOME`, `USER`, `LANG`, `LC_ALL` and `TMPDIR` when the daemon has
+//!   them, then what the configuration lists ([`RunSpec::env`]);
+//! - stdout and stderr are read concurrently, split into lines (stdout also on `\r`, for rsync's progress),
+//!   each line capped at [`MAX_LINE_BYTES`] and the whole output at [`RunSpec::max_output`]; past the cap
+//!   the pipes are still drained, so the child never blocks on a full pipe, but only the stderr tail keeps
+//!   reading. Every line goes to the kind's [`Reader`], and every observation to the caller as it happens,
+//!   through a bounded channel: progress and text are coalesced and log lines dropped when the caller is
+//!   slow, errors, warnings, conflicts and summaries never are (the pipes are left unread instead);
+//! - a cancel or the time limit sends SIGTERM to the whole group at once, and SIGKILL after
+//!   [`RunSpec::grace`]; when the main process has ended, the pipes get [`DRAIN_AFTER_EXIT`] to reach
+//!   end-of-file (a grandchild holding them must not hang the run), then the group is SIGKILLed anyway, so
+//!   nothing started by the run survives it (also when the run's future is dropped half-way).
+//!
+//! What it does not do: decide what the end means ([`synccenter_commands::outcome::classify`]), retry
+//! ([`synccenter_commands::backoff`]), or talk to the Center or the store: the hub turns the
+//! [`RunEvent`]s and the [`RunReport`] into progress, events and the item's final state. It cannot reach
+//! processes that leave the group on purpose (`setsid`, daemons): those are not part of the run.
+
+// Used by the hub's command runs.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal, kill_process_group};
+use synccenter_commands::progress::{Kind, Observation, Reader, Stream};
+use synccenter_commands::{ExitInfo, StderrTail};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+
+/// The grace between SIGTERM and SIGKILL in tests (the daemon takes it from `config.toml`).
+#[cfg(test)]
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// How much output (stdout and stderr together) is read into the reader when the configuration does not say.
+pub(crate) const DEFAULT_MAX_OUTPUT: u64 = 64 * 1024 * 1024;
+/// The longest line kept; the rest of a longer line is discarded (and the run marked truncated).
+pub(crate) const MAX_LINE_BYTES: usize = 64 * 1024;
+/// How long the pipes may stay open after the main process ended (a grandchild holding them). Output
+/// still unread at that point (also when a slow receiver kept the pipes unread) is dropped.
+pub(crate) const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// The stderr tail attached to the report: at most this many lines…
+const TAIL_LINES: usize = 40;
+/// …and this many bytes.
+const TAIL_BYTES: usize = 8 * 1024;
+/// Events waiting for the caller before the pipes stop being read (log lines are dropped at half).
+const MAX_PENDING_EVENTS: usize = 256;
+/// One read from a pipe.
+const CHUNK_BYTES: usize = 8 * 1024;
+/// `PATH` when the daemon has none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+/// Variables passed on from the daemon's environment when it has them (besides `PATH`).
+const INHERITED_ENV: [&str; 5] = ["HOME", "USER", "LANG", "LC_ALL", "TMPDIR"];
+
+/// What to run, and the limits of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RunSpec {
+    /// `argv[0]`: looked up in the `PATH` of the run's environment, unless it contains a `/`.
+    pub(crate) program: String,
+    /// The arguments, passed as they are (no shell).
+    pub(crate) args: Vec<String>,
+    /// The working directory; `None` keeps the daemon's.
+    pub(crate) workdir: Option<PathBuf>,
+    /// Variables added on top of the clean environment (they win over the inherited ones).
+    pub(crate) env: BTreeMap<String, String>,
+    /// The time limit of the whole run; `None` means none.
+    pub(crate) timeout: Option<Duration>,
+    /// Between SIGTERM and SIGKILL when the run is stopped.
+    pub(crate) grace: Duration,
+    /// Which reader understands the output.
+    pub(crate) kind: Kind,
+    /// How many bytes of output (both streams) are read into the reader; the rest is drained and dropped.
+    pub(crate) max_output: u64,
+}
+
+#[cfg(test)]
+impl RunSpec {
+    /// A run of `program args…` read as `kind`, with no extra environment, no time limit and the default
+    /// grace and output cap.
+    pub(crate) fn new(program: impl Into<String>, args: Vec<String>, kind: Kind) -> RunSpec {
+        RunSpec {
+            program: program.into(),
+            args,
+            workdir: None,
+            env: BTreeMap::new(),
+            timeout: None,
+            grace: DEFAULT_GRACE,
+            kind,
+            max_output: DEFAULT_MAX_OUTPUT,
+        }
+    }
+}
+
+/// What a run tells its caller while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RunEvent {
+    /// The reader understood something in the output.
+    Observation(Observation),
+    /// The process was started (always the first event of a spawned run).
+    Started {
+        /// The process id, which is also the process group id.
+        pid: u32,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RunReport {
+    /// How the process ended (all `None`/`false` when it never started).
+    pub(crate) exit: ExitInfo,
+    /// The end of stderr ([`StderrTail::render`]), for the failure event.
+    pub(crate) stderr_tail: String,
+    /// Some output was not read: a line longer than [`MAX_LINE_BYTES`] or more than
+    /// [`RunSpec::max_output`] in all.
+    pub(crate) output_truncated: bool,
+    /// Why the process could not be started, e.g. ``cannot run `rsync`: No such file or directory (os
+    /// error 2)``.
+    pub(crate) spawn_error: Option<String>,
+}
+
+/// Why the runner stopped the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Cancel,
+    Timeout,
+}
+
+/// Runs one command to its end. `cancel` becoming true stops it (TERM to the group, KILL after `grace`).
+///
+/// Every observation the reader makes is sent to `events` as it happens (bounded channel; if the receiver
+/// is slow, Progress and Text observations are coalesced to the latest and Log lines may be dropped, but
+/// Error, Warning, Conflict and Summary never are: the pipes are left unread until there is room). A
+/// dropped receiver does not stop the run. The events still pending when the process is gone are sent
+/// before this returns, so the receiver must keep reading (or be dropped) until then.
+///
+/// A cancel that is already requested when this is called starts nothing. A cancel that arrives after the
+/// main process ended on its own cuts the drain short but leaves its exit status as it was.
+pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events: mpsc::Sender<RunEvent>) -> RunReport {
+    let mut report =
+        RunReport { exit: ExitInfo::default(), stderr_tail: String::new(), output_truncated: false, spawn_error: None };
+    if *cancel.borrow_and_update() {
+        report.exit.cancelled = true;
+        return report;
+    }
+    let mut child = match command(&spec).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let message = spawn_message(&spec, &e);
+            tracing::debug!(program = %spec.program, "{message}");
+            report.spawn_error = Some(message);
+            return report;
+        }
+    };
+    let pid = child.id().unwrap_or(0);
+    // Declared after `child`, so dropped before it: a run dropped half-way kills the whole group.
+    let group = Group { pgid: i32::try_from(pid).ok().and_then(Pid::from_raw) };
+    tracing::debug!(program = %spec.program, pid, "command started");
+
+    let mut capture = Capture::new(spec.kind, spec.max_output, events.clone());
+    capture.enqueue(RunEvent::Started { pid });
+
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let mut out_buf = vec![0u8; CHUNK_BYTES];
+    let mut err_buf = vec![0u8; CHUNK_BYTES];
+    let time_limit = spec.timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut status: Option<io::Result<ExitStatus>> = None;
+    let mut stop: Option<Stop> = None;
+    let mut kill_at: Option<Instant> = None;
+    let mut drain_until: Option<Instant> = None;
+    let mut cancel_open = true;
+
+    loop {
+        let exited = status.is_some();
+        if exited && stdout.is_none() && stderr.is_none() {
+            break;
+        }
+        let paused = capture.pending.len() >= MAX_PENDING_EVENTS;
+        let sending = !capture.pending.is_empty() && !capture.events_closed;
+        tokio::select! {
+            r = read_some(&mut stdout, &mut out_buf), if !paused => match r {
+                Ok(n) if n > 0 => capture.chunk(Stream::Stdout, &out_buf[..n]),
+                _ => stdout = None,
+            },
+            r = read_some(&mut stderr, &mut err_buf), if !paused => match r {
+                Ok(n) if n > 0 => capture.chunk(Stream::Stderr, &err_buf[..n]),
+                _ => stderr = None,
+            },
+            s = child.wait(), if !exited => {
+                status = Some(s);
+                drain_until = Instant::now().checked_add(DRAIN_AFTER_EXIT);
+            }
+            c = cancel.changed(), if cancel_open => match c {
+                Ok(()) => {
+                    if *cancel.borrow_and_update() {
+                        if exited {
+                            tracing::debug!(pid, "cancelled while draining");
+                            break;
+                        }
+                        if stop.is_none() {
+                            tracing::debug!(pid, "cancel requested: SIGTERM to the group");
+                            stop = Some(Stop::Cancel);
+                            group.signal(Signal::TERM);
+                            kill_at = Instant::now().checked_add(spec.grace);
+                        }
+                    }
+                }
+                Err(_) => cancel_open = false,
+            },
+            () = sleep_opt(time_limit), if !exited && stop.is_none() => {
+                tracing::debug!(pid, "time limit reached: SIGTERM to the group");
+                stop = Some(Stop::Timeout);
+                group.signal(Signal::TERM);
+                kill_at = Instant::now().checked_add(spec.grace);
+            }
+            () = sleep_opt(kill_at), if !exited => {
+                tracing::debug!(pid, "grace over: SIGKILL to the group");
+                group.signal(Signal::KILL);
+                kill_at = None;
+            }
+            () = sleep_opt(drain_until) => {
+                tracing::debug!(pid, "output still open after the process ended; killing the group");
+                break;
+            }
+            permit = events.reserve(), if sending => match permit {
+                Ok(permit) => {
+                    if let Some(ev) = capture.pending.pop_front() {
+                        permit.send(ev);
+                    }
+                    capture.flush_ready();
+                }
+                Err(_) => capture.close_events(),
+            },
+        }
+    }
+    // Whatever the group still holds (a grandchild, a process that ignored SIGTERM) goes now.
+    drop(group);
+    drop(stdout);
+    drop(stderr);
+
+    capture.finish();
+    if !capture.events_closed {
+        while let Some(ev) = capture.pending.pop_front() {
+            if events.send(ev).await.is_err() {
+                break;
+            }
+        }
+    }
+
+    report.exit.cancelled = stop == Some(Stop::Cancel);
+    report.exit.timed_out = stop == Some(Stop::Timeout);
+    match status {
+        Some(Ok(s)) => {
+            report.exit.code = s.code();
+            report.exit.signal = s.signal();
+        }
+        Some(Err(e)) => tracing::warn!(pid, "cannot read the exit status of `{}`: {e}", spec.program),
+        None => {}
+    }
+    report.stderr_tail = capture.tail.render();
+    report.output_truncated = capture.truncated();
+    if capture.dropped_logs > 0 {
+        tracing::debug!(pid, dropped = capture.dropped_logs, "log lines dropped for a slow receiver");
+    }
+    tracing::debug!(pid, exit = ?report.exit, "command ended");
+    report
+}
+
+/// The command for `spec`: argument vector, clean environment, own process group, piped output.
+fn command(spec: &RunSpec) -> Command {
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args).env_clear();
+    let path = std::env::var_os("PATH").filter(|p| !p.is_empty()).unwrap_or_else(|| DEFAULT_PATH.into());
+    cmd.env("PATH", path);
+    for name in INHERITED_ENV {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.envs(&spec.env);
+    if let Some(dir) = &spec.workdir {
+        cmd.current_dir(dir);
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
+    cmd
+}
+
+/// A human sentence for a failed spawn.
+fn spawn_message(spec: &RunSpec, err: &io::Error) -> String {
+    match &spec.workdir {
+        Some(dir) if !dir.is_dir() => format!("cannot run `{}` in `{}`: {err}", spec.program, dir.display()),
+        _ => format!("cannot run `{}`: {err}", spec.program),
+    }
+}
+
+/// Reads from `src`, or waits forever when it is closed.
+async fn read_some<R: AsyncRead + Unpin>(src: &mut Option<R>, buf: &mut [u8]) -> io::Result<usize> {
+    match src {
+        Some(s) => s.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until `at`, or forever when there is none.
+async fn sleep_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The run's process group; SIGKILLed when dropped.
+#[derive(Debug)]
+struct Group {
+    pgid: Option<Pid>,
+}
+
+impl Group {
+    fn signal(&self, sig: Signal) {
+        let Some(pgid) = self.pgid else { return };
+        match kill_process_group(pgid, sig) {
+            Ok(()) | Err(Errno::SRCH) => {}
+            Err(e) => tracing::warn!(pgid = pgid.as_raw_nonzero().get(), "cannot signal the process group: {e}"),
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // After the main process has been reaped the id stays reserved while any member of its group
+        // lives; with no member left this finds nothing (ESRCH).
+        self.signal(Signal::KILL);
+    }
+}
+
+/// Everything read so far: the reader, the stderr tail, the line splitters and the events not yet sent.
+struct Capture {
+    reader: Box<dyn Reader + Send>,
+    tail: StderrTail,
+    stdout: LineSplitter,
+    stderr: LineSplitter,
+    read_total: u64,
+    max_output: u64,
+    over_cap: bool,
+    events: mpsc::Sender<RunEvent>,
+    pending: VecDeque<RunEvent>,
+    events_closed: bool,
+    dropped_logs: u64,
+    lines: Vec<String>,
+}
+
+impl Capture {
+    fn new(kind: Kind, max_output: u64, events: mpsc::Sender<RunEvent>) -> Capture {
+        Capture {
+            reader: synccenter_commands::progress::reader(kind),
+            tail: StderrTail::new(TAIL_LINES, TAIL_BYTES),
+            stdout: LineSplitter::new(true, MAX_LINE_BYTES),
+            stderr: LineSplitter::new(false, MAX_LINE_BYTES),
+            read_total: 0,
+            max_output,
+            over_cap: false,
+            events,
+            pending: VecDeque::new(),
+            events_closed: false,
+            dropped_logs: 0,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Bytes read from one stream.
+    fn chunk(&mut self, stream: Stream, data: &[u8]) {
+        let room = usize::try_from(self.max_output.saturating_sub(self.read_total)).unwrap_or(usize::MAX);
+        self.read_total = self.read_total.saturating_add(data.len() as u64);
+        let (under, over) = data.split_at(data.len().min(room));
+        if !under.is_empty() {
+            self.split(stream, under, true);
+        }
+        if !over.is_empty() {
+            if !self.over_cap {
+                self.over_cap = true;
+                // A stdout line cut by the cap is not fed half.
+                self.stdout.clear();
+                tracing::debug!(max_output = self.max_output, "output cap reached; draining the rest");
+            }
+            if stream == Stream::Stderr {
+                self.split(stream, over, false);
+            }
+        }
+    }
+
+    fn split(&mut self, stream: Stream, data: &[u8], feed: bool) {
+        let mut lines = std::mem::take(&mut self.lines);
+        match stream {
+            Stream::Stdout => self.stdout.push(data, &mut lines),
+            Stream::Stderr => self.stderr.push(data, &mut lines),
+        }
+        for line in lines.drain(..) {
+            self.line(stream, &line, feed);
+        }
+        self.lines = lines;
+    }
+
+    fn line(&mut self, stream: Stream, line: &str, feed: bool) {
+        if stream == Stream::Stderr {
+            self.tail.push(line);
+        }
+        if feed && !line.is_empty() {
+            for obs in self.reader.line(stream, line) {
+                self.enqueue(RunEvent::Observation(obs));
+            }
+        }
+    }
+
+    /// Both streams are done: the last unterminated lines, then whatever the reader still holds.
+    fn finish(&mut self) {
+        let mut lines = Vec::new();
+        if !self.over_cap {
+            self.stdout.finish(&mut lines);
+            for line in lines.drain(..) {
+                self.line(Stream::Stdout, &line, true);
+            }
+        }
+        self.stderr.finish(&mut lines);
+        let feed = !self.over_cap;
+        for line in lines.drain(..) {
+            self.line(Stream::Stderr, &line, feed);
+        }
+        for obs in self.reader.finish() {
+            self.enqueue(RunEvent::Observation(obs));
+        }
+    }
+
+    fn truncated(&self) -> bool {
+        self.over_cap || self.stdout.truncated || self.stderr.truncated
+    }
+
+    /// Sends an event, or queues it behind the ones waiting for room in the channel: queued progress and
+    /// text are replaced by newer ones, log lines are dropped when the queue is half full, everything else
+    /// is kept.
+    fn enqueue(&mut self, ev: RunEvent) {
+        if self.events_closed {
+            return;
+        }
+        let ev = if self.pending.is_empty() {
+            match self.events.try_send(ev) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(ev)) => ev,
+                Err(mpsc::error::TrySendError::Closed(_)) => return self.close_events(),
+            }
+        } else {
+            ev
+        };
+        match &ev {
+            RunEvent::Observation(Observation::Progress(_)) => {
+                self.pending.retain(|p| !matches!(p, RunEvent::Observation(Observation::Progress(_))));
+            }
+            RunEvent::Observation(Observation::Text { .. }) => {
+                self.pending.retain(|p| !matches!(p, RunEvent::Observation(Observation::Text { .. })));
+            }
+            RunEvent::Observation(Observation::Log { .. }) if self.pending.len() >= MAX_PENDING_EVENTS / 2 => {
+                self.dropped_logs += 1;
+                return;
+            }
+            _ => {}
+        }
+        self.pending.push_back(ev);
+    }
+
+    /// Sends what the channel takes without waiting.
+    fn flush_ready(&mut self) {
+        while let Some(ev) = self.pending.pop_front() {
+            match self.events.try_send(ev) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(ev)) => {
+                    self.pending.push_front(ev);
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.close_events();
+                    break;
+                }
+            }
+        }
+    }
+
+    fn close_events(&mut self) {
+        self.events_closed = true;
+        self.pending.clear();
+    }
+}
+
+/// Splits a byte stream into lines: on `\n`, and also on `\r` when `split_cr` (a `\r\n` ends one line).
+/// Lines are capped at `max_line` bytes (the rest is discarded and `truncated` set) and decoded as lossy
+/// UTF-8. Without `split_cr`, a trailing `\r` is removed.
+#[derive(Debug)]
+struct LineSplitter {
+    split_cr: bool,
+    max_line: usize,
+    buf: Vec<u8>,
+    overlong: bool,
+    after_cr: bool,
+    truncated: bool,
+}
+
+impl LineSplitter {
+    fn new(split_cr: bool, max_line: usize) -> LineSplitter {
+        LineSplitter { split_cr, max_line, buf: Vec::new(), overlong: false, after_cr: false, truncated: false }
+    }
+
+    fn push(&mut self, mut data: &[u8], out: &mut Vec<String>) {
+        while !data.is_empty() {
+            if self.after_cr {
+                self.after_cr = false;
+                if data[0] == b'\n' {
+                    data = &data[1..];
+                    continue;
+                }
+            }
+            let end = data.iter().position(|&b| b == b'\n' || (self.split_cr && b == b'\r'));
+            match end {
+                Some(i) => {
+                    self.append(&data[..i]);
+                    self.after_cr = data[i] == b'\r';
+                    out.push(self.take());
+                    data = &data[i + 1..];
+                }
+                None => {
+                    self.append(data);
+                    data = &[];
+                }
+            }
+        }
+    }
+
+    fn append(&mut self, part: &[u8]) {
+        let room = self.max_line.saturating_sub(self.buf.len());
+        if part.len() > room {
+            self.buf.extend_from_slice(&part[..room]);
+            self.overlong = true;
+        } else {
+            self.buf.extend_from_slice(part);
+        }
+    }
+
+    fn take(&mut self) -> String {
+        if self.overlong {
+            self.truncated = true;
+            self.overlong = false;
+        }
+        if !self.split_cr && self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        let line = String::from_utf8_lossy(&self.buf).into_owned();
+        self.buf.clear();
+        line
+    }
+
+    /// The last line, if it had no terminator.
+    fn finish(&mut self, out: &mut Vec<String>) {
+        if !self.buf.is_empty() || self.overlong {
+            out.push(self.take());
+        }
+    }
+
+    /// Forgets the line in progress.
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.overlong = false;
+        self.after_cr = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No test run may take longer than this, whatever goes wrong.
+    const HANG_GUARD: Duration = Duration::from_secs(60);
+
+    fn spec(program: &str, args: &[&str]) -> RunSpec {
+        let mut s = RunSpec::new(program, args.iter().map(|a| a.to_string()).collect(), Kind::Script);
+        s.grace = Duration::from_secs(5);
+        s
+    }
+
+    fn sh(script: &str, args: &[&str]) -> RunSpec {
+        let mut all = vec!["-c", script];
+        all.extend_from_slice(args);
+        spec("sh", &all)
+    }
+
+    /// Runs `spec` with a receiver that waits `delay` before reading; returns the report and the events.
+    async fn go_with(
+        spec: RunSpec,
+        capacity: usize,
+        delay: Duration,
+        cancel: watch::Receiver<bool>,
+    ) -> (RunReport, Vec<RunEvent>) {
+        let (tx, mut rx) = mpsc::channel(capacity);
+        let collector = tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let mut all = Vec::new();
+            while let Some(ev) = rx.recv().await {
+                all.push(ev);
+            }
+            all
+        });
+        let report = tokio::time::timeout(HANG_GUARD, run(spec, cancel, tx)).await.expect("the run hung");
+        let events = tokio::time::timeout(HANG_GUARD, collector).await.expect("events hung").expect("collector");
+        (report, events)
+    }
+
+    async fn go(spec: RunSpec) -> (RunReport, Vec<RunEvent>) {
+        let (_cancel, rx) = watch::channel(false);
+        go_with(spec, 16, Duration::ZERO, rx).await
+    }
+
+    fn observations(events: &[RunEvent]) -> Vec<&Observation> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                RunEvent::Observation(o) => Some(o),
+                RunEvent::Started { .. } => None,
+            })
+            .collect()
+    }
+
+    fn logs(events: &[RunEvent]) -> Vec<&str> {
+        observations(events)
+            .into_iter()
+            .filter_map(|o| match o {
+                Observation::Log { line } => Some(line.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The pid written (atomically) to `file`, waiting for it to appear.
+    async fn read_pid(file: &std::path::Path) -> u32 {
+        let deadline = std::time::Instant::now() + HANG_GUARD;
+        loop {
+            if let Ok(s) = std::fs::read_to_string(file)
+                && let Ok(pid) = s.trim().parse()
+            {
+                return pid;
+            }
+            assert!(std::time::Instant::now() < deadline, "no pid in {}", file.display());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Whether `pid` is gone (no `/proc/PID`, or a zombie), waiting a little for it.
+    async fn gone(pid: u32) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().chars().next()))
+                .flatten();
+            if matches!(state, None | Some('Z')) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Script that starts a `sleep 1000` grandchild and writes its pid to `$0` (atomically).
+    const GRANDCHILD: &str = r#"sleep 1000 & echo $! > "$0.tmp" && mv "$0.tmp" "$0""#;
+
+    #[tokio::test]
+    async fn script_progress_arrives_in_order_and_stderr_is_kept() {
+        let (report, events) = go(sh(
+            r#"printf '@synccenter progress %s/3\n' 1 2 3; echo first problem >&2; printf 'second\r\n' >&2"#,
+            &[],
+        ))
+        .await;
+        assert!(matches!(events.first(), Some(RunEvent::Started { pid }) if *pid > 0), "{events:?}");
+        let progress: Vec<(u64, Option<u64>)> =
+            observations(&events).iter().filter_map(|o| o.as_progress()).map(|p| (p.done, p.total)).collect();
+        assert_eq!(progress, [(1, Some(3)), (2, Some(3)), (3, Some(3))]);
+        assert_eq!(report.exit, ExitInfo { code: Some(0), ..ExitInfo::default() });
+        assert_eq!(report.stderr_tail, "first problem\nsecond");
+        assert!(!report.output_truncated);
+        assert_eq!(report.spawn_error, None);
+    }
+
+    #[tokio::test]
+    async fn exit_code_and_unterminated_last_line() {
+        let (report, events) = go(sh("printf 'no newline'; printf 'err' >&2; exit 7", &[])).await;
+        assert_eq!(report.exit, ExitInfo { code: Some(7), ..ExitInfo::default() });
+        assert_eq!(logs(&events), ["no newline", "err"]);
+        assert_eq!(report.stderr_tail, "err");
+    }
+
+    #[tokio::test]
+    async fn rsync_carriage_return_progress_is_split() {
+        let mut s = sh(r"printf '   1,000  50%%  1.00kB/s    0:00:01\r   2,000 100%%  2.00kB/s    0:00:00\n'", &[]);
+        s.kind = Kind::Rsync;
+        let (report, events) = go(s).await;
+        let done: Vec<u64> = observations(&events).iter().filter_map(|o| o.as_progress()).map(|p| p.done).collect();
+        assert_eq!(done, [1000, 2000]);
+        assert_eq!(report.exit.code, Some(0));
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_a_spawn_error() {
+        let (report, events) = go(spec("synccenter-no-such-program", &[])).await;
+        let e = report.spawn_error.expect("spawn error");
+        assert!(e.starts_with("cannot run `synccenter-no-such-program`: No such file or directory"), "{e}");
+        assert_eq!(report.exit, ExitInfo::default());
+        assert!(events.is_empty(), "{events:?}");
+
+        let mut s = spec("true", &[]);
+        s.workdir = Some("/nonexistent/synccenter-dir".into());
+        let e = go(s).await.0.spawn_error.expect("spawn error");
+        assert!(e.starts_with("cannot run `true` in `/nonexistent/synccenter-dir`: "), "{e}");
+    }
+
+    #[tokio::test]
+    async fn environment_is_clean_plus_configured() {
+        let mut s = spec("env", &[]);
+        s.env.insert("SYNCCENTER_TEST_VALUE".into(), "hello world".into());
+        let (report, events) = go(s).await;
+        assert_eq!(report.exit.code, Some(0));
+        let lines = logs(&events);
+        assert!(lines.contains(&"SYNCCENTER_TEST_VALUE=hello world"), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("PATH=")), "{lines:?}");
+        for line in &lines {
+            let name = line.split_once('=').map_or(*line, |(n, _)| n);
+            assert!(
+                name == "PATH" || name == "SYNCCENTER_TEST_VALUE" || INHERITED_ENV.contains(&name),
+                "unexpected variable {line:?}"
+            );
+        }
+        // The test process certainly has variables outside the allow-list (cargo sets CARGO_*).
+        assert!(std::env::vars_os().any(|(k, _)| k != "PATH" && !INHERITED_ENV.iter().any(|i| k == *i)));
+    }
+
+    #[tokio::test]
+    async fn workdir_is_used() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = spec("pwd", &["-P"]);
+        s.workdir = Some(dir.path().to_owned());
+        let (report, events) = go(s).await;
+        assert_eq!(report.exit.code, Some(0));
+        let want = dir.path().canonicalize().expect("canonical");
+        assert_eq!(logs(&events), [want.to_str().expect("utf-8")]);
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_the_whole_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pidfile = dir.path().join("pid");
+        let (cancel, rx) = watch::channel(false);
+        let s = sh(&format!("{GRANDCHILD}; sleep 1000"), &[pidfile.to_str().expect("utf-8")]);
+        let task = tokio::spawn(go_with(s, 16, Duration::ZERO, rx));
+        let grandchild = read_pid(&pidfile).await;
+        cancel.send(true).expect("cancel");
+        let (report, _) = task.await.expect("run task");
+        assert!(report.exit.cancelled, "{report:?}");
+        assert!(!report.exit.timed_out);
+        assert_eq!(report.exit.code, None);
+        assert_eq!(report.exit.signal, Some(15));
+        assert!(gone(grandchild).await, "grandchild {grandchild} survived the cancel");
+    }
+
+    #[tokio::test]
+    async fn term_ignored_means_kill_after_grace() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pidfile = dir.path().join("pid");
+        let (cancel, rx) = watch::channel(false);
+        let mut s = sh(&format!("trap '' TERM; {GRANDCHILD}; sleep 1000"), &[pidfile.to_str().expect("utf-8")]);
+        s.grace = Duration::from_millis(200);
+        let task = tokio::spawn(go_with(s, 16, Duration::ZERO, rx));
+        let grandchild = read_pid(&pidfile).await;
+        cancel.send(true).expect("cancel");
+        let (report, _) = task.await.expect("run task");
+        assert!(report.exit.cancelled, "{report:?}");
+        assert_eq!(report.exit.signal, Some(9));
+        assert!(gone(grandchild).await, "grandchild {grandchild} survived SIGKILL");
+    }
+
+    #[tokio::test]
+    async fn already_cancelled_starts_nothing() {
+        let (_cancel, rx) = watch::channel(true);
+        let (report, events) = go_with(spec("sleep", &["1000"]), 16, Duration::ZERO, rx).await;
+        assert!(report.exit.cancelled);
+        assert_eq!(report.exit.code, None);
+        assert!(events.is_empty());
+    }
+
+    #[tokio::test]
+    async fn timeout_stops_the_run() {
+        let mut s = spec("sleep", &["1000"]);
+        s.timeout = Some(Duration::from_millis(300));
+        let (report, _) = go(s).await;
+        assert!(report.exit.timed_out, "{report:?}");
+        assert!(!report.exit.cancelled);
+        assert_eq!(report.exit.signal, Some(15));
+    }
+
+    #[tokio::test]
+    async fn output_over_the_cap_is_drained_not_read() {
+        let mut s = sh("yes line | head -n 200000; echo tail-marker >&2", &[]);
+        s.max_output = 4096;
+        let (report, events) = go(s).await;
+        assert!(report.output_truncated);
+        assert_eq!(report.exit.code, Some(0));
+        assert!(report.stderr_tail.ends_with("tail-marker"), "{}", report.stderr_tail);
+        let read = logs(&events).iter().filter(|l| **l == "line").count();
+        assert!(read <= 4096 / 5, "{read} lines read past a 4096-byte cap");
+    }
+
+    #[tokio::test]
+    async fn output_cap_boundary() {
+        let mut s = sh("printf 'abc\\n'", &[]);
+        s.max_output = 4;
+        let (report, events) = go(s).await;
+        assert!(!report.output_truncated);
+        assert_eq!(logs(&events), ["abc"]);
+
+        let mut s = sh("printf 'abcd\\n'", &[]);
+        s.max_output = 4;
+        let (report, events) = go(s).await;
+        assert!(report.output_truncated);
+        assert!(logs(&events).is_empty(), "{events:?}");
+    }
+
+    #[tokio::test]
+    async fn overlong_line_is_truncated() {
+        let (report, events) = go(sh("head -c 200000 /dev/zero | tr '\\0' x; echo; echo after", &[])).await;
+        assert!(report.output_truncated);
+        assert_eq!(report.exit.code, Some(0));
+        let lines = logs(&events);
+        assert_eq!(lines.last(), Some(&"after"), "{}", lines.len());
+    }
+
+    #[tokio::test]
+    async fn grandchild_holding_the_pipe_does_not_hang_the_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pidfile = dir.path().join("pid");
+        let (report, _) = go(sh(GRANDCHILD, &[pidfile.to_str().expect("utf-8")])).await;
+        assert_eq!(report.exit, ExitInfo { code: Some(0), ..ExitInfo::default() });
+        let grandchild = read_pid(&pidfile).await;
+        assert!(gone(grandchild).await, "grandchild {grandchild} outlived the run");
+    }
+
+    #[tokio::test]
+    async fn slow_receiver_coalesces_progress_but_keeps_the_rest() {
+        let script = r#"i=1; while [ $i -le 2000 ]; do echo "@synccenter progress $i/2000";
+            if [ $i -eq 1000 ]; then echo '@synccenter warning half'; fi; i=$((i+1)); done;
+            echo '@synccenter error e'; echo '@synccenter summary s'"#;
+        let (_cancel, rx) = watch::channel(false);
+        let (report, events) = go_with(sh(script, &[]), 1, Duration::from_millis(300), rx).await;
+        assert_eq!(report.exit.code, Some(0));
+        let obs = observations(&events);
+        let done: Vec<u64> = obs.iter().filter_map(|o| o.as_progress()).map(|p| p.done).collect();
+        assert!(done.windows(2).all(|w| w[0] < w[1]), "{done:?}");
+        assert_eq!(done.last(), Some(&2000));
+        let warnings: Vec<&str> = obs
+            .iter()
+            .filter_map(|o| match o {
+                Observation::Warning { message } => Some(message.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(warnings, ["half"]);
+        assert!(obs.iter().any(|o| matches!(o, Observation::Error { message, .. } if message == "e")));
+        assert!(obs.iter().any(|o| matches!(o, Observation::Summary { text, .. } if text == "s")));
+    }
+
+    #[test]
+    fn splitter_handles_cr_crlf_and_long_lines() {
+        let mut out = Vec::new();
+        let mut s = LineSplitter::new(true, 8);
+        s.push(b"a\rb\r", &mut out);
+        s.push(b"\nc\n0123456789", &mut out);
+        s.push(b"abc\nd", &mut out);
+        s.finish(&mut out);
+        assert_eq!(out, ["a", "b", "c", "01234567", "d"]);
+        assert!(s.truncated);
+
+        let mut out = Vec::new();
+        let mut s = LineSplitter::new(false, 64);
+        s.push(b"x\ry\r\nz\n", &mut out);
+        s.finish(&mut out);
+        assert_eq!(out, ["x\ry", "z"]);
+        assert!(!s.truncated);
+
+        let mut out = Vec::new();
+        let mut s = LineSplitter::new(false, 4);
+        s.push(b"abcd\n", &mut out);
+        assert!(!s.truncated);
+        s.push(b"abcde\n", &mut out);
+        assert!(s.truncated);
+        assert_eq!(out, ["abcd", "abcd"]);
+    }
+}
