@@ -70,7 +70,7 @@ pub(crate) async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
     if ctx.json {
         output::json(&s)?;
     } else {
-        output::lines(&[
+        let mut lines = vec![
             format!("server:         {}", s.server),
             format!("protocol:       {}", s.protocol),
             format!("pid:            {}", s.pid),
@@ -82,7 +82,20 @@ pub(crate) async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
             format!("live sessions:  {}", s.live_sessions),
             format!("connections:    {}", s.connections),
             format!("reports:        {}", s.reports_applied),
-        ])?;
+        ];
+        if let Some(config) = &s.config {
+            lines.push(format!("config:         {config}"));
+        }
+        if let Some(error) = &s.config_error {
+            lines.push(format!("config error:   {}", error.replace('\n', "\n                ")));
+        }
+        if let Some(next) = &s.next_run {
+            lines.push(format!("next run:       {next}"));
+        }
+        if !s.overdue.is_empty() {
+            lines.push(format!("overdue:        {}", s.overdue.join(", ")));
+        }
+        output::lines(&lines)?;
     }
     Ok(Exit::OK)
 }
@@ -108,6 +121,12 @@ fn handler_rows(handlers: &[HandlerInfo]) -> Vec<Vec<String>> {
                 h.item_count.to_string(),
                 h.error_count.to_string(),
                 h.conflict_count.to_string(),
+                match (&h.next_run, h.overdue) {
+                    (Some(next), true) => format!("{next} (overdue)"),
+                    (Some(next), false) => next.clone(),
+                    (None, true) => "overdue".to_owned(),
+                    (None, false) => String::new(),
+                },
                 h.display_text.clone(),
             ]
         })
@@ -124,7 +143,7 @@ pub(crate) async fn handlers(ctx: &Ctx, all: bool) -> anyhow::Result<u8> {
         output::line("no handlers")?;
     } else {
         let rows = handler_rows(&handlers);
-        output::lines(&output::table(&["HANDLER", "NAME", "STATE", "ITEMS", "ERRORS", "CONFLICTS", "TEXT"], &rows))?;
+        output::lines(&output::table(&["HANDLER", "NAME", "STATE", "ITEMS", "ERRORS", "CONFLICTS", "NEXT RUN", "TEXT"], &rows))?;
     }
     Ok(Exit::OK)
 }
