@@ -92,6 +92,10 @@ pub(crate) async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
         if let Some(next) = &s.next_run {
             lines.push(format!("next run:       {next}"));
         }
+        for p in &s.paused {
+            let until = p.until.as_deref().map_or_else(|| "until resumed".to_owned(), |u| format!("until {u}"));
+            lines.push(format!("paused:         {} {until}", p.handler));
+        }
         if !s.overdue.is_empty() {
             lines.push(format!("overdue:        {}", s.overdue.join(", ")));
         }
@@ -143,7 +147,10 @@ pub(crate) async fn handlers(ctx: &Ctx, all: bool) -> anyhow::Result<u8> {
         output::line("no handlers")?;
     } else {
         let rows = handler_rows(&handlers);
-        output::lines(&output::table(&["HANDLER", "NAME", "STATE", "ITEMS", "ERRORS", "CONFLICTS", "NEXT RUN", "TEXT"], &rows))?;
+        output::lines(&output::table(
+            &["HANDLER", "NAME", "STATE", "ITEMS", "ERRORS", "CONFLICTS", "NEXT RUN", "TEXT"],
+            &rows,
+        ))?;
     }
     Ok(Exit::OK)
 }

@@ -376,6 +376,13 @@ impl<S: Store + 'static> Hub<S> {
                 config_error: self.commands.error().map(str::to_owned),
                 overdue: self.overdue_items(),
                 next_run: self.next_run_any().map(cv::ts),
+                paused: self
+                    .center
+                    .handlers()
+                    .filter_map(|h| {
+                        h.pause.map(|p| m::PausedInfo { handler: h.id.to_string(), until: p.until.map(cv::ts) })
+                    })
+                    .collect(),
             })),
             Call::Create(p) => {
                 let handler = cv::handler_id(&p.handler)?;

@@ -180,6 +180,19 @@ pub struct StatusResult {
     /// The next scheduled run of any command item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_run: Option<String>,
+    /// Paused handlers.
+    #[serde(default)]
+    pub paused: Vec<PausedInfo>,
+}
+
+/// A paused handler in `status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PausedInfo {
+    /// The handler.
+    pub handler: String,
+    /// When the pause ends by itself; absent until resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// `control.reload` result.

@@ -378,3 +378,77 @@ async fn usage_errors_exit_2() {
     assert_eq!(code(&cli(&d, &["conflicts", "resolve", "x"]).await), 2, "a resolution is required");
     assert_eq!(code(&cli(&d, &["run", "demo", "files"]).await), 2, "a command is required");
 }
+
+/// The `synccenter` binary with only `--socket`, `--data-dir` and `--config` of a directory, no daemon needed.
+fn binary(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_synccenter"));
+    c.arg("--socket")
+        .arg(dir.join("run/s.sock"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    c
+}
+
+const ONE_HANDLER: &str = r#"
+[[handler]]
+id = "notes"
+name = "Notes"
+
+[[handler.item]]
+id = "notes"
+name = "Notes"
+kind = "script"
+command = ["true"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_process_serves_checks_and_reloads_its_configuration_on_sighup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, ONE_HANDLER).expect("write config");
+    let check = binary(dir.path(), &["daemon", "--check-config"]).output().await.expect("run");
+    assert_eq!(code(&check), 0, "{}", stdout(&check));
+    assert!(stdout(&check).contains("valid (1 handlers, 1 items)"), "{}", stdout(&check));
+
+    let mut daemon = binary(dir.path(), &["daemon"]).stderr(Stdio::null()).spawn().expect("start the daemon");
+    let pid = daemon.id().expect("pid") as i32;
+    let socket = dir.path().join("run/s.sock");
+    poll_until(|| socket.exists()).await;
+    let handlers = |dir: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_synccenter"))
+            .arg("--socket")
+            .arg(dir.join("run/s.sock"))
+            .args(["handlers", "--json"])
+            .output()
+            .expect("run");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
+    };
+    poll_until(|| handlers(dir.path())["handlers"].as_array().is_some_and(|h| h.len() == 1)).await;
+
+    // A broken file is refused at --check-config and by a reload; the daemon keeps the last good one.
+    std::fs::write(&config, ONE_HANDLER.replace("command =", "comand =")).expect("write config");
+    let check = binary(dir.path(), &["daemon", "--check-config"]).output().await.expect("run");
+    assert_eq!(code(&check), 1);
+    assert!(stdout(&check).contains("config.toml:10:") && stdout(&check).contains("comand"), "{}", stdout(&check));
+    let reload = binary(dir.path(), &["reload"]).output().await.expect("run");
+    assert_eq!(code(&reload), 1, "{}", stderr(&reload));
+    assert!(stderr(&reload).contains("comand"), "{}", stderr(&reload));
+
+    // A good file with a second handler, applied by SIGHUP.
+    let two = format!("{ONE_HANDLER}{}", ONE_HANDLER.replace("\"notes\"", "\"mail\"").replace("\"Notes\"", "\"Mail\""));
+    std::fs::write(&config, two).expect("write config");
+    rustix::process::kill_process(rustix::process::Pid::from_raw(pid).expect("pid"), rustix::process::Signal::HUP)
+        .expect("SIGHUP");
+    poll_until(|| handlers(dir.path())["handlers"].as_array().is_some_and(|h| h.len() == 2)).await;
+
+    rustix::process::kill_process(rustix::process::Pid::from_raw(pid).expect("pid"), rustix::process::Signal::TERM)
+        .expect("SIGTERM");
+    let status = tokio::time::timeout(HANG_GUARD, daemon.wait()).await.expect("the daemon stops").expect("wait");
+    assert!(status.success(), "a SIGTERM ends the daemon cleanly: {status}");
+    assert!(!socket.exists(), "the socket is removed at exit");
+}

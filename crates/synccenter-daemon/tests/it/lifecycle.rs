@@ -122,6 +122,8 @@ async fn a_pause_survives_a_restart_until_resumed() {
     let h = c.ok("handler.list", json!({})).await;
     assert_eq!(h["handlers"][0]["paused"], true, "{h}");
     assert_eq!(h["handlers"][0]["paused_until"], "2099-01-01T00:00:00.000000Z");
+    let status = c.ok("status", json!({})).await;
+    assert_eq!(status["paused"], json!([{"handler": "nas", "until": "2099-01-01T00:00:00.000000Z"}]), "{status}");
     assert_eq!(c.err("session.create", json!({"handler": "nas", "items": ["docs"]})).await.0, "ERROR_NOT_READY");
     assert_eq!(
         c.err("control.pause", json!({"handler": "nas", "until": "2000-01-01T00:00:00Z"})).await.0,
