@@ -58,6 +58,8 @@ pub(crate) struct ItemDone {
 
 #[derive(Debug, Default)]
 struct ItemState {
+    /// When the configuration first listed the item (in this daemon's life).
+    appeared: Timestamp,
     last_run: Option<Timestamp>,
     failures: u32,
     retry_due: Option<Timestamp>,
@@ -120,7 +122,7 @@ impl Commands {
                     .collect();
                 self.items.retain(|k, _| keys.contains(k));
                 for k in keys {
-                    self.items.entry(k).or_default();
+                    self.items.entry(k).or_insert_with(|| ItemState { appeared: now, ..ItemState::default() });
                 }
                 Ok(&self.config)
             }
@@ -166,9 +168,10 @@ impl Commands {
     }
 
     /// When an item runs next by its schedule or its pending retry, if ever.
-    pub(crate) fn next_run(&self, handler: &HandlerId, item: &ItemId, now: Timestamp) -> Option<Timestamp> {
+    pub(crate) fn next_run(&self, handler: &HandlerId, item: &ItemId) -> Option<Timestamp> {
         let state = self.items.get(&(handler.clone(), item.clone()))?;
-        let scheduled = self.item(handler, item)?.schedule.as_ref().and_then(|s| s.next_run(state.last_run, now));
+        let scheduled =
+            self.item(handler, item)?.schedule.as_ref().and_then(|s| scheduled_run(s, (handler, item), state));
         match (scheduled, state.retry_due) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -190,7 +193,12 @@ impl Commands {
                 let Some(state) = self.items.get(&(h.id.clone(), i.id.clone())) else { continue };
                 if state.retry_due.is_some_and(|t| t <= now) {
                     retries.push(i.id.clone());
-                } else if i.schedule.as_ref().and_then(|s| s.next_run(state.last_run, now)).is_some_and(|t| t <= now) {
+                } else if i
+                    .schedule
+                    .as_ref()
+                    .and_then(|s| scheduled_run(s, (&h.id, &i.id), state))
+                    .is_some_and(|t| t <= now)
+                {
                     scheduled.push(i.id.clone());
                 }
             }
@@ -317,6 +325,32 @@ impl Commands {
     }
 }
 
+/// When an item runs next by its schedule. An item that never ran counts from when it appeared, not from
+/// `now`: "the next firing after now" moves forward with every tick, so a cron schedule that never ran would
+/// never come due (`every` is due at once either way).
+/// When a scheduled item is due: its next slot after the last run (or after it appeared in the configuration,
+/// when it never ran), delayed by the schedule's jitter. The slot is computed from the last run, not from `now`,
+/// so a missed slot stays due (and runs once) and the jitter stays the same from one tick to the next.
+fn scheduled_run(
+    schedule: &synccenter_config::Schedule,
+    key: (&HandlerId, &ItemId),
+    state: &ItemState,
+) -> Option<Timestamp> {
+    let from = state.last_run.unwrap_or(state.appeared);
+    let slot = schedule.next_run(state.last_run, from)?;
+    Some(schedule.jittered(slot, slot_random(key, from)))
+}
+
+/// A number in `[0, 1)` fixed for one item and one slot: the jitter must not move while the slot waits.
+fn slot_random(key: (&HandlerId, &ItemId), from: Timestamp) -> f64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    key.0.as_str().hash(&mut h);
+    key.1.as_str().hash(&mut h);
+    from.as_micros().hash(&mut h);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// Runs the items of one session in order, reporting to the hub.
 async fn run_items(
     session: SessionId,
@@ -426,4 +460,31 @@ async fn run_one(
     let seen = forward.await.unwrap_or_default();
     let outcome = classify(report.exit, item.kind, &seen);
     ItemDone { outcome, kind: item.kind, stderr_tail: report.stderr_tail, not_started: report.spawn_error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use synccenter_config::{Schedule, Trigger};
+
+    #[test]
+    fn jitter_delays_a_slot_within_bounds_and_stays_put_while_it_waits() {
+        let hour = Duration::from_secs(3600);
+        let schedule = Schedule { trigger: Trigger::Every(hour), jitter: Duration::from_secs(600) };
+        let last = Timestamp::from_micros(1_000_000_000);
+        let state = ItemState { last_run: Some(last), ..ItemState::default() };
+        let h = HandlerId::new("h").expect("valid");
+        let mut seen = BTreeSet::new();
+        for n in 0..20 {
+            let i = ItemId::new(format!("item{n}")).expect("valid");
+            let due = scheduled_run(&schedule, (&h, &i), &state).expect("due");
+            assert_eq!(scheduled_run(&schedule, (&h, &i), &state), Some(due), "stable from one tick to the next");
+            assert!(due >= last.plus(hour) && due <= last.plus(hour + Duration::from_secs(600)), "{due:?}");
+            seen.insert(due);
+        }
+        assert!(seen.len() > 10, "items spread over the jitter window: {seen:?}");
+        let no_jitter = Schedule { jitter: Duration::ZERO, ..schedule };
+        let i = ItemId::new("item0").expect("valid");
+        assert_eq!(scheduled_run(&no_jitter, (&h, &i), &state), Some(last.plus(hour)));
+    }
 }

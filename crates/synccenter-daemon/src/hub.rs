@@ -846,13 +846,7 @@ impl<S: Store + 'static> Hub<S> {
             paused: h.pause.is_some(),
             paused_until: h.pause.and_then(|p| p.until).map(cv::ts),
             command: self.commands.manages(id),
-            next_run: self
-                .center
-                .items(id)?
-                .iter()
-                .filter_map(|i| self.commands.next_run(id, &i.id, self.center.now()))
-                .min()
-                .map(cv::ts),
+            next_run: self.center.items(id)?.iter().filter_map(|i| self.commands.next_run(id, &i.id)).min().map(cv::ts),
             overdue: self.center.items(id)?.iter().any(|i| self.commands.is_overdue(id, &i.id)),
             item_count: self.center.item_count(id)?,
             error_count: 0,
@@ -876,7 +870,7 @@ impl<S: Store + 'static> Hub<S> {
             .filter(|i| p.include_hidden || !i.hidden)
             .map(|i| {
                 let mut info = item_info(&self.center, &handler, i.clone());
-                info.next_run = self.commands.next_run(&handler, &i.id, self.center.now()).map(cv::ts);
+                info.next_run = self.commands.next_run(&handler, &i.id).map(cv::ts);
                 info.overdue = self.commands.is_overdue(&handler, &i.id);
                 info
             })
@@ -1190,7 +1184,6 @@ impl<S: Store + 'static> Hub<S> {
     }
 
     fn next_run_any(&self) -> Option<synccenter_core::Timestamp> {
-        let now = self.center.now();
         self.center
             .handlers()
             .flat_map(|h| {
@@ -1198,7 +1191,7 @@ impl<S: Store + 'static> Hub<S> {
                     .items(&h.id)
                     .unwrap_or_default()
                     .into_iter()
-                    .filter_map(move |i| self.commands.next_run(&h.id, &i.id, now))
+                    .filter_map(move |i| self.commands.next_run(&h.id, &i.id))
             })
             .min()
     }

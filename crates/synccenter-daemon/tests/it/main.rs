@@ -2,6 +2,7 @@
 //! store.
 
 mod bad_input;
+mod commands;
 mod doc_transcripts;
 mod lifecycle;
 mod owners;
