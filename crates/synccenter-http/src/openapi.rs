@@ -1,0 +1,192 @@
+//! The OpenAPI 3.1 document served at `/api/v1/openapi.json`, built from [`crate::route_table`] (paths,
+//! parameters, bodies, responses) and hand-written component schemas that follow the protocol's types.
+
+use serde_json::{Map, Value, json};
+
+use crate::routes::{ParamIn, RouteDoc, route_table};
+
+fn s() -> Value {
+    json!({"type": "string"})
+}
+fn int() -> Value {
+    json!({"type": "integer"})
+}
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
+fn strings() -> Value {
+    json!({"type": "array", "items": {"type": "string"}})
+}
+fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+fn list(name: &str) -> Value {
+    json!({"type": "array", "items": r(name)})
+}
+
+/// An object schema; `required` names must-have properties.
+fn obj(props: &[(&str, Value)], required: &[&str], closed: bool) -> Value {
+    let mut p = Map::new();
+    for (k, v) in props {
+        p.insert((*k).to_owned(), v.clone());
+    }
+    let mut o = json!({"type": "object", "properties": p, "required": required});
+    if closed && let Some(m) = o.as_object_mut() {
+        m.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    o
+}
+
+fn schemas() -> Value {
+    let status_enum = json!({"type": "string", "enum": ["pending", "updating", "updating_indeterminate", "succeeded", "failed", "canceled", "disconnected"]});
+    let level = json!({"type": "string", "enum": ["info", "warning", "error"]});
+    let session_item = obj(
+        &[("item", s()), ("status", status_enum.clone()), ("step", int()), ("max_step", int()), ("text", s())],
+        &["item", "step", "max_step", "text"],
+        false,
+    );
+    json!({
+        "Error": obj(&[("error", obj(&[("message", s()), ("hresult", int()), ("name", s())], &["message", "hresult", "name"], false))], &["error"], false),
+        "Empty": obj(&[], &[], false),
+        "Status": obj(&[
+            ("server", s()), ("protocol", int()), ("pid", int()), ("socket", s()), ("data_dir", s()), ("store", s()),
+            ("started_at", s()), ("handlers", int()), ("live_sessions", int()), ("connections", int()),
+            ("reports_applied", int()), ("config", s()), ("config_error", s()), ("overdue", strings()),
+            ("next_run", s()), ("paused", json!({"type": "array", "items": obj(&[("handler", s()), ("until", s())], &["handler"], false)})),
+        ], &["server", "protocol", "started_at", "live_sessions", "reports_applied"], false),
+        "Handler": obj(&[
+            ("handler", s()), ("name", s()), ("type", s()), ("type_label", s()), ("comment", s()), ("display_text", s()),
+            ("last_sync", s()), ("active", boolean()), ("enabled", boolean()), ("connected", boolean()), ("hidden", boolean()),
+            ("capabilities", strings()), ("policies", strings()), ("retention", json!({})), ("syncing", boolean()),
+            ("paused", boolean()), ("paused_until", s()), ("command", boolean()), ("next_run", s()), ("overdue", boolean()),
+            ("item_count", int()), ("error_count", int()), ("conflict_count", int()),
+        ], &["handler", "name"], false),
+        "HandlerList": obj(&[("handlers", list("Handler"))], &["handlers"], false),
+        "Item": obj(&[
+            ("item", s()), ("name", s()), ("type_label", s()), ("comment", s()), ("last_sync", s()), ("enabled", boolean()),
+            ("connected", boolean()), ("hidden", boolean()), ("capabilities", strings()), ("policies", strings()),
+            ("error_count", int()), ("next_run", s()), ("overdue", boolean()),
+            ("progress", obj(&[("status", status_enum.clone()), ("step", int()), ("max_step", int()), ("text", s()), ("indeterminate", boolean())], &["text", "indeterminate"], false)),
+        ], &["item", "name"], false),
+        "ItemList": obj(&[("items", list("Item"))], &["items"], false),
+        "SessionItem": session_item,
+        "Session": obj(&[
+            ("session", s()), ("handler", s()), ("started_at", s()), ("manual", boolean()), ("handler_text", s()),
+            ("stop_all", boolean()), ("stopped_items", strings()), ("items", list("SessionItem")),
+        ], &["session", "handler", "started_at", "items"], false),
+        "SessionList": obj(&[("sessions", list("Session"))], &["sessions"], false),
+        "SessionRecord": obj(&[
+            ("session", s()), ("handler", s()), ("started_at", s()), ("manual", boolean()), ("ended_at", s()),
+            ("end_reason", s()), ("status", status_enum), ("items", list("SessionItem")),
+        ], &["session", "handler", "started_at", "items"], false),
+        "SessionHistory": obj(&[("sessions", list("SessionRecord"))], &["sessions"], false),
+        "Event": obj(&[
+            ("event", s()), ("handler", s()), ("item", s()), ("session", s()), ("level", level.clone()), ("name", s()),
+            ("description", s()), ("link_text", s()), ("link_reference", s()), ("context", s()), ("time", s()),
+        ], &["event", "handler", "level", "name", "description", "time"], false),
+        "EventList": obj(&[("events", list("Event")), ("next", s()), ("total", int())], &["events", "total"], false),
+        "EventsFilter": obj(&[
+            ("handler", s()), ("item", s()), ("handler_level_only", boolean()), ("levels", json!({"type": "array", "items": level})),
+            ("session", s()), ("since", s()), ("until", s()), ("after", s()), ("limit", int()),
+        ], &[], true),
+        "Removed": obj(&[("removed", int())], &["removed"], false),
+        "Conflict": obj(&[
+            ("conflict", s()), ("handler", s()), ("item", s()), ("key", s()), ("name", s()), ("description", s()),
+            ("versions", json!({"type": "array", "items": {"type": "object"}})), ("abilities", strings()),
+            ("detected_at", s()), ("resolution", json!({"type": "object"})),
+        ], &["conflict", "handler", "name", "versions"], false),
+        "ConflictList": obj(&[("conflicts", list("Conflict"))], &["conflicts"], false),
+        "Choice": {"oneOf": [
+            {"type": "string", "enum": ["keep_recent", "remove_from_sync_set"]},
+            obj(&[("keep", json!({"type": "array", "items": obj(&[("index", int()), ("new_name", s())], &["index"], true)}))], &["keep"], true),
+            obj(&[("keep_other", s())], &["keep_other"], true),
+        ]},
+        "Resolve": obj(&[("choice", r("Choice")), ("apply_to_all", boolean())], &["choice"], true),
+        "ResolveResult": obj(&[("recorded", strings()), ("needs_attention", strings())], &["recorded", "needs_attention"], false),
+        "ControlTarget": obj(&[("handler", s()), ("items", strings()), ("flags", strings()), ("context", json!({}))], &[], true),
+        "StartResult": obj(&[("requests", strings())], &["requests"], false),
+        "Enable": obj(&[("handler", s()), ("item", s()), ("enable", boolean()), ("flags", strings())], &["handler", "enable"], true),
+        "Activate": obj(&[("handler", s()), ("activate", boolean()), ("flags", strings())], &["handler", "activate"], true),
+        "Pause": obj(&[("handler", s()), ("until", s())], &[], true),
+        "Resume": obj(&[("handler", s())], &[], true),
+        "HistoryChart": obj(&[
+            ("handler", s()),
+            ("days", json!({"type": "array", "items": obj(&[("date", s()), ("succeeded", int()), ("failed", int()), ("other", int())], &["date", "succeeded", "failed", "other"], false)})),
+        ], &["handler", "days"], false),
+        "Update": {"type": "object", "description": "The protocol's `update` push: `seq`, `type` and the fields of the change.", "properties": {"seq": int(), "type": s()}, "required": ["seq", "type"]},
+        "OpenApi": {"type": "object"},
+    })
+}
+
+fn operation(route: &RouteDoc) -> Value {
+    let params: Vec<Value> = route
+        .params
+        .iter()
+        .map(|p| {
+            let location = match p.location {
+                ParamIn::Path => "path",
+                ParamIn::Query => "query",
+                ParamIn::Header => "header",
+            };
+            json!({
+                "name": p.name, "in": location, "required": p.location == ParamIn::Path,
+                "description": p.description, "schema": {"type": p.kind},
+            })
+        })
+        .collect();
+    let ok = match route.response {
+        "redirect" => json!({"303": {"description": "To `/`, with the cookie set."}}),
+        media if media.contains('/') => {
+            json!({"200": {"description": "OK", "content": {media: {"schema": {"type": "string"}}}}})
+        }
+        schema => json!({"200": {"description": "OK", "content": {"application/json": {"schema": r(schema)}}}}),
+    };
+    let mut responses = ok.as_object().cloned().unwrap_or_default();
+    let error = json!({"description": "Error", "content": {"application/json": {"schema": r("Error")}}});
+    responses.insert("default".into(), error);
+    let mut op = json!({
+        "summary": route.summary,
+        "operationId": format!("{} {}", route.method, route.path),
+        "parameters": params,
+        "responses": responses,
+    });
+    if let Some(m) = op.as_object_mut() {
+        if let Some(body) = route.body {
+            m.insert(
+                "requestBody".into(),
+                json!({"required": false, "content": {"application/json": {"schema": r(body)}}}),
+            );
+        }
+        let security = if route.auth { json!([{"cookie": []}, {"bearer": []}]) } else { json!([]) };
+        m.insert("security".into(), security);
+    }
+    op
+}
+
+/// The document.
+pub(crate) fn document() -> Value {
+    let mut paths = Map::new();
+    for route in route_table() {
+        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        if let Some(e) = entry.as_object_mut() {
+            e.insert(route.method.to_ascii_lowercase(), operation(&route));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "synccenter dashboard API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Mirrors the local protocol's registry, control, results and conflicts. Every /api route and /metrics need the token (cookie `synccenter_token` or `Authorization: Bearer`); requests other than GET/HEAD also need `Origin: http://<Host>`. See docs/dashboard.md.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "cookie": {"type": "apiKey", "in": "cookie", "name": crate::COOKIE_NAME},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    })
+}

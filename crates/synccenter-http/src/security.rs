@@ -1,0 +1,169 @@
+//! The security layers every request passes (outermost first):
+//!
+//! 1. [`headers`]: on every response `X-Frame-Options: DENY`, a `Content-Security-Policy` with
+//!    `frame-ancestors 'none'`, `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and
+//!    `Cache-Control: no-store` on the API, the stream, `/metrics` and `/login`; never an
+//!    `Access-Control-Allow-*` header (they are stripped should anything add one). It also logs the internal
+//!    [`ErrorDetail`] of failed requests.
+//! 2. [`guard`]: the `Host` header must be one of the configured loopback names (defeats DNS rebinding), then
+//!    a global token bucket bounds the request rate, then `/api/…` and `/metrics` need the token (cookie or
+//!    bearer), and every request other than GET/HEAD needs the token *and* an `Origin` equal to
+//!    `http://<Host>`.
+//! 3. `tower_http::limit::RequestBodyLimitLayer` bounds request bodies (in `routes`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::COOKIE_NAME;
+use crate::error::{ApiError, ErrorDetail};
+use crate::feed::{Inner, lock};
+use crate::token::constant_time_eq;
+
+/// The content security policy of every response.
+pub(crate) const CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// A token bucket: `rate` tokens per second, at most `rate` stored.
+#[derive(Debug)]
+pub(crate) struct Bucket {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    pub(crate) fn new(rate_per_second: u32) -> Bucket {
+        let rate = f64::from(rate_per_second.max(1));
+        Bucket { rate, tokens: rate, last: Instant::now() }
+    }
+
+    /// Takes a token if one is there.
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The token a request carries: `Authorization: Bearer T`, else the `synccenter_token` cookie.
+pub(crate) fn request_token(headers: &HeaderMap) -> Option<&str> {
+    if let Some(bearer) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.trim())
+}
+
+/// Whether `candidate` is the configured token.
+pub(crate) fn token_matches(expected: &str, candidate: Option<&str>) -> bool {
+    candidate.is_some_and(|c| constant_time_eq(expected.as_bytes(), c.as_bytes()))
+}
+
+fn host_of(req: &Request) -> Option<String> {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+}
+
+fn needs_token(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/metrics"
+}
+
+/// Host check, rate limit, token and Origin (see the module docs).
+pub(crate) async fn guard(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Response {
+    let config = &inner.config;
+    let Some(host) = host_of(&req) else {
+        return ApiError::BadHost.into_response();
+    };
+    if !config.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+        return ApiError::BadHost.into_response();
+    }
+    if !lock(&inner.bucket).take(Instant::now()) {
+        return ApiError::RateLimited.into_response();
+    }
+    let authed = token_matches(&config.token, request_token(req.headers()));
+    let safe = req.method() == Method::GET || req.method() == Method::HEAD;
+    if (needs_token(req.uri().path()) || !safe) && !authed {
+        return ApiError::Unauthenticated.into_response();
+    }
+    if !safe {
+        let expected = format!("http://{host}");
+        let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        if !origin.is_some_and(|o| o.eq_ignore_ascii_case(&expected)) {
+            return ApiError::BadOrigin.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Security headers on every response, no CORS, and logging of internal error details.
+pub(crate) async fn headers(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let mut response = next.run(req).await;
+    if let Some(ErrorDetail(detail)) = response.extensions_mut().remove::<ErrorDetail>() {
+        tracing::warn!(%method, %path, status = %response.status(), "dashboard request failed: {detail}");
+    }
+    let h = response.headers_mut();
+    let cors: Vec<HeaderName> = h.keys().filter(|k| k.as_str().starts_with("access-control-")).cloned().collect();
+    for k in cors {
+        h.remove(k);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin"));
+    if needs_token(&path) || path == "/login" {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn bucket_refills() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(2);
+        assert!(b.take(t0));
+        assert!(b.take(t0));
+        assert!(!b.take(t0));
+        assert!(b.take(t0 + Duration::from_millis(600)));
+    }
+
+    #[test]
+    fn tokens_from_bearer_or_cookie() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=b; synccenter_token=xyz; c=d"));
+        assert_eq!(request_token(&h), Some("xyz"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(request_token(&h), Some("abc"));
+        assert!(token_matches("abc", request_token(&h)));
+        assert!(!token_matches("abc", None));
+    }
+}
