@@ -22,6 +22,9 @@ pub(crate) struct Cli {
     /// The configuration file with command handlers [default: $XDG_CONFIG_HOME/synccenter/config.toml].
     #[arg(long, global = true, env = "SYNCCENTER_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// The dashboard's address, loopback only (used by `daemon`) [default: from config.toml, else 127.0.0.1:7420].
+    #[arg(long, global = true, env = "SYNCCENTER_HTTP", value_name = "ADDR")]
+    pub(crate) http: Option<String>,
     /// Machine-readable output: one JSON document, or JSON lines for streams.
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -39,6 +42,12 @@ pub(crate) enum Command {
     },
     /// Re-read the configuration file (as SIGHUP does); a refused file leaves the last good one in force.
     Reload,
+    /// Print the dashboard's address with its one-time login link (and open it with --open).
+    Dashboard {
+        /// Open the link in the desktop's browser (xdg-open).
+        #[arg(long)]
+        open: bool,
+    },
     /// Show the daemon's status.
     Status,
     /// List the sync handlers (partnerships).

@@ -367,6 +367,32 @@ pub(crate) async fn activate(ctx: &Ctx, handler: String, activate: bool) -> anyh
     Ok(Exit::OK)
 }
 
+/// `dashboard [--open]`: the dashboard's login link. The token travels once in the link; `/login` turns it into
+/// an HttpOnly cookie and redirects to the page.
+pub(crate) async fn dashboard(ctx: &Ctx, open: bool) -> anyhow::Result<u8> {
+    let client = ctx.connect().await?;
+    let status = client.status().await.context("cannot read the daemon's status")?;
+    let addr = status.http.context("the daemon runs without a dashboard (see `synccenter daemon --http`)")?;
+    let token_file = std::path::Path::new(&status.data_dir).join(synccenter_http::TOKEN_FILE);
+    let token = std::fs::read_to_string(&token_file)
+        .with_context(|| format!("cannot read the dashboard token {}", token_file.display()))?;
+    let url = format!("http://{addr}/login?token={}", token.trim());
+    if ctx.json {
+        output::json(&json!({ "url": url, "address": addr }))?;
+    } else {
+        output::line(&url)?;
+    }
+    if open {
+        std::process::Command::new("xdg-open")
+            .arg(&url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("cannot run xdg-open; open the link above by hand")?;
+    }
+    Ok(Exit::OK)
+}
+
 /// `reload`: re-read the daemon's configuration file.
 pub(crate) async fn reload(ctx: &Ctx) -> anyhow::Result<u8> {
     let client = ctx.connect().await?;

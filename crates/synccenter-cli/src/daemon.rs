@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use synccenter_protocol::{Env, Overrides, Paths};
 
-pub(crate) fn run(env: &Env, overrides: &Overrides) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(env: &Env, overrides: &Overrides, http: Option<&str>) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -22,9 +22,34 @@ pub(crate) fn run(env: &Env, overrides: &Overrides) -> anyhow::Result<ExitCode> 
         config.database = paths.database.clone();
         config.config_file = Some(paths.config.clone());
         config.reload_on_sighup = true;
+        config.http = bind_dashboard(http, &paths.config)?.map(std::sync::Arc::new);
         synccenter_daemon::run(config, listener, shutdown_signal()).await?;
         anyhow::Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Binds the dashboard's address: `--http`, else `[daemon] http` of the configuration, else the default. Only
+/// loopback addresses are accepted; an address in use leaves the daemon running without a dashboard.
+fn bind_dashboard(flag: Option<&str>, config: &std::path::Path) -> anyhow::Result<Option<std::net::TcpListener>> {
+    let addr: std::net::SocketAddr = match flag {
+        Some("off") => return Ok(None),
+        Some(a) => a.parse().with_context(|| format!("--http {a:?} is not an address like 127.0.0.1:7420"))?,
+        None => match synccenter_config::load_if_exists(config) {
+            Ok(Some(c)) => c.daemon.http,
+            _ => synccenter_config::DEFAULT_HTTP.parse().context("the default dashboard address")?,
+        },
+    };
+    anyhow::ensure!(
+        addr.ip().is_loopback(),
+        "the dashboard listens on loopback only; {addr} is not a loopback address"
+    );
+    match std::net::TcpListener::bind(addr) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) => {
+            tracing::warn!(%addr, error = %e, "the dashboard cannot listen there; running without it (see --http)");
+            Ok(None)
+        }
+    }
 }
 
 /// `synccenter daemon --check-config`: validates the configuration file without starting anything.

@@ -33,7 +33,9 @@ fn main() -> ExitCode {
     let env = synccenter_protocol::Env::from_process(rustix::process::getuid().as_raw());
     let result = match cli.command {
         Command::Daemon { check_config: true } => daemon::check_config(&env, &overrides, cli.json).map(|c| (c, None)),
-        Command::Daemon { check_config: false } => daemon::run(&env, &overrides).map(|c| (c, None)),
+        Command::Daemon { check_config: false } => {
+            daemon::run(&env, &overrides, cli.http.as_deref()).map(|c| (c, None))
+        }
         Command::Completions { shell } => output::raw(|w| {
             clap_complete::generate(shell, &mut Cli::command(), "synccenter", w);
         })
@@ -67,6 +69,7 @@ fn run_client(
         match command {
             Command::Daemon { .. } | Command::Completions { .. } => unreachable!("handled in main"),
             Command::Reload => commands::reload(&ctx).await,
+            Command::Dashboard { open } => commands::dashboard(&ctx, open).await,
             Command::Status => commands::status(&ctx).await,
             Command::Handlers { all } => commands::handlers(&ctx, all).await,
             Command::Items { handler, all } => commands::items(&ctx, &handler, all).await,

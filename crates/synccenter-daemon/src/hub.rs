@@ -57,6 +57,7 @@ pub(crate) struct Identity {
     pub(crate) data_dir: String,
     pub(crate) store: String,
     pub(crate) started_at: String,
+    pub(crate) http: Option<String>,
 }
 
 /// Timing of the hub's periodic work.
@@ -376,6 +377,7 @@ impl<S: Store + 'static> Hub<S> {
                 config_error: self.commands.error().map(str::to_owned),
                 overdue: self.overdue_items(),
                 next_run: self.next_run_any().map(cv::ts),
+                http: self.identity.http.clone(),
                 paused: self
                     .center
                     .handlers()

@@ -51,6 +51,8 @@ pub struct Config {
     pub reload_on_sighup: bool,
     /// The clock the model and the schedules use; the system clock when `None` (tests inject one).
     pub clock: Option<Arc<dyn Clock>>,
+    /// A bound loopback listener for the dashboard; no dashboard when `None`.
+    pub http: Option<Arc<std::net::TcpListener>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -61,6 +63,7 @@ impl std::fmt::Debug for Config {
             .field("database", &self.database)
             .field("config_file", &self.config_file)
             .field("injected_clock", &self.clock.is_some())
+            .field("http", &self.http.as_ref().and_then(|l| l.local_addr().ok()))
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +80,7 @@ impl Config {
             config_file: None,
             reload_on_sighup: false,
             clock: None,
+            http: None,
         }
     }
 }
@@ -96,6 +100,9 @@ pub enum DaemonError {
     /// An I/O failure of the listener.
     #[error("the listener failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The dashboard could not be set up (its token file).
+    #[error("cannot start the dashboard: {0}")]
+    Dashboard(#[from] synccenter_http::HttpError),
 }
 
 /// Opens the store the configuration names.
@@ -120,6 +127,31 @@ async fn seed_schedules<S: synccenter_core::Store + 'static>(hub: &mut hub::Hub<
                 hub.seed_last_run(&handler, &item, at);
             }
         }
+    }
+}
+
+/// Serves the dashboard on `listener` as a client of the daemon's own socket until `stop` turns true.
+async fn dashboard(
+    listener: tokio::net::TcpListener,
+    token: String,
+    socket: PathBuf,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let Ok(addr) = listener.local_addr() else { return };
+    let config = synccenter_http::HttpConfig::loopback(socket, token, addr.port());
+    let dashboard = match synccenter_http::Dashboard::connect(config).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "the dashboard could not connect to the daemon");
+            return;
+        }
+    };
+    tracing::info!(%addr, "dashboard ready (synccenter dashboard prints its address with the login token)");
+    let shutdown = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    if let Err(e) = synccenter_http::serve(listener, dashboard.app(), shutdown).await {
+        tracing::error!(error = %e, "the dashboard stopped");
     }
 }
 
@@ -151,11 +183,21 @@ pub async fn run(
     }
     let (writer_tx, writer_rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(writer::run(store.clone(), writer_rx));
+    let http = match &config.http {
+        Some(l) => {
+            let l = l.try_clone()?;
+            l.set_nonblocking(true)?;
+            let token = synccenter_http::load_or_create_token(&config.data_dir)?;
+            Some((tokio::net::TcpListener::from_std(l)?, token))
+        }
+        None => None,
+    };
     let identity = hub::Identity {
         socket: config.socket.display().to_string(),
         data_dir: config.data_dir.display().to_string(),
         store: format!("sqlite://{}", store.path().display()),
         started_at,
+        http: http.as_ref().and_then(|(l, _)| l.local_addr().ok()).map(|a| a.to_string()),
     };
     let (hub_tx, hub_rx) = mpsc::channel(8192);
     let commands = commands::Commands::new(config.config_file.clone(), clock.now());
@@ -188,6 +230,9 @@ pub async fn run(
             }
         });
     }
+    let (http_stop, http_stopped) = tokio::sync::watch::channel(false);
+    let dashboard =
+        http.map(|(listener, token)| tokio::spawn(dashboard(listener, token, config.socket.clone(), http_stopped)));
     tracing::info!(socket = %config.socket.display(), store = %store.path().display(), "synccenter daemon ready");
 
     let next_conn = AtomicU64::new(1);
@@ -216,6 +261,10 @@ pub async fn run(
         }
     }
     tracing::info!("shutting down");
+    let _ = http_stop.send(true);
+    if let Some(task) = dashboard {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+    }
     drop(listener);
     let _ = std::fs::remove_file(&config.socket);
     let _ = hub_tx.send(hub::HubMsg::Shutdown).await;

@@ -183,6 +183,9 @@ pub struct StatusResult {
     /// Paused handlers.
     #[serde(default)]
     pub paused: Vec<PausedInfo>,
+    /// Where the dashboard listens (`127.0.0.1:7420`), when it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
 }
 
 /// A paused handler in `status`.

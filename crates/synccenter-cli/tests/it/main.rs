@@ -452,3 +452,45 @@ async fn the_daemon_process_serves_checks_and_reloads_its_configuration_on_sighu
     assert!(status.success(), "a SIGTERM ends the daemon cleanly: {status}");
     assert!(!socket.exists(), "the socket is removed at exit");
 }
+
+/// One raw HTTP/1.1 request; returns the response head and body.
+async fn http_get(addr: &str, path: &str, cookie: Option<&str>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect to the dashboard");
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    tokio::time::timeout(HANG_GUARD, s.read_to_string(&mut out)).await.expect("response").expect("read");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_link_logs_in_once_and_the_api_then_answers() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let d = TestDaemon::start_with(tempfile::tempdir().expect("tempdir"), |c| {
+        c.http = Some(std::sync::Arc::new(listener));
+    })
+    .await;
+    let mut raw = d.raw().await;
+    raw.setup("nas", &["docs"], json!({})).await;
+    let link = cli_json(&d, &["dashboard", "--json"]).await;
+    let url = link["url"].as_str().expect("url");
+    let addr = link["address"].as_str().expect("address").to_owned();
+    let path = url.strip_prefix(&format!("http://{addr}")).expect("the link points at the dashboard");
+    let token_file = d.data_dir.join("dashboard.token");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&token_file).expect("token").permissions());
+    assert_eq!(mode & 0o777, 0o600, "the token file is private");
+
+    // Without the cookie the API refuses; /login sets it and redirects away from the token.
+    assert!(http_get(&addr, "/api/v1/handlers", None).await.starts_with("HTTP/1.1 403"));
+    let login = http_get(&addr, path, None).await;
+    assert!(login.starts_with("HTTP/1.1 303"), "{login}");
+    let cookie_line = login.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).expect("a cookie");
+    assert!(cookie_line.contains("HttpOnly") && cookie_line.contains("SameSite=Strict"), "{cookie_line}");
+    let cookie = cookie_line.split_once(':').map(|(_, v)| v.trim()).and_then(|v| v.split(';').next()).expect("value");
+    let handlers = http_get(&addr, "/api/v1/handlers", Some(cookie)).await;
+    assert!(handlers.starts_with("HTTP/1.1 200") && handlers.contains("\"nas\""), "{handlers}");
+    let page = http_get(&addr, "/", Some(cookie)).await;
+    assert!(page.contains("X-Frame-Options") || page.to_ascii_lowercase().contains("x-frame-options: deny"), "{page}");
+}
