@@ -388,6 +388,7 @@ fn binary(dir: &Path, args: &[&str]) -> Command {
         .arg(dir.join("data"))
         .arg("--config")
         .arg(dir.join("config.toml"))
+        .args(["--http", "127.0.0.1:0"])
         .args(args)
         .stdin(Stdio::null())
         .kill_on_drop(true);
