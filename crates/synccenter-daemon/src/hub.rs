@@ -649,9 +649,24 @@ impl<S: Store + 'static> Hub<S> {
     /// Routes the core's notices and queues its changes. Returns true when the changes include durable
     /// ones, so the reply must wait for the commit.
     fn after_op(&mut self) -> bool {
-        while let Ok(n) = self.notices.try_recv() {
-            self.route(n);
+        // Changes before notices: a session's final item states reach watchers before its `session_ended`.
+        // Routing a notice may change the model again (a command run starts), hence the loop.
+        let mut durable = self.take_changes();
+        loop {
+            let mut routed = false;
+            while let Ok(n) = self.notices.try_recv() {
+                routed = true;
+                self.route(n);
+            }
+            durable |= self.take_changes();
+            if !routed {
+                return durable;
+            }
         }
+    }
+
+    /// Queues the model's changes for the writer; returns true when some must be durable before the reply.
+    fn take_changes(&mut self) -> bool {
         let mut durable = false;
         for change in self.center.take_changes() {
             match &change {
@@ -665,9 +680,18 @@ impl<S: Store + 'static> Hub<S> {
                     if let Change::ConflictSaved(c) = &change {
                         self.update(UpdateKind::ConflictsChanged { handler: c.handler.to_string() });
                     }
-                    if let Change::ItemProgressed { session, item, .. } = &change {
-                        self.dirty_progress.insert((*session, item.clone()));
+                    if let Change::ItemProgressed { session, item, progress } = &change {
+                        // A final status is published at once: the session may end before the next tick.
+                        self.dirty_progress.remove(&(*session, item.clone()));
                         self.unwritten_progress.remove(&(*session, item.clone()));
+                        self.update(UpdateKind::Progress {
+                            session: session.to_string(),
+                            item: item.to_string(),
+                            status: progress.status.map(cv::status_wire),
+                            step: progress.step,
+                            max_step: progress.max_step,
+                            text: progress.text.clone(),
+                        });
                     }
                     // Older progress goes first, so the store never sees it overtake what follows.
                     self.take_progress_into_batch();

@@ -192,7 +192,8 @@ async function loadHandlers() {
   const d = await api('GET', '/handlers');
   state.handlers = listOf(d, 'handlers');
   for (const id of state.expanded) loadItems(id);
-  invalidate('chrome', 'handlers', 'results');
+  // Sessions and conflicts show handler names and obey handler policies (e.g. no Stop button).
+  invalidate('chrome', 'handlers', 'sessions', 'results', 'conflicts');
 }
 
 async function loadItems(id) {

@@ -194,3 +194,26 @@ async fn subscribers_see_sessions_progress_events_and_ends() {
     assert_eq!(kinds.first().map(String::as_str), Some("session_started"), "{kinds:?}");
     assert!(kinds.contains(&"event_added".to_owned()), "{kinds:?}");
 }
+
+#[tokio::test]
+async fn final_statuses_reach_watchers_before_the_session_ends_even_within_one_publish_interval() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs", "photos"], json!({})).await;
+    let mut watcher = d.raw().await;
+    watcher.ok("subscribe", json!({})).await;
+    let s = c.session("nas", &["docs", "photos"]).await;
+    c.notify("session.report_progress", json!({"session": s, "item": "docs", "status": "succeeded"})).await;
+    c.notify("session.report_progress", json!({"session": s, "item": "photos", "status": "canceled"})).await;
+    c.ok("session.end", json!({"session": s})).await;
+    let mut finals = Vec::new();
+    loop {
+        let u = watcher.next_push_of("update").await;
+        match u["params"]["type"].as_str() {
+            Some("progress") => finals.push((u["params"]["item"].clone(), u["params"]["status"].clone())),
+            Some("session_ended") => break,
+            _ => {}
+        }
+    }
+    assert_eq!(finals, vec![(json!("docs"), json!("succeeded")), (json!("photos"), json!("canceled"))]);
+}

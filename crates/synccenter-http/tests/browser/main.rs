@@ -1,0 +1,16 @@
+//! Browser tests of the dashboard: a real daemon (`TestDaemon` with its HTTP listener) and a real headless
+//! Chromium driven over WebDriver (`chromedriver` + `fantoccini`). The raw protocol connection plays the
+//! sync owner; the browser plays the user. Each test starts its own daemon, chromedriver and browser, so the
+//! tests run in parallel. Every wait polls the DOM every 50 ms up to [`HANG_GUARD`](synccenter_test_support::HANG_GUARD):
+//! a hang guard, not a speed assertion.
+//!
+//! Without Chromium or chromedriver the tests skip with a message, unless `CI` is set: then they fail.
+//! Screenshots of the views land in `target/dashboard-screenshots/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+mod conflicts;
+mod harness;
+mod results;
+mod security;
+mod sessions;
