@@ -903,12 +903,19 @@ impl<S: Store + 'static> Hub<S> {
             .collect())
     }
 
-    fn spawn_query<F>(&self, conn: ConnId, id: Option<RequestId>, query: F)
+    /// Runs a store query on its own task, after everything the hub has already processed is written, so a
+    /// query reads every change that came before it (a watcher that saw an update finds it in history).
+    fn spawn_query<F>(&mut self, conn: ConnId, id: Option<RequestId>, query: F)
     where
         F: Future<Output = Reply> + Send + 'static,
     {
         let (Some(id), Some(out)) = (id, self.out(conn)) else { return };
+        let (written_tx, written) = tokio::sync::oneshot::channel();
+        self.take_progress_into_batch();
+        self.batch.barriers.push(written_tx);
+        self.send_batch();
         tokio::spawn(async move {
+            let _ = written.await;
             let reply = query.await;
             out.send(reply_line(id, reply));
         });

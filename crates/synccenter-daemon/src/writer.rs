@@ -25,11 +25,13 @@ pub(crate) struct Batch {
     pub(crate) changes: Vec<Change>,
     pub(crate) acks: Vec<Ack>,
     pub(crate) after: Vec<(Outbox, String)>,
+    /// Released once everything queued before them is written: a query that waits on one reads its writes.
+    pub(crate) barriers: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Batch {
     pub(crate) fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.acks.is_empty() && self.after.is_empty()
+        self.changes.is_empty() && self.acks.is_empty() && self.after.is_empty() && self.barriers.is_empty()
     }
 }
 
@@ -40,10 +42,12 @@ pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver
         let mut changes = std::mem::take(&mut unwritten);
         let mut acks = Vec::new();
         let mut after = Vec::new();
+        let mut barriers = Vec::new();
         let mut take = |b: Batch| {
             changes.extend(b.changes);
             acks.extend(b.acks);
             after.extend(b.after);
+            barriers.extend(b.barriers);
         };
         take(first);
         while let Ok(more) = rx.try_recv() {
@@ -72,6 +76,9 @@ pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver
         }
         for (out, line) in after {
             out.send(line);
+        }
+        for barrier in barriers {
+            let _ = barrier.send(());
         }
     }
     if !unwritten.is_empty()

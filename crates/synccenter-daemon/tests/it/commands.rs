@@ -587,8 +587,13 @@ async fn a_run_missed_while_the_daemon_was_down_runs_once_at_start() {
     let i = item_info(&mut rig.ctl, "hourly", "job").await;
     assert_eq!(i["next_run"], "2030-01-01T06:00:00.000000Z", "the schedule continues from the run: {i}");
 
-    // A later tick, still before the next due time, starts nothing.
+    // A later tick, still before the next due time, starts nothing. The feed may still hold the start of the run
+    // already counted (history answered before the feed was read), so only an unknown session counts.
+    let known: Vec<Value> = after.iter().map(|s| s["session"].clone()).collect();
     let between = one_more_tick(&mut rig, &clock, Duration::from_secs(31 * 60)).await;
-    assert!(!between.iter().any(|u| is_session_started(u, "hourly")), "a second run started: {between:#?}");
+    assert!(
+        !between.iter().any(|u| is_session_started(u, "hourly") && !known.contains(&u["session"]["session"])),
+        "a second run started: {between:#?}"
+    );
     assert_eq!(ended_sessions(&mut rig.ctl, "hourly").await.len(), 2);
 }
