@@ -208,6 +208,74 @@ async fn stop_latency(socket: &Path, rounds: usize, chatty: usize, rate: f64) ->
     Ok(lat)
 }
 
+/// Acknowledged `session.report_event` calls per second from `reporters` connections, `per` each: every
+/// acknowledgement means the event is committed (WAL, `synchronous=FULL`); concurrent reporters share commits.
+async fn durable_events(socket: &Path, reporters: usize, per: u32) -> anyhow::Result<f64> {
+    let mut owners = Vec::new();
+    for h in 0..reporters {
+        owners.push(owner(socket, h).await?);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = owners
+        .into_iter()
+        .map(|(mut c, s)| {
+            tokio::spawn(async move {
+                for n in 0..per {
+                    c.call(
+                        "session.report_event",
+                        json!({"session": s, "item": "item", "level": "info", "name": "copied", "description": format!("file {n}")}),
+                    )
+                    .await?;
+                }
+                c.call("session.end", json!({"session": s})).await?;
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(f64::from(per) * reporters as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The baseline for durable events: one SQLite transaction per event, written directly to a fresh store.
+async fn bare_commits(dir: &Path, n: u32) -> anyhow::Result<f64> {
+    use synccenter_core::{Change, Event, EventId, EventLevel, HandlerId, Store, Timestamp};
+    let store = synccenter_store_sqlite::SqliteStore::open(&dir.join("bare.sqlite")).await?;
+    let handler = HandlerId::new("bare")?;
+    let start = Instant::now();
+    for i in 0..n {
+        let id = EventId(uuid::Uuid::from_u128(u128::from(i) + 1));
+        let event = Event {
+            id,
+            handler: handler.clone(),
+            item: None,
+            session: None,
+            level: EventLevel::Info,
+            name: "copied".into(),
+            description: format!("file {i}"),
+            link_text: None,
+            link_reference: None,
+            context: None,
+            time: Timestamp::from_micros(i64::from(i)),
+        };
+        store.apply(&[Change::EventAdded(event)]).await?;
+    }
+    Ok(f64::from(n) / start.elapsed().as_secs_f64())
+}
+
+/// `session.create` + `session.end` pairs per second on one connection.
+async fn create_end(socket: &Path, n: u32) -> anyhow::Result<f64> {
+    let mut c = Raw::connect(socket).await?;
+    c.call("hello", json!({})).await?;
+    let start = Instant::now();
+    for _ in 0..n {
+        let s = c.call("session.create", json!({"handler": "h0", "items": ["item"]})).await?;
+        c.call("session.end", json!({"session": s["session"]})).await?;
+    }
+    Ok(f64::from(n) / start.elapsed().as_secs_f64())
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -266,6 +334,29 @@ async fn main() -> anyhow::Result<()> {
             us(percentile(&lat, 0.99)) / us(percentile(&rtt, 0.5)).max(1e-9)
         );
     }
+
+    println!("\n4. durable events (acknowledged session.report_event; WAL, synchronous=FULL)");
+    let bare = bare_commits(dir.path(), 2_000).await?;
+    println!("  {:<46} {:>12.0} events/s", "baseline: one SQLite commit per event", bare);
+    for reporters in [1usize, 16] {
+        let per = if reporters == 1 { 2_000 } else { 500 };
+        let rate = durable_events(&socket, reporters, per).await?;
+        println!(
+            "  {:<46} {:>12.0} events/s   ({:.1}x the bare commit)",
+            format!("{reporters} reporter(s)"),
+            rate,
+            rate / bare
+        );
+    }
+
+    println!("\n5. session.create + session.end");
+    let pairs = create_end(&socket, 2_000).await?;
+    println!(
+        "  {:<46} {:>12.0} pairs/s   ({:.2}x a round trip per pair)",
+        "one connection",
+        pairs,
+        pairs / (rtt_rate / 2.0)
+    );
 
     let _ = tx.send(());
     daemon.await??;
