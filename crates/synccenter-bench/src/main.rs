@@ -35,15 +35,21 @@ impl Raw {
 
     /// A request; returns its result, skipping pushes.
     async fn call(&mut self, method: &str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        self.request(json!({"jsonrpc": "2.0", "method": method, "params": params})).await
+    }
+
+    /// Sends `message` (a notification's shape) as a request with the next ID and returns its result.
+    async fn request(&mut self, mut message: serde_json::Value) -> anyhow::Result<serde_json::Value> {
         self.next += 1;
         let id = self.next;
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await?;
+        message["id"] = json!(id);
+        self.send(message).await?;
         self.write.flush().await?;
         loop {
             let line = self.lines.next_line().await?.context("daemon closed the connection")?;
             let v: serde_json::Value = serde_json::from_str(&line)?;
             if v["id"] == id {
-                anyhow::ensure!(v.get("error").is_none(), "{method} failed: {v}");
+                anyhow::ensure!(v.get("error").is_none(), "request failed: {v}");
                 return Ok(v["result"].clone());
             }
         }
@@ -94,20 +100,32 @@ async fn owner(socket: &Path, handler: usize) -> anyhow::Result<(Raw, String)> {
     Ok((c, id))
 }
 
-/// Reports per second applied by the daemon from `clients` connections sending notifications as fast as they
-/// can; a final request on each connection proves every report before it was applied.
-async fn ingest(socket: &Path, clients: usize, per_client: u32) -> anyhow::Result<f64> {
-    let mut owners = Vec::new();
-    for h in 0..clients {
-        owners.push(owner(socket, h).await?);
+/// Messages per second from `owners` connections, `per` each (built whole by `message`, so the sender does
+/// as little as possible on the shared cores), sent concurrently: requests (each awaited) when `ack`, else
+/// notifications; a final `session.end` request on each connection proves every message before it
+/// was applied.
+async fn concurrent_rate(
+    socket: &Path,
+    owners: usize,
+    per: u32,
+    ack: bool,
+    message: fn(&str, u32) -> serde_json::Value,
+) -> anyhow::Result<f64> {
+    let mut conns = Vec::new();
+    for h in 0..owners {
+        conns.push(owner(socket, h).await?);
     }
     let start = Instant::now();
-    let tasks: Vec<_> = owners
+    let tasks: Vec<_> = conns
         .into_iter()
         .map(|(mut c, s)| {
             tokio::spawn(async move {
-                for step in 0..per_client {
-                    c.send(Raw::progress(&s, "item", step)).await?;
+                for n in 0..per {
+                    if ack {
+                        c.request(message(&s, n)).await?;
+                    } else {
+                        c.send(message(&s, n)).await?;
+                    }
                 }
                 c.call("session.end", json!({"session": s})).await?;
                 anyhow::Ok(())
@@ -117,7 +135,12 @@ async fn ingest(socket: &Path, clients: usize, per_client: u32) -> anyhow::Resul
     for t in tasks {
         t.await??;
     }
-    Ok(f64::from(per_client) * clients as f64 / start.elapsed().as_secs_f64())
+    Ok(f64::from(per) * owners as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Reports per second applied by the daemon, sent as notifications as fast as the connections can.
+async fn ingest(socket: &Path, clients: usize, per_client: u32) -> anyhow::Result<f64> {
+    concurrent_rate(socket, clients, per_client, false, |s, step| Raw::progress(s, "item", step)).await
 }
 
 /// The baseline: one request and its response per report.
@@ -211,31 +234,11 @@ async fn stop_latency(socket: &Path, rounds: usize, chatty: usize, rate: f64) ->
 /// Acknowledged `session.report_event` calls per second from `reporters` connections, `per` each: every
 /// acknowledgement means the event is committed (WAL, `synchronous=FULL`); concurrent reporters share commits.
 async fn durable_events(socket: &Path, reporters: usize, per: u32) -> anyhow::Result<f64> {
-    let mut owners = Vec::new();
-    for h in 0..reporters {
-        owners.push(owner(socket, h).await?);
-    }
-    let start = Instant::now();
-    let tasks: Vec<_> = owners
-        .into_iter()
-        .map(|(mut c, s)| {
-            tokio::spawn(async move {
-                for n in 0..per {
-                    c.call(
-                        "session.report_event",
-                        json!({"session": s, "item": "item", "level": "info", "name": "copied", "description": format!("file {n}")}),
-                    )
-                    .await?;
-                }
-                c.call("session.end", json!({"session": s})).await?;
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await??;
-    }
-    Ok(f64::from(per) * reporters as f64 / start.elapsed().as_secs_f64())
+    concurrent_rate(socket, reporters, per, true, |s, n| {
+        json!({"jsonrpc": "2.0", "method": "session.report_event",
+               "params": {"session": s, "item": "item", "level": "info", "name": "copied", "description": format!("file {n}")}})
+    })
+    .await
 }
 
 /// The baseline for durable events: one SQLite transaction per event, written directly to a fresh store.
