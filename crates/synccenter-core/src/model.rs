@@ -387,6 +387,8 @@ pub enum EndReason {
     Shutdown,
     /// Its owner asked to be ended after a silence and reported nothing for that long.
     LeaseExpired,
+    /// Its host stopped sending heartbeats to the shared database; another host of the fleet ended it.
+    HostLost,
 }
 
 impl EndReason {
@@ -398,13 +400,21 @@ impl EndReason {
             EndReason::Restarted => "daemon_restarted",
             EndReason::Shutdown => "daemon_stopped",
             EndReason::LeaseExpired => "lease_expired",
+            EndReason::HostLost => "host_lost",
         }
     }
 
     /// From the stable name.
     pub fn from_name(s: &str) -> Option<Self> {
-        [EndReason::Ended, EndReason::OwnerLost, EndReason::Restarted, EndReason::Shutdown, EndReason::LeaseExpired]
-            .into_iter()
+        [
+            EndReason::Ended,
+            EndReason::OwnerLost,
+            EndReason::Restarted,
+            EndReason::Shutdown,
+            EndReason::LeaseExpired,
+            EndReason::HostLost,
+        ]
+        .into_iter()
             .find(|r| r.name() == s)
     }
 }

@@ -411,6 +411,7 @@ impl Center {
                 EndReason::Restarted => "Sync Center stopped (daemon restarted) while",
                 EndReason::Shutdown => "Sync Center was shut down while",
                 EndReason::LeaseExpired => "The owner reported nothing for longer than its lease while",
+                EndReason::HostLost => "Its host stopped answering while",
                 EndReason::OwnerLost | EndReason::Ended => "The owner disappeared while",
             };
             let list = unfinished.iter().map(ItemId::as_str).collect::<Vec<_>>().join(", ");
@@ -429,6 +430,7 @@ impl Center {
                     EndReason::Restarted => "Sync interrupted: daemon restarted".into(),
                     EndReason::Shutdown => "Sync interrupted: daemon stopped".into(),
                     EndReason::LeaseExpired => "Sync interrupted: owner went silent".into(),
+                    EndReason::HostLost => "Sync interrupted: host lost".into(),
                     EndReason::OwnerLost | EndReason::Ended => "Sync interrupted: owner disappeared".into(),
                 },
                 description: truncate_marked(&description, MAX_EVENT_DESCRIPTION_UNITS),
