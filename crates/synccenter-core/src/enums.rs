@@ -11,6 +11,7 @@ macro_rules! numbered_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $value:literal => $wire:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
         #[repr(u32)]
         pub enum $name {
             $($(#[$vdoc])* $variant = $value),+
@@ -164,6 +165,7 @@ macro_rules! spec_flags {
         bitflags! {
             $(#[$doc])*
             #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+            #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
             pub struct $name: u32 {
                 $($(#[doc = $fdoc])* const $flag = $value;)+
             }

@@ -12,6 +12,7 @@ use crate::time::Timestamp;
 
 /// What happens to a handler's events when it synchronizes again (§5.18).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum EventRetention {
     /// Events persist until the user removes them (the project default).
     #[default]
@@ -22,6 +23,7 @@ pub enum EventRetention {
 
 /// A registered handler (§1.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Handler {
     /// Unique across Sync Center.
     pub id: HandlerId,
@@ -57,6 +59,7 @@ pub struct Handler {
 
 /// A pause of a handler's syncs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Pause {
     /// When it was paused.
     pub since: Timestamp,
@@ -73,6 +76,7 @@ impl Handler {
 
 /// A registered item of a handler (§1.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Item {
     /// Unique within the handler; never changes.
     pub id: ItemId,
@@ -156,6 +160,7 @@ pub struct ItemSpec {
 
 /// An event in Sync Results (§1.7, §2.13).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Event {
     /// Unique, never nil.
     pub id: EventId,
@@ -204,6 +209,7 @@ pub struct NewEvent {
 
 /// One competing version in a conflict (`CONFIRM_CONFLICT_ITEM`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ConflictVersion {
     /// Its name; `None` means "use the location's own name".
     pub original_name: Option<String>,
@@ -240,6 +246,7 @@ pub struct NewConflict {
 
 /// A conflict in the conflict store. It stays until its owner removes it, even after a resolution (§5.33).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Conflict {
     /// Opaque ID.
     pub id: ConflictId,
@@ -284,6 +291,7 @@ impl Conflict {
 
 /// What the user chose for a conflict (the `ISyncMgrResolutionHandler` methods).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ResolutionChoice {
     /// `KeepItems`: keep the versions at these indexes, each optionally renamed. More than one needs
     /// `keep_multiple`.
@@ -310,6 +318,7 @@ impl ResolutionChoice {
 
 /// A version to keep (`CONFIRM_CONFLICT_RESULT_INFO`).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct KeptVersion {
     /// Index into the conflict's versions.
     pub index: usize,
@@ -319,6 +328,7 @@ pub struct KeptVersion {
 
 /// A recorded resolution, waiting for the owner.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Resolution {
     /// The choice.
     pub choice: ResolutionChoice,
@@ -343,6 +353,7 @@ pub struct Context(pub String);
 
 /// Progress of one item in one session.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ItemProgress {
     /// `None` until the first report.
     pub status: Option<ProgressStatus>,
@@ -376,6 +387,7 @@ pub struct DisplayProgress {
 
 /// Why a session ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum EndReason {
     /// Its owner ended it.
     Ended,

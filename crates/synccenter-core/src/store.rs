@@ -15,6 +15,7 @@ use crate::time::Timestamp;
 
 /// One thing to persist, in the order the core produced it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Change {
     /// Insert or replace a handler's attributes (its items are separate).
     HandlerSaved(Handler),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// A UTC instant in microseconds since the Unix epoch (§5.29: at least millisecond precision).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Timestamp(pub i64);
 
 /// 100-ns ticks between 1601-01-01 (FILETIME epoch) and 1970-01-01.
