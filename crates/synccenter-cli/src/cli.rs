@@ -16,7 +16,8 @@ pub(crate) struct Cli {
     /// The data directory [default: $XDG_DATA_HOME/synccenter].
     #[arg(long, global = true, env = "SYNCCENTER_DATA_DIR", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// The store, `sqlite://PATH` [default: the SQLite file in the data directory].
+    /// The store, `sqlite://PATH` or `postgres://USER@SERVER/DATABASE` shared by a fleet [default: the SQLite file
+    /// in the data directory].
     #[arg(long, global = true, env = "SYNCCENTER_DATABASE", value_name = "URL")]
     pub(crate) database: Option<String>,
     /// The configuration file with command handlers [default: $XDG_CONFIG_HOME/synccenter/config.toml].
@@ -25,6 +26,10 @@ pub(crate) struct Cli {
     /// The dashboard's address, loopback only (used by `daemon`) [default: from config.toml, else 127.0.0.1:7420].
     #[arg(long, global = true, env = "SYNCCENTER_HTTP", value_name = "ADDR")]
     pub(crate) http: Option<String>,
+    /// In a fleet: for `daemon`, this host's identity [default: the machine's host name]; for control verbs, the
+    /// host that carries them out; for listing verbs, the only host to show.
+    #[arg(long, global = true, env = "SYNCCENTER_HOST", value_name = "NAME")]
+    pub(crate) host: Option<String>,
     /// Machine-readable output: one JSON document, or JSON lines for streams.
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -39,6 +44,8 @@ pub(crate) enum Command {
         /// Only validate the configuration file, print what is wrong, and exit (0 valid, 1 not).
         #[arg(long)]
         check_config: bool,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Re-read the configuration file (as SIGHUP does); a refused file leaves the last good one in force.
     Reload,
@@ -48,13 +55,20 @@ pub(crate) enum Command {
         #[arg(long)]
         open: bool,
     },
-    /// Show the daemon's status.
-    Status,
+    /// Show the daemon's status (with `--all-hosts`, every host of the fleet and its liveness).
+    Status {
+        /// Every host sharing the database.
+        #[arg(long)]
+        all_hosts: bool,
+    },
     /// List the sync handlers (partnerships).
     Handlers {
         /// Include hidden handlers.
         #[arg(long)]
         all: bool,
+        /// Every host's handlers, grouped by host.
+        #[arg(long)]
+        all_hosts: bool,
     },
     /// List a handler's items.
     Items {
@@ -158,6 +172,24 @@ pub(crate) struct SessionsArgs {
     /// At most this many sessions (with `--history`).
     #[arg(long, requires = "history")]
     pub(crate) limit: Option<u32>,
+    /// Every host's sessions, each with its host.
+    #[arg(long)]
+    pub(crate) all_hosts: bool,
+}
+
+/// How the daemon takes part in a fleet sharing one PostgreSQL.
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    /// How often this host writes its heartbeat to the shared database.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
+    pub(crate) heartbeat: std::time::Duration,
+    /// A host silent for this long is down: the others end its live sessions.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = duration)]
+    pub(crate) down_after: std::time::Duration,
+}
+
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    synccenter_config::parse_duration(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -252,6 +284,9 @@ pub(crate) struct ResultsArgs {
     /// At most this many events.
     #[arg(long)]
     pub(crate) limit: Option<u32>,
+    /// Every host's events, each with its host.
+    #[arg(long)]
+    pub(crate) all_hosts: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -285,6 +320,9 @@ pub(crate) struct ConflictsArgs {
     /// Only this item's conflicts (with `--handler`).
     #[arg(long, requires = "handler")]
     pub(crate) item: Option<String>,
+    /// Every host's conflicts, each with its host.
+    #[arg(long)]
+    pub(crate) all_hosts: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,8 @@ pub(crate) struct Ctx {
     pub(crate) socket: PathBuf,
     /// `--json`.
     pub(crate) json: bool,
+    /// `--host`: the fleet host that carries out control verbs (`None`: the daemon's own).
+    pub(crate) host: Option<String>,
 }
 
 impl Ctx {
@@ -104,7 +106,7 @@ pub(crate) async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
     Ok(Exit::OK)
 }
 
-fn handler_rows(handlers: &[HandlerInfo]) -> Vec<Vec<String>> {
+pub(crate) fn handler_rows(handlers: &[HandlerInfo]) -> Vec<Vec<String>> {
     handlers
         .iter()
         .map(|h| {
@@ -212,7 +214,7 @@ fn live_rows(sessions: &[SessionInfo]) -> Vec<Vec<String>> {
     rows
 }
 
-fn history_rows(sessions: &[SessionRecordInfo]) -> Vec<Vec<String>> {
+pub(crate) fn history_rows(sessions: &[SessionRecordInfo]) -> Vec<Vec<String>> {
     sessions
         .iter()
         .map(|s| {
@@ -262,8 +264,9 @@ pub(crate) async fn sessions(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<u8
     Ok(Exit::OK)
 }
 
-fn target(handler: Option<String>, items: Vec<String>) -> ControlTargetParams {
+fn target(ctx: &Ctx, handler: Option<String>, items: Vec<String>) -> ControlTargetParams {
     ControlTargetParams {
+        host: ctx.host.clone(),
         handler,
         items: if items.is_empty() { None } else { Some(items) },
         ..ControlTargetParams::default()
@@ -281,7 +284,10 @@ pub(crate) async fn start(
     let client = ctx.connect().await?;
     // Take the push receiver before asking, so no result can be missed.
     let mut pushes = client.pushes().context("the connection's pushes are already taken")?;
-    let mut params = target(handler, items);
+    if wait && ctx.host.is_some() {
+        bail!("--wait follows the results on the daemon's own host only; leave out --host or --wait");
+    }
+    let mut params = target(ctx, handler, items);
     if ignore_if_syncing {
         params.flags = Some(vec![ControlFlagWire::IgnoreIfAlreadySyncing]);
     }
@@ -325,7 +331,7 @@ pub(crate) async fn start(
 /// `stop [HANDLER [ITEM…]]`.
 pub(crate) async fn stop(ctx: &Ctx, handler: Option<String>, items: Vec<String>) -> anyhow::Result<u8> {
     let client = ctx.connect().await?;
-    client.stop(target(handler, items)).await.context("cannot stop the sync")?;
+    client.stop(target(ctx, handler, items)).await.context("cannot stop the sync")?;
     if ctx.json {
         output::json(&json!({}))?;
     } else {
@@ -340,7 +346,13 @@ pub(crate) async fn enable(ctx: &Ctx, handler: String, item: Option<String>, ena
     let what = item.as_ref().map_or_else(|| handler.clone(), |i| format!("{handler}/{i}"));
     let verb = if enable { "enable" } else { "disable" };
     client
-        .enable(EnableParams { handler, item, enable, flags: Some(vec![ControlFlagWire::NoUi]) })
+        .enable(EnableParams {
+            host: ctx.host.clone(),
+            handler,
+            item,
+            enable,
+            flags: Some(vec![ControlFlagWire::NoUi]),
+        })
         .await
         .with_context(|| format!("cannot {verb} {what}"))?;
     if ctx.json {
@@ -356,7 +368,12 @@ pub(crate) async fn activate(ctx: &Ctx, handler: String, activate: bool) -> anyh
     let client = ctx.connect().await?;
     let verb = if activate { "activate" } else { "deactivate" };
     client
-        .activate(ActivateParams { handler: handler.clone(), activate, flags: Some(vec![ControlFlagWire::NoUi]) })
+        .activate(ActivateParams {
+            host: ctx.host.clone(),
+            handler: handler.clone(),
+            activate,
+            flags: Some(vec![ControlFlagWire::NoUi]),
+        })
         .await
         .with_context(|| format!("cannot {verb} {handler}"))?;
     if ctx.json {
@@ -413,7 +430,7 @@ pub(crate) async fn pause(ctx: &Ctx, handler: Option<String>, until: Option<Stri
     let client = ctx.connect().await?;
     let what = handler.clone().unwrap_or_else(|| "every handler".to_owned());
     client
-        .pause(synccenter_client::methods::PauseParams { handler, until: until.clone() })
+        .pause(synccenter_client::methods::PauseParams { host: ctx.host.clone(), handler, until: until.clone() })
         .await
         .with_context(|| format!("cannot pause {what}"))?;
     if ctx.json {
@@ -430,7 +447,7 @@ pub(crate) async fn resume(ctx: &Ctx, handler: Option<String>) -> anyhow::Result
     let client = ctx.connect().await?;
     let what = handler.clone().unwrap_or_else(|| "every paused handler".to_owned());
     client
-        .resume(synccenter_client::methods::ResumeParams { handler })
+        .resume(synccenter_client::methods::ResumeParams { host: ctx.host.clone(), handler })
         .await
         .with_context(|| format!("cannot resume {what}"))?;
     if ctx.json {
@@ -441,7 +458,7 @@ pub(crate) async fn resume(ctx: &Ctx, handler: Option<String>) -> anyhow::Result
     Ok(Exit::OK)
 }
 
-fn filter_params(f: EventFilterArgs, limit: Option<u32>) -> EventsFilterParams {
+pub(crate) fn filter_params(f: EventFilterArgs, limit: Option<u32>) -> EventsFilterParams {
     EventsFilterParams {
         handler: f.handler,
         item: f.item,
@@ -647,7 +664,7 @@ pub(crate) async fn conflicts(ctx: &Ctx, args: ConflictsArgs) -> anyhow::Result<
                 bail!("choose a resolution: --keep, --keep-recent, --keep-other or --remove-from-sync-set");
             };
             let r = client
-                .resolve(ResolveParams { conflict: id.clone(), choice, apply_to_all })
+                .resolve(ResolveParams { host: ctx.host.clone(), conflict: id.clone(), choice, apply_to_all })
                 .await
                 .with_context(|| format!("cannot resolve the conflict {id}"))?;
             if ctx.json {

@@ -5,7 +5,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use synccenter_protocol::{Env, Overrides, Paths};
 
-pub(crate) fn run(env: &Env, overrides: &Overrides, http: Option<&str>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    env: &Env,
+    overrides: &Overrides,
+    http: Option<&str>,
+    host: Option<String>,
+    fleet: &crate::cli::FleetArgs,
+) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -20,6 +26,13 @@ pub(crate) fn run(env: &Env, overrides: &Overrides, http: Option<&str>) -> anyho
         let listener = synccenter_daemon::bind(&paths.socket)?;
         let mut config = synccenter_daemon::Config::new(paths.socket.clone(), paths.data_dir.clone());
         config.database = paths.database.clone();
+        config.host = host;
+        config.fleet.heartbeat = fleet.heartbeat;
+        config.fleet.down_after = fleet.down_after;
+        anyhow::ensure!(
+            fleet.down_after > fleet.heartbeat * 2,
+            "--down-after must be more than twice --heartbeat, or a host that is merely slow is declared down"
+        );
         config.config_file = Some(paths.config.clone());
         config.reload_on_sighup = true;
         config.http = bind_dashboard(http, &paths.config)?.map(std::sync::Arc::new);

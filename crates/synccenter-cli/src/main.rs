@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod daemon;
 mod exit;
+mod fleet;
 mod output;
 mod run;
 mod watch;
@@ -32,16 +33,20 @@ fn main() -> ExitCode {
     };
     let env = synccenter_protocol::Env::from_process(rustix::process::getuid().as_raw());
     let result = match cli.command {
-        Command::Daemon { check_config: true } => daemon::check_config(&env, &overrides, cli.json).map(|c| (c, None)),
-        Command::Daemon { check_config: false } => {
-            daemon::run(&env, &overrides, cli.http.as_deref()).map(|c| (c, None))
+        Command::Daemon { check_config: true, .. } => {
+            daemon::check_config(&env, &overrides, cli.json).map(|c| (c, None))
+        }
+        Command::Daemon { check_config: false, fleet } => {
+            daemon::run(&env, &overrides, cli.http.as_deref(), cli.host.clone(), &fleet).map(|c| (c, None))
         }
         Command::Completions { shell } => output::raw(|w| {
             clap_complete::generate(shell, &mut Cli::command(), "synccenter", w);
         })
         .map(|()| (ExitCode::SUCCESS, None))
         .map_err(anyhow::Error::from),
-        command => run_client(&env, &overrides, cli.json, command).map(|c| (ExitCode::from(c), Some(c))),
+        command => {
+            run_client(&env, &overrides, cli.json, cli.host.clone(), command).map(|c| (ExitCode::from(c), Some(c)))
+        }
     };
     match result {
         Ok((code, _)) => code,
@@ -59,10 +64,11 @@ fn run_client(
     env: &synccenter_protocol::Env,
     overrides: &synccenter_protocol::Overrides,
     json: bool,
+    host: Option<String>,
     command: Command,
 ) -> anyhow::Result<u8> {
     let paths = synccenter_protocol::Paths::resolve(env, overrides).context("cannot find the daemon's socket")?;
-    let ctx = Ctx { socket: paths.socket, json };
+    let ctx = Ctx { socket: paths.socket, json, host };
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
@@ -70,9 +76,12 @@ fn run_client(
             Command::Daemon { .. } | Command::Completions { .. } => unreachable!("handled in main"),
             Command::Reload => commands::reload(&ctx).await,
             Command::Dashboard { open } => commands::dashboard(&ctx, open).await,
-            Command::Status => commands::status(&ctx).await,
-            Command::Handlers { all } => commands::handlers(&ctx, all).await,
+            Command::Status { all_hosts } if all_hosts || ctx.host.is_some() => fleet::status(&ctx).await,
+            Command::Status { .. } => commands::status(&ctx).await,
+            Command::Handlers { all, all_hosts } if all_hosts || ctx.host.is_some() => fleet::handlers(&ctx, all).await,
+            Command::Handlers { all, .. } => commands::handlers(&ctx, all).await,
             Command::Items { handler, all } => commands::items(&ctx, &handler, all).await,
+            Command::Sessions(args) if args.all_hosts || ctx.host.is_some() => fleet::sessions(&ctx, args).await,
             Command::Sessions(args) => commands::sessions(&ctx, args).await,
             Command::Watch { exit_when_idle } => watch::run(&ctx, exit_when_idle).await,
             Command::Start { handler, items, wait, ignore_if_syncing } => {
@@ -85,7 +94,13 @@ fn run_client(
             Command::Deactivate { handler } => commands::activate(&ctx, handler, false).await,
             Command::Pause { handler, all: _, until } => commands::pause(&ctx, handler, until).await,
             Command::Resume { handler, all: _ } => commands::resume(&ctx, handler).await,
+            Command::Results(args) if args.command.is_none() && (args.all_hosts || ctx.host.is_some()) => {
+                fleet::results(&ctx, args).await
+            }
             Command::Results(args) => commands::results(&ctx, args).await,
+            Command::Conflicts(args) if args.command.is_none() && (args.all_hosts || ctx.host.is_some()) => {
+                fleet::conflicts(&ctx, args).await
+            }
             Command::Conflicts(args) => commands::conflicts(&ctx, args).await,
             Command::Session(cmd) => commands::session(&ctx, cmd).await,
             Command::Run(args) => run::run(&ctx, args).await,

@@ -32,5 +32,6 @@ pub use error::ClientError;
 pub use push::{Push, Subscription};
 pub use session::{CancelState, Session};
 
+pub use synccenter_protocol::fleet;
 pub use synccenter_protocol::methods;
 pub use synccenter_protocol::{CancelWire, EventLevelWire, StatusWire};

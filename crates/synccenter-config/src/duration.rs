@@ -20,7 +20,7 @@ pub enum DurationError {
         number: String,
     },
     /// A unit that is not one of `s m h d w`.
-    #[error("{text:?} has unknown unit {unit:?}; use s, m, h, d or w (such as \"1h30m\")")]
+    #[error("{text:?} has unknown unit {unit:?}; use ms, s, m, h, d or w (such as \"1h30m\")")]
     UnknownUnit {
         /// The whole text.
         text: String,
@@ -43,7 +43,7 @@ pub enum DurationError {
 
 const MAX_SECONDS: u64 = 36_500 * 86_400;
 
-/// Parses a duration such as `"90s"`, `"5m"`, `"6h"`, `"1d"`, `"2w"` or `"1h30m"`.
+/// Parses a duration such as `"250ms"`, `"90s"`, `"5m"`, `"6h"`, `"1d"`, `"2w"` or `"1h30m"`.
 ///
 /// Zero (`"0s"`) is accepted here; fields that must be positive say so themselves.
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
@@ -67,22 +67,23 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         }
         let (unit, after) = after.split_at(unit_len);
         let scale: u64 = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            "w" => 7 * 86_400,
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 7 * 86_400_000,
             _ => return Err(DurationError::UnknownUnit { text: text.to_owned(), unit: unit.to_owned() }),
         };
         let too_long = || DurationError::TooLong { text: text.to_owned() };
         let n: u64 = number.parse().map_err(|_| too_long())?;
         total = n.checked_mul(scale).and_then(|v| total.checked_add(v)).ok_or_else(too_long)?;
-        if total > MAX_SECONDS {
+        if total > MAX_SECONDS * 1_000 {
             return Err(too_long());
         }
         rest = after;
     }
-    Ok(Duration::from_secs(total))
+    Ok(Duration::from_millis(total))
 }
 
 /// Formats a whole-second duration the way [`parse_duration`] reads it (`5400s` → `1h30m`).
@@ -112,6 +113,8 @@ mod tests {
             assert_eq!(parse_duration(text), Ok(Duration::from_secs(secs)), "{text}");
         }
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1s500ms"), Ok(Duration::from_millis(1_500)));
     }
 
     #[test]

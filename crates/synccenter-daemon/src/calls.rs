@@ -2,8 +2,10 @@
 //! only ever sees well-formed input. Unknown methods and ill-typed parameters are answered here.
 
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use serde_json::value::RawValue;
 use synccenter_core::HResult;
+use synccenter_protocol::fleet;
 use synccenter_protocol::methods::{self as m, names};
 use synccenter_protocol::{ErrorObject, error_codes};
 
@@ -51,6 +53,37 @@ pub(crate) enum Call {
     Resolve(m::ResolveParams),
     ConflictsRemove(m::ConflictsRemoveParams),
     Subscribe,
+    FleetHosts,
+    FleetHandlers(fleet::FleetHandlersParams),
+    FleetSessions(fleet::FleetSessionsParams),
+    FleetEvents(fleet::FleetEventsParams),
+    FleetConflicts(fleet::FleetConflictsParams),
+}
+
+impl Call {
+    /// For a call that may run on another host of a fleet: the host it names, the method, and its parameters
+    /// without the host (so that the target runs it locally).
+    pub(crate) fn forward_target(&self) -> Option<(&str, &'static str, Value)> {
+        fn without_host<T: serde::Serialize>(p: &T) -> Value {
+            let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+            if let Some(fields) = v.as_object_mut() {
+                fields.remove("host");
+            }
+            v
+        }
+        let (host, method, params) = match self {
+            Call::Start(p) => (p.host.as_deref()?, names::CONTROL_START, without_host(p)),
+            Call::Stop(p) => (p.host.as_deref()?, names::CONTROL_STOP, without_host(p)),
+            Call::Enable(p) => (p.host.as_deref()?, names::CONTROL_ENABLE, without_host(p)),
+            Call::Activate(p) => (p.host.as_deref()?, names::CONTROL_ACTIVATE, without_host(p)),
+            Call::DeleteItem(p) => (p.host.as_deref()?, names::CONTROL_DELETE_ITEM, without_host(p)),
+            Call::Pause(p) => (p.host.as_deref()?, names::CONTROL_PAUSE, without_host(p)),
+            Call::Resume(p) => (p.host.as_deref()?, names::CONTROL_RESUME, without_host(p)),
+            Call::Resolve(p) => (p.host.as_deref()?, names::CONFLICTS_RESOLVE, without_host(p)),
+            _ => return None,
+        };
+        Some((host, method, params))
+    }
 }
 
 fn params<T: DeserializeOwned>(method: &str, p: Option<&RawValue>) -> Result<T, ErrorObject> {
@@ -112,6 +145,11 @@ pub(crate) fn parse(method: &str, p: Option<&RawValue>) -> Result<Call, ErrorObj
         names::CONFLICTS_RESOLVE => Call::Resolve(params(method, p)?),
         names::CONFLICTS_REMOVE => Call::ConflictsRemove(params(method, p)?),
         names::SUBSCRIBE => no_params(method, p).map(|_| Call::Subscribe)?,
+        fleet::FLEET_HOSTS => no_params(method, p).map(|_| Call::FleetHosts)?,
+        fleet::FLEET_HANDLERS => Call::FleetHandlers(params(method, p)?),
+        fleet::FLEET_SESSIONS => Call::FleetSessions(params(method, p)?),
+        fleet::FLEET_EVENTS => Call::FleetEvents(params(method, p)?),
+        fleet::FLEET_CONFLICTS => Call::FleetConflicts(params(method, p)?),
         other => {
             return Err(ErrorObject::new(
                 error_codes::METHOD_NOT_FOUND,

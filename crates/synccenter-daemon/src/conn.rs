@@ -27,6 +27,11 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
+    /// An outbox feeding `tx`, for a connection that lives inside the daemon (requests from other hosts).
+    pub(crate) fn new(tx: mpsc::Sender<String>) -> Self {
+        Self { tx, overflowed: Arc::new(AtomicBool::new(false)) }
+    }
+
     pub(crate) fn send(&self, line: String) {
         if self.tx.try_send(line).is_err() && !self.overflowed.swap(true, Ordering::SeqCst) {
             tracing::warn!("a client stopped reading its replies; disconnecting it");
@@ -44,8 +49,8 @@ fn error_line(id: Option<RequestId>, error: ErrorObject) -> String {
 pub(crate) async fn serve(stream: UnixStream, conn: ConnId, hub: mpsc::Sender<HubMsg>) {
     let (read, write) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOX_CAPACITY);
-    let overflowed = Arc::new(AtomicBool::new(false));
-    let out = Outbox { tx, overflowed: overflowed.clone() };
+    let out = Outbox::new(tx);
+    let overflowed = out.overflowed.clone();
     if hub.send(HubMsg::Open { conn, out: out.clone() }).await.is_err() {
         return;
     }

@@ -9,8 +9,8 @@ use synccenter_core::{
     Timestamp,
 };
 use synccenter_protocol::methods::{
-    ChoiceWire, ConflictInfo, ConflictVersionWire, EventInfo, ItemFields, KeptWire, ProgressInfo, ResolutionInfo,
-    SessionInfo, SessionItemInfo, SessionRecordInfo,
+    ChoiceWire, ConflictInfo, ConflictVersionWire, EventInfo, HandlerInfo, ItemFields, KeptWire, ProgressInfo,
+    ResolutionInfo, SessionInfo, SessionItemInfo, SessionRecordInfo,
 };
 use synccenter_protocol::{
     CancelWire, ControlFlagWire, ErrorObject, EventLevelWire, HandlerTypeWire, RetentionWire, StatusWire, error_codes,
@@ -377,5 +377,35 @@ pub(crate) fn conflict_info(c: &core::Conflict) -> ConflictInfo {
             requested_at: ts(r.requested_at),
             applied_from: r.applied_from.map(|id| id.to_string()),
         }),
+    }
+}
+
+/// A handler as its stored record shows it: the comment as display text, no session, no counts. The hub
+/// fills in what only the owning daemon knows (progress text, schedules, counts).
+pub(crate) fn stored_handler_info(h: &core::Handler, item_count: usize) -> HandlerInfo {
+    HandlerInfo {
+        handler: h.id.to_string(),
+        name: h.name.clone(),
+        handler_type: handler_type_wire(h.handler_type),
+        type_label: h.type_label.clone(),
+        comment: h.comment.clone(),
+        display_text: h.comment.clone(),
+        last_sync: h.last_sync().map(ts),
+        active: h.active,
+        enabled: h.enabled,
+        connected: h.connected,
+        hidden: h.hidden,
+        capabilities: h.capabilities.names().into_iter().map(str::to_owned).collect(),
+        policies: h.policies.names().into_iter().map(str::to_owned).collect(),
+        retention: retention_wire(h.retention),
+        syncing: false,
+        paused: h.pause.is_some(),
+        paused_until: h.pause.and_then(|p| p.until).map(ts),
+        command: false,
+        next_run: None,
+        overdue: false,
+        item_count,
+        error_count: 0,
+        conflict_count: 0,
     }
 }

@@ -20,6 +20,7 @@ use crate::calls::Call;
 use crate::commands::{Commands, ItemDone, RunMsg};
 use crate::conn::{ConnId, Outbox};
 use crate::convert::{self as cv, Wire};
+use crate::fleet::{FleetLink, queries, remote};
 use crate::writer::{Ack, Batch};
 
 /// What reaches the hub.
@@ -121,6 +122,8 @@ pub(crate) struct Hub<S> {
     commands: Commands,
     /// Command handlers registered from the configuration, to remove those a reload drops.
     configured: BTreeSet<HandlerId>,
+    /// This host's place in a fleet (a fleet of one on the embedded store).
+    fleet: FleetLink,
 }
 
 type Reply = Result<serde_json::Value, ErrorObject>;
@@ -152,8 +155,10 @@ impl<S: Store + 'static> Hub<S> {
         identity: Identity,
         intervals: Intervals,
         commands: Commands,
+        fleet: FleetLink,
     ) -> Self {
         Self {
+            fleet,
             commands,
             configured: BTreeSet::new(),
             center,
@@ -314,11 +319,71 @@ impl<S: Store + 'static> Hub<S> {
             },
             Call::EventsRemove(p) => self.events_remove(conn, id, p),
             Call::EventsClear(p) => self.events_clear(conn, id, p),
+            Call::FleetHosts => {
+                let local = self.host_info();
+                self.spawn_query(conn, id, queries::hosts(self.fleet.clone(), local));
+            }
+            Call::FleetHandlers(p) => {
+                let local = self.handler_infos(p.include_hidden);
+                self.spawn_query(conn, id, queries::handlers(self.fleet.clone(), self.store.clone(), local, p));
+            }
+            Call::FleetSessions(p) => {
+                self.spawn_query(conn, id, queries::sessions(self.fleet.clone(), self.store.clone(), p));
+            }
+            Call::FleetEvents(p) => {
+                self.spawn_query(conn, id, queries::events(self.fleet.clone(), self.store.clone(), p))
+            }
+            Call::FleetConflicts(p) => {
+                let local = self.center.conflicts(None, None).into_iter().map(cv::conflict_info).collect();
+                self.spawn_query(conn, id, queries::conflicts(self.fleet.clone(), local, p));
+            }
+            other if other.forward_target().is_some_and(|(host, ..)| host != self.fleet.host) => {
+                self.forward(conn, id, &other);
+            }
             other => {
                 let r = self.apply(conn, other);
                 let durable = self.after_op();
                 self.respond(conn, id, r, durable);
             }
+        }
+    }
+
+    /// Sends a call naming another host to that host through the shared database, and its reply back.
+    fn forward(&mut self, conn: ConnId, id: Option<RequestId>, call: &Call) {
+        let Some((host, method, params)) = call.forward_target() else { return };
+        let Some(out) = self.out(conn) else { return };
+        let Some(shared) = self.fleet.shared.clone() else {
+            let error = cv::invalid(format!(
+                "there is no host {host:?}: this daemon ({}) is not part of a fleet (its store is not shared)",
+                self.fleet.host
+            ));
+            if let Some(id) = id {
+                out.send(reply_line(id, Err(error)));
+            }
+            return;
+        };
+        let (host, waiters, timeout) =
+            (host.to_owned(), self.fleet.waiters.clone(), self.fleet.timings.forward_timeout);
+        tokio::spawn(async move {
+            let reply = remote::forward(&shared, &waiters, &host, method, params, timeout).await;
+            if let Some(id) = id {
+                out.send(reply_line(id, reply));
+            }
+        });
+    }
+
+    /// This host for `fleet.hosts`, from memory.
+    fn host_info(&self) -> synccenter_protocol::fleet::HostInfo {
+        synccenter_protocol::fleet::HostInfo {
+            host: self.fleet.host.clone(),
+            this_host: true,
+            up: true,
+            started_at: self.identity.started_at.clone(),
+            seen_at: cv::ts(self.center.now()),
+            down_since: None,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            handlers: self.center.handlers().count(),
+            live_sessions: self.center.live_session_count(),
         }
     }
 
@@ -378,6 +443,8 @@ impl<S: Store + 'static> Hub<S> {
                 overdue: self.overdue_items(),
                 next_run: self.next_run_any().map(cv::ts),
                 http: self.identity.http.clone(),
+                host: self.fleet.host.clone(),
+                degraded: self.fleet.shared.as_ref().and_then(|s| s.degraded()),
                 paused: self
                     .center
                     .handlers()
@@ -636,7 +703,12 @@ impl<S: Store + 'static> Hub<S> {
                     sessions: self.center.sessions().iter().map(cv::session_info).collect(),
                 }))
             }
-            Call::HandlerList(_)
+            Call::FleetHosts
+            | Call::FleetHandlers(_)
+            | Call::FleetSessions(_)
+            | Call::FleetEvents(_)
+            | Call::FleetConflicts(_)
+            | Call::HandlerList(_)
             | Call::ItemList(_)
             | Call::EventsList(_)
             | Call::EventsGet(_)
@@ -853,30 +925,15 @@ impl<S: Store + 'static> Hub<S> {
 
     fn handler_info(&self, id: &HandlerId) -> Result<m::HandlerInfo, CoreError> {
         let h = self.center.handler(id)?;
+        let items = self.center.items(id)?;
         Ok(m::HandlerInfo {
-            handler: h.id.to_string(),
-            name: h.name.clone(),
-            handler_type: cv::handler_type_wire(h.handler_type),
-            type_label: h.type_label.clone(),
-            comment: h.comment.clone(),
             display_text: self.center.handler_display_text(id)?,
-            last_sync: h.last_sync().map(cv::ts),
-            active: h.active,
-            enabled: h.enabled,
-            connected: h.connected,
-            hidden: h.hidden,
-            capabilities: h.capabilities.names().into_iter().map(str::to_owned).collect(),
-            policies: h.policies.names().into_iter().map(str::to_owned).collect(),
-            retention: cv::retention_wire(h.retention),
             syncing: self.center.sessions().iter().any(|s| &s.handler == id),
-            paused: h.pause.is_some(),
-            paused_until: h.pause.and_then(|p| p.until).map(cv::ts),
             command: self.commands.manages(id),
-            next_run: self.center.items(id)?.iter().filter_map(|i| self.commands.next_run(id, &i.id)).min().map(cv::ts),
-            overdue: self.center.items(id)?.iter().any(|i| self.commands.is_overdue(id, &i.id)),
-            item_count: self.center.item_count(id)?,
-            error_count: 0,
+            next_run: items.iter().filter_map(|i| self.commands.next_run(id, &i.id)).min().map(cv::ts),
+            overdue: items.iter().any(|i| self.commands.is_overdue(id, &i.id)),
             conflict_count: self.center.conflict_count(id),
+            ..cv::stored_handler_info(h, self.center.item_count(id)?)
         })
     }
 
@@ -1270,7 +1327,7 @@ fn item_info(center: &Center, handler: &HandlerId, i: synccenter_core::Item) -> 
     }
 }
 
-fn event_filter(p: &m::EventsFilterParams) -> Wire<EventFilter> {
+pub(crate) fn event_filter(p: &m::EventsFilterParams) -> Wire<EventFilter> {
     let handler = p.handler.as_deref().map(cv::handler_id).transpose()?;
     let item = cv::optional_item(&p.item)?;
     if item.is_some() && handler.is_none() {
@@ -1287,12 +1344,12 @@ fn event_filter(p: &m::EventsFilterParams) -> Wire<EventFilter> {
     })
 }
 
-fn store_err(e: synccenter_core::StoreError) -> ErrorObject {
+pub(crate) fn store_err(e: synccenter_core::StoreError) -> ErrorObject {
     cv::core_error(&CoreError::Store(e))
 }
 
 /// Cursors are `<micros>.<event id>`: opaque to clients, stable across pages.
-fn parse_cursor(s: &str) -> Wire<EventCursor> {
+pub(crate) fn parse_cursor(s: &str) -> Wire<EventCursor> {
     let bad = || cv::invalid(format!("{s:?} is not a cursor from a previous events.list"));
     let (t, id) = s.split_once('.').ok_or_else(bad)?;
     Ok(EventCursor {
@@ -1331,7 +1388,7 @@ async fn history<S: Store>(store: Arc<S>, p: m::SessionsHistoryParams) -> Reply 
     Ok(json(m::SessionsHistoryResult { sessions: sessions.iter().map(cv::session_record_info).collect() }))
 }
 
-async fn error_count<S: Store>(store: &S, handler: &str, item: Option<&str>) -> Result<u64, ErrorObject> {
+pub(crate) async fn error_count<S: Store>(store: &S, handler: &str, item: Option<&str>) -> Result<u64, ErrorObject> {
     let filter = EventFilter {
         handler: Some(cv::handler_id(handler)?),
         item: item.map(cv::item_id).transpose()?,

@@ -13,9 +13,11 @@ mod calls;
 mod commands;
 mod conn;
 mod convert;
+mod fleet;
 mod hub;
 mod runtime;
 mod socket;
+mod store;
 mod supervisor;
 mod writer;
 
@@ -28,6 +30,9 @@ use synccenter_core::{Center, CenterConfig, Clock, StoreError};
 use synccenter_store_sqlite::SqliteStore;
 use tokio::sync::mpsc;
 
+use crate::store::DaemonStore;
+
+pub use fleet::FleetTimings;
 pub use hub::Intervals;
 pub use runtime::{RandomIds, SystemClock};
 pub use socket::{SocketError, bind};
@@ -39,8 +44,12 @@ pub struct Config {
     pub socket: PathBuf,
     /// The data directory.
     pub data_dir: PathBuf,
-    /// A database URL (`sqlite://PATH`); `None` means the SQLite file in the data directory.
+    /// A database URL (`sqlite://PATH` or `postgres://…`); `None` means the SQLite file in the data directory.
     pub database: Option<String>,
+    /// This daemon's host identity; the machine's host name when `None`.
+    pub host: Option<String>,
+    /// Heartbeats, the down bound and the outage buffer, for a shared database.
+    pub fleet: FleetTimings,
     /// The model's tunables.
     pub center: CenterConfig,
     /// Timing of periodic work.
@@ -75,6 +84,8 @@ impl Config {
             socket,
             data_dir,
             database: None,
+            host: None,
+            fleet: FleetTimings::default(),
             center: CenterConfig::default(),
             intervals: Intervals::default(),
             config_file: None,
@@ -95,8 +106,11 @@ pub enum DaemonError {
     #[error(transparent)]
     Socket(#[from] SocketError),
     /// The database URL is not supported.
-    #[error("unsupported database URL {0:?}: use sqlite://PATH (PostgreSQL support is not built yet)")]
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedDatabase(String),
+    /// The host identity is not usable.
+    #[error("invalid host name {0:?}: use 1 to 253 letters, digits, '.', '-' or '_'")]
+    InvalidHost(String),
     /// An I/O failure of the listener.
     #[error("the listener failed: {0}")]
     Io(#[from] std::io::Error),
@@ -105,12 +119,31 @@ pub enum DaemonError {
     Dashboard(#[from] synccenter_http::HttpError),
 }
 
-/// Opens the store the configuration names.
-pub async fn open_store(config: &Config) -> Result<SqliteStore, DaemonError> {
+/// This daemon's host identity: the configured one, else the machine's host name.
+pub fn host_name(config: &Config) -> Result<String, DaemonError> {
+    let host = match &config.host {
+        Some(h) => h.clone(),
+        None => rustix::system::uname().nodename().to_string_lossy().into_owned(),
+    };
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if valid { Ok(host) } else { Err(DaemonError::InvalidHost(host)) }
+}
+
+/// Opens the store the configuration names: the SQLite file, or the shared PostgreSQL (for `host`) with its
+/// outage buffer in the data directory.
+async fn open_store(config: &Config, host: &str, clock: Arc<dyn Clock>) -> Result<DaemonStore, DaemonError> {
     match config.database.as_deref() {
-        None => Ok(SqliteStore::open_in_dir(&config.data_dir).await?),
+        None => Ok(DaemonStore::Local(SqliteStore::open_in_dir(&config.data_dir).await?)),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let shared = fleet::connect(url, host, &config.data_dir, config.fleet, clock).await?;
+            Ok(DaemonStore::Shared(Arc::new(shared)))
+        }
         Some(url) => match url.strip_prefix("sqlite://") {
-            Some(path) if !path.is_empty() => Ok(SqliteStore::open(std::path::Path::new(path)).await?),
+            Some(path) if !path.is_empty() => {
+                Ok(DaemonStore::Local(SqliteStore::open(std::path::Path::new(path)).await?))
+            }
             _ => Err(DaemonError::UnsupportedDatabase(url.to_owned())),
         },
     }
@@ -164,8 +197,15 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     listener.set_nonblocking(true)?;
     let listener = tokio::net::UnixListener::from_std(listener)?;
-    let store = Arc::new(open_store(&config).await?);
     let clock: Arc<dyn Clock> = config.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+    let host = host_name(&config)?;
+    let store = Arc::new(open_store(&config, &host, clock.clone()).await?);
+    let fleet = match store.shared() {
+        Some(shared) => {
+            fleet::FleetLink { shared: Some(shared.clone()), ..fleet::FleetLink::local(host.clone(), config.fleet) }
+        }
+        None => fleet::FleetLink::local(host.clone(), config.fleet),
+    };
     let started_at = convert::ts(clock.now());
     let snapshot = synccenter_core::Store::load(&*store).await?;
     let (notice_tx, notice_rx) = std::sync::mpsc::channel();
@@ -195,7 +235,7 @@ pub async fn run(
     let identity = hub::Identity {
         socket: config.socket.display().to_string(),
         data_dir: config.data_dir.display().to_string(),
-        store: format!("sqlite://{}", store.path().display()),
+        store: store.describe(),
         started_at,
         http: http.as_ref().and_then(|(l, _)| l.local_addr().ok()).map(|a| a.to_string()),
     };
@@ -210,6 +250,7 @@ pub async fn run(
         identity,
         config.intervals,
         commands,
+        fleet.clone(),
     );
     match hub.reload() {
         Ok(n) if n > 0 => seed_schedules(&mut hub, &*store).await,
@@ -231,9 +272,10 @@ pub async fn run(
         });
     }
     let (http_stop, http_stopped) = tokio::sync::watch::channel(false);
+    fleet::spawn(&fleet, hub_tx.clone(), clock.clone(), http_stopped.clone());
     let dashboard =
         http.map(|(listener, token)| tokio::spawn(dashboard(listener, token, config.socket.clone(), http_stopped)));
-    tracing::info!(socket = %config.socket.display(), store = %store.path().display(), "synccenter daemon ready");
+    tracing::info!(socket = %config.socket.display(), store = %store.describe(), %host, "synccenter daemon ready");
 
     let next_conn = AtomicU64::new(1);
     tokio::pin!(shutdown);

@@ -214,7 +214,7 @@ pub(crate) async fn resolve(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let b: ResolveBody = body_required(body)?;
-    let params = ResolveParams { conflict: id, choice: b.choice, apply_to_all: b.apply_to_all };
+    let params = ResolveParams { host: None, conflict: id, choice: b.choice, apply_to_all: b.apply_to_all };
     json_ok(client(&inner)?.resolve(params).await?)
 }
 

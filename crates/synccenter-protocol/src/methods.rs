@@ -186,6 +186,25 @@ pub struct StatusResult {
     /// Where the dashboard listens (`127.0.0.1:7420`), when it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<String>,
+    /// This daemon's host identity (its rows in a shared database carry it).
+    #[serde(default)]
+    pub host: String,
+    /// Set while the store cannot be written and durable changes wait in the local buffer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<DegradedInfo>,
+}
+
+/// The store's outage as `status` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DegradedInfo {
+    /// Why (the last error).
+    pub reason: String,
+    /// Since when.
+    pub since: String,
+    /// Batches of changes buffered on local disk, written when the store returns.
+    pub buffered_batches: u64,
+    /// Their size in bytes.
+    pub buffered_bytes: u64,
 }
 
 /// A paused handler in `status`.
@@ -707,6 +726,10 @@ pub struct ItemListResult {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ControlTargetParams {
+    /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
+    /// forwards the call through the shared database and answers with that host's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The handler; absent means every handler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
@@ -732,6 +755,10 @@ pub struct StartResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnableParams {
+    /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
+    /// forwards the call through the shared database and answers with that host's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The handler.
     pub handler: String,
     /// An item of it, to enable or disable the item.
@@ -748,6 +775,10 @@ pub struct EnableParams {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateParams {
+    /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
+    /// forwards the call through the shared database and answers with that host's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The handler.
     pub handler: String,
     /// `true` activates.
@@ -761,6 +792,10 @@ pub struct ActivateParams {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteItemParams {
+    /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
+    /// forwards the call through the shared database and answers with that host's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The handler.
     pub handler: String,
     /// The item.
@@ -774,6 +809,10 @@ pub struct DeleteItemParams {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PauseParams {
+    /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
+    /// forwards the call through the shared database and answers with that host's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The handler; absent pauses every handler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
@@ -786,6 +825,10 @@ pub struct PauseParams {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeParams {
+    /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
+    /// forwards the call through the shared database and answers with that host's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The handler; absent resumes every paused handler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
@@ -1078,6 +1121,10 @@ pub struct ConflictParams {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveParams {
+    /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
+    /// forwards the call through the shared database and answers with that host's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The conflict.
     pub conflict: String,
     /// The choice.

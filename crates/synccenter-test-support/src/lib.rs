@@ -4,6 +4,8 @@
 
 #![allow(clippy::missing_panics_doc)]
 
+pub mod postgres;
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

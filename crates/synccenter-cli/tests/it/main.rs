@@ -10,6 +10,8 @@ use synccenter_test_support::{HANG_GUARD, TestDaemon};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod fleet;
+
 const BIN: &str = env!("CARGO_BIN_EXE_synccenter");
 
 fn command(d: &TestDaemon, args: &[&str]) -> Command {

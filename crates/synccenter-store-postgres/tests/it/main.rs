@@ -1,0 +1,50 @@
+//! Integration tests of the PostgreSQL store against a real server: the shared conformance suite (each case
+//! on a database of its own), then what only this backend has: host scoping and the fleet operations,
+//! idempotent replays, refusing a newer schema, an unreachable server, and a server restart.
+//!
+//! The server comes from `SYNCCENTER_TEST_PG_URL` (see `support.rs`): unset, the tests fail under `CI=true`
+//! and return early elsewhere.
+
+mod fleet;
+mod pg_only;
+mod restart;
+mod send_check;
+mod support;
+
+use synccenter_store_postgres::PgStore;
+use synccenter_store_tests::StoreFixture;
+
+/// The host every conformance store is opened for.
+const HOST: &str = "conformance-host";
+
+/// A fresh database; reopening drops the store (its pool) and connects again.
+struct PgFixture {
+    url: String,
+}
+
+impl StoreFixture for PgFixture {
+    type Store = PgStore;
+
+    #[allow(clippy::disallowed_methods, reason = "the only way to skip the macro's cases outside CI")]
+    async fn fresh() -> Self {
+        match support::fresh_database().await {
+            Some(url) => PgFixture { url },
+            None => {
+                // The macro's cases cannot return early themselves: outside CI, with no server, the whole
+                // test binary ends here successfully, after the note `server_url` printed.
+                std::process::exit(0)
+            }
+        }
+    }
+
+    async fn open(&self) -> PgStore {
+        PgStore::connect(&self.url, HOST).await.expect("connect the store")
+    }
+
+    async fn reopen(&self, old: PgStore) -> PgStore {
+        old.close().await;
+        self.open().await
+    }
+}
+
+synccenter_store_tests::store_conformance!(PgFixture);
