@@ -45,7 +45,7 @@ pub(crate) fn from_migrate(server: &str, e: sqlx::migrate::MigrateError) -> Stor
     match e {
         MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) => from_sqlx(server, inner),
         MigrateError::VersionMissing(v) => {
-            corrupt(server, &format!("the database has schema version {v}, which is newer than this build"))
+            corrupt(server, &format!("the database's schema version {v} is newer than this build"))
         }
         MigrateError::VersionMismatch(v) => {
             corrupt(server, &format!("the database's schema migration {v} differs from this build's"))

@@ -234,7 +234,7 @@ async fn check_schema(conn: &mut PgConnection, server: &str) -> Result<(), Store
     match unknown {
         Some(v) if v > known => Err(corrupt(
             server,
-            &format!("the database has schema version {v}, which is newer than this build (it knows up to {known})"),
+            &format!("the database's schema version {v} is newer than this build (which knows versions up to {known})"),
         )),
         Some(v) => {
             Err(corrupt(server, &format!("the database has schema migration {v}, which this build does not know")))

@@ -21,7 +21,6 @@ pub(crate) fn under_ci() -> bool {
 
 /// The suite's server, or `None` (after a note on stderr) when none is configured outside CI. Panics under
 /// CI when none is configured.
-#[allow(clippy::print_stderr)]
 pub(crate) fn server_url() -> Option<String> {
     match std::env::var(URL_ENV) {
         Ok(url) if !url.trim().is_empty() => Some(url),
@@ -30,13 +29,20 @@ pub(crate) fn server_url() -> Option<String> {
              `bash ci/start-postgres` and export the {URL_ENV}=... line it prints"
         ),
         _ => {
-            eprintln!(
-                "note: {URL_ENV} is not set, so this PostgreSQL test does nothing; run `bash ci/start-postgres` \
-                 and export the URL it prints to run it"
-            );
+            note(&format!(
+                "{URL_ENV} is not set, so the PostgreSQL tests do nothing; run `bash ci/start-postgres` and export \
+                 the URL it prints to run them"
+            ));
             None
         }
     }
+}
+
+/// Writes a note straight to the process's stderr, past the test harness's capture, so that it is seen even
+/// when the test passes (or the binary ends early).
+pub(crate) fn note(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "note: {text}");
 }
 
 /// `url` with its database (the path) replaced by `database`.
