@@ -1,8 +1,10 @@
 // Sync Center dashboard — app.js
 //
 // Plain ES2020 module without dependencies, served by the daemon (synccenter-http) at /app.js.
-// It renders four views (Sync Center, Live sessions, Sync Results, Conflicts) from the
+// It renders five views (Sync Center, Live sessions, Sync Results, Conflicts, Fleet) from the
 // same-origin JSON API under /api/v1 and keeps them current from the SSE stream /api/v1/stream.
+// The Fleet view also polls /api/v1/fleet while it is shown: other hosts' changes reach this
+// daemon through the shared database, not through its stream.
 //
 // Rules kept here: one `state` object; one render function per view; DOM built only with
 // createElement/createElementNS + textContent (never innerHTML), so handler-supplied strings
@@ -14,7 +16,8 @@ const PAGE_SIZE = 50;
 const MAX_ENDED = 10;
 const FINAL = new Set(['succeeded', 'failed', 'canceled', 'disconnected']);
 const LEVELS = ['info', 'warning', 'error'];
-const TABS = ['handlers', 'sessions', 'results', 'conflicts'];
+const TABS = ['handlers', 'sessions', 'results', 'conflicts', 'fleet'];
+const FLEET_REFRESH_MS = 5000;
 const POLICY = {
   start: ['prevent_start_sync', 'disable_start_sync'],
   stop: ['prevent_stop_sync', 'disable_stop_sync'],
@@ -39,12 +42,14 @@ const state = {
   sessions: new Map(), // session id -> SessionInfo
   ended: new Map(), // session id -> {session: SessionInfo, end: session_ended update}
   rowRefs: new Map(), // `${session}\n${item}` -> DOM refs of a progress row
+  fleetRows: new Map(), // the same for the Fleet view's rows of this host's sessions
   events: {
     list: [], next: null, total: 0, after: null, cursors: [], selected: null,
     stale: true, fresh: 0, shell: null,
     filter: { handler: '', item: '', levels: [], since: '', until: '' },
   },
   conflicts: { list: [], stale: true, otherOpen: new Set(), drafts: new Map(), applyAll: new Set() },
+  fleet: { data: null, json: '', error: null, loading: false, again: false },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -135,6 +140,12 @@ function itemName(handler, item) {
 function debounce(fn, ms) {
   let t = 0;
   return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+}
+
+/** Runs `fn` at most once per `ms`, `ms` after the first call of a burst (a steady stream still gets runs). */
+function throttle(fn, ms) {
+  let t = 0;
+  return () => { if (!t) t = setTimeout(() => { t = 0; fn(); }, ms); };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,6 +271,27 @@ async function loadConflicts() {
   invalidate('conflicts', 'chrome');
 }
 
+async function loadFleet() {
+  const f = state.fleet;
+  if (f.loading) { f.again = true; return; }
+  f.loading = true;
+  try {
+    const d = await api('GET', '/fleet', undefined, { quiet: true });
+    const json = JSON.stringify(d);
+    const changed = json !== f.json || f.error !== null;
+    f.error = null;
+    f.json = json;
+    f.data = d;
+    if (changed) invalidate('fleet');
+  } catch (e) {
+    f.error = e.message;
+    invalidate('fleet');
+  } finally {
+    f.loading = false;
+    if (f.again) { f.again = false; loadFleet(); }
+  }
+}
+
 async function loadAll() {
   await Promise.allSettled([loadStatus(), loadHandlers(), loadSessions()]);
   state.charts.clear();
@@ -271,12 +303,14 @@ async function loadAll() {
 function loadForTab() {
   if (state.tab === 'results' && state.events.stale) loadEvents(null).catch(() => {});
   if (state.tab === 'conflicts' && state.conflicts.stale) loadConflicts().catch(() => {});
+  if (state.tab === 'fleet') loadFleet();
 }
 
 const refreshHandlersSoon = debounce(() => loadHandlers().catch(() => {}), 250);
 const refreshStatusSoon = debounce(loadStatus, 500);
 const reloadEventsSoon = debounce(() => loadEvents(state.events.after).catch(() => {}), 400);
 const reloadConflictsSoon = debounce(() => loadConflicts().catch(() => {}), 300);
+const reloadFleetSoon = throttle(() => { if (state.tab === 'fleet') loadFleet(); }, 400);
 function refreshSoon() { refreshHandlersSoon(); refreshStatusSoon(); }
 
 function toIso(local) {
@@ -318,6 +352,7 @@ const RENDER = {
   sessions: renderSessions,
   results: renderResults,
   conflicts: renderConflicts,
+  fleet: renderFleet,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -991,6 +1026,149 @@ async function resolveConflict(c, choice) {
 function toggleSet(set, v) { if (set.has(v)) set.delete(v); else set.add(v); }
 
 // ---------------------------------------------------------------------------------------------
+// View 5: Fleet (every host of a shared database, each with its liveness, handlers and sessions)
+
+function hostState(h) {
+  if (h.up) return { key: 'up', label: 'up' };
+  if (h.down_since) return { key: 'down', label: `down since ${fmtTime(h.down_since)}` };
+  // Silent past the bound but not (yet) declared down by any host.
+  return { key: 'silent', label: 'not responding' };
+}
+
+function fleetHandlerState(h, syncing) {
+  if (h.paused) return { key: 'paused', label: h.paused_until ? `paused until ${fmtTime(h.paused_until)}` : 'paused' };
+  if (syncing) return { key: 'syncing', label: 'syncing' };
+  if (!h.active) return { key: 'inactive', label: 'inactive' };
+  if (!h.enabled) return { key: 'disabled', label: 'disabled' };
+  return { key: 'idle', label: 'idle' };
+}
+
+/** Groups the /fleet document by host: this host first, then by name. */
+function fleetGroups(d) {
+  const groups = new Map();
+  const group = (host) => {
+    if (!groups.has(host)) groups.set(host, { info: { host, up: false, this_host: false }, handlers: [], sessions: [] });
+    return groups.get(host);
+  };
+  for (const h of listOf(d.hosts, 'hosts')) group(h.host).info = h;
+  for (const h of listOf(d.handlers, 'handlers')) group(h.host).handlers.push(h);
+  for (const s of listOf(d.sessions, 'sessions')) group(s.host).sessions.push(s);
+  return [...groups.values()].sort((a, b) => (Number(Boolean(b.info.this_host)) - Number(Boolean(a.info.this_host)))
+    || String(a.info.host).localeCompare(String(b.info.host)));
+}
+
+function renderFleet() {
+  const f = state.fleet;
+  const root = $('#view-fleet');
+  state.fleetRows.clear();
+  const title = el('h2', { class: 'view-title', text: 'Fleet' });
+  const d = f.data;
+  if (!d) {
+    setChildren(root, title, el('p', { class: 'empty', testid: 'fleet-loading', text: f.error ? `Cannot load the fleet: ${f.error}` : 'Loading…' }));
+    return;
+  }
+  const groups = fleetGroups(d);
+  const up = groups.filter((g) => g.info.up).length;
+  const live = listOf(d.sessions, 'sessions').length;
+  setChildren(root,
+    el('div', { class: 'toolbar' }, title,
+      el('p', { class: 'muted small', testid: 'fleet-summary',
+        text: `${groups.length} host${groups.length === 1 ? '' : 's'} · ${up} up · ${live} syncing` })),
+    f.error ? el('div', { class: 'notice', role: 'status', testid: 'fleet-error', text: `Last refresh failed: ${f.error}` }) : null,
+    d.shared ? null : el('div', { class: 'notice', testid: 'fleet-local',
+      text: 'This daemon keeps its own store: a fleet of one. Point several daemons at one PostgreSQL database to see and control them all here.' }),
+    el('div', { class: 'hosts', testid: 'host-list' }, groups.map(hostCard)));
+}
+
+function hostCard(g) {
+  const info = g.info;
+  const name = info.host;
+  const st = hostState(info);
+  const titleId = `host-title-${name}`;
+  const handlers = g.handlers;
+  return el('article', {
+    class: `card host host-${st.key}`, testid: `host-${name}`, 'data-state': st.key,
+    'data-this-host': String(Boolean(info.this_host)), 'aria-labelledby': titleId,
+  },
+  el('div', { class: 'card-head' },
+    el('h3', { class: 'card-title', id: titleId, text: name }),
+    el('div', { class: 'badges' },
+      info.this_host ? badge('this host', 'this-host', `this-host-${name}`) : null,
+      badge(st.label, `liveness ${st.key}`, `host-state-${name}`, { 'data-state': st.key }))),
+  el('p', { class: 'muted small host-meta' },
+    'Last seen ', timeEl(info.seen_at, `host-seen-${name}`), ' · started ', timeEl(info.started_at),
+    info.version ? ` · version ${info.version}` : null),
+  handlers.length
+    ? el('ul', { class: 'fleet-handlers', role: 'list', testid: `host-handlers-${name}`, 'aria-label': `Sync partnerships on ${name}` },
+      handlers.map((h) => fleetHandlerRow(info, h, g.sessions)))
+    : el('p', { class: 'muted small', testid: `host-no-handlers-${name}`, text: 'No sync partnerships.' }),
+  g.sessions.length ? [
+    el('h4', { text: 'Live sessions' }),
+    el('div', { class: 'fleet-sessions', testid: `host-sessions-${name}` }, g.sessions.map((s) => fleetSession(info, g, s))),
+  ] : null);
+}
+
+function fleetHandlerRow(info, h, sessions) {
+  const host = info.host, id = h.handler, name = h.name || id;
+  const syncing = Boolean(h.syncing) || sessions.some((s) => s.handler === id);
+  const st = fleetHandlerState(h, syncing);
+  const canStop = syncing && info.up && allowed(new Set(h.policies || []), 'stop');
+  const errors = num(h.error_count), conflicts = num(h.conflict_count);
+  return el('li', { class: `fleet-handler state-${st.key}`, testid: `fleet-handler-${host}-${id}`, 'data-state': st.key },
+    el('div', { class: 'fleet-handler-name' },
+      el('strong', { text: name }),
+      h.display_text ? el('span', { class: 'muted small', text: h.display_text }) : null),
+    el('div', { class: 'badges' },
+      badge(st.label, `state ${st.key}`, `fleet-state-${host}-${id}`, { 'data-state': st.key }),
+      errors ? badge(`${errors} error${errors === 1 ? '' : 's'}`, 'error', `fleet-errors-${host}-${id}`) : null,
+      conflicts ? badge(`${conflicts} conflict${conflicts === 1 ? '' : 's'}`, 'warn', `fleet-conflicts-${host}-${id}`) : null),
+    canStop ? button('Stop', `fleet-stop-${host}-${id}`, () => fleetStop(host, id), { cls: 'small', aria: `Stop syncing ${name} on ${host}` }) : null);
+}
+
+async function fleetStop(host, handler) {
+  // The daemon forwards the call to `host` through the shared database and answers with that host's reply.
+  await api('POST', '/control/stop', { host, handler });
+  await loadFleet();
+}
+
+function fleetSession(info, g, s) {
+  // This host's sessions come from the live stream (fresher than the store); others' as of their last flush.
+  const local = info.this_host ? state.sessions.get(s.session) : null;
+  const items = local ? local.items : (Array.isArray(s.items) ? s.items : []);
+  const handler = g.handlers.find((h) => h.handler === s.handler);
+  const label = handler?.name || s.handler;
+  const stopping = Boolean(local?.stop_all);
+  return el('article', { class: 'fleet-session', testid: `fleet-session-${s.session}`, 'aria-label': `Session of ${label} on ${info.host}` },
+    el('div', { class: 'row-head' },
+      el('strong', { text: label }),
+      el('div', { class: 'badges' },
+        s.manual ? badge('manual', '') : badge('scheduled', ''),
+        badge(stopping ? 'stopping…' : 'syncing', stopping ? 'warn' : 'state syncing'))),
+    el('p', { class: 'muted small' }, 'Started ', timeEl(s.started_at)),
+    items.length
+      ? el('ul', { class: 'progress-list', role: 'list' }, items.map((it) => fleetItemRow(info, s, it)))
+      : el('p', { class: 'muted small', text: 'Preparing…' }));
+}
+
+function fleetItemRow(info, s, it) {
+  const sid = s.session, iid = it.item;
+  const refs = {
+    bar: progressBar(`fleet-progress-${sid}-${iid}`, it),
+    steps: el('span', { class: 'steps', testid: `fleet-steps-${sid}-${iid}` }),
+    status: el('span', { class: 'badge', testid: `fleet-status-${sid}-${iid}` }),
+    text: el('span', { class: 'ptext' }),
+    stop: null,
+  };
+  refs.row = el('li', { class: 'progress-row', testid: `fleet-row-${sid}-${iid}` },
+    el('div', { class: 'row-head' }, el('strong', { text: info.this_host ? itemName(s.handler, iid) : iid }), refs.status),
+    refs.bar,
+    el('div', { class: 'row-foot' }, refs.steps, refs.text));
+  fillRow(refs, it);
+  if (info.this_host) state.fleetRows.set(`${sid}\n${iid}`, refs);
+  return refs.row;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Live stream
 
 function parse(data) {
@@ -1101,6 +1279,17 @@ const UPDATE = {
 function onUpdate(u) {
   const fn = UPDATE[u.type];
   if (fn) fn(u);
+  if (state.tab !== 'fleet') return;
+  // This host's live progress is drawn from the stream, in place; other changes alter what /fleet answers.
+  if (u.type === 'progress') {
+    const refs = state.fleetRows.get(`${u.session}\n${u.item}`);
+    const it = state.sessions.get(u.session)?.items.find((i) => i.item === u.item);
+    if (refs && refs.row.isConnected && it) fillRow(refs, it);
+    else if (listOf(state.fleet.data?.sessions, 'sessions').some((s) => s.session === u.session)) invalidate('fleet');
+  } else if (u.type !== 'handler_text') {
+    invalidate('fleet');
+    reloadFleetSoon();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1156,6 +1345,9 @@ function start() {
   // If the stream does not deliver a snapshot soon (proxy buffering, old browser), load by REST.
   setTimeout(() => { if (!state.gotSnapshot) { loadHandlers().catch(() => {}); loadSessions().catch(() => {}); } }, 3000);
   setInterval(() => { if (!document.hidden) loadStatus(); }, 30000);
+  // Other hosts' changes do not reach this daemon's stream: poll while the Fleet view is shown.
+  setInterval(() => { if (state.tab === 'fleet' && !document.hidden) loadFleet(); }, FLEET_REFRESH_MS);
+  document.addEventListener('visibilitychange', () => { if (state.tab === 'fleet' && !document.hidden) loadFleet(); });
 }
 
 start();

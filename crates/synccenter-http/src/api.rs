@@ -15,11 +15,15 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use synccenter_client::Client;
-use synccenter_protocol::EventLevelWire;
+use synccenter_protocol::fleet::{
+    FLEET_HANDLERS, FLEET_HOSTS, FLEET_SESSIONS, FleetHandlersParams, FleetHandlersResult, FleetHostsResult,
+    FleetSessionsParams, FleetSessionsResult,
+};
 use synccenter_protocol::methods::{
-    ActivateParams, ChoiceWire, ConflictsListParams, ControlTargetParams, EnableParams, EventsFilterParams,
+    ActivateParams, ChoiceWire, ConflictsListParams, ControlTargetParams, Empty, EnableParams, EventsFilterParams,
     PauseParams, ResolveParams, ResumeParams, SessionsHistoryParams,
 };
+use synccenter_protocol::{EventLevelWire, MAX_PAGE};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
@@ -123,6 +127,27 @@ pub(crate) async fn sessions(State(inner): State<Arc<Inner>>) -> ApiResult {
     json_ok(json!({"sessions": client(&inner)?.sessions().await?}))
 }
 
+/// `GET /api/v1/fleet`: `fleet.hosts`, `fleet.handlers` and the live `fleet.sessions` in one document, so the
+/// page draws every host with its handlers and sessions from one consistent-enough snapshot.
+pub(crate) async fn fleet(State(inner): State<Arc<Inner>>, q: Result<Query<HiddenQuery>, QueryRejection>) -> ApiResult {
+    let q = query(q)?;
+    let client = client(&inner)?;
+    let handlers_params = FleetHandlersParams { host: None, include_hidden: q.include_hidden };
+    let sessions_params = FleetSessionsParams { live: true, limit: Some(MAX_PAGE), ..FleetSessionsParams::default() };
+    let (hosts, handlers, sessions) = tokio::try_join!(
+        client.call::<_, FleetHostsResult>(FLEET_HOSTS, &Empty {}),
+        client.call::<_, FleetHandlersResult>(FLEET_HANDLERS, &handlers_params),
+        client.call::<_, FleetSessionsResult>(FLEET_SESSIONS, &sessions_params),
+    )?;
+    json_ok(json!({
+        "host": hosts.host,
+        "shared": hosts.shared,
+        "hosts": hosts.hosts,
+        "handlers": handlers.handlers,
+        "sessions": sessions.sessions,
+    }))
+}
+
 pub(crate) async fn history(
     State(inner): State<Arc<Inner>>,
     q: Result<Query<SessionsHistoryParams>, QueryRejection>,
@@ -203,6 +228,9 @@ pub(crate) async fn conflict(State(inner): State<Arc<Inner>>, Path(id): Path<Str
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResolveBody {
+    /// The host that holds the conflict, in a fleet (forwarded by the daemon).
+    #[serde(default)]
+    host: Option<String>,
     choice: ChoiceWire,
     #[serde(default)]
     apply_to_all: bool,
@@ -214,7 +242,7 @@ pub(crate) async fn resolve(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let b: ResolveBody = body_required(body)?;
-    let params = ResolveParams { host: None, conflict: id, choice: b.choice, apply_to_all: b.apply_to_all };
+    let params = ResolveParams { host: b.host, conflict: id, choice: b.choice, apply_to_all: b.apply_to_all };
     json_ok(client(&inner)?.resolve(params).await?)
 }
 

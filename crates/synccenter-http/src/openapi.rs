@@ -17,6 +17,10 @@ fn boolean() -> Value {
 fn strings() -> Value {
     json!({"type": "array", "items": {"type": "string"}})
 }
+/// The optional `host` of control bodies.
+fn host() -> Value {
+    json!({"type": "string", "description": "The fleet host that carries the call out; absent or this daemon's host: here. Another host's name is forwarded through the shared database."})
+}
 fn r(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
@@ -53,6 +57,8 @@ fn schemas() -> Value {
             ("started_at", s()), ("handlers", int()), ("live_sessions", int()), ("connections", int()),
             ("reports_applied", int()), ("config", s()), ("config_error", s()), ("overdue", strings()),
             ("next_run", s()), ("paused", json!({"type": "array", "items": obj(&[("handler", s()), ("until", s())], &["handler"], false)})),
+            ("http", s()), ("host", s()),
+            ("degraded", obj(&[("reason", s()), ("since", s()), ("buffered_batches", int()), ("buffered_bytes", int())], &["reason", "since"], false)),
         ], &["server", "protocol", "started_at", "live_sessions", "reports_applied"], false),
         "Handler": obj(&[
             ("handler", s()), ("name", s()), ("type", s()), ("type_label", s()), ("comment", s()), ("display_text", s()),
@@ -80,6 +86,16 @@ fn schemas() -> Value {
             ("end_reason", s()), ("status", status_enum), ("items", list("SessionItem")),
         ], &["session", "handler", "started_at", "items"], false),
         "SessionHistory": obj(&[("sessions", list("SessionRecord"))], &["sessions"], false),
+        "Host": obj(&[
+            ("host", s()), ("this_host", boolean()), ("up", boolean()), ("started_at", s()), ("seen_at", s()),
+            ("down_since", s()), ("version", s()), ("handlers", int()), ("live_sessions", int()),
+        ], &["host", "this_host", "up", "started_at", "seen_at", "version", "handlers", "live_sessions"], false),
+        "FleetHandler": {"allOf": [r("Handler"), obj(&[("host", s())], &["host"], false)]},
+        "FleetSession": {"allOf": [r("SessionRecord"), obj(&[("host", s())], &["host"], false)]},
+        "Fleet": obj(&[
+            ("host", s()), ("shared", boolean()), ("hosts", list("Host")), ("handlers", list("FleetHandler")),
+            ("sessions", list("FleetSession")),
+        ], &["host", "shared", "hosts", "handlers", "sessions"], false),
         "Event": obj(&[
             ("event", s()), ("handler", s()), ("item", s()), ("session", s()), ("level", level.clone()), ("name", s()),
             ("description", s()), ("link_text", s()), ("link_reference", s()), ("context", s()), ("time", s()),
@@ -101,14 +117,14 @@ fn schemas() -> Value {
             obj(&[("keep", json!({"type": "array", "items": obj(&[("index", int()), ("new_name", s())], &["index"], true)}))], &["keep"], true),
             obj(&[("keep_other", s())], &["keep_other"], true),
         ]},
-        "Resolve": obj(&[("choice", r("Choice")), ("apply_to_all", boolean())], &["choice"], true),
+        "Resolve": obj(&[("host", host()), ("choice", r("Choice")), ("apply_to_all", boolean())], &["choice"], true),
         "ResolveResult": obj(&[("recorded", strings()), ("needs_attention", strings())], &["recorded", "needs_attention"], false),
-        "ControlTarget": obj(&[("handler", s()), ("items", strings()), ("flags", strings()), ("context", json!({}))], &[], true),
+        "ControlTarget": obj(&[("host", host()), ("handler", s()), ("items", strings()), ("flags", strings()), ("context", json!({}))], &[], true),
         "StartResult": obj(&[("requests", strings())], &["requests"], false),
-        "Enable": obj(&[("handler", s()), ("item", s()), ("enable", boolean()), ("flags", strings())], &["handler", "enable"], true),
-        "Activate": obj(&[("handler", s()), ("activate", boolean()), ("flags", strings())], &["handler", "activate"], true),
-        "Pause": obj(&[("handler", s()), ("until", s())], &[], true),
-        "Resume": obj(&[("handler", s())], &[], true),
+        "Enable": obj(&[("host", host()), ("handler", s()), ("item", s()), ("enable", boolean()), ("flags", strings())], &["handler", "enable"], true),
+        "Activate": obj(&[("host", host()), ("handler", s()), ("activate", boolean()), ("flags", strings())], &["handler", "activate"], true),
+        "Pause": obj(&[("host", host()), ("handler", s()), ("until", s())], &[], true),
+        "Resume": obj(&[("host", host()), ("handler", s())], &[], true),
         "HistoryChart": obj(&[
             ("handler", s()),
             ("days", json!({"type": "array", "items": obj(&[("date", s()), ("succeeded", int()), ("failed", int()), ("other", int())], &["date", "succeeded", "failed", "other"], false)})),

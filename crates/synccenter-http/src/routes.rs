@@ -141,6 +141,15 @@ fn routes() -> Vec<Route> {
         ),
         r(
             "GET",
+            "/api/v1/fleet",
+            "Every host of the fleet with its liveness, handlers and live sessions (`fleet.hosts`, `fleet.handlers`, `fleet.sessions` with `live`); a daemon on its own store is a fleet of one.",
+            const { &[INCLUDE_HIDDEN] },
+            None,
+            "Fleet",
+            get(api::fleet),
+        ),
+        r(
+            "GET",
             "/api/v1/events",
             "Sync Results, newest first (`events.list`).",
             const {

@@ -139,27 +139,42 @@ pub(crate) struct Setup {
     pub(crate) token: String,
 }
 
+/// A loopback listener for a daemon's dashboard (`Config::http`), on a free port.
+pub(crate) fn http_listener() -> Arc<std::net::TcpListener> {
+    Arc::new(std::net::TcpListener::bind("127.0.0.1:0").expect("bind http"))
+}
+
 impl Setup {
     /// Starts the daemon and the browser without logging in; `None` to skip.
     pub(crate) async fn start_logged_out() -> Option<Setup> {
         let browser = Browser::start().await?;
         let daemon = TestDaemon::start_with(tempfile::tempdir().expect("tempdir"), |c| {
-            c.http = Some(Arc::new(std::net::TcpListener::bind("127.0.0.1:0").expect("bind http")));
+            c.http = Some(http_listener());
         })
         .await;
-        let mut raw = daemon.raw().await;
-        let status = raw.ok("status", json!({})).await;
-        let addr = status["http"].as_str().expect("status.http").to_owned();
-        let token = std::fs::read_to_string(daemon.data_dir.join("dashboard.token")).expect("token file");
-        Some(Setup { daemon, browser, addr, token: token.trim().to_owned() })
+        Some(Self::with(daemon, browser).await)
     }
 
     /// Starts everything, logs in and waits for the page to be ready; `None` to skip.
     pub(crate) async fn start() -> Option<Setup> {
         let s = Self::start_logged_out().await?;
-        s.goto(&format!("/login?token={}", s.token)).await;
-        s.wait_js("return document.body.dataset.ready === 'true' && location.pathname === '/'", "page ready").await;
+        s.log_in().await;
         Some(s)
+    }
+
+    /// A setup around a daemon started elsewhere with a dashboard listener ([`http_listener`]), not logged in.
+    pub(crate) async fn with(daemon: TestDaemon, browser: Browser) -> Setup {
+        let mut raw = daemon.raw().await;
+        let status = raw.ok("status", json!({})).await;
+        let addr = status["http"].as_str().expect("status.http").to_owned();
+        let token = std::fs::read_to_string(daemon.data_dir.join("dashboard.token")).expect("token file");
+        Setup { daemon, browser, addr, token: token.trim().to_owned() }
+    }
+
+    /// Logs in with the token and waits for the page to be ready.
+    pub(crate) async fn log_in(&self) {
+        self.goto(&format!("/login?token={}", self.token)).await;
+        self.wait_js("return document.body.dataset.ready === 'true' && location.pathname === '/'", "page ready").await;
     }
 
     pub(crate) fn c(&self) -> &Client {
@@ -247,7 +262,7 @@ impl Setup {
         }
     }
 
-    /// Opens a tab (`handlers`, `sessions`, `results`, `conflicts`) and waits until it is shown.
+    /// Opens a tab (`handlers`, `sessions`, `results`, `conflicts`, `fleet`) and waits until it is shown.
     pub(crate) async fn tab(&self, name: &str) {
         self.click(&format!("tab-{name}")).await;
         self.wait_js(

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 mod conflicts;
+mod fleet;
 mod harness;
 mod results;
 mod security;
