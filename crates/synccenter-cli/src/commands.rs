@@ -78,6 +78,7 @@ pub(crate) async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
             format!("pid:            {}", s.pid),
             format!("socket:         {}", s.socket),
             format!("data dir:       {}", s.data_dir),
+            format!("host:           {}", s.host),
             format!("store:          {}", s.store),
             format!("started at:     {}", s.started_at),
             format!("handlers:       {}", s.handlers),
@@ -85,6 +86,12 @@ pub(crate) async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
             format!("connections:    {}", s.connections),
             format!("reports:        {}", s.reports_applied),
         ];
+        if let Some(d) = &s.degraded {
+            lines.push(format!(
+                "degraded:       since {}: {} ({} batch(es), {} bytes buffered locally)",
+                d.since, d.reason, d.buffered_batches, d.buffered_bytes
+            ));
+        }
         if let Some(config) = &s.config {
             lines.push(format!("config:         {config}"));
         }
