@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 pub use hub::Intervals;
 pub use runtime::{RandomIds, SystemClock};
 pub use socket::{SocketError, bind};
+pub use synccenter_store_sqlite::PageLimit;
 
 /// What the daemon needs to run.
 #[derive(Clone)]
@@ -53,6 +54,8 @@ pub struct Config {
     pub clock: Option<Arc<dyn Clock>>,
     /// A bound loopback listener for the dashboard; no dashboard when `None`.
     pub http: Option<Arc<std::net::TcpListener>>,
+    /// Fault injection for tests: a simulated disk size for the SQLite store (see [`PageLimit`]).
+    pub store_page_limit: Option<PageLimit>,
 }
 
 impl std::fmt::Debug for Config {
@@ -81,6 +84,7 @@ impl Config {
             reload_on_sighup: false,
             clock: None,
             http: None,
+            store_page_limit: None,
         }
     }
 }
@@ -107,10 +111,11 @@ pub enum DaemonError {
 
 /// Opens the store the configuration names.
 pub async fn open_store(config: &Config) -> Result<SqliteStore, DaemonError> {
+    let options = synccenter_store_sqlite::OpenOptions { page_limit: config.store_page_limit.clone() };
     match config.database.as_deref() {
-        None => Ok(SqliteStore::open_in_dir(&config.data_dir).await?),
+        None => Ok(SqliteStore::open_in_dir_with(&config.data_dir, options).await?),
         Some(url) => match url.strip_prefix("sqlite://") {
-            Some(path) if !path.is_empty() => Ok(SqliteStore::open(std::path::Path::new(path)).await?),
+            Some(path) if !path.is_empty() => Ok(SqliteStore::open_with(std::path::Path::new(path), options).await?),
             _ => Err(DaemonError::UnsupportedDatabase(url.to_owned())),
         },
     }
