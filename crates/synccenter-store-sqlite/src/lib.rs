@@ -174,6 +174,61 @@ impl SqliteStore {
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
         self.pool.acquire().await.map_err(|e| self.sql_err(e))
     }
+
+    /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so concurrent writers wait
+    /// (busy timeout) instead of failing on a lock upgrade.
+    ///
+    /// The transaction is driven with plain SQL rather than sqlx's `Transaction`: after a `COMMIT` that
+    /// SQLite failed and rolled back itself (a full disk does that), sqlx's drop-time `ROLLBACK` fails and its
+    /// bookkeeping leaves the pooled connection unable to begin again, so one full disk would break writes
+    /// for good.
+    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let mut tx = WriteTx { conn: self.conn().await?, clean: false };
+        sqlx::query("BEGIN IMMEDIATE").execute(tx.conn()).await.map_err(|e| self.sql_err(e))?;
+        Ok(tx)
+    }
+
+    /// Commits when `result` is `Ok`, rolls back otherwise; a connection left in an unknown state is closed
+    /// instead of going back to the pool.
+    async fn finish_write(&self, mut tx: WriteTx, result: Result<(), StoreError>) -> Result<(), StoreError> {
+        let result = match result {
+            Ok(()) => sqlx::query("COMMIT").execute(tx.conn()).await.map(drop).map_err(|e| self.sql_err(e)),
+            Err(e) => Err(e),
+        };
+        if result.is_ok() {
+            tx.clean = true;
+            return result;
+        }
+        // SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR); then this fails harmlessly.
+        let rolled_back = sqlx::query("ROLLBACK").execute(tx.conn()).await;
+        tx.clean = match rolled_back {
+            Ok(_) => true,
+            Err(sqlx::Error::Database(db)) => db.message().contains("no transaction is active"),
+            Err(_) => false,
+        };
+        result
+    }
+}
+
+/// A pooled connection inside a write transaction; unless marked clean, it is closed when dropped (a dropped
+/// future, a failed rollback) rather than handed to the next writer mid-transaction.
+struct WriteTx {
+    conn: sqlx::pool::PoolConnection<Sqlite>,
+    clean: bool,
+}
+
+impl WriteTx {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if !self.clean {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// Reads an existing file through a read-only connection before anything may write to it: garbage, damage
@@ -526,24 +581,24 @@ impl Store for SqliteStore {
         if changes.is_empty() {
             return Ok(());
         }
-        // IMMEDIATE takes the write lock up front, so concurrent writers wait (busy timeout) instead of
-        // failing on a lock upgrade.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.sql_err(e))?;
-        if let Some(pragma) = self.page_limit.as_ref().and_then(PageLimit::pragma) {
-            sqlx::query(&pragma).execute(&mut *tx).await.map_err(|e| self.sql_err(e))?;
-        }
-        for change in changes {
-            if let Err(e) = apply_one(&mut tx, change).await {
-                // Dropping the transaction rolls everything back: all changes or none.
-                return Err(match e {
+        let mut tx = self.begin_write().await?;
+        let result = async {
+            if let Some(pragma) = self.page_limit.as_ref().and_then(PageLimit::pragma) {
+                sqlx::query(&pragma).execute(tx.conn()).await.map_err(|e| self.sql_err(e))?;
+            }
+            for change in changes {
+                apply_one(tx.conn(), change).await.map_err(|e| match e {
                     ApplyError::Sql(e) => self.sql_err(e),
                     ApplyError::Json(e) => {
                         StoreError::Unavailable(format!("{}: cannot encode a conflict: {e}", self.path.display()))
                     }
-                });
+                })?;
             }
+            Ok(())
         }
-        tx.commit().await.map_err(|e| self.sql_err(e))
+        .await;
+        // All changes or none.
+        self.finish_write(tx, result).await
     }
 
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
@@ -574,18 +629,19 @@ impl Store for SqliteStore {
     }
 
     async fn remove_events(&self, ids: &[EventId]) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.sql_err(e))?;
+        let mut tx = self.begin_write().await?;
         let mut removed = 0;
+        let mut result = Ok(());
         for id in ids {
-            removed += sqlx::query("DELETE FROM events WHERE id = ?")
-                .bind(uuid_text(id.0))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.sql_err(e))?
-                .rows_affected();
+            match sqlx::query("DELETE FROM events WHERE id = ?").bind(uuid_text(id.0)).execute(tx.conn()).await {
+                Ok(done) => removed += done.rows_affected(),
+                Err(e) => {
+                    result = Err(self.sql_err(e));
+                    break;
+                }
+            }
         }
-        tx.commit().await.map_err(|e| self.sql_err(e))?;
-        Ok(removed)
+        self.finish_write(tx, result).await.map(|()| removed)
     }
 
     async fn clear_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {

@@ -139,9 +139,25 @@ async fn a_full_disk_fails_writes_whole_and_the_store_recovers_when_space_return
     let StoreError::Unavailable(msg) = &err else { panic!("expected Unavailable, got {err:?}") };
     assert!(msg.starts_with("disk full"), "{msg}");
     assert_eq!(store.count_events(&EventFilter::default()).await.unwrap(), 0, "all or nothing");
+    // Small writes fill what space is left until one fails, whether in a statement or at COMMIT.
+    let mut n = 1000;
+    loop {
+        let mut e = sample::event(n, "nas", None, EventLevel::Error, n as i64);
+        e.description = "w".repeat(900);
+        if store.apply(&[Change::EventAdded(e)]).await.is_err() {
+            break;
+        }
+        n += 1;
+        assert!(n < 2000, "the page limit never filled up");
+    }
     limit.set(None);
     store.apply(&big).await.expect("space returned");
-    assert_eq!(store.count_events(&EventFilter::default()).await.unwrap(), 200);
+    assert_eq!(store.count_events(&EventFilter::default()).await.unwrap(), 200 + (n - 1000) as u64);
+    // Every pooled connection writes again (a failed COMMIT must not leave one stuck in a transaction).
+    for i in 0..12 {
+        let e = sample::event(5000 + i, "nas", None, EventLevel::Info, 0);
+        store.apply(&[Change::EventAdded(e)]).await.expect("every connection writes again");
+    }
     let path = store.path().to_owned();
     drop(store);
     assert!(maintenance::check(&path).await.unwrap().ok());
