@@ -20,6 +20,7 @@ use crate::calls::Call;
 use crate::commands::{Commands, ItemDone, RunMsg};
 use crate::conn::{ConnId, Outbox};
 use crate::convert::{self as cv, Wire};
+use crate::health::StoreHealth;
 use crate::writer::{Ack, Batch};
 
 /// What reaches the hub.
@@ -102,6 +103,8 @@ pub(crate) struct Hub<S> {
     notices: std::sync::mpsc::Receiver<Notice>,
     store: Arc<S>,
     writer: mpsc::UnboundedSender<Batch>,
+    /// Whether the writer's last commit failed; new durable calls are refused meanwhile.
+    health: Arc<StoreHealth>,
     /// The hub's own inbox, for tasks it spawns to report back.
     inbox: mpsc::Sender<HubMsg>,
     identity: Identity,
@@ -148,12 +151,14 @@ impl<S: Store + 'static> Hub<S> {
         notices: std::sync::mpsc::Receiver<Notice>,
         store: Arc<S>,
         writer: mpsc::UnboundedSender<Batch>,
+        health: Arc<StoreHealth>,
         inbox: mpsc::Sender<HubMsg>,
         identity: Identity,
         intervals: Intervals,
         commands: Commands,
     ) -> Self {
         Self {
+            health,
             commands,
             configured: BTreeSet::new(),
             center,
@@ -215,6 +220,7 @@ impl<S: Store + 'static> Hub<S> {
                     self.send_batch();
                 }
                 _ = housekeeping.tick() => {
+                    self.retry_failed_writes();
                     // Also ends pauses whose time has come (Center::tick).
                     self.expire_leases();
                     self.center.tick();
@@ -290,6 +296,25 @@ impl<S: Store + 'static> Hub<S> {
             && let Some(lease) = self.leases.get_mut(&session)
         {
             lease.last = Instant::now();
+        }
+        // While the store cannot write, a request that would need a commit is refused before it changes
+        // anything, rather than accepted into memory it cannot acknowledge. Notifications carry no reply to
+        // refuse with: they are applied and stored with the rest once the store writes again.
+        if id.is_some()
+            && writes(&call)
+            && let Some(why) = self.health.failure()
+        {
+            let error = ErrorObject::new(
+                synccenter_protocol::error_codes::INTERNAL_ERROR,
+                synccenter_core::HResult::E_FAIL.code,
+                synccenter_core::HResult::E_FAIL.name,
+                format!(
+                    "refused: the store cannot write ({why}); nothing was changed. Free space (or fix the store) \
+                     and try again"
+                ),
+            );
+            self.respond(conn, id, Err(error), false);
+            return;
         }
         match call {
             Call::Progress(p) => {
@@ -701,6 +726,15 @@ impl<S: Store + 'static> Hub<S> {
             }
         }
         durable
+    }
+
+    /// While the store is failing, asks the writer to try the changes it kept again (it writes them first
+    /// with any batch; this one carries only a barrier nobody waits for).
+    fn retry_failed_writes(&mut self) {
+        if self.health.failure().is_some() {
+            let (retry, _) = tokio::sync::oneshot::channel();
+            self.batch.barriers.push(retry);
+        }
     }
 
     fn take_progress_into_batch(&mut self) {
@@ -1232,6 +1266,55 @@ impl<S: Store + 'static> Hub<S> {
 
 fn server_name() -> String {
     format!("synccenter {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Whether a call may produce durable changes (to refuse while the store cannot write). No `_` arm: a new call
+/// needs a decision.
+fn writes(call: &Call) -> bool {
+    match call {
+        Call::Progress(p) => cv::status(p.status).is_final(),
+        Call::Create(_)
+        | Call::Event(_)
+        | Call::AddItem(_)
+        | Call::Commit(_)
+        | Call::ManualSync(_)
+        | Call::ReportConflict(_)
+        | Call::End(_)
+        | Call::HandlerRegister(_)
+        | Call::HandlerRemove(_)
+        | Call::SyncFailed(_)
+        | Call::ItemRegister(_)
+        | Call::Start(_)
+        | Call::Enable(_)
+        | Call::Activate(_)
+        | Call::DeleteItem(_)
+        | Call::Pause(_)
+        | Call::Resume(_)
+        | Call::Reload
+        | Call::Resolve(_)
+        | Call::ConflictsRemove(_) => true,
+        // Stops, texts, contexts and proposals live in memory; removing events frees space.
+        Call::Hello(_)
+        | Call::Status
+        | Call::HandlerText(_)
+        | Call::CanContinue(_)
+        | Call::QueryAdditional(_)
+        | Call::AddContext(_)
+        | Call::Propose(_)
+        | Call::HandlerList(_)
+        | Call::HandlerServe(_)
+        | Call::ItemList(_)
+        | Call::Stop(_)
+        | Call::SessionsList
+        | Call::SessionsHistory(_)
+        | Call::EventsList(_)
+        | Call::EventsGet(_)
+        | Call::EventsRemove(_)
+        | Call::EventsClear(_)
+        | Call::ConflictsList(_)
+        | Call::ConflictsGet(_)
+        | Call::Subscribe => false,
+    }
 }
 
 fn session_of(call: &Call) -> Option<SessionId> {

@@ -13,6 +13,7 @@ mod calls;
 mod commands;
 mod conn;
 mod convert;
+mod health;
 mod hub;
 mod runtime;
 mod socket;
@@ -187,7 +188,8 @@ pub async fn run(
         tracing::warn!("ended sessions that were live when the daemon last stopped");
     }
     let (writer_tx, writer_rx) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(writer::run(store.clone(), writer_rx));
+    let health = Arc::new(health::StoreHealth::default());
+    let writer = tokio::spawn(writer::run(store.clone(), writer_rx, health.clone()));
     let http = match &config.http {
         Some(l) => {
             let l = l.try_clone()?;
@@ -211,6 +213,7 @@ pub async fn run(
         notice_rx,
         store.clone(),
         writer_tx,
+        health,
         hub_tx.clone(),
         identity,
         config.intervals,

@@ -4,6 +4,7 @@
 mod bad_input;
 mod commands;
 mod doc_transcripts;
+mod faults;
 mod lifecycle;
 mod owners;
 mod python_client;
