@@ -109,7 +109,10 @@ pub(crate) struct Hub<S> {
     inbox: mpsc::Sender<HubMsg>,
     identity: Identity,
     intervals: Intervals,
+    limits: crate::Limits,
     conns: BTreeMap<ConnId, Conn>,
+    /// The connection that created each live session, while it is open (for the per-connection cap).
+    creators: HashMap<SessionId, ConnId>,
     request_owner: HashMap<CoreRequestId, ConnId>,
     leases: HashMap<SessionId, Lease>,
     /// Non-final progress not yet written, latest per item.
@@ -155,6 +158,7 @@ impl<S: Store + 'static> Hub<S> {
         inbox: mpsc::Sender<HubMsg>,
         identity: Identity,
         intervals: Intervals,
+        limits: crate::Limits,
         commands: Commands,
     ) -> Self {
         Self {
@@ -168,7 +172,9 @@ impl<S: Store + 'static> Hub<S> {
             inbox,
             identity,
             intervals,
+            limits,
             conns: BTreeMap::new(),
+            creators: HashMap::new(),
             request_owner: HashMap::new(),
             leases: HashMap::new(),
             unwritten_progress: BTreeMap::new(),
@@ -252,6 +258,7 @@ impl<S: Store + 'static> Hub<S> {
             }
             HubMsg::Closed { conn } => {
                 self.conns.remove(&conn);
+                self.creators.retain(|_, c| *c != conn);
                 self.request_owner.retain(|_, c| *c != conn);
                 let ended = self.center.end_owner(OwnerId(conn));
                 if !ended.is_empty() {
@@ -421,7 +428,15 @@ impl<S: Store + 'static> Hub<S> {
                     (true, None) => Some(self.intervals.detached_lease),
                     (false, None) => None,
                 };
+                let cap = self.limits.max_sessions_per_connection;
+                if self.creators.values().filter(|c| **c == conn).count() >= cap {
+                    return Err(core_err(CoreError::CapacityExceeded {
+                        what: "live sessions of one connection",
+                        limit: cap,
+                    }));
+                }
                 let session = self.center.create_session(owner, &handler, &items).map_err(core_err)?;
+                self.creators.insert(session, conn);
                 if let Some(every) = lease {
                     self.leases.insert(session, Lease { every, last: Instant::now() });
                 }
@@ -807,6 +822,7 @@ impl<S: Store + 'static> Hub<S> {
             Notice::SessionEnded { handler, summary, .. } => {
                 self.commands.run_ended(summary.session);
                 self.leases.remove(&summary.session);
+                self.creators.remove(&summary.session);
                 self.dirty_text.remove(&summary.session);
                 self.dirty_progress.retain(|(s, _)| *s != summary.session);
                 self.update(UpdateKind::SessionEnded {

@@ -57,6 +57,32 @@ pub struct Config {
     pub http: Option<Arc<std::net::TcpListener>>,
     /// Fault injection for tests: a simulated disk size for the SQLite store (see [`PageLimit`]).
     pub store_page_limit: Option<PageLimit>,
+    /// Caps on what one client may hold (items per session are `center.max_items_per_session`).
+    pub limits: Limits,
+}
+
+/// Caps that keep one client, slow or greedy, from starving the others. Each refusal is a clear JSON-RPC
+/// error.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Connections open at once; one more gets an `E_OUTOFMEMORY` error line and is closed.
+    pub max_connections: usize,
+    /// Live sessions one connection may own (detached ones count while the connection that made them is
+    /// open); one more is refused with `E_OUTOFMEMORY`.
+    pub max_sessions_per_connection: usize,
+    /// Time a client has to finish a line once its first byte arrived; a client that stalls mid-line
+    /// (slowloris) gets an error line and is disconnected. Idle connections between lines are not affected.
+    pub line_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_sessions_per_connection: 1024,
+            line_timeout: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -86,6 +112,7 @@ impl Config {
             clock: None,
             http: None,
             store_page_limit: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -217,6 +244,7 @@ pub async fn run(
         hub_tx.clone(),
         identity,
         config.intervals,
+        config.limits,
         commands,
     );
     match hub.reload() {
@@ -244,6 +272,7 @@ pub async fn run(
     tracing::info!(socket = %config.socket.display(), store = %store.path().display(), "synccenter daemon ready");
 
     let next_conn = AtomicU64::new(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -255,15 +284,16 @@ pub async fn run(
                         continue;
                     }
                 };
-                match socket::peer_is_us(&stream) {
-                    Ok(_) => {
-                        let conn = next_conn.fetch_add(1, Ordering::Relaxed);
-                        tokio::spawn(conn::serve(stream, conn, hub_tx.clone()));
-                    }
-                    Err((uid, e)) => {
-                        tracing::warn!(peer_uid = uid, error = %e, "refused a connection from another user");
-                    }
+                if let Err((uid, e)) = socket::peer_is_us(&stream) {
+                    tracing::warn!(peer_uid = uid, error = %e, "refused a connection from another user");
+                    continue;
                 }
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    conn::refuse(&stream, config.limits.max_connections);
+                    continue;
+                };
+                let conn = next_conn.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(conn::serve(stream, conn, hub_tx.clone(), config.limits.line_timeout, slot));
             }
             () = &mut shutdown => break,
         }

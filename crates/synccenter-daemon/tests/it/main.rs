@@ -6,6 +6,7 @@ mod commands;
 mod doc_transcripts;
 mod faults;
 mod lifecycle;
+mod limits;
 mod owners;
 mod python_client;
 mod sessions;
