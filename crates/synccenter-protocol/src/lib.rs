@@ -12,6 +12,7 @@
 
 mod codec;
 mod envelope;
+pub mod fuzzing;
 pub mod methods;
 mod paths;
 mod wire;
