@@ -154,6 +154,9 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Register (or update) a handler and, optionally, items of it.
     Register(RegisterArgs),
+    /// Check, back up or recover the database file (works without the daemon).
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -417,6 +420,31 @@ pub(crate) enum SessionCommand {
     End {
         /// The session ID.
         session: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DbCommand {
+    /// Check the database's integrity and schema version, read-only (exit 1 when damaged).
+    Check {
+        /// The database file [default: the daemon's, from --database or --data-dir].
+        file: Option<PathBuf>,
+    },
+    /// Copy the database into a new file as one consistent snapshot; safe while the daemon runs.
+    Backup {
+        /// The database file [default: the daemon's, from --database or --data-dir].
+        file: Option<PathBuf>,
+        /// The new file (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Copy every readable row of a damaged database into a new file next to it; the original is not changed.
+    Recover {
+        /// The database file [default: the daemon's, from --database or --data-dir].
+        file: Option<PathBuf>,
+        /// The new file [default: FILE.recovered].
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 

@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod daemon;
+mod db;
 mod exit;
 mod fleet;
 mod output;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Daemon { check_config: false, fleet } => {
             daemon::run(&env, &overrides, cli.http.as_deref(), cli.host.clone(), &fleet).map(|c| (c, None))
         }
+        Command::Db(command) => db::run(&env, &overrides, cli.json, command).map(|c| (c, None)),
         Command::Completions { shell } => output::raw(|w| {
             clap_complete::generate(shell, &mut Cli::command(), "synccenter", w);
         })
@@ -73,7 +75,7 @@ fn run_client(
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
         match command {
-            Command::Daemon { .. } | Command::Completions { .. } => unreachable!("handled in main"),
+            Command::Daemon { .. } | Command::Db(_) | Command::Completions { .. } => unreachable!("handled in main"),
             Command::Reload => commands::reload(&ctx).await,
             Command::Dashboard { open } => commands::dashboard(&ctx, open).await,
             Command::Status { all_hosts } if all_hosts || ctx.host.is_some() => fleet::status(&ctx).await,

@@ -21,6 +21,7 @@ use crate::commands::{Commands, ItemDone, RunMsg};
 use crate::conn::{ConnId, Outbox};
 use crate::convert::{self as cv, Wire};
 use crate::fleet::{FleetLink, queries, remote};
+use crate::health::StoreHealth;
 use crate::writer::{Ack, Batch};
 
 /// What reaches the hub.
@@ -103,11 +104,16 @@ pub(crate) struct Hub<S> {
     notices: std::sync::mpsc::Receiver<Notice>,
     store: Arc<S>,
     writer: mpsc::UnboundedSender<Batch>,
+    /// Whether the writer's last commit failed; new durable calls are refused meanwhile.
+    health: Arc<StoreHealth>,
     /// The hub's own inbox, for tasks it spawns to report back.
     inbox: mpsc::Sender<HubMsg>,
     identity: Identity,
     intervals: Intervals,
+    limits: crate::Limits,
     conns: BTreeMap<ConnId, Conn>,
+    /// The connection that created each live session, while it is open (for the per-connection cap).
+    creators: HashMap<SessionId, ConnId>,
     request_owner: HashMap<CoreRequestId, ConnId>,
     leases: HashMap<SessionId, Lease>,
     /// Non-final progress not yet written, latest per item.
@@ -151,14 +157,17 @@ impl<S: Store + 'static> Hub<S> {
         notices: std::sync::mpsc::Receiver<Notice>,
         store: Arc<S>,
         writer: mpsc::UnboundedSender<Batch>,
+        health: Arc<StoreHealth>,
         inbox: mpsc::Sender<HubMsg>,
         identity: Identity,
         intervals: Intervals,
+        limits: crate::Limits,
         commands: Commands,
         fleet: FleetLink,
     ) -> Self {
         Self {
             fleet,
+            health,
             commands,
             configured: BTreeSet::new(),
             center,
@@ -168,7 +177,9 @@ impl<S: Store + 'static> Hub<S> {
             inbox,
             identity,
             intervals,
+            limits,
             conns: BTreeMap::new(),
+            creators: HashMap::new(),
             request_owner: HashMap::new(),
             leases: HashMap::new(),
             unwritten_progress: BTreeMap::new(),
@@ -220,6 +231,7 @@ impl<S: Store + 'static> Hub<S> {
                     self.send_batch();
                 }
                 _ = housekeeping.tick() => {
+                    self.retry_failed_writes();
                     // Also ends pauses whose time has come (Center::tick).
                     self.expire_leases();
                     self.center.tick();
@@ -251,6 +263,7 @@ impl<S: Store + 'static> Hub<S> {
             }
             HubMsg::Closed { conn } => {
                 self.conns.remove(&conn);
+                self.creators.retain(|_, c| *c != conn);
                 self.request_owner.retain(|_, c| *c != conn);
                 let ended = self.center.end_owner(OwnerId(conn));
                 if !ended.is_empty() {
@@ -295,6 +308,26 @@ impl<S: Store + 'static> Hub<S> {
             && let Some(lease) = self.leases.get_mut(&session)
         {
             lease.last = Instant::now();
+        }
+        // While the store cannot write, a request that would need a commit is refused before it changes
+        // anything, rather than accepted into memory it cannot acknowledge. Notifications carry no reply to
+        // refuse with: they are applied and stored with the rest once the store writes again.
+        if id.is_some()
+            && writes(&call)
+            && !call.forward_target().is_some_and(|(host, ..)| host != self.fleet.host)
+            && let Some(why) = self.health.failure()
+        {
+            let error = ErrorObject::new(
+                synccenter_protocol::error_codes::INTERNAL_ERROR,
+                synccenter_core::HResult::E_FAIL.code,
+                synccenter_core::HResult::E_FAIL.name,
+                format!(
+                    "refused: the store cannot write ({why}); nothing was changed. Free space (or fix the store) \
+                     and try again"
+                ),
+            );
+            self.respond(conn, id, Err(error), false);
+            return;
         }
         match call {
             Call::Progress(p) => {
@@ -463,7 +496,15 @@ impl<S: Store + 'static> Hub<S> {
                     (true, None) => Some(self.intervals.detached_lease),
                     (false, None) => None,
                 };
+                let cap = self.limits.max_sessions_per_connection;
+                if self.creators.values().filter(|c| **c == conn).count() >= cap {
+                    return Err(core_err(CoreError::CapacityExceeded {
+                        what: "live sessions of one connection",
+                        limit: cap,
+                    }));
+                }
                 let session = self.center.create_session(owner, &handler, &items).map_err(core_err)?;
+                self.creators.insert(session, conn);
                 if let Some(every) = lease {
                     self.leases.insert(session, Lease { every, last: Instant::now() });
                 }
@@ -775,6 +816,15 @@ impl<S: Store + 'static> Hub<S> {
         durable
     }
 
+    /// While the store is failing, asks the writer to try the changes it kept again (it writes them first
+    /// with any batch; this one carries only a barrier nobody waits for).
+    fn retry_failed_writes(&mut self) {
+        if self.health.failure().is_some() {
+            let (retry, _) = tokio::sync::oneshot::channel();
+            self.batch.barriers.push(retry);
+        }
+    }
+
     fn take_progress_into_batch(&mut self) {
         let progress = std::mem::take(&mut self.unwritten_progress);
         self.batch.changes.extend(progress.into_values());
@@ -845,6 +895,7 @@ impl<S: Store + 'static> Hub<S> {
             Notice::SessionEnded { handler, summary, .. } => {
                 self.commands.run_ended(summary.session);
                 self.leases.remove(&summary.session);
+                self.creators.remove(&summary.session);
                 self.dirty_text.remove(&summary.session);
                 self.dirty_progress.retain(|(s, _)| *s != summary.session);
                 self.update(UpdateKind::SessionEnded {
@@ -1289,6 +1340,60 @@ impl<S: Store + 'static> Hub<S> {
 
 fn server_name() -> String {
     format!("synccenter {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Whether a call may produce durable changes (to refuse while the store cannot write). No `_` arm: a new call
+/// needs a decision.
+fn writes(call: &Call) -> bool {
+    match call {
+        Call::Progress(p) => cv::status(p.status).is_final(),
+        Call::Create(_)
+        | Call::Event(_)
+        | Call::AddItem(_)
+        | Call::Commit(_)
+        | Call::ManualSync(_)
+        | Call::ReportConflict(_)
+        | Call::End(_)
+        | Call::HandlerRegister(_)
+        | Call::HandlerRemove(_)
+        | Call::SyncFailed(_)
+        | Call::ItemRegister(_)
+        | Call::Start(_)
+        | Call::Enable(_)
+        | Call::Activate(_)
+        | Call::DeleteItem(_)
+        | Call::Pause(_)
+        | Call::Resume(_)
+        | Call::Reload
+        | Call::Resolve(_)
+        | Call::ConflictsRemove(_) => true,
+        // Stops, texts, contexts and proposals live in memory; removing events frees space.
+        Call::Hello(_)
+        | Call::Status
+        | Call::HandlerText(_)
+        | Call::CanContinue(_)
+        | Call::QueryAdditional(_)
+        | Call::AddContext(_)
+        | Call::Propose(_)
+        | Call::HandlerList(_)
+        | Call::HandlerServe(_)
+        | Call::ItemList(_)
+        | Call::Stop(_)
+        | Call::SessionsList
+        | Call::SessionsHistory(_)
+        | Call::EventsList(_)
+        | Call::EventsGet(_)
+        | Call::EventsRemove(_)
+        | Call::EventsClear(_)
+        | Call::ConflictsList(_)
+        | Call::ConflictsGet(_)
+        | Call::Subscribe
+        | Call::FleetHosts
+        | Call::FleetHandlers(_)
+        | Call::FleetSessions(_)
+        | Call::FleetEvents(_)
+        | Call::FleetConflicts(_) => false,
+    }
 }
 
 fn session_of(call: &Call) -> Option<SessionId> {

@@ -14,6 +14,7 @@ mod commands;
 mod conn;
 mod convert;
 mod fleet;
+mod health;
 mod hub;
 mod runtime;
 mod socket;
@@ -36,6 +37,7 @@ pub use fleet::FleetTimings;
 pub use hub::Intervals;
 pub use runtime::{RandomIds, SystemClock};
 pub use socket::{SocketError, bind};
+pub use synccenter_store_sqlite::PageLimit;
 
 /// What the daemon needs to run.
 #[derive(Clone)]
@@ -62,6 +64,34 @@ pub struct Config {
     pub clock: Option<Arc<dyn Clock>>,
     /// A bound loopback listener for the dashboard; no dashboard when `None`.
     pub http: Option<Arc<std::net::TcpListener>>,
+    /// Fault injection for tests: a simulated disk size for the SQLite store (see [`PageLimit`]).
+    pub store_page_limit: Option<PageLimit>,
+    /// Caps on what one client may hold (items per session are `center.max_items_per_session`).
+    pub limits: Limits,
+}
+
+/// Caps that keep one client, slow or greedy, from starving the others. Each refusal is a clear JSON-RPC
+/// error.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Connections open at once; one more gets an `E_OUTOFMEMORY` error line and is closed.
+    pub max_connections: usize,
+    /// Live sessions one connection may own (detached ones count while the connection that made them is
+    /// open); one more is refused with `E_OUTOFMEMORY`.
+    pub max_sessions_per_connection: usize,
+    /// Time a client has to finish a line once its first byte arrived; a client that stalls mid-line
+    /// (slowloris) gets an error line and is disconnected. Idle connections between lines are not affected.
+    pub line_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_sessions_per_connection: 1024,
+            line_timeout: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -92,6 +122,8 @@ impl Config {
             reload_on_sighup: false,
             clock: None,
             http: None,
+            store_page_limit: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -134,15 +166,16 @@ pub fn host_name(config: &Config) -> Result<String, DaemonError> {
 /// Opens the store the configuration names: the SQLite file, or the shared PostgreSQL (for `host`) with its
 /// outage buffer in the data directory.
 async fn open_store(config: &Config, host: &str, clock: Arc<dyn Clock>) -> Result<DaemonStore, DaemonError> {
+    let sqlite_options = || synccenter_store_sqlite::OpenOptions { page_limit: config.store_page_limit.clone() };
     match config.database.as_deref() {
-        None => Ok(DaemonStore::Local(SqliteStore::open_in_dir(&config.data_dir).await?)),
+        None => Ok(DaemonStore::Local(SqliteStore::open_in_dir_with(&config.data_dir, sqlite_options()).await?)),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let shared = fleet::connect(url, host, &config.data_dir, config.fleet, clock).await?;
             Ok(DaemonStore::Shared(Arc::new(shared)))
         }
         Some(url) => match url.strip_prefix("sqlite://") {
             Some(path) if !path.is_empty() => {
-                Ok(DaemonStore::Local(SqliteStore::open(std::path::Path::new(path)).await?))
+                Ok(DaemonStore::Local(SqliteStore::open_with(std::path::Path::new(path), sqlite_options()).await?))
             }
             _ => Err(DaemonError::UnsupportedDatabase(url.to_owned())),
         },
@@ -222,7 +255,8 @@ pub async fn run(
         tracing::warn!("ended sessions that were live when the daemon last stopped");
     }
     let (writer_tx, writer_rx) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(writer::run(store.clone(), writer_rx));
+    let health = Arc::new(health::StoreHealth::default());
+    let writer = tokio::spawn(writer::run(store.clone(), writer_rx, health.clone()));
     let http = match &config.http {
         Some(l) => {
             let l = l.try_clone()?;
@@ -246,9 +280,11 @@ pub async fn run(
         notice_rx,
         store.clone(),
         writer_tx,
+        health,
         hub_tx.clone(),
         identity,
         config.intervals,
+        config.limits,
         commands,
         fleet.clone(),
     );
@@ -278,6 +314,7 @@ pub async fn run(
     tracing::info!(socket = %config.socket.display(), store = %store.describe(), %host, "synccenter daemon ready");
 
     let next_conn = AtomicU64::new(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -289,15 +326,16 @@ pub async fn run(
                         continue;
                     }
                 };
-                match socket::peer_is_us(&stream) {
-                    Ok(_) => {
-                        let conn = next_conn.fetch_add(1, Ordering::Relaxed);
-                        tokio::spawn(conn::serve(stream, conn, hub_tx.clone()));
-                    }
-                    Err((uid, e)) => {
-                        tracing::warn!(peer_uid = uid, error = %e, "refused a connection from another user");
-                    }
+                if let Err((uid, e)) = socket::peer_is_us(&stream) {
+                    tracing::warn!(peer_uid = uid, error = %e, "refused a connection from another user");
+                    continue;
                 }
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    conn::refuse(&stream, config.limits.max_connections);
+                    continue;
+                };
+                let conn = next_conn.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(conn::serve(stream, conn, hub_tx.clone(), config.limits.line_timeout, slot));
             }
             () = &mut shutdown => break,
         }

@@ -9,6 +9,7 @@ use synccenter_protocol::{ErrorObject, Outgoing, RequestId, error_codes};
 use tokio::sync::mpsc;
 
 use crate::conn::Outbox;
+use crate::health::StoreHealth;
 
 /// A reply that may only be sent once its batch is on disk.
 #[derive(Debug)]
@@ -35,8 +36,8 @@ impl Batch {
     }
 }
 
-/// Runs until the sending side closes, then writes what is left.
-pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver<Batch>) {
+/// Runs until the sending side closes, then writes what is left. `health` says whether the last commit failed.
+pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver<Batch>, health: Arc<StoreHealth>) {
     let mut unwritten: Vec<Change> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut changes = std::mem::take(&mut unwritten);
@@ -56,18 +57,23 @@ pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver
         let written = if changes.is_empty() { Ok(()) } else { store.apply(&changes).await };
         match written {
             Ok(()) => {
+                health.recovered();
                 for ack in acks {
                     ack.out.send(ack.line);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, changes = changes.len(), "store write failed; will retry with the next batch");
+                health.failed(e.to_string());
                 for ack in acks {
                     let error = ErrorObject::new(
                         error_codes::INTERNAL_ERROR,
                         HResult::E_FAIL.code,
                         HResult::E_FAIL.name,
-                        format!("the change was applied but could not be stored yet: {e}"),
+                        format!(
+                            "the change was applied but could not be stored yet ({e}); it is kept and stored as soon \
+                             as the store writes again"
+                        ),
                     );
                     ack.out.send(Outgoing::<(), ()>::Error { jsonrpc: "2.0", id: Some(ack.id), error }.to_line());
                 }

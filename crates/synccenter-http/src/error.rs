@@ -79,9 +79,12 @@ pub enum ApiError {
     /// No valid token (cookie or bearer).
     #[error("a valid dashboard token is required (open the URL that `synccenter dashboard` prints)")]
     Unauthenticated,
-    /// A state-changing request without a matching Origin.
+    /// A state-changing request without a matching Origin, or any request with a foreign one.
     #[error("the Origin header is missing or does not match the dashboard's own")]
     BadOrigin,
+    /// The browser says the request comes from another site or origin (`Sec-Fetch-Site`).
+    #[error("requests from other pages are refused (Sec-Fetch-Site)")]
+    CrossSite,
     /// The global request rate is exceeded.
     #[error("too many requests; try again in a second")]
     RateLimited,
@@ -132,7 +135,9 @@ impl ApiError {
         let plain = |status: StatusCode, (hr, name): (u32, &str)| (status, self.to_string(), hr, name.to_owned(), None);
         match self {
             ApiError::BadHost => plain(StatusCode::MISDIRECTED_REQUEST, E_ACCESSDENIED),
-            ApiError::Unauthenticated | ApiError::BadOrigin => plain(StatusCode::FORBIDDEN, E_ACCESSDENIED),
+            ApiError::Unauthenticated | ApiError::BadOrigin | ApiError::CrossSite => {
+                plain(StatusCode::FORBIDDEN, E_ACCESSDENIED)
+            }
             ApiError::RateLimited => plain(StatusCode::TOO_MANY_REQUESTS, ERROR_BUSY),
             ApiError::TooLarge => plain(StatusCode::PAYLOAD_TOO_LARGE, E_INVALIDARG),
             ApiError::BadRequest(_) => plain(StatusCode::BAD_REQUEST, E_INVALIDARG),

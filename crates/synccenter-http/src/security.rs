@@ -6,9 +6,12 @@
 //!    `Access-Control-Allow-*` header (they are stripped should anything add one). It also logs the internal
 //!    [`ErrorDetail`] of failed requests.
 //! 2. [`guard`]: the `Host` header must be one of the configured loopback names (defeats DNS rebinding), then
-//!    a global token bucket bounds the request rate, then `/api/…` and `/metrics` need the token (cookie or
-//!    bearer), and every request other than GET/HEAD needs the token *and* an `Origin` equal to
-//!    `http://<Host>`.
+//!    a request that carries an `Origin` must carry `http://<Host>` (whatever its method: this is what stops a
+//!    page of another origin, another loopback port included, from opening the live stream or reading the
+//!    API with the cookie, which `SameSite` does not withhold between ports of one host), and `/api/…` and
+//!    `/metrics` refuse what the browser marks `Sec-Fetch-Site: same-site` or `cross-site`; then a global
+//!    token bucket bounds the request rate, then `/api/…` and `/metrics` need the token (cookie or bearer),
+//!    and every request other than GET/HEAD needs the token *and* an `Origin` equal to `http://<Host>`.
 //! 3. `tower_http::limit::RequestBodyLimitLayer` bounds request bodies (in `routes`).
 
 use std::sync::Arc;
@@ -98,6 +101,16 @@ pub(crate) async fn guard(State(inner): State<Arc<Inner>>, req: Request, next: N
     if !config.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
         return ApiError::BadHost.into_response();
     }
+    let expected_origin = format!("http://{host}");
+    let origin = req.headers().get(header::ORIGIN);
+    let origin_matches = origin.and_then(|v| v.to_str().ok()).is_some_and(|o| o.eq_ignore_ascii_case(&expected_origin));
+    if origin.is_some() && !origin_matches {
+        return ApiError::BadOrigin.into_response();
+    }
+    let fetch_site = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if needs_token(req.uri().path()) && fetch_site.is_some_and(|s| s != "same-origin" && s != "none") {
+        return ApiError::CrossSite.into_response();
+    }
     if !lock(&inner.bucket).take(Instant::now()) {
         return ApiError::RateLimited.into_response();
     }
@@ -106,12 +119,8 @@ pub(crate) async fn guard(State(inner): State<Arc<Inner>>, req: Request, next: N
     if (needs_token(req.uri().path()) || !safe) && !authed {
         return ApiError::Unauthenticated.into_response();
     }
-    if !safe {
-        let expected = format!("http://{host}");
-        let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        if !origin.is_some_and(|o| o.eq_ignore_ascii_case(&expected)) {
-            return ApiError::BadOrigin.into_response();
-        }
+    if !safe && !origin_matches {
+        return ApiError::BadOrigin.into_response();
     }
     next.run(req).await
 }

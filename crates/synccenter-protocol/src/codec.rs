@@ -30,6 +30,12 @@ impl LineCodec {
     pub fn new(max: usize) -> Self {
         Self { max, scanned: 0, discarding: false }
     }
+
+    /// True while the rest of an over-long line is being discarded: a line has begun and not ended, although
+    /// nothing of it is buffered.
+    pub fn is_discarding(&self) -> bool {
+        self.discarding
+    }
 }
 
 impl Default for LineCodec {

@@ -13,6 +13,7 @@
 mod codec;
 mod envelope;
 pub mod fleet;
+pub mod fuzzing;
 pub mod methods;
 mod paths;
 mod wire;

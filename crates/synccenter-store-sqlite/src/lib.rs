@@ -6,14 +6,19 @@
 //!
 //! The file is opened in WAL mode with `synchronous=FULL`, so what `apply` acknowledged is on disk. A file that
 //! is not a SQLite database, is damaged, or carries a schema newer than this build is refused with
-//! `StoreError::Corrupt` naming the file; it is never replaced, truncated or written to.
+//! `StoreError::Corrupt` naming the file and the recovery commands; it is never replaced, truncated or written
+//! to. [`maintenance`] holds those commands' work: check, backup and recover, none of which writes to the file
+//! it reads.
 
 #![warn(missing_docs)]
 
 mod codec;
 mod errors;
+pub mod maintenance;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -27,7 +32,7 @@ use crate::codec::{
     Bad, ConflictRow, EventRow, HandlerRow, ItemRow, SessionItemRow, SessionRow, conflict_docs, owner_value,
     retention_text, ts, uuid_text,
 };
-use crate::errors::{bad_value, corrupt, from_migrate, from_sqlx};
+use crate::errors::{bad_value, corrupt, from_migrate, from_sqlx, newer_schema};
 
 /// The database file's name inside a data directory (see [`SqliteStore::open_in_dir`]).
 pub const DB_FILE_NAME: &str = "synccenter.sqlite";
@@ -40,19 +45,63 @@ const MAX_CONNECTIONS: u32 = 4;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
+/// A fault-injection knob for tests: caps the database at a number of pages (SQLite's `max_page_count`),
+/// which makes writes that need more space fail exactly as on a full disk (`SQLITE_FULL`). Shared, so a test
+/// can fill the "disk" and free it again while the store is open. Unset, it costs nothing.
+#[derive(Clone, Debug, Default)]
+pub struct PageLimit(Arc<AtomicU32>);
+
+impl PageLimit {
+    /// A knob with no limit set.
+    pub fn new() -> PageLimit {
+        PageLimit::default()
+    }
+
+    /// Caps the database at `pages` pages (`None`: lifts the cap). A cap below the current size means "full
+    /// now": SQLite never shrinks the file for it.
+    pub fn set(&self, pages: Option<u32>) {
+        self.0.store(pages.map_or(u32::MAX, |p| p.clamp(1, u32::MAX - 1)), Ordering::SeqCst);
+    }
+
+    /// The `PRAGMA` to run before a write, once a cap was ever set.
+    fn pragma(&self) -> Option<String> {
+        match self.0.load(Ordering::SeqCst) {
+            0 => None,
+            // SQLite's own maximum: the cap is lifted.
+            u32::MAX => Some("PRAGMA max_page_count = 4294967294".to_owned()),
+            pages => Some(format!("PRAGMA max_page_count = {pages}")),
+        }
+    }
+}
+
+/// How to open the store beyond its path.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// A simulated disk size, for fault-injection tests.
+    pub page_limit: Option<PageLimit>,
+}
+
 /// A [`Store`] backed by one SQLite database file.
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+    page_limit: Option<PageLimit>,
 }
 
 impl SqliteStore {
     /// Opens (creating it if missing) the database at `path` and brings its schema up to date.
     ///
-    /// A file that is not a readable SQLite database, or whose schema is newer than this build, is refused
-    /// with [`StoreError::Corrupt`] and left untouched; I/O problems are [`StoreError::Unavailable`].
+    /// A file that is not a readable SQLite database, is damaged (`PRAGMA quick_check`), or whose schema is
+    /// newer than this build, is refused with [`StoreError::Corrupt`] and left untouched; I/O problems are
+    /// [`StoreError::Unavailable`].
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, OpenOptions::default()).await
+    }
+
+    /// [`SqliteStore::open`] with options.
+    pub async fn open_with(path: &Path, options: OpenOptions) -> Result<SqliteStore, StoreError> {
+        let page_limit = options.page_limit;
         let path = path.to_path_buf();
         if path.exists() {
             check_existing(&path).await?;
@@ -70,15 +119,20 @@ impl SqliteStore {
             .await
             .map_err(|e| from_sqlx(&path, e))?;
         MIGRATOR.run(&pool).await.map_err(|e| from_migrate(&path, e))?;
-        Ok(SqliteStore { pool, path })
+        Ok(SqliteStore { pool, path, page_limit })
     }
 
     /// Opens [`DB_FILE_NAME`] inside `data_dir`, creating the directory if missing.
     pub async fn open_in_dir(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_in_dir_with(data_dir, OpenOptions::default()).await
+    }
+
+    /// [`SqliteStore::open_in_dir`] with options.
+    pub async fn open_in_dir_with(data_dir: &Path, options: OpenOptions) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create the data directory {}: {e}", data_dir.display()))
         })?;
-        Self::open(&data_dir.join(DB_FILE_NAME)).await
+        Self::open_with(&data_dir.join(DB_FILE_NAME), options).await
     }
 
     /// The database file.
@@ -120,6 +174,61 @@ impl SqliteStore {
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
         self.pool.acquire().await.map_err(|e| self.sql_err(e))
     }
+
+    /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so concurrent writers wait
+    /// (busy timeout) instead of failing on a lock upgrade.
+    ///
+    /// The transaction is driven with plain SQL rather than sqlx's `Transaction`: after a `COMMIT` that
+    /// SQLite failed and rolled back itself (a full disk does that), sqlx's drop-time `ROLLBACK` fails and its
+    /// bookkeeping leaves the pooled connection unable to begin again, so one full disk would break writes
+    /// for good.
+    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let mut tx = WriteTx { conn: self.conn().await?, clean: false };
+        sqlx::query("BEGIN IMMEDIATE").execute(tx.conn()).await.map_err(|e| self.sql_err(e))?;
+        Ok(tx)
+    }
+
+    /// Commits when `result` is `Ok`, rolls back otherwise; a connection left in an unknown state is closed
+    /// instead of going back to the pool.
+    async fn finish_write(&self, mut tx: WriteTx, result: Result<(), StoreError>) -> Result<(), StoreError> {
+        let result = match result {
+            Ok(()) => sqlx::query("COMMIT").execute(tx.conn()).await.map(drop).map_err(|e| self.sql_err(e)),
+            Err(e) => Err(e),
+        };
+        if result.is_ok() {
+            tx.clean = true;
+            return result;
+        }
+        // SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR); then this fails harmlessly.
+        let rolled_back = sqlx::query("ROLLBACK").execute(tx.conn()).await;
+        tx.clean = match rolled_back {
+            Ok(_) => true,
+            Err(sqlx::Error::Database(db)) => db.message().contains("no transaction is active"),
+            Err(_) => false,
+        };
+        result
+    }
+}
+
+/// A pooled connection inside a write transaction; unless marked clean, it is closed when dropped (a dropped
+/// future, a failed rollback) rather than handed to the next writer mid-transaction.
+struct WriteTx {
+    conn: sqlx::pool::PoolConnection<Sqlite>,
+    clean: bool,
+}
+
+impl WriteTx {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if !self.clean {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// Reads an existing file through a read-only connection before anything may write to it: garbage, damage
@@ -142,12 +251,18 @@ async fn check_existing(path: &Path) -> Result<(), StoreError> {
             .await
             .map_err(|e| from_sqlx(path, e))?;
         let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        match newest {
-            Some(v) if v > known => Err(corrupt(
-                path,
-                &format!("the database has schema version {v}, newer than this build understands (at most {known})"),
-            )),
-            _ => Ok(()),
+        if let Some(v) = newest
+            && v > known
+        {
+            return Err(newer_schema(path, v, known));
+        }
+        // Every page of every table and index, read-only: damage is found now, not under a later write. It
+        // reads the whole file once per start (docs/reliability.md).
+        let verdict: Vec<String> =
+            sqlx::query_scalar("PRAGMA quick_check(5)").fetch_all(&mut conn).await.map_err(|e| from_sqlx(path, e))?;
+        match verdict.as_slice() {
+            [ok] if ok == "ok" => Ok(()),
+            problems => Err(corrupt(path, &format!("the database file is damaged ({})", problems.join("; ")))),
         }
     }
     .await;
@@ -466,21 +581,24 @@ impl Store for SqliteStore {
         if changes.is_empty() {
             return Ok(());
         }
-        // IMMEDIATE takes the write lock up front, so concurrent writers wait (busy timeout) instead of
-        // failing on a lock upgrade.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.sql_err(e))?;
-        for change in changes {
-            if let Err(e) = apply_one(&mut tx, change).await {
-                // Dropping the transaction rolls everything back: all changes or none.
-                return Err(match e {
+        let mut tx = self.begin_write().await?;
+        let result = async {
+            if let Some(pragma) = self.page_limit.as_ref().and_then(PageLimit::pragma) {
+                sqlx::query(&pragma).execute(tx.conn()).await.map_err(|e| self.sql_err(e))?;
+            }
+            for change in changes {
+                apply_one(tx.conn(), change).await.map_err(|e| match e {
                     ApplyError::Sql(e) => self.sql_err(e),
                     ApplyError::Json(e) => {
                         StoreError::Unavailable(format!("{}: cannot encode a conflict: {e}", self.path.display()))
                     }
-                });
+                })?;
             }
+            Ok(())
         }
-        tx.commit().await.map_err(|e| self.sql_err(e))
+        .await;
+        // All changes or none.
+        self.finish_write(tx, result).await
     }
 
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
@@ -511,18 +629,19 @@ impl Store for SqliteStore {
     }
 
     async fn remove_events(&self, ids: &[EventId]) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.sql_err(e))?;
+        let mut tx = self.begin_write().await?;
         let mut removed = 0;
+        let mut result = Ok(());
         for id in ids {
-            removed += sqlx::query("DELETE FROM events WHERE id = ?")
-                .bind(uuid_text(id.0))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.sql_err(e))?
-                .rows_affected();
+            match sqlx::query("DELETE FROM events WHERE id = ?").bind(uuid_text(id.0)).execute(tx.conn()).await {
+                Ok(done) => removed += done.rows_affected(),
+                Err(e) => {
+                    result = Err(self.sql_err(e));
+                    break;
+                }
+            }
         }
-        tx.commit().await.map_err(|e| self.sql_err(e))?;
-        Ok(removed)
+        self.finish_write(tx, result).await.map(|()| removed)
     }
 
     async fn clear_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {

@@ -140,6 +140,15 @@ impl RawConn {
         }
     }
 
+    /// The next message, or `None` once the daemon closed the connection.
+    pub async fn read_message_or_eof(&mut self) -> Option<Value> {
+        match tokio::time::timeout(HANG_GUARD, self.read.next()).await.expect("no message within the hang guard") {
+            Some(Ok(Frame::Line(l))) => Some(serde_json::from_slice(&l).expect("the daemon wrote JSON")),
+            Some(Ok(Frame::TooLong)) => panic!("the daemon wrote an over-long line"),
+            Some(Err(_)) | None => None,
+        }
+    }
+
     /// Sends a request and returns the whole response object; pushes seen meanwhile are kept.
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;

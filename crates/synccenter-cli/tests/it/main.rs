@@ -2,6 +2,9 @@
 //! it, with its exit code and its `--json` output. Waits are on process exits, pushes and output lines; the
 //! hang guard only stops a test that would otherwise hang.
 
+mod crash;
+mod db;
+
 use std::path::Path;
 use std::process::{Output, Stdio};
 

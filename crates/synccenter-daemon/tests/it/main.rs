@@ -4,7 +4,9 @@
 mod bad_input;
 mod commands;
 mod doc_transcripts;
+mod faults;
 mod lifecycle;
+mod limits;
 mod owners;
 mod python_client;
 mod sessions;

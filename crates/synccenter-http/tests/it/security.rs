@@ -100,12 +100,37 @@ async fn state_changes_need_the_token_and_a_matching_origin() {
 }
 
 #[tokio::test]
+async fn reads_and_the_live_stream_refuse_other_origins_and_sites() {
+    let (_d, _dash, app) = setup().await;
+    for path in ["/api/v1/stream", "/api/v1/handlers", "/metrics"] {
+        for origin in ["http://127.0.0.1:9999", "http://evil.example", "null"] {
+            let mut req = get(path);
+            req.headers_mut().insert(header::ORIGIN, origin.parse().unwrap());
+            assert_eq!(call(&app, req).await.status(), StatusCode::FORBIDDEN, "{path} from {origin}");
+        }
+        for site in ["same-site", "cross-site"] {
+            let mut req = get(path);
+            req.headers_mut().insert("sec-fetch-site", site.parse().unwrap());
+            assert_eq!(call(&app, req).await.status(), StatusCode::FORBIDDEN, "{path} from a {site} page");
+        }
+    }
+    // The dashboard's own page: its Origin, or none (same-origin GET), and Sec-Fetch-Site same-origin.
+    let mut own = get("/api/v1/handlers");
+    own.headers_mut().insert(header::ORIGIN, format!("http://{HOST}").parse().unwrap());
+    own.headers_mut().insert("sec-fetch-site", "same-origin".parse().unwrap());
+    assert_eq!(call(&app, own).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn no_cors_headers_ever() {
     let (_d, _dash, app) = setup().await;
+    let resp = call(&app, get("/api/v1/status")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{:?}", resp.headers());
     let mut req = get("/api/v1/status");
     req.headers_mut().insert(header::ORIGIN, "http://evil.example".parse().unwrap());
     let resp = call(&app, req).await;
-    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN, "a foreign Origin is refused on reads too");
     assert!(resp.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{:?}", resp.headers());
 
     let preflight = Request::builder()

@@ -1,6 +1,7 @@
 //! Integration tests of the SQLite store: the shared conformance suite, then what only SQLite has (the file,
 //! its journal mode, refusing files it cannot read).
 
+mod maintenance;
 mod sqlite_only;
 
 use synccenter_store_sqlite::SqliteStore;

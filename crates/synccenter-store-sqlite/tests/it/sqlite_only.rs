@@ -41,7 +41,7 @@ async fn garbage_file_is_refused_and_left_unchanged() {
     let err = SqliteStore::open_in_dir(dir.path()).await.expect_err("garbage must be refused");
     let StoreError::Corrupt(msg) = &err else { panic!("expected Corrupt, got {err:?}") };
     assert!(msg.contains(&path.display().to_string()), "message names the file: {msg}");
-    assert!(msg.contains("move it aside"), "message says how to recover: {msg}");
+    assert!(msg.contains("synccenter db recover"), "message says how to recover: {msg}");
     assert_eq!(std::fs::read(&path).unwrap(), garbage, "the file is byte for byte unchanged");
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from(DB_FILE_NAME)], "no journal or WAL file was created");

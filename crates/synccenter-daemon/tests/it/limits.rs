@@ -1,0 +1,109 @@
+//! Caps and timeouts that keep one client from starving the others: connections, live sessions per
+//! connection and items per session are refused with a clear error that changes nothing, and a client that
+//! stalls in the middle of a line (slowloris) is cut off while everyone else is served.
+
+use std::time::Duration;
+
+use serde_json::json;
+use synccenter_test_support::{HANG_GUARD, RawConn, TestDaemon};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+#[tokio::test]
+async fn a_connection_over_the_cap_gets_a_clear_error_and_the_others_are_served() {
+    let d = TestDaemon::start_with(tempfile::tempdir().expect("tempdir"), |c| c.limits.max_connections = 3).await;
+    let mut owner = d.raw().await;
+    owner.setup("nas", &["docs"], json!({})).await;
+    let s = owner.session("nas", &["docs"]).await;
+    let mut watcher = d.raw().await;
+    watcher.ok("subscribe", json!({})).await;
+    let mut third = d.raw().await;
+
+    let mut fourth = RawConn::connect(&d.socket).await;
+    let refusal = fourth.read_message_or_eof().await.expect("an error line before the close");
+    assert_eq!(refusal["error"]["data"]["name"], "E_OUTOFMEMORY", "{refusal}");
+    assert!(refusal["error"]["message"].as_str().is_some_and(|m| m.contains("at most 3")), "{refusal}");
+    assert_eq!(fourth.read_message_or_eof().await, None, "then the connection is closed");
+
+    // The three keep working, and a slot freed by a closed connection is taken by the next one.
+    assert_eq!(third.ok("status", json!({})).await["connections"], 3);
+    drop(owner);
+    loop {
+        let u = watcher.next_push_of("update").await;
+        if u["params"]["type"] == "session_ended" && u["params"]["session"] == s.as_str() {
+            break;
+        }
+    }
+    let mut fifth = d.raw().await;
+    assert!(fifth.ok("status", json!({})).await.is_object());
+}
+
+#[tokio::test]
+async fn live_sessions_per_connection_and_items_per_session_are_capped() {
+    let d = TestDaemon::start_with(tempfile::tempdir().expect("tempdir"), |c| {
+        c.limits.max_sessions_per_connection = 2;
+        c.center.max_items_per_session = 2;
+    })
+    .await;
+    let mut a = d.raw().await;
+    a.setup("nas", &["docs", "photos", "music"], json!({"capabilities": ["supports_concurrent_sessions"]})).await;
+    let first = a.session("nas", &["docs"]).await;
+    a.session("nas", &["photos"]).await;
+    let r = a.call("session.create", json!({"handler": "nas", "items": ["music"]})).await;
+    assert_eq!(r["error"]["data"]["name"], "E_OUTOFMEMORY", "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("live sessions of one connection") && m.contains('2')),
+        "{r}"
+    );
+    assert_eq!(a.ok("sessions.list", json!({})).await["sessions"].as_array().map(Vec::len), Some(2), "nothing changed");
+    // Another connection is not affected, and ending a session frees a place.
+    let mut b = d.raw().await;
+    b.session("nas", &["music"]).await;
+    a.ok("session.end", json!({"session": first})).await;
+    a.session("nas", &["music"]).await;
+
+    let r = b.call("session.create", json!({"handler": "nas", "items": ["docs", "photos", "music"]})).await;
+    assert_eq!(r["error"]["data"]["name"], "E_OUTOFMEMORY", "{r}");
+    assert!(r["error"]["message"].as_str().is_some_and(|m| m.contains("items") && m.contains('2')), "{r}");
+    assert_eq!(b.ok("sessions.list", json!({})).await["sessions"].as_array().map(Vec::len), Some(3), "nothing changed");
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_mid_line_is_cut_off_while_others_are_served() {
+    let d = TestDaemon::start_with(tempfile::tempdir().expect("tempdir"), |c| {
+        c.limits.line_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let mut idle = d.raw().await;
+    let mut busy = d.raw().await;
+    busy.setup("nas", &["docs"], json!({})).await;
+    // The slow client begins a line, then trickles a byte every 100 ms and never finishes it.
+    let (mut slow_read, mut slow_write) = UnixStream::connect(&d.socket).await.expect("connect").into_split();
+    slow_write.write_all(br#"{"jsonrpc":"2.0","id":1,"#).await.expect("write");
+    let trickle = tokio::spawn(async move {
+        let mut sent = 0;
+        while sent < 200 && slow_write.write_all(b" ").await.is_ok() {
+            sent += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        sent
+    });
+    // Meanwhile the others are served.
+    for _ in 0..5 {
+        let s = busy.session("nas", &["docs"]).await;
+        busy.ok("session.end", json!({"session": s})).await;
+    }
+    let mut said = String::new();
+    tokio::time::timeout(HANG_GUARD, slow_read.read_to_string(&mut said))
+        .await
+        .expect("cut off in time")
+        .expect("read");
+    trickle.abort();
+    let cut: serde_json::Value = serde_json::from_str(said.trim()).expect("one error line, then the close");
+    assert!(cut["error"]["message"].as_str().is_some_and(|m| m.contains("not finished within 0.5 s")), "{cut}");
+    // An idle connection between lines is not a stalled one: it outlived the timeout and still works.
+    assert!(idle.ok("status", json!({})).await.is_object());
+    assert!(busy.ok("status", json!({})).await.is_object());
+}

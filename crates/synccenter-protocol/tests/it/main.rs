@@ -1,0 +1,5 @@
+//! Integration tests of the protocol crate: the committed fuzz corpus replayed through the frame decoder, and
+//! property tests of the decoder over random bytes, random split points and valid frames.
+
+mod corpus;
+mod decoder;

@@ -1,0 +1,164 @@
+//! The offline commands on real files: check, backup while the store is in use, recovery of a file with a
+//! damaged page (the original stays byte for byte), and a full "disk" (the page limit) that fails writes
+//! cleanly and recovers when space returns.
+
+use std::path::Path;
+
+use synccenter_core::{Change, EventFilter, EventLevel, Store, StoreError};
+use synccenter_store_sqlite::maintenance::{self, MaintenanceError};
+use synccenter_store_sqlite::{DB_FILE_NAME, OpenOptions, PageLimit, SqliteStore};
+use synccenter_store_tests::sample;
+use tempfile::TempDir;
+
+/// A store with one handler and `n` events whose descriptions carry a findable marker.
+async fn filled(dir: &Path, n: u128) -> SqliteStore {
+    let store = SqliteStore::open_in_dir(dir).await.expect("open");
+    let mut changes = vec![Change::HandlerSaved(sample::handler("nas"))];
+    for i in 0..n {
+        let mut e = sample::event(i, "nas", None, EventLevel::Error, 1_000 + i as i64);
+        e.description = format!("MARKER-{i:05}-{}", "x".repeat(200));
+        changes.push(Change::EventAdded(e));
+    }
+    store.apply(&changes).await.expect("apply");
+    store
+}
+
+/// Closes every connection and folds the WAL into the main file, so the file alone holds everything.
+async fn settle(store: SqliteStore) {
+    let path = store.path().to_owned();
+    drop(store);
+    use sqlx::Connection;
+    let mut conn =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("raw connection");
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await.expect("checkpoint");
+    conn.close().await.expect("close");
+}
+
+/// Overwrites the page that holds `marker` with bytes no page may start with.
+fn damage_page_holding(path: &Path, marker: &str) {
+    let mut bytes = std::fs::read(path).expect("read");
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    let at = bytes.windows(marker.len()).position(|w| w == marker.as_bytes()).expect("marker on disk");
+    let page = at / page_size;
+    assert!(page > 0, "never the schema page");
+    bytes[page * page_size..(page + 1) * page_size].fill(0xA5);
+    std::fs::write(path, bytes).expect("write");
+}
+
+#[tokio::test]
+async fn check_reports_a_sound_file_and_its_schema_version() {
+    let dir = TempDir::new().unwrap();
+    settle(filled(dir.path(), 10).await).await;
+    let path = dir.path().join(DB_FILE_NAME);
+    let report = maintenance::check(&path).await.expect("check");
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.schema_version, Some(maintenance::known_schema_version()));
+    assert!(matches!(maintenance::check(&dir.path().join("missing.sqlite")).await, Err(MaintenanceError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_the_store_is_in_use_holds_every_committed_write() {
+    let dir = TempDir::new().unwrap();
+    let store = filled(dir.path(), 50).await;
+    let target = dir.path().join("copy.sqlite");
+    let report = maintenance::backup(store.path(), &target).await.expect("backup");
+    assert!(report.bytes > 0);
+    // The store keeps working after the copy, and the copy is a sound database of its own.
+    store.apply(&[Change::EventAdded(sample::event(999, "nas", None, EventLevel::Info, 5))]).await.expect("apply");
+    let copy = SqliteStore::open(&target).await.expect("the copy opens");
+    assert_eq!(copy.count_events(&EventFilter::default()).await.expect("count"), 50);
+    assert!(maintenance::check(&target).await.expect("check").ok());
+    // Nothing is ever overwritten.
+    let err = maintenance::backup(store.path(), &target).await.expect_err("target exists");
+    assert!(matches!(err, MaintenanceError::TargetExists(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_damaged_page_is_refused_at_open_and_recover_copies_everything_else() {
+    let dir = TempDir::new().unwrap();
+    settle(filled(dir.path(), 400).await).await;
+    let path = dir.path().join(DB_FILE_NAME);
+    damage_page_holding(&path, "MARKER-00200");
+    let damaged = std::fs::read(&path).unwrap();
+
+    let err = SqliteStore::open(&path).await.expect_err("a damaged file is refused");
+    let StoreError::Corrupt(msg) = &err else { panic!("expected Corrupt, got {err:?}") };
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("synccenter db recover"), "the message names the recovery command: {msg}");
+    assert_eq!(std::fs::read(&path).unwrap(), damaged, "refusing left the file as it was");
+
+    let report = maintenance::check(&path).await.expect("check runs");
+    assert!(!report.ok(), "check finds the damage");
+
+    let report = maintenance::recover(&path, None).await.expect("recover");
+    assert_eq!(std::fs::read(&path).unwrap(), damaged, "recover never writes to the damaged file");
+    assert_eq!(report.target, dir.path().join(format!("{DB_FILE_NAME}.recovered")));
+    assert!(report.target_ok, "{report:?}");
+    let events = report.tables.iter().find(|t| t.table == "events").expect("events");
+    assert!(events.damaged, "{report:?}");
+    assert!(events.copied < 400 && events.copied >= 360, "only the damaged page's rows are lost: {report:?}");
+    let handlers = report.tables.iter().find(|t| t.table == "handlers").expect("handlers");
+    assert_eq!((handlers.copied, handlers.damaged), (1, false));
+
+    // The recovered file is a working store, and a second recovery picks a new name.
+    let store = SqliteStore::open(&report.target).await.expect("the recovered file opens");
+    assert_eq!(store.count_events(&EventFilter::default()).await.unwrap(), events.copied);
+    assert_eq!(store.load().await.unwrap().handlers.len(), 1);
+    assert_eq!(maintenance::default_recover_target(&path), dir.path().join(format!("{DB_FILE_NAME}.recovered-2")));
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_sqlite_cannot_be_recovered_and_nothing_is_left_behind() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    std::fs::write(&path, vec![0x5Au8; 8192]).unwrap();
+    let report = maintenance::check(&path).await.expect("check runs");
+    assert!(!report.ok());
+    let err = maintenance::recover(&path, None).await.expect_err("nothing readable");
+    assert!(err.to_string().contains("unreadable"), "{err}");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from(DB_FILE_NAME)], "no half-made file remains");
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_writes_whole_and_the_store_recovers_when_space_returns() {
+    let dir = TempDir::new().unwrap();
+    let limit = PageLimit::new();
+    let store =
+        SqliteStore::open_in_dir_with(dir.path(), OpenOptions { page_limit: Some(limit.clone()) }).await.expect("open");
+    store.apply(&[Change::HandlerSaved(sample::handler("nas"))]).await.expect("apply");
+    limit.set(Some(1));
+    let big: Vec<Change> = (0..200)
+        .map(|i| {
+            let mut e = sample::event(i, "nas", None, EventLevel::Error, i as i64);
+            e.description = "y".repeat(1000);
+            Change::EventAdded(e)
+        })
+        .collect();
+    let err = store.apply(&big).await.expect_err("no space");
+    let StoreError::Unavailable(msg) = &err else { panic!("expected Unavailable, got {err:?}") };
+    assert!(msg.starts_with("disk full"), "{msg}");
+    assert_eq!(store.count_events(&EventFilter::default()).await.unwrap(), 0, "all or nothing");
+    // Small writes fill what space is left until one fails, whether in a statement or at COMMIT.
+    let mut n = 1000;
+    loop {
+        let mut e = sample::event(n, "nas", None, EventLevel::Error, n as i64);
+        e.description = "w".repeat(900);
+        if store.apply(&[Change::EventAdded(e)]).await.is_err() {
+            break;
+        }
+        n += 1;
+        assert!(n < 2000, "the page limit never filled up");
+    }
+    limit.set(None);
+    store.apply(&big).await.expect("space returned");
+    assert_eq!(store.count_events(&EventFilter::default()).await.unwrap(), 200 + (n - 1000) as u64);
+    // Every pooled connection writes again (a failed COMMIT must not leave one stuck in a transaction).
+    for i in 0..12 {
+        let e = sample::event(5000 + i, "nas", None, EventLevel::Info, 0);
+        store.apply(&[Change::EventAdded(e)]).await.expect("every connection writes again");
+    }
+    let path = store.path().to_owned();
+    drop(store);
+    assert!(maintenance::check(&path).await.unwrap().ok());
+}

@@ -1,0 +1,10 @@
+//! Fuzzes the daemon's frame decoder: the line codec at any chunking and the JSON-RPC envelope parser, through
+//! `synccenter_protocol::fuzzing::decode_frames`, which panics when an invariant breaks.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    synccenter_protocol::fuzzing::decode_frames(data);
+});
