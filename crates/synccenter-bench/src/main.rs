@@ -10,19 +10,18 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::json;
 use synccenter_client::{Client, StatusWire};
+use synccenter_platform::transport::{ReadHalf, WriteHalf};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::UnixStream;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
 struct Raw {
-    lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
-    write: BufWriter<OwnedWriteHalf>,
+    lines: tokio::io::Lines<BufReader<ReadHalf>>,
+    write: BufWriter<WriteHalf>,
     next: i64,
 }
 
 impl Raw {
     async fn connect(socket: &Path) -> anyhow::Result<Raw> {
-        let (r, w) = UnixStream::connect(socket).await?.into_split();
+        let (r, w) = synccenter_platform::transport::connect(socket).await?.into_split();
         Ok(Raw { lines: BufReader::new(r).lines(), write: BufWriter::new(w), next: 0 })
     }
 
@@ -282,7 +281,7 @@ async fn create_end(socket: &Path, n: u32) -> anyhow::Result<f64> {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let socket: PathBuf = dir.path().join("run/s.sock");
+    let socket: PathBuf = synccenter_platform::transport::endpoint_in(dir.path(), "s");
     let listener = synccenter_daemon::bind(&socket)?;
     let config = synccenter_daemon::Config::new(socket.clone(), dir.path().join("data"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,4 +1,5 @@
-//! `synccenter daemon`: resolves paths, binds the socket, logs to stderr, and runs until SIGTERM or SIGINT.
+//! `synccenter daemon`: resolves paths, binds the socket, logs to stderr, and runs until SIGTERM or SIGINT (on
+//! Windows: Ctrl+C, Ctrl+Break, console close or shutdown).
 
 use std::process::ExitCode;
 
@@ -101,13 +102,10 @@ pub(crate) fn check_config(env: &Env, overrides: &Overrides, json: bool) -> anyh
 }
 
 async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let Ok(mut signals) = synccenter_platform::process::StopSignals::install() else {
         tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
         return std::future::pending().await;
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
-    }
+    let name = signals.recv().await;
+    tracing::info!("{name} received");
 }

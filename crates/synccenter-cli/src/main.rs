@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         config: cli.config.clone(),
         database: cli.database.clone(),
     };
-    let env = synccenter_protocol::Env::from_process(rustix::process::getuid().as_raw());
+    let env = synccenter_protocol::Env::from_process(synccenter_platform::peer::uid());
     let result = match cli.command {
         Command::Daemon { check_config: true, .. } => {
             daemon::check_config(&env, &overrides, cli.json).map(|c| (c, None))

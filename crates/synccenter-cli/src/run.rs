@@ -1,18 +1,17 @@
 //! `synccenter run HANDLER ITEM -- CMD…`: a command as a sync session. It registers nothing (the handler and
-//! item must exist), supervises one child in its own process group, and turns the child's exit into the
-//! item's final status. A stop requested in Sync Center (or SIGINT/SIGTERM to this process) sends SIGTERM to
-//! the whole group, then SIGKILL after the grace period.
+//! item must exist), supervises one child as the root of its own process tree (a process group; a Job Object
+//! on Windows), and turns the child's exit into the item's final status. A stop requested in Sync Center (or
+//! SIGINT/SIGTERM to this process; Ctrl+C on Windows) sends SIGTERM to the whole group, then SIGKILL after the
+//! grace period (on Windows the tree is terminated at once).
 //!
 //! It does not restart, retry or capture output: the child's stdio is inherited.
 
-use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use anyhow::Context;
-use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
 use serde_json::json;
 use synccenter_client::{CancelWire, EventLevelWire, StatusWire};
-use tokio::signal::unix::{SignalKind, signal};
+use synccenter_platform::process::{self, Console, ProcessTree, StopSignals};
 
 use crate::cli::RunArgs;
 use crate::commands::Ctx;
@@ -37,32 +36,27 @@ pub(crate) fn shell_words(args: &[String]) -> String {
 }
 
 fn describe(status: std::process::ExitStatus) -> String {
-    match (status.code(), status.signal()) {
+    match (status.code(), process::exit_signal(&status)) {
         (Some(code), _) => format!("exited with status {code}"),
         (None, Some(sig)) => format!("was killed by signal {sig}"),
         (None, None) => "ended".to_owned(),
     }
 }
 
-/// Sends `sig` to the group; a group that is already gone is fine.
-fn signal_group(pgid: Pid, sig: Signal) {
-    let _ = kill_process_group(pgid, sig);
-}
-
 /// SIGTERM to the group; SIGKILL to whatever is left of it after `grace`.
-async fn stop_group(child: &mut tokio::process::Child, pgid: Pid, grace: Duration) -> anyhow::Result<()> {
-    signal_group(pgid, Signal::TERM);
+async fn stop_group(child: &mut tokio::process::Child, tree: &ProcessTree, grace: Duration) -> anyhow::Result<()> {
+    tree.terminate();
     let deadline = tokio::time::Instant::now() + grace;
     if tokio::time::timeout_at(deadline, child.wait()).await.is_err() {
-        signal_group(pgid, Signal::KILL);
+        tree.kill();
         child.wait().await.context("cannot wait for the command")?;
         return Ok(());
     }
     // The leader is gone; members that outlive it get what is left of the grace period. There is no event
     // for a group emptying, so this polls.
-    while test_kill_process_group(pgid).is_ok() {
+    while !tree.is_empty() {
         if tokio::time::Instant::now() >= deadline {
-            signal_group(pgid, Signal::KILL);
+            tree.kill();
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -83,7 +77,8 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
     session.report_progress(&args.item, StatusWire::UpdatingIndeterminate, Some(&cmdline), 0, 0)?;
 
     let mut cmd = tokio::process::Command::new(&args.command[0]);
-    cmd.args(&args.command[1..]).process_group(0);
+    cmd.args(&args.command[1..]);
+    process::prepare(&mut cmd, Console::Inherit);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -94,12 +89,8 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
             return Err(e).with_context(|| format!("cannot run `{cmdline}`"));
         }
     };
-    let pid = child.id().context("the command has no process ID")?;
-    let pgid = Pid::from_raw(i32::try_from(pid).context("process ID out of range")?)
-        .context("the command has no process ID")?;
-
-    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let tree = ProcessTree::adopt(&mut child).with_context(|| format!("cannot supervise `{cmdline}`"))?;
+    let mut stop_signals = StopSignals::install().context("cannot handle SIGINT and SIGTERM")?;
     let outcome = loop {
         tokio::select! {
             status = child.wait() => break Outcome::Exited(status.context("cannot wait for the command")?),
@@ -108,27 +99,29 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
                 Ok(_) => break Outcome::Cancelled,
                 Err(e) => {
                     // The daemon is gone: nobody can see the sync any more, so do not leave the command behind.
-                    signal_group(pgid, Signal::KILL);
+                    tree.kill();
                     let _ = child.wait().await;
                     return Err(e).context("lost the connection to the daemon; the command was killed");
                 }
             },
-            _ = sigint.recv() => break Outcome::Cancelled,
-            _ = sigterm.recv() => break Outcome::Cancelled,
+            _ = stop_signals.recv() => break Outcome::Cancelled,
         }
     };
 
     let (code, exit_status) = match outcome {
         Outcome::Cancelled => {
-            stop_group(&mut child, pgid, Duration::from_secs(args.grace)).await?;
+            stop_group(&mut child, &tree, Duration::from_secs(args.grace)).await?;
             session.report_progress(&args.item, StatusWire::Canceled, Some("stopped"), 0, 0)?;
             (Exit::CANCELLED, None)
         }
         Outcome::Exited(status) if status.success() => {
+            // What the command left running on purpose after it ended is not ours to stop.
+            tree.release();
             session.report_progress(&args.item, StatusWire::Succeeded, Some(""), 0, 0)?;
             (Exit::OK, Some(status))
         }
         Outcome::Exited(status) => {
+            tree.release();
             session.report_progress(&args.item, StatusWire::Failed, Some(""), 0, 0)?;
             let description = format!("`{cmdline}` {}", describe(status));
             session
@@ -146,7 +139,7 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
             "errors": end.errors,
             "conflicts": end.conflicts,
             "exit_code": exit_status.and_then(|s| s.code()),
-            "signal": exit_status.and_then(|s| s.signal()),
+            "signal": exit_status.and_then(|s| process::exit_signal(&s)),
             "cancelled": code == Exit::CANCELLED,
         }))?;
     } else if code != Exit::OK {

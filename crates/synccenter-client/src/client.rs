@@ -18,7 +18,6 @@ use synccenter_protocol::methods::{
     StatusResult, SubscribeResult, SyncFailedParams, VersionRange, names,
 };
 use synccenter_protocol::{Env, MIN_SUPPORTED_PROTOCOL, Overrides, PROTOCOL_VERSION, Paths};
-use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
 use crate::conn::{PendingKind, Shared};
@@ -54,8 +53,9 @@ impl Drop for ShutdownOnDrop {
 impl Client {
     /// Connects to the socket at `path` and negotiates the protocol version.
     pub async fn connect(path: &Path) -> Result<Client, ClientError> {
-        let stream =
-            UnixStream::connect(path).await.map_err(|source| ClientError::Connect { path: path.to_owned(), source })?;
+        let stream = synccenter_platform::transport::connect(path)
+            .await
+            .map_err(|source| ClientError::Connect { path: path.to_owned(), source })?;
         let (read, write) = stream.into_split();
         let shared = Shared::new();
         shared.spawn(read, write);
@@ -80,10 +80,9 @@ impl Client {
     }
 
     /// Connects to the default socket: `SYNCCENTER_SOCKET`, else `$XDG_RUNTIME_DIR/synccenter/synccenter.sock`,
-    /// else `/tmp/synccenter-$UID/synccenter.sock`.
+    /// else `/tmp/synccenter-$UID/synccenter.sock`; on Windows the pipe `\\.\pipe\synccenter-<user>`.
     pub async fn connect_default() -> Result<Client, ClientError> {
-        let uid = rustix::process::getuid().as_raw();
-        let paths = Paths::resolve(&Env::from_process(uid), &Overrides::default())?;
+        let paths = Paths::resolve(&Env::from_process(synccenter_platform::peer::uid()), &Overrides::default())?;
         Client::connect(&paths.socket).await
     }
 

@@ -23,12 +23,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use synccenter_platform::transport::{ReadHalf, WriteHalf};
 use synccenter_protocol::methods::{
     CancelRequestedPush, ReportProgressParams, ResolutionRequestedPush, SessionParams, SetHandlerProgressTextParams,
     SyncRequestedPush, SyncResultPush, Update, names,
 };
 use synccenter_protocol::{ErrorData, Frame, LineCodec, MAX_LINE_BYTES, StatusWire};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
@@ -193,7 +193,7 @@ impl Shared {
     }
 
     /// Starts the reader and writer tasks.
-    pub(crate) fn spawn(self: &Arc<Self>, read: OwnedReadHalf, write: OwnedWriteHalf) {
+    pub(crate) fn spawn(self: &Arc<Self>, read: ReadHalf, write: WriteHalf) {
         tokio::spawn(write_loop(Arc::clone(self), write));
         tokio::spawn(read_loop(Arc::clone(self), read));
     }
@@ -518,7 +518,7 @@ struct RawError {
     data: Option<ErrorData>,
 }
 
-async fn write_loop(shared: Arc<Shared>, write: OwnedWriteHalf) {
+async fn write_loop(shared: Arc<Shared>, write: WriteHalf) {
     let mut sink = FramedWrite::new(write, LineCodec::default());
     'outer: loop {
         let (batch, stop) = shared.take_batch();
@@ -546,7 +546,7 @@ async fn write_loop(shared: Arc<Shared>, write: OwnedWriteHalf) {
     shared.stop_reader.notify_one();
 }
 
-async fn read_loop(shared: Arc<Shared>, read: OwnedReadHalf) {
+async fn read_loop(shared: Arc<Shared>, read: ReadHalf) {
     let mut frames = FramedRead::new(read, LineCodec::new(MAX_READ_LINE_BYTES));
     let why = loop {
         let frame = tokio::select! {

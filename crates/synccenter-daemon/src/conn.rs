@@ -10,11 +10,11 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::SinkExt;
 use synccenter_core::HResult;
+use synccenter_platform::transport::{ReadHalf, Stream};
 use synccenter_protocol::{
     ErrorObject, Frame, LineCodec, MAX_LINE_BYTES, Outgoing, RequestId, error_codes, parse_incoming,
 };
 use tokio::io::AsyncReadExt;
-use tokio::net::UnixStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::codec::{Decoder, FramedWrite};
 
@@ -62,7 +62,7 @@ enum Next {
 /// The reading side: the line codec driven by hand, so that the time a line takes can be bounded from its
 /// first byte (a `FramedRead` would hide the bytes of an unfinished line inside its `next`).
 struct Lines {
-    read: tokio::net::unix::OwnedReadHalf,
+    read: ReadHalf,
     buf: BytesMut,
     codec: LineCodec,
     /// When the line in progress began.
@@ -115,7 +115,7 @@ fn error_line(id: Option<RequestId>, error: ErrorObject) -> String {
 }
 
 /// Tells a client over the connection limit why it is closed (one line, never blocking), then drops it.
-pub(crate) fn refuse(stream: &UnixStream, max: usize) {
+pub(crate) fn refuse(stream: &Stream, max: usize) {
     let error = ErrorObject::new(
         error_codes::SYNC_CENTER_ERROR,
         HResult::E_OUTOFMEMORY.code,
@@ -129,7 +129,7 @@ pub(crate) fn refuse(stream: &UnixStream, max: usize) {
 /// Serves one connection until it closes or the hub goes away; `slot` is its place under the connection
 /// limit, given back as soon as the client is gone.
 pub(crate) async fn serve(
-    stream: UnixStream,
+    stream: Stream,
     conn: ConnId,
     hub: mpsc::Sender<HubMsg>,
     line_timeout: Duration,

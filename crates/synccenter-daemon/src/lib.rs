@@ -17,7 +17,6 @@ mod fleet;
 mod health;
 mod hub;
 mod runtime;
-mod socket;
 mod store;
 mod supervisor;
 mod writer;
@@ -36,7 +35,7 @@ use crate::store::DaemonStore;
 pub use fleet::FleetTimings;
 pub use hub::Intervals;
 pub use runtime::{RandomIds, SystemClock};
-pub use socket::{SocketError, bind};
+pub use synccenter_platform::transport::{Listener, SocketError, bind};
 pub use synccenter_store_sqlite::PageLimit;
 
 /// What the daemon needs to run.
@@ -140,6 +139,9 @@ pub enum DaemonError {
     /// The database URL is not supported.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedDatabase(String),
+    /// The machine's host name could not be read.
+    #[error("cannot read this machine's host name: {0}; pass --host")]
+    HostName(#[source] std::io::Error),
     /// The host identity is not usable.
     #[error("invalid host name {0:?}: use 1 to 253 letters, digits, '.', '-' or '_'")]
     InvalidHost(String),
@@ -155,7 +157,7 @@ pub enum DaemonError {
 pub fn host_name(config: &Config) -> Result<String, DaemonError> {
     let host = match &config.host {
         Some(h) => h.clone(),
-        None => rustix::system::uname().nodename().to_string_lossy().into_owned(),
+        None => synccenter_platform::host_name().map_err(DaemonError::HostName)?,
     };
     let valid = !host.is_empty()
         && host.len() <= 253
@@ -225,11 +227,9 @@ async fn dashboard(
 /// each) and writes everything to the store before returning.
 pub async fn run(
     config: Config,
-    listener: std::os::unix::net::UnixListener,
+    mut listener: Listener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), DaemonError> {
-    listener.set_nonblocking(true)?;
-    let listener = tokio::net::UnixListener::from_std(listener)?;
     let clock: Arc<dyn Clock> = config.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     let host = host_name(&config)?;
     let store = Arc::new(open_store(&config, &host, clock.clone()).await?);
@@ -298,7 +298,7 @@ pub async fn run(
     if config.reload_on_sighup {
         let tx = hub_tx.clone();
         tokio::spawn(async move {
-            let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+            let Ok(mut hangup) = synccenter_platform::process::ReloadSignal::install() else { return };
             while hangup.recv().await.is_some() {
                 tracing::info!("SIGHUP: reloading the configuration");
                 if tx.send(hub::HubMsg::Reload).await.is_err() {
@@ -319,17 +319,17 @@ pub async fn run(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let stream = match accepted {
                     Ok(s) => s,
-                    Err(e) => {
+                    Err(e @ synccenter_platform::transport::AcceptError::Io(_)) => {
                         tracing::warn!(error = %e, "accept failed");
                         continue;
                     }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "refused a connection from another user");
+                        continue;
+                    }
                 };
-                if let Err((uid, e)) = socket::peer_is_us(&stream) {
-                    tracing::warn!(peer_uid = uid, error = %e, "refused a connection from another user");
-                    continue;
-                }
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
                     conn::refuse(&stream, config.limits.max_connections);
                     continue;
@@ -345,8 +345,7 @@ pub async fn run(
     if let Some(task) = dashboard {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
     }
-    drop(listener);
-    let _ = std::fs::remove_file(&config.socket);
+    listener.close();
     let _ = hub_tx.send(hub::HubMsg::Shutdown).await;
     drop(hub_tx);
     let _ = hub_task.await;

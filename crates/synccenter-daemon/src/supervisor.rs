@@ -5,9 +5,11 @@
 //! gigabytes, a stop request that waits for the tool to feel like stopping. [`run`] does it once, right:
 //!
 //! - the program is started from an argument vector (never through a shell), with stdin from `/dev/null`,
-//!   in its own process group, with a clean environment: `PATH` (the daemon's, or
+//!   as the root of its own process tree (a process group on Unix, a Job Object on Windows:
+//!   [`synccenter_platform::process`]), with a clean environment: `PATH` (the daemon's, or
 //!   `/usr/local/bin:/usr/bin:/bin`), `HOME`, `USER`, `LANG`, `LC_ALL` and `TMPDIR` when the daemon has
-//!   them, then what the configuration lists ([`RunSpec::env`]);
+//!   them (on Windows the system and profile variables instead), then what the configuration lists
+//!   ([`RunSpec::env`]);
 //! - stdout and stderr are read concurrently, split into lines (stdout also on `\r`, for rsync's progress),
 //!   each line capped at [`MAX_LINE_BYTES`] and the whole output at [`RunSpec::max_output`]; past the cap
 //!   the pipes are still drained, so the child never blocks on a full pipe, but only the stderr tail keeps
@@ -15,7 +17,7 @@
 //!   through a bounded channel: progress and text are coalesced and log lines dropped when the caller is
 //!   slow, errors, warnings, conflicts and summaries never are (the pipes are left unread instead);
 //! - a cancel or the time limit sends SIGTERM to the whole group at once, and SIGKILL after
-//!   [`RunSpec::grace`]; when the main process has ended, the pipes get [`DRAIN_AFTER_EXIT`] to reach
+//!   [`RunSpec::grace`] (Windows has no polite stop for a windowless tree: it terminates the job at once); when the main process has ended, the pipes get [`DRAIN_AFTER_EXIT`] to reach
 //!   end-of-file (a grandchild holding them must not hang the run), then the group is SIGKILLed anyway, so
 //!   nothing started by the run survives it (also when the run's future is dropped half-way).
 //!
@@ -28,15 +30,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use rustix::io::Errno;
-use rustix::process::{Pid, Signal, kill_process_group};
 use synccenter_commands::progress::{Kind, Observation, Reader, Stream};
 use synccenter_commands::{ExitInfo, StderrTail};
+use synccenter_platform::process::{self, Console, DEFAULT_PATH, INHERITED_ENV, ProcessTree};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
@@ -60,10 +60,6 @@ const TAIL_BYTES: usize = 8 * 1024;
 const MAX_PENDING_EVENTS: usize = 256;
 /// One read from a pipe.
 const CHUNK_BYTES: usize = 8 * 1024;
-/// `PATH` when the daemon has none.
-const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
-/// Variables passed on from the daemon's environment when it has them (besides `PATH`).
-const INHERITED_ENV: [&str; 5] = ["HOME", "USER", "LANG", "LC_ALL", "TMPDIR"];
 
 /// What to run, and the limits of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,8 +161,17 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
         }
     };
     let pid = child.id().unwrap_or(0);
-    // Declared after `child`, so dropped before it: a run dropped half-way kills the whole group.
-    let group = Group { pgid: i32::try_from(pid).ok().and_then(Pid::from_raw) };
+    // Declared after `child`, so dropped before it: a run dropped half-way kills the whole tree.
+    let group = match ProcessTree::adopt(&mut child) {
+        Ok(tree) => tree,
+        Err(e) => {
+            let message = format!("cannot supervise `{}`: {e}", spec.program);
+            tracing::warn!(program = %spec.program, pid, "{message}");
+            let _ = child.wait().await;
+            report.spawn_error = Some(message);
+            return report;
+        }
+    };
     tracing::debug!(program = %spec.program, pid, "command started");
 
     let mut capture = Capture::new(spec.kind, spec.max_output, events.clone());
@@ -213,7 +218,7 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
                         if stop.is_none() {
                             tracing::debug!(pid, "cancel requested: SIGTERM to the group");
                             stop = Some(Stop::Cancel);
-                            group.signal(Signal::TERM);
+                            group.terminate();
                             kill_at = Instant::now().checked_add(spec.grace);
                         }
                     }
@@ -223,12 +228,12 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
             () = sleep_opt(time_limit), if !exited && stop.is_none() => {
                 tracing::debug!(pid, "time limit reached: SIGTERM to the group");
                 stop = Some(Stop::Timeout);
-                group.signal(Signal::TERM);
+                group.terminate();
                 kill_at = Instant::now().checked_add(spec.grace);
             }
             () = sleep_opt(kill_at), if !exited => {
                 tracing::debug!(pid, "grace over: SIGKILL to the group");
-                group.signal(Signal::KILL);
+                group.kill();
                 kill_at = None;
             }
             () = sleep_opt(drain_until) => {
@@ -265,7 +270,7 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
     match status {
         Some(Ok(s)) => {
             report.exit.code = s.code();
-            report.exit.signal = s.signal();
+            report.exit.signal = process::exit_signal(&s);
         }
         Some(Err(e)) => tracing::warn!(pid, "cannot read the exit status of `{}`: {e}", spec.program),
         None => {}
@@ -294,7 +299,8 @@ fn command(spec: &RunSpec) -> Command {
     if let Some(dir) = &spec.workdir {
         cmd.current_dir(dir);
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    process::prepare(&mut cmd, Console::Detached);
     cmd
 }
 
@@ -319,30 +325,6 @@ async fn sleep_opt(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// The run's process group; SIGKILLed when dropped.
-#[derive(Debug)]
-struct Group {
-    pgid: Option<Pid>,
-}
-
-impl Group {
-    fn signal(&self, sig: Signal) {
-        let Some(pgid) = self.pgid else { return };
-        match kill_process_group(pgid, sig) {
-            Ok(()) | Err(Errno::SRCH) => {}
-            Err(e) => tracing::warn!(pgid = pgid.as_raw_nonzero().get(), "cannot signal the process group: {e}"),
-        }
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        // After the main process has been reaped the id stays reserved while any member of its group
-        // lives; with no member left this finds nothing (ESRCH).
-        self.signal(Signal::KILL);
     }
 }
 

@@ -34,6 +34,12 @@ pub enum HttpError {
         #[source]
         source: std::io::Error,
     },
+    /// The token path is not a regular file (a link, a directory).
+    #[error("token file {} is not a regular file; remove it and a new token is made", path.display())]
+    TokenNotAFile {
+        /// The path.
+        path: PathBuf,
+    },
     /// The token file may be read by others.
     #[error("token file {} has mode {mode:#o}; it must not be readable by group or others (chmod 600)", path.display())]
     TokenPermissions {

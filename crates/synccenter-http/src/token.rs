@@ -1,10 +1,11 @@
 //! The dashboard token: 32 random bytes as 64 hex characters, kept in `dashboard.token` in the data directory,
-//! created with mode 0600 and refused when group or others may read it. Comparisons are constant-time.
+//! created with mode 0600 and refused when group or others may read it (on Windows the file inherits the
+//! owner-only access list of the user's profile: [`synccenter_platform::fs`]). Comparisons are constant-time.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+
+use synccenter_platform::fs::{NotPrivate, check_private, create_new_private};
 
 use crate::error::HttpError;
 
@@ -46,7 +47,7 @@ pub fn load_or_create_token(data_dir: &Path) -> Result<String, HttpError> {
             let tmp = data_dir.join(format!(".{TOKEN_FILE}.{}.tmp", std::process::id()));
             let _ = std::fs::remove_file(&tmp);
             let written = (|| {
-                let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+                let mut f = create_new_private(&tmp)?;
                 f.write_all(token.as_bytes())?;
                 f.sync_all()?;
                 std::fs::hard_link(&tmp, &path)
@@ -65,13 +66,13 @@ pub fn load_or_create_token(data_dir: &Path) -> Result<String, HttpError> {
 fn read_token(path: &Path) -> Result<String, HttpError> {
     let io = |source| HttpError::TokenIo { path: path.to_owned(), source };
     let meta = std::fs::symlink_metadata(path).map_err(io)?;
-    let mode = meta.mode() & 0o7777;
-    if !meta.file_type().is_file() || mode & 0o077 != 0 {
-        return Err(HttpError::TokenPermissions { path: path.to_owned(), mode });
-    }
-    let me = rustix::process::getuid().as_raw();
-    if meta.uid() != me {
-        return Err(HttpError::TokenOwner { path: path.to_owned(), owner: meta.uid(), me });
+    match check_private(&meta) {
+        Ok(()) if meta.file_type().is_file() => {}
+        Ok(()) => return Err(HttpError::TokenNotAFile { path: path.to_owned() }),
+        Err(NotPrivate::Mode(mode)) => return Err(HttpError::TokenPermissions { path: path.to_owned(), mode }),
+        Err(NotPrivate::Owner { owner, me }) => {
+            return Err(HttpError::TokenOwner { path: path.to_owned(), owner, me });
+        }
     }
     let text = std::fs::read_to_string(path).map_err(io)?;
     let token = text.trim();
@@ -89,7 +90,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 

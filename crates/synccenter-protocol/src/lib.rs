@@ -20,7 +20,7 @@ mod wire;
 
 pub use codec::{Frame, LineCodec};
 pub use envelope::{ErrorData, ErrorObject, Incoming, IncomingError, Outgoing, RequestId, error_codes, parse_incoming};
-pub use paths::{Env, MAX_SOCKET_PATH_BYTES, Overrides, Paths, PathsError, SOCKET_FILE_NAME};
+pub use paths::{Env, Overrides, PIPE_NAME_PREFIX, Paths, PathsError, Platform, SOCKET_FILE_NAME};
 pub use wire::{
     CancelWire, ControlFlagWire, EventLevelWire, HandlerTypeWire, RetentionWire, StatusWire, format_time, parse_time,
 };

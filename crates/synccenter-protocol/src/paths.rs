@@ -1,6 +1,15 @@
 //! Where things live (`shared/INTERFACE.md`): the socket, the data directory and the configuration file,
 //! resolved once from an injectable [`Env`] so that nothing else reads the process environment and tests
-//! never mutate it. An empty `XDG_*` variable counts as unset.
+//! never mutate it. An empty variable counts as unset.
+//!
+//! Each platform has its own defaults ([`Platform`]); the resolution is pure, so every platform's is tested on
+//! any platform. Flags win, then `SYNCCENTER_*`, then:
+//!
+//! | | socket | data directory | configuration |
+//! |---|---|---|---|
+//! | Linux and other Unix | `$XDG_RUNTIME_DIR/synccenter/synccenter.sock`, else `/tmp/synccenter-$UID/…` | `$XDG_DATA_HOME/synccenter`, else `~/.local/share/synccenter` | `$XDG_CONFIG_HOME/synccenter/config.toml`, else `~/.config/…` |
+//! | macOS | as on Linux | `~/Library/Application Support/synccenter` | `~/Library/Application Support/synccenter/config.toml` |
+//! | Windows | the named pipe `\\.\pipe\synccenter-%USERNAME%` | `%LOCALAPPDATA%\synccenter` | `%APPDATA%\synccenter\config.toml` |
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,8 +17,30 @@ use std::path::PathBuf;
 /// The socket's file name inside its directory.
 pub const SOCKET_FILE_NAME: &str = "synccenter.sock";
 
-/// Longest usable Unix socket path on Linux (`sun_path` is 108 bytes with the NUL).
-pub const MAX_SOCKET_PATH_BYTES: usize = 107;
+/// The prefix of the Windows pipe name; the user name follows.
+pub const PIPE_NAME_PREFIX: &str = r"\\.\pipe\synccenter-";
+
+/// Whose conventions the default paths follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    /// Linux and other Unix systems: the XDG base directories.
+    Unix,
+    /// macOS: `~/Library/Application Support`, and the socket as on Linux.
+    MacOs,
+    /// Windows: `%LOCALAPPDATA%`, `%APPDATA%` and a named pipe.
+    Windows,
+}
+
+impl Platform {
+    /// The platform this was built for.
+    pub const CURRENT: Platform = if cfg!(windows) {
+        Platform::Windows
+    } else if cfg!(target_os = "macos") {
+        Platform::MacOs
+    } else {
+        Platform::Unix
+    };
+}
 
 /// The environment the paths are resolved from.
 #[derive(Clone, Debug, Default)]
@@ -70,7 +101,10 @@ pub struct Paths {
 /// The environment gave nothing to resolve a path from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathsError {
-    /// Neither the variable nor `HOME` is set.
+    /// On Windows: `USERNAME`, which names the pipe, is not set.
+    #[error("cannot name the pipe: set USERNAME, or pass --socket")]
+    NoUser,
+    /// Neither the variable nor `HOME` is set (on Windows: the variable).
     #[error("cannot find the {what}: set {var} or HOME, or pass {flag}")]
     NoHome {
         /// What was being resolved.
@@ -83,37 +117,87 @@ pub enum PathsError {
 }
 
 impl Paths {
-    /// Flags first, then `SYNCCENTER_*`, then XDG, then the defaults of `shared/INTERFACE.md`.
+    /// Flags first, then `SYNCCENTER_*`, then the defaults of this platform (`shared/INTERFACE.md`).
     pub fn resolve(env: &Env, o: &Overrides) -> Result<Paths, PathsError> {
-        let home = env.var("HOME").map(PathBuf::from);
+        Paths::resolve_for(Platform::CURRENT, env, o)
+    }
+
+    /// [`Paths::resolve`] with the defaults of `platform`.
+    pub fn resolve_for(platform: Platform, env: &Env, o: &Overrides) -> Result<Paths, PathsError> {
         let socket = match o.socket.clone().or_else(|| env.var("SYNCCENTER_SOCKET").map(PathBuf::from)) {
             Some(p) => p,
-            None => match env.var("XDG_RUNTIME_DIR") {
-                Some(dir) => PathBuf::from(dir).join("synccenter").join(SOCKET_FILE_NAME),
-                None => PathBuf::from(format!("/tmp/synccenter-{}", env.uid())).join(SOCKET_FILE_NAME),
-            },
+            None => default_socket(platform, env)?,
         };
         let data_dir = match o.data_dir.clone().or_else(|| env.var("SYNCCENTER_DATA_DIR").map(PathBuf::from)) {
             Some(p) => p,
-            None => match env.var("XDG_DATA_HOME") {
-                Some(dir) => PathBuf::from(dir).join("synccenter"),
-                None => home
-                    .clone()
-                    .ok_or(PathsError::NoHome { what: "data directory", var: "XDG_DATA_HOME", flag: "--data-dir" })?
-                    .join(".local/share/synccenter"),
-            },
+            None => default_data_dir(platform, env)?,
         };
         let config = match o.config.clone().or_else(|| env.var("SYNCCENTER_CONFIG").map(PathBuf::from)) {
             Some(p) => p,
-            None => match env.var("XDG_CONFIG_HOME") {
-                Some(dir) => PathBuf::from(dir).join("synccenter/config.toml"),
-                None => home
-                    .ok_or(PathsError::NoHome { what: "configuration file", var: "XDG_CONFIG_HOME", flag: "--config" })?
-                    .join(".config/synccenter/config.toml"),
-            },
+            None => default_config(platform, env)?,
         };
         let database = o.database.clone().or_else(|| env.var("SYNCCENTER_DATABASE").map(str::to_owned));
         Ok(Paths { socket, data_dir, config, database })
+    }
+}
+
+/// `dir\name` in Windows' spelling, whatever platform this runs on.
+fn windows_join(dir: &str, name: &str) -> PathBuf {
+    PathBuf::from(format!("{}\\{name}", dir.trim_end_matches(['\\', '/'])))
+}
+
+fn home(env: &Env, what: &'static str, var: &'static str, flag: &'static str) -> Result<PathBuf, PathsError> {
+    env.var("HOME").map(PathBuf::from).ok_or(PathsError::NoHome { what, var, flag })
+}
+
+fn default_socket(platform: Platform, env: &Env) -> Result<PathBuf, PathsError> {
+    match platform {
+        Platform::Windows => {
+            // Backslashes separate pipe names from the namespace; a user name never has one, but make sure.
+            let user = env.var("USERNAME").ok_or(PathsError::NoUser)?.replace('\\', "_");
+            Ok(PathBuf::from(format!("{PIPE_NAME_PREFIX}{user}")))
+        }
+        Platform::Unix | Platform::MacOs => Ok(match env.var("XDG_RUNTIME_DIR") {
+            Some(dir) => PathBuf::from(dir).join("synccenter").join(SOCKET_FILE_NAME),
+            None => PathBuf::from(format!("/tmp/synccenter-{}", env.uid())).join(SOCKET_FILE_NAME),
+        }),
+    }
+}
+
+fn default_data_dir(platform: Platform, env: &Env) -> Result<PathBuf, PathsError> {
+    const FLAG: &str = "--data-dir";
+    match platform {
+        Platform::Unix => match env.var("XDG_DATA_HOME") {
+            Some(dir) => Ok(PathBuf::from(dir).join("synccenter")),
+            None => Ok(home(env, "data directory", "XDG_DATA_HOME", FLAG)?.join(".local/share/synccenter")),
+        },
+        Platform::MacOs => {
+            Ok(home(env, "data directory", "HOME", FLAG)?.join("Library/Application Support/synccenter"))
+        }
+        Platform::Windows => match env.var("LOCALAPPDATA") {
+            Some(dir) => Ok(windows_join(dir, "synccenter")),
+            None => Err(PathsError::NoHome { what: "data directory", var: "LOCALAPPDATA", flag: FLAG }),
+        },
+    }
+}
+
+fn default_config(platform: Platform, env: &Env) -> Result<PathBuf, PathsError> {
+    const FLAG: &str = "--config";
+    match platform {
+        Platform::Unix => match env.var("XDG_CONFIG_HOME") {
+            Some(dir) => Ok(PathBuf::from(dir).join("synccenter/config.toml")),
+            None => {
+                Ok(home(env, "configuration file", "XDG_CONFIG_HOME", FLAG)?.join(".config/synccenter/config.toml"))
+            }
+        },
+        Platform::MacOs => {
+            Ok(home(env, "configuration file", "HOME", FLAG)?
+                .join("Library/Application Support/synccenter/config.toml"))
+        }
+        Platform::Windows => match env.var("APPDATA") {
+            Some(dir) => Ok(windows_join(&format!("{}\\synccenter", dir.trim_end_matches(['\\', '/'])), "config.toml")),
+            None => Err(PathsError::NoHome { what: "configuration file", var: "APPDATA", flag: FLAG }),
+        },
     }
 }
 
@@ -127,9 +211,12 @@ mod tests {
 
     #[test]
     fn follows_interface_defaults() {
-        let p =
-            Paths::resolve(&env(&[("HOME", "/home/u"), ("XDG_RUNTIME_DIR", "/run/user/1000")]), &Overrides::default())
-                .expect("resolve");
+        let p = Paths::resolve_for(
+            Platform::Unix,
+            &env(&[("HOME", "/home/u"), ("XDG_RUNTIME_DIR", "/run/user/1000")]),
+            &Overrides::default(),
+        )
+        .expect("resolve");
         assert_eq!(p.socket, PathBuf::from("/run/user/1000/synccenter/synccenter.sock"));
         assert_eq!(p.data_dir, PathBuf::from("/home/u/.local/share/synccenter"));
         assert_eq!(p.config, PathBuf::from("/home/u/.config/synccenter/config.toml"));
@@ -140,18 +227,53 @@ mod tests {
     fn empty_xdg_counts_as_unset_and_flags_win() {
         let e =
             env(&[("HOME", "/h"), ("XDG_RUNTIME_DIR", ""), ("XDG_DATA_HOME", ""), ("SYNCCENTER_SOCKET", "/s.sock")]);
-        let p = Paths::resolve(&e, &Overrides::default()).expect("resolve");
+        let p = Paths::resolve_for(Platform::Unix, &e, &Overrides::default()).expect("resolve");
         assert_eq!(p.socket, PathBuf::from("/s.sock"));
         assert_eq!(p.data_dir, PathBuf::from("/h/.local/share/synccenter"));
         let e = env(&[("HOME", "/h")]);
-        let p = Paths::resolve(&e, &Overrides { socket: Some("/x".into()), ..Default::default() }).expect("resolve");
+        let p = Paths::resolve_for(Platform::Unix, &e, &Overrides { socket: Some("/x".into()), ..Default::default() })
+            .expect("resolve");
         assert_eq!(p.socket, PathBuf::from("/x"));
-        let p = Paths::resolve(
+        let p = Paths::resolve_for(
+            Platform::Unix,
             &env(&[]),
             &Overrides { data_dir: Some("/d".into()), config: Some("/c".into()), ..Default::default() },
         )
         .expect("resolve");
         assert_eq!(p.socket, PathBuf::from("/tmp/synccenter-1000/synccenter.sock"));
-        assert!(Paths::resolve(&env(&[]), &Overrides::default()).is_err());
+        assert!(Paths::resolve_for(Platform::Unix, &env(&[]), &Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn macos_uses_application_support_and_the_unix_socket() {
+        let e = env(&[("HOME", "/Users/u"), ("XDG_DATA_HOME", "/ignored"), ("XDG_CONFIG_HOME", "/ignored")]);
+        let p = Paths::resolve_for(Platform::MacOs, &e, &Overrides::default()).expect("resolve");
+        assert_eq!(p.socket, PathBuf::from("/tmp/synccenter-1000/synccenter.sock"));
+        assert_eq!(p.data_dir, PathBuf::from("/Users/u/Library/Application Support/synccenter"));
+        assert_eq!(p.config, PathBuf::from("/Users/u/Library/Application Support/synccenter/config.toml"));
+        assert!(Paths::resolve_for(Platform::MacOs, &env(&[]), &Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn windows_uses_the_pipe_of_the_user_and_the_app_data_folders() {
+        let e = env(&[
+            ("USERNAME", "Alice"),
+            ("LOCALAPPDATA", r"C:\Users\Alice\AppData\Local"),
+            ("APPDATA", r"C:\Users\Alice\AppData\Roaming\"),
+            ("HOME", "/ignored"),
+        ]);
+        let p = Paths::resolve_for(Platform::Windows, &e, &Overrides::default()).expect("resolve");
+        assert_eq!(p.socket, PathBuf::from(r"\\.\pipe\synccenter-Alice"));
+        assert_eq!(p.data_dir, PathBuf::from(r"C:\Users\Alice\AppData\Local\synccenter"));
+        assert_eq!(p.config, PathBuf::from(r"C:\Users\Alice\AppData\Roaming\synccenter\config.toml"));
+        let p = Paths::resolve_for(
+            Platform::Windows,
+            &env(&[("SYNCCENTER_SOCKET", r"\\.\pipe\mine"), ("LOCALAPPDATA", "L"), ("APPDATA", "R")]),
+            &Overrides::default(),
+        )
+        .expect("resolve");
+        assert_eq!(p.socket, PathBuf::from(r"\\.\pipe\mine"));
+        let no_user = env(&[("LOCALAPPDATA", "L"), ("APPDATA", "R")]);
+        assert_eq!(Paths::resolve_for(Platform::Windows, &no_user, &Overrides::default()), Err(PathsError::NoUser));
     }
 }

@@ -1,9 +1,10 @@
 //! Test fixtures shared by the integration tests: [`TestDaemon`] runs the real daemon in-process on a
-//! temporary socket and data directory, and [`RawConn`] speaks the protocol as raw JSON lines, the way a
+//! temporary socket (a fresh named pipe on Windows) and data directory, and [`RawConn`] speaks the protocol as raw JSON lines, the way a
 //! client in any language would. Waits are on events, with generous timeouts only as hang guards.
 
 #![allow(clippy::missing_panics_doc)]
 
+#[cfg(unix)]
 pub mod postgres;
 
 use std::collections::VecDeque;
@@ -12,9 +13,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use synccenter_platform::transport::{ReadHalf, WriteHalf};
 use synccenter_protocol::{Frame, LineCodec};
-use tokio::net::UnixStream;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -47,9 +47,20 @@ impl TestDaemon {
 
     /// A daemon with a configuration adjusted by `tweak`.
     pub async fn start_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut synccenter_daemon::Config)) -> TestDaemon {
-        let socket = dir.path().join("run").join("s.sock");
-        let data_dir = dir.path().join("data");
+        let socket = synccenter_platform::transport::endpoint_in(dir.path(), "s");
         let listener = synccenter_daemon::bind(&socket).expect("bind the test socket");
+        Self::start_on(dir, socket, listener, tweak).await
+    }
+
+    /// A daemon on a listener bound by the caller (to admit another identity: `Listener::admitting`) on
+    /// `socket`, with its data in `dir`.
+    pub async fn start_on(
+        dir: tempfile::TempDir,
+        socket: PathBuf,
+        listener: synccenter_daemon::Listener,
+        tweak: impl FnOnce(&mut synccenter_daemon::Config),
+    ) -> TestDaemon {
+        let data_dir = dir.path().join("data");
         let mut config = synccenter_daemon::Config::new(socket.clone(), data_dir.clone());
         tweak(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
@@ -99,8 +110,8 @@ impl Drop for TestDaemon {
 /// A connection speaking raw JSON lines.
 #[derive(Debug)]
 pub struct RawConn {
-    read: FramedRead<OwnedReadHalf, LineCodec>,
-    write: FramedWrite<OwnedWriteHalf, LineCodec>,
+    read: FramedRead<ReadHalf, LineCodec>,
+    write: FramedWrite<WriteHalf, LineCodec>,
     next_id: i64,
     /// Messages without `id` that arrived while waiting for a reply.
     pushes: VecDeque<Value>,
@@ -109,7 +120,7 @@ pub struct RawConn {
 impl RawConn {
     /// Connects without saying `hello`.
     pub async fn connect(socket: &Path) -> RawConn {
-        let stream = UnixStream::connect(socket).await.expect("connect to the daemon");
+        let stream = synccenter_platform::transport::connect(socket).await.expect("connect to the daemon");
         let (r, w) = stream.into_split();
         RawConn {
             read: FramedRead::new(r, LineCodec::new(16 * 1024 * 1024)),

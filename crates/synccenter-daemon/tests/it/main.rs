@@ -10,3 +10,4 @@ mod limits;
 mod owners;
 mod python_client;
 mod sessions;
+mod transport;

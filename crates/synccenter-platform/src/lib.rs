@@ -1,0 +1,41 @@
+//! # synccenter-platform
+//!
+//! Everything that differs between Linux, macOS and Windows, each difference behind one module, so that the
+//! daemon, the client, the CLI and the dashboard are written once:
+//!
+//! - [`transport`]: the per-user local endpoint. A Unix socket in a private directory on Linux and macOS; on
+//!   Windows the named pipe `\\.\pipe\synccenter-<user>`, created as the first instance, with a security
+//!   descriptor that admits only the current user, and remote clients rejected.
+//! - [`peer`]: who is at the other end. A user ID on Unix (`SO_PEERCRED` on Linux, `getpeereid` on macOS), the
+//!   security identifier of the client process's user on Windows; the daemon admits only its own.
+//! - [`process`]: process trees and stop signals. A process group on Unix (SIGTERM, then SIGKILL), a Job Object
+//!   on Windows (its whole tree terminated at once); SIGTERM/SIGINT/SIGHUP versus the console control events.
+//! - [`fs`]: files only their owner may read (the dashboard token).
+//!
+//! Where things live (the directories, the pipe name) is resolved without any system call from the environment,
+//! in `synccenter-protocol`'s `paths`, so that every platform's resolution is tested on any platform.
+//!
+//! The only `unsafe` code of the workspace is in the private `win32` module (Windows only): the handful of
+//! Win32 calls that have no safe wrapper in the standard library or tokio, each with its `SAFETY:` argument.
+//! This crate knows nothing about the protocol, the core or storage.
+
+#![warn(missing_docs)]
+
+pub mod fs;
+pub mod peer;
+pub mod process;
+pub mod transport;
+#[cfg(windows)]
+mod win32;
+
+/// This machine's host name (the DNS host name on Windows), for a daemon's identity in a fleet.
+pub fn host_name() -> std::io::Result<String> {
+    #[cfg(unix)]
+    {
+        Ok(rustix::system::uname().nodename().to_string_lossy().into_owned())
+    }
+    #[cfg(windows)]
+    {
+        win32::computer_name()
+    }
+}

@@ -1,0 +1,204 @@
+//! Peer credentials: who this process runs as, who is at the other end of a local connection, and whether the
+//! daemon admits them.
+//!
+//! An [`Identity`] is a user ID on Unix, read from the kernel for a peer (`SO_PEERCRED` on Linux, `getpeereid`
+//! on macOS; tokio's `peer_cred` uses the right one), and on Windows the security identifier ([`Sid`]) of the
+//! user of the peer process's token (`GetNamedPipeClientProcessId`, `OpenProcessToken`, `TokenUser`). Whether
+//! a peer is admitted is [`admits`], a pure function of two identities, so tests can hand it an identity that
+//! is not theirs (Wine has one user only). What this does not do: groups, integrity levels, or any
+//! administrator exception; only the very same user is admitted.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A user, as the operating system identifies it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// A Unix user ID.
+    Uid(u32),
+    /// A Windows security identifier.
+    Sid(Sid),
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Identity::Uid(uid) => write!(f, "uid {uid}"),
+            Identity::Sid(sid) => write!(f, "SID {sid}"),
+        }
+    }
+}
+
+impl Identity {
+    /// The user this process runs as.
+    pub fn current() -> std::io::Result<Identity> {
+        #[cfg(unix)]
+        {
+            Ok(Identity::Uid(rustix::process::getuid().as_raw()))
+        }
+        #[cfg(windows)]
+        {
+            crate::win32::current_user_sid().map(Identity::Sid)
+        }
+    }
+}
+
+/// Whether a peer running as `peer` may talk to a daemon that admits `admitted`: only the very same user.
+pub fn admits(admitted: &Identity, peer: &Identity) -> bool {
+    admitted == peer
+}
+
+/// The user ID that `shared/INTERFACE.md`'s Unix paths use (`/tmp/synccenter-$UID`); 0 on Windows, whose paths
+/// use the user name instead.
+pub fn uid() -> u32 {
+    #[cfg(unix)]
+    {
+        rustix::process::getuid().as_raw()
+    }
+    #[cfg(windows)]
+    {
+        0
+    }
+}
+
+/// A Windows security identifier in its binary form (revision 1, up to 15 sub-authorities), comparable,
+/// printable and parseable as `S-1-5-21-…` on every platform.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Sid(Vec<u8>);
+
+/// Bytes or text that are not a security identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a security identifier: {0}")]
+pub struct SidError(String);
+
+/// Most sub-authorities a SID may have (`SID_MAX_SUB_AUTHORITIES`).
+const MAX_SUB_AUTHORITIES: usize = 15;
+
+impl Sid {
+    /// From the binary form (`GetLengthSid` bytes at a `PSID`).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Sid, SidError> {
+        let (&revision, rest) = bytes.split_first().ok_or_else(|| SidError("empty".into()))?;
+        let (&count, _) = rest.split_first().ok_or_else(|| SidError("truncated".into()))?;
+        if revision != 1 {
+            return Err(SidError(format!("revision {revision}")));
+        }
+        let count = usize::from(count);
+        if count > MAX_SUB_AUTHORITIES {
+            return Err(SidError(format!("{count} sub-authorities")));
+        }
+        if bytes.len() != 8 + 4 * count {
+            return Err(SidError(format!("{} bytes for {count} sub-authorities", bytes.len())));
+        }
+        Ok(Sid(bytes.to_vec()))
+    }
+
+    /// The binary form.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn authority(&self) -> u64 {
+        self.0[2..8].iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+    }
+
+    fn sub_authorities(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0[8..].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+    }
+}
+
+impl fmt::Display for Sid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "S-1-")?;
+        let authority = self.authority();
+        if authority < 1 << 32 {
+            write!(f, "{authority}")?;
+        } else {
+            write!(f, "0x{authority:012X}")?;
+        }
+        for sub in self.sub_authorities() {
+            write!(f, "-{sub}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Sid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sid({self})")
+    }
+}
+
+impl FromStr for Sid {
+    type Err = SidError;
+
+    /// `S-1-<authority>-<sub>…`, the authority in decimal (or `0x` and 12 hex digits).
+    fn from_str(s: &str) -> Result<Sid, SidError> {
+        let bad = || SidError(s.to_owned());
+        let mut parts = s.split('-');
+        if !parts.next().is_some_and(|p| p.eq_ignore_ascii_case("S")) || parts.next() != Some("1") {
+            return Err(bad());
+        }
+        let authority = parts.next().ok_or_else(bad)?;
+        let authority = match authority.strip_prefix("0x").or_else(|| authority.strip_prefix("0X")) {
+            Some(hex) => u64::from_str_radix(hex, 16).map_err(|_| bad())?,
+            None => authority.parse::<u64>().map_err(|_| bad())?,
+        };
+        if authority >= 1 << 48 {
+            return Err(bad());
+        }
+        let subs = parts.map(|p| p.parse::<u32>().map_err(|_| bad())).collect::<Result<Vec<u32>, SidError>>()?;
+        if subs.len() > MAX_SUB_AUTHORITIES {
+            return Err(bad());
+        }
+        let mut bytes = vec![1u8, u8::try_from(subs.len()).map_err(|_| bad())?];
+        bytes.extend_from_slice(&authority.to_be_bytes()[2..]);
+        for sub in subs {
+            bytes.extend_from_slice(&sub.to_le_bytes());
+        }
+        Ok(Sid(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sids_round_trip_between_text_and_bytes() {
+        for text in ["S-1-5-21-3623811015-3361044348-30300820-1013", "S-1-5-18", "S-1-1-0", "S-1-0x0000DEADBEEF-7"] {
+            let sid: Sid = text.parse().expect(text);
+            assert_eq!(sid.to_string(), text.replace("0x0000DEADBEEF", &0xDEAD_BEEFu64.to_string()));
+            assert_eq!(Sid::from_bytes(sid.as_bytes()).expect("bytes"), sid);
+        }
+        // The well-known binary form of LocalSystem.
+        let system = Sid::from_bytes(&[1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]).expect("S-1-5-18");
+        assert_eq!(system.to_string(), "S-1-5-18");
+        for bad in ["", "S-1", "S-2-5-18", "X-1-5-18", "S-1-5-x", "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16"] {
+            assert!(bad.parse::<Sid>().is_err(), "{bad}");
+        }
+        assert!(Sid::from_bytes(&[1, 2, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]).is_err());
+        assert!(Sid::from_bytes(&[2, 0, 0, 0, 0, 0, 0, 5]).is_err());
+    }
+
+    #[test]
+    fn only_the_same_user_is_admitted() {
+        let ours: Sid = "S-1-5-21-1-2-3-1000".parse().expect("sid");
+        let foreign: Sid = "S-1-5-21-1-2-3-1001".parse().expect("sid");
+        let other_domain: Sid = "S-1-5-21-9-9-9-1000".parse().expect("sid");
+        let ours = Identity::Sid(ours);
+        assert!(admits(&ours, &ours.clone()));
+        assert!(!admits(&ours, &Identity::Sid(foreign)));
+        assert!(!admits(&ours, &Identity::Sid(other_domain)));
+        assert!(!admits(&Identity::Uid(1000), &Identity::Uid(0)));
+        assert!(admits(&Identity::Uid(1000), &Identity::Uid(1000)));
+    }
+
+    #[test]
+    fn the_current_identity_is_known() {
+        let me = Identity::current().expect("current identity");
+        #[cfg(unix)]
+        assert_eq!(me, Identity::Uid(uid()));
+        #[cfg(windows)]
+        assert!(matches!(&me, Identity::Sid(s) if s.to_string().starts_with("S-1-")), "{me}");
+    }
+}

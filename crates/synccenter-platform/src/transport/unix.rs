@@ -1,0 +1,129 @@
+//! The Unix half of the transport: a socket file `0600` in a private directory, the stale-socket check, and
+//! the peer's user ID from the kernel (`SO_PEERCRED` on Linux, `getpeereid` on macOS, via tokio's
+//! `peer_cred`).
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use tokio::net::UnixStream;
+
+use super::SocketError;
+use crate::peer::Identity;
+
+#[cfg(target_os = "macos")]
+pub(super) const MAX_ENDPOINT_BYTES: usize = 103;
+#[cfg(not(target_os = "macos"))]
+pub(super) const MAX_ENDPOINT_BYTES: usize = 107;
+
+pub(super) type Stream = UnixStream;
+pub(super) type ReadHalf = tokio::net::unix::OwnedReadHalf;
+pub(super) type WriteHalf = tokio::net::unix::OwnedWriteHalf;
+
+#[derive(Debug)]
+pub(super) struct Listener {
+    listener: tokio::net::UnixListener,
+    path: PathBuf,
+}
+
+fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SocketError + 'a {
+    move |source| SocketError::Io { what, path: path.to_owned(), source }
+}
+
+pub(super) fn bind(path: &Path) -> Result<Listener, SocketError> {
+    let len = path.as_os_str().len();
+    if len > MAX_ENDPOINT_BYTES {
+        return Err(SocketError::PathTooLong { path: path.to_owned(), len, max: MAX_ENDPOINT_BYTES });
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    prepare_dir(dir)?;
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => return Err(SocketError::AlreadyRunning(path.to_owned())),
+            Err(_) => {
+                tracing::info!(path = %path.display(), "removing a stale socket left by a daemon that is gone");
+                std::fs::remove_file(path).map_err(io_err("cannot remove the stale socket", path))?;
+            }
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err("cannot inspect", path)(e)),
+    }
+    let listener = std::os::unix::net::UnixListener::bind(path).map_err(io_err("cannot bind", path))?;
+    // The directory is already private, so nobody else can reach the socket before this narrows it.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err("cannot chmod", path))?;
+    listener.set_nonblocking(true).map_err(io_err("cannot set up", path))?;
+    let listener = tokio::net::UnixListener::from_std(listener).map_err(io_err("cannot register", path))?;
+    Ok(Listener { listener, path: path.to_owned() })
+}
+
+fn prepare_dir(dir: &Path) -> Result<(), SocketError> {
+    let unsafe_dir = |reason: String| SocketError::UnsafeDirectory { path: dir.to_owned(), reason };
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io_err("cannot create the socket directory", dir))?;
+            Ok(())
+        }
+        Err(e) => Err(io_err("cannot inspect", dir)(e)),
+        Ok(meta) => {
+            if meta.file_type().is_symlink() {
+                return Err(unsafe_dir("it is a symbolic link".into()));
+            }
+            if !meta.is_dir() {
+                return Err(unsafe_dir("it is not a directory".into()));
+            }
+            let me = rustix::process::getuid().as_raw();
+            if meta.uid() != me {
+                return Err(unsafe_dir(format!("it belongs to uid {}, not to this user ({me})", meta.uid())));
+            }
+            if meta.mode() & 0o077 != 0 {
+                return Err(unsafe_dir(format!(
+                    "its mode is {:o}; other users must have no access (chmod 700 it)",
+                    meta.mode() & 0o777
+                )));
+            }
+            Ok(())
+        }
+    }
+}
+
+impl Listener {
+    pub(super) async fn accept(&mut self) -> io::Result<Stream> {
+        let (stream, _) = self.listener.accept().await?;
+        Ok(stream)
+    }
+
+    pub(super) fn close(self) {
+        drop(self.listener);
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+pub(super) fn peer_identity(stream: &Stream) -> io::Result<Identity> {
+    Ok(Identity::Uid(stream.peer_cred()?.uid()))
+}
+
+pub(super) async fn connect(path: &Path) -> io::Result<Stream> {
+    let stream = UnixStream::connect(path).await?;
+    // A socket in a directory another user could write to might be theirs: talk only to our own user's daemon.
+    let server = stream.peer_cred()?.uid();
+    let me = rustix::process::getuid().as_raw();
+    if server != me {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("the socket is served by uid {server}, not by this user ({me})"),
+        ));
+    }
+    Ok(stream)
+}
+
+pub(super) fn split(stream: Stream) -> (ReadHalf, WriteHalf) {
+    stream.into_split()
+}
+
+pub(super) fn endpoint_in(dir: &Path, name: &str) -> PathBuf {
+    dir.join("run").join(format!("{name}.sock"))
+}
