@@ -15,7 +15,7 @@ use synccenter_protocol::{
     ErrorObject, Frame, LineCodec, MAX_LINE_BYTES, Outgoing, RequestId, error_codes, parse_incoming,
 };
 use tokio::io::AsyncReadExt;
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio_util::codec::{Decoder, FramedWrite};
 
 use crate::calls;
@@ -126,14 +126,16 @@ pub(crate) fn refuse(stream: &Stream, max: usize) {
     tracing::warn!(max, "connection limit reached; refused a connection");
 }
 
-/// Serves one connection until it closes or the hub goes away; `slot` is its place under the connection
-/// limit, given back as soon as the client is gone.
+/// Serves one connection until it closes, the hub goes away or `stopping` turns true (the daemon has flushed
+/// its store and is about to return); `slot` is its place under the connection limit, given back as soon as
+/// the client is gone.
 pub(crate) async fn serve(
     stream: Stream,
     conn: ConnId,
     hub: mpsc::Sender<HubMsg>,
     line_timeout: Duration,
     slot: OwnedSemaphorePermit,
+    mut stopping: watch::Receiver<bool>,
 ) {
     let (read, write) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOX_CAPACITY);
@@ -170,7 +172,12 @@ pub(crate) async fn serve(
         if overflowed.load(Ordering::SeqCst) {
             break;
         }
-        let frame = match lines.next().await {
+        // `Lines::next` is cancel-safe: a line half read when the daemon stops is simply dropped with the rest.
+        let next = tokio::select! {
+            next = lines.next() => next,
+            _ = stopping.wait_for(|s| *s) => break,
+        };
+        let frame = match next {
             Next::Frame(f) => f,
             Next::End => break,
             Next::TimedOut => {

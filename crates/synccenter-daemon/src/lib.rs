@@ -315,6 +315,10 @@ pub async fn run(
 
     let next_conn = AtomicU64::new(1);
     let slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1)));
+    // Connections are closed once the store is flushed, so a stopped daemon leaves no endpoint open behind it
+    // (a named pipe exists while any instance does, and a restart must be able to create it again).
+    let (conns_stop, conns_stopping) = tokio::sync::watch::channel(false);
+    let mut conns = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -335,7 +339,9 @@ pub async fn run(
                     continue;
                 };
                 let conn = next_conn.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(conn::serve(stream, conn, hub_tx.clone(), config.limits.line_timeout, slot));
+                while conns.try_join_next().is_some() {}
+                let stopping = conns_stopping.clone();
+                conns.spawn(conn::serve(stream, conn, hub_tx.clone(), config.limits.line_timeout, slot, stopping));
             }
             () = &mut shutdown => break,
         }
@@ -350,6 +356,13 @@ pub async fn run(
     drop(hub_tx);
     let _ = hub_task.await;
     let _ = writer.await;
+    let _ = conns_stop.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(10), async { while conns.join_next().await.is_some() {} })
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after 10 s; leaving them");
+    }
     tracing::info!("store flushed; bye");
     Ok(())
 }

@@ -64,10 +64,9 @@ async fn a_damaged_store_is_refused_by_name_and_recovered_by_the_db_verbs() {
     // Damage one page of the events; the daemon refuses to start on it and names the way out.
     damage_page_holding(&copy, "MARKER-00150");
     let damaged = std::fs::read(&copy).expect("read");
-    let run = dir.path().join("run");
     let daemon = Command::new(BIN)
         .arg("--socket")
-        .arg(run.join("s.sock"))
+        .arg(synccenter_platform::transport::endpoint_in(dir.path(), "s"))
         .args(["--database", &format!("sqlite://{copy_s}"), "--http", "off", "daemon"])
         .stdin(Stdio::null())
         .kill_on_drop(true)

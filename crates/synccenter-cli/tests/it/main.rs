@@ -2,9 +2,12 @@
 //! it, with its exit code and its `--json` output. Waits are on process exits, pushes and output lines; the
 //! hang guard only stops a test that would otherwise hang.
 
+// The crash loop kills the daemon process with SIGKILL at random moments: Unix only.
+#[cfg(unix)]
 mod crash;
 mod db;
 
+#[cfg(unix)]
 use std::path::Path;
 use std::process::{Output, Stdio};
 
@@ -13,6 +16,8 @@ use synccenter_test_support::{HANG_GUARD, TestDaemon};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+// A private PostgreSQL server per test (`initdb`, `pg_ctl`): Unix only.
+#[cfg(unix)]
 mod fleet;
 
 const BIN: &str = env!("CARGO_BIN_EXE_synccenter");
@@ -61,6 +66,7 @@ async fn cli_json(d: &TestDaemon, args: &[&str]) -> Value {
 }
 
 /// Waits for a condition that has no event (a file written by another process).
+#[cfg(unix)]
 async fn poll_until(mut cond: impl FnMut() -> bool) {
     tokio::time::timeout(HANG_GUARD, async {
         while !cond() {
@@ -72,6 +78,7 @@ async fn poll_until(mut cond: impl FnMut() -> bool) {
 }
 
 /// Gone, or a zombie waiting for a reaper that is not ours.
+#[cfg(unix)]
 fn process_gone(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
@@ -79,6 +86,7 @@ fn process_gone(pid: i32) -> bool {
     }
 }
 
+#[cfg(unix)]
 fn read_pid(path: &Path) -> i32 {
     std::fs::read_to_string(path).expect("pid file").trim().parse().expect("a pid")
 }
@@ -166,6 +174,8 @@ async fn start_wait_reaches_the_serving_handler_and_returns_its_result() {
     assert_eq!(started["requests"].as_array().map(Vec::len), Some(1), "{started}");
 }
 
+// The command is a POSIX shell script: Unix only.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_of_a_succeeding_command_records_a_succeeded_session() {
     let d = TestDaemon::start().await;
@@ -178,6 +188,8 @@ async fn run_of_a_succeeding_command_records_a_succeeded_session() {
     assert_eq!(h["sessions"][0]["items"][0]["status"], "succeeded", "{h}");
 }
 
+// The command is a POSIX shell script: Unix only.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_of_a_failing_command_exits_10_with_an_error_event() {
     let d = TestDaemon::start().await;
@@ -195,6 +207,8 @@ async fn run_of_a_failing_command_exits_10_with_an_error_event() {
     assert!(e["description"].as_str().is_some_and(|s| s.contains("exited with status 3")), "{e}");
 }
 
+// Shell, `/proc` and process groups: Unix only (the daemon's `transport` tests stop a whole tree everywhere).
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_stopped_from_sync_center_kills_the_process_group() {
     let d = TestDaemon::start().await;
@@ -385,6 +399,7 @@ async fn usage_errors_exit_2() {
 }
 
 /// The `synccenter` binary with only `--socket`, `--data-dir` and `--config` of a directory, no daemon needed.
+#[cfg(unix)]
 fn binary(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_synccenter"));
     c.arg("--socket")
@@ -400,6 +415,7 @@ fn binary(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
+#[cfg(unix)]
 const ONE_HANDLER: &str = r#"
 [[handler]]
 id = "notes"
@@ -412,6 +428,8 @@ kind = "script"
 command = ["true"]
 "#;
 
+// SIGHUP and SIGTERM to the daemon process: Unix only.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_process_serves_checks_and_reloads_its_configuration_on_sighup() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -485,8 +503,13 @@ async fn the_dashboard_link_logs_in_once_and_the_api_then_answers() {
     let addr = link["address"].as_str().expect("address").to_owned();
     let path = url.strip_prefix(&format!("http://{addr}")).expect("the link points at the dashboard");
     let token_file = d.data_dir.join("dashboard.token");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&token_file).expect("token").permissions());
-    assert_eq!(mode & 0o777, 0o600, "the token file is private");
+    #[cfg(unix)]
+    {
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&token_file).expect("token").permissions());
+        assert_eq!(mode & 0o777, 0o600, "the token file is private");
+    }
+    assert!(token_file.is_file());
 
     // Without the cookie the API refuses; /login sets it and redirects away from the token.
     assert!(http_get(&addr, "/api/v1/handlers", None).await.starts_with("HTTP/1.1 403"));

@@ -16,7 +16,7 @@ pub(crate) struct Incoming {
     pub(crate) method: String,
     pub(crate) params: Value,
 }
-use tokio::net::UnixListener;
+use synccenter_platform::transport::Listener;
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 
@@ -38,8 +38,8 @@ impl FakeServer {
     /// Binds before anything connects, so there is nothing to wait for.
     pub(crate) async fn start() -> FakeServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("fake.sock");
-        let listener = UnixListener::bind(&path).expect("bind");
+        let path = synccenter_platform::transport::endpoint_in(dir.path(), "fake");
+        let listener = synccenter_platform::transport::bind(&path).expect("bind");
         let (rec_tx, received) = mpsc::unbounded_channel();
         let (control, control_rx) = mpsc::unbounded_channel();
         tokio::spawn(serve(listener, rec_tx, control_rx));
@@ -117,11 +117,11 @@ fn answer(msg: &Incoming) -> Option<Result<Value, Value>> {
 }
 
 async fn serve(
-    listener: UnixListener,
+    mut listener: Listener,
     received: mpsc::UnboundedSender<Incoming>,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) {
-    let (stream, _) = listener.accept().await.expect("accept");
+    let stream = listener.accept().await.expect("accept");
     let mut framed = Framed::new(stream, LineCodec::default());
     loop {
         tokio::select! {

@@ -1,4 +1,4 @@
-//! The client against a fake daemon: a `UnixListener` in a temp dir that answers with canned results, records
+//! The client against a fake daemon: a listener on the platform's transport in a temp dir that answers with canned results, records
 //! every message it receives, and pushes or closes on command. It checks the client's side of the protocol
 //! (ordering, coalescing, pushes, ends) without the real daemon; the daemon's own tests cover the other side.
 

@@ -1,13 +1,14 @@
-//! The daemon's life: a private socket, one daemon per socket, stale sockets, a graceful stop that ends live
-//! sessions and flushes the store, and a restart that finds everything.
-
-use std::os::unix::fs::PermissionsExt;
+//! The daemon's life: a private socket, one daemon per socket, stale sockets (Unix; the pipe's equivalents are
+//! in `transport` and the platform crate), a graceful stop that ends live sessions and flushes the store, and a
+//! restart that finds everything.
 
 use serde_json::json;
 use synccenter_test_support::TestDaemon;
 
+#[cfg(unix)]
 #[tokio::test]
 async fn the_socket_is_private_and_a_second_daemon_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
     let d = TestDaemon::start().await;
     let dir_mode = std::fs::metadata(d.socket.parent().expect("dir")).expect("dir").permissions().mode() & 0o777;
     let sock_mode = std::fs::metadata(&d.socket).expect("socket").permissions().mode() & 0o777;
@@ -20,8 +21,10 @@ async fn the_socket_is_private_and_a_second_daemon_is_refused() {
     assert!(c.ok("status", json!({})).await.is_object());
 }
 
+#[cfg(unix)]
 #[tokio::test]
 async fn a_stale_socket_is_removed_and_an_unsafe_directory_refused() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let run = dir.path().join("run");
     std::fs::create_dir(&run).expect("mkdir");

@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde_json::json;
 use synccenter_test_support::{HANG_GUARD, RawConn, TestDaemon};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
 
 #[tokio::test]
 async fn a_connection_over_the_cap_gets_a_clear_error_and_the_others_are_served() {
@@ -80,7 +79,8 @@ async fn a_client_that_stalls_mid_line_is_cut_off_while_others_are_served() {
     let mut busy = d.raw().await;
     busy.setup("nas", &["docs"], json!({})).await;
     // The slow client begins a line, then trickles a byte every 100 ms and never finishes it.
-    let (mut slow_read, mut slow_write) = UnixStream::connect(&d.socket).await.expect("connect").into_split();
+    let (mut slow_read, mut slow_write) =
+        synccenter_platform::transport::connect(&d.socket).await.expect("connect").into_split();
     slow_write.write_all(br#"{"jsonrpc":"2.0","id":1,"#).await.expect("write");
     let trickle = tokio::spawn(async move {
         let mut sent = 0;

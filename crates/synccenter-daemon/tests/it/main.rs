@@ -2,12 +2,18 @@
 //! store.
 
 mod bad_input;
+// Real rsync, restic, rclone and shell scripts: Unix only (`transport` runs a command handler everywhere).
+#[cfg(unix)]
 mod commands;
 mod doc_transcripts;
 mod faults;
 mod lifecycle;
 mod limits;
+// Python owners, SIGSTOP, fork and a second user through setpriv: Unix only (`transport` covers every platform).
+#[cfg(unix)]
 mod owners;
+// Python over AF_UNIX: Unix only.
+#[cfg(unix)]
 mod python_client;
 mod sessions;
 mod transport;

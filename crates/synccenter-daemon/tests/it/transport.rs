@@ -71,21 +71,57 @@ async fn a_stop_from_another_connection_is_pushed_to_the_owner() {
     assert_eq!(owner.ok("session.end", json!({"session": s})).await["status"], "canceled");
 }
 
-/// Not a test: the owner process of `an_owner_killed_outright_ends_its_session`, this test binary run again.
-/// It creates a session on the endpoint it is given, prints it and waits to be killed.
-#[tokio::test]
-#[ignore = "a helper process of an_owner_killed_outright_ends_its_session"]
-async fn owner_helper() {
-    let Some(endpoint) = std::env::var_os(OWNER_ENDPOINT) else { return };
-    let mut c = RawConn::connect(std::path::Path::new(&endpoint)).await;
-    c.ok("hello", json!({})).await;
-    let s = c.session("nas", &["docs"]).await;
-    #[allow(clippy::print_stdout, reason = "the line the test reads")]
-    {
-        println!("SESSION {s}");
+/// What a re-executed test binary does: `owner` creates a session of `nas`, `witness` one of `witness`, on the
+/// endpoint in [`OWNER_ENDPOINT`]; `command` is a command handler's program that starts a `witness` and
+/// reports progress once it has its session.
+const ROLE: &str = "SYNCCENTER_TEST_ROLE";
+
+/// The arguments that run only [`helper`] in this test binary.
+const HELPER_ARGS: [&str; 5] = ["--exact", "transport::helper", "--ignored", "--nocapture", "--test-threads=1"];
+
+/// Reads `lines` until one carries `SESSION <id>`; returns the id.
+async fn session_line<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut tokio::io::Lines<R>) -> String {
+    loop {
+        let line = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("helper started").expect("read");
+        let line = line.expect("the helper printed its session");
+        // libtest prints the test's name on the same line first.
+        if let Some((_, s)) = line.split_once("SESSION ") {
+            return s.trim().to_owned();
+        }
     }
-    // Nothing to wait for but the kill.
-    std::future::pending::<()>().await;
+}
+
+/// Not a test: the processes of the tests below, this test binary run again with [`ROLE`] set. Each waits to be
+/// killed once it has done its part.
+#[tokio::test]
+#[ignore = "a helper process of the transport tests"]
+#[allow(clippy::print_stdout, reason = "the lines the tests read")]
+async fn helper() {
+    let (Ok(role), Some(endpoint)) = (std::env::var(ROLE), std::env::var_os(OWNER_ENDPOINT)) else { return };
+    match role.as_str() {
+        "owner" | "witness" => {
+            let mut c = RawConn::connect(std::path::Path::new(&endpoint)).await;
+            c.ok("hello", json!({})).await;
+            let s =
+                if role == "owner" { c.session("nas", &["docs"]).await } else { c.session("witness", &["w"]).await };
+            println!("SESSION {s}");
+            std::future::pending::<()>().await;
+        }
+        "command" => {
+            let mut witness = tokio::process::Command::new(std::env::current_exe().expect("test binary"))
+                .args(HELPER_ARGS)
+                .env(ROLE, "witness")
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("run the witness");
+            let mut lines = tokio::io::BufReader::new(witness.stdout.take().expect("stdout")).lines();
+            session_line(&mut lines).await;
+            // On a line of its own (libtest's own output precedes it), for the script reader.
+            println!("\n@synccenter progress 1/2");
+            std::future::pending::<()>().await;
+        }
+        other => panic!("unknown role {other}"),
+    }
 }
 
 #[tokio::test]
@@ -95,21 +131,15 @@ async fn an_owner_killed_outright_ends_its_session() {
     watcher.setup("nas", &["docs"], json!({})).await;
     watcher.ok("subscribe", json!({})).await;
     let mut child = tokio::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "transport::owner_helper", "--ignored", "--nocapture", "--test-threads=1"])
+        .args(HELPER_ARGS)
+        .env(ROLE, "owner")
         .env(OWNER_ENDPOINT, &d.socket)
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("run the owner");
     let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let session = loop {
-        let line = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("owner started").expect("read");
-        let line = line.expect("the owner printed its session");
-        // libtest prints the test's name on the same line first.
-        if let Some((_, s)) = line.split_once("SESSION ") {
-            break s.trim().to_owned();
-        }
-    };
+    let session = session_line(&mut lines).await;
     // SIGKILL on Unix, TerminateProcess on Windows: the owner gets no chance to say goodbye.
     child.start_kill().expect("kill the owner");
     let end = next_update(&mut watcher, "session_ended", &session).await;
@@ -117,6 +147,63 @@ async fn an_owner_killed_outright_ends_its_session() {
     let events = watcher.ok("events.list", json!({"session": session, "levels": ["warning"]})).await;
     assert!(events["events"][0]["name"].as_str().unwrap_or_default().contains("owner disappeared"), "{events}");
     let _ = child.wait().await;
+}
+
+/// A TOML basic string (JSON's escapes are valid TOML).
+fn toml_str(s: &str) -> String {
+    Value::from(s).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_command_handler_ends_its_whole_process_tree() {
+    // The command is this test binary; it starts a grandchild that holds a session of its own (the witness),
+    // so the grandchild's end is an event the test can wait for on every platform: its session ends as
+    // `owner_lost`. On Unix the tree is a process group, on Windows a Job Object.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = synccenter_platform::transport::endpoint_in(dir.path(), "s");
+    let exe = std::env::current_exe().expect("test binary");
+    let mut command = vec![toml_str(exe.to_str().expect("a UTF-8 path"))];
+    command.extend(HELPER_ARGS.iter().map(|a| toml_str(a)));
+    let config = format!(
+        "[[handler]]\nid = \"long\"\nname = \"Long\"\n\n[[handler.item]]\nid = \"tree\"\nname = \"Tree\"\n\
+         kind = \"script\"\ncommand = [{}]\nenv = {{ {ROLE} = \"command\", {OWNER_ENDPOINT} = {} }}\n",
+        command.join(", "),
+        toml_str(socket.to_str().expect("a UTF-8 endpoint")),
+    );
+    let config_file = dir.path().join("config.toml");
+    std::fs::write(&config_file, config).expect("write config.toml");
+    let listener = synccenter_daemon::bind(&socket).expect("bind");
+    let d = TestDaemon::start_on(dir, socket, listener, |c| c.config_file = Some(config_file)).await;
+    let mut watcher = d.raw().await;
+    watcher.setup("witness", &["w"], json!({"capabilities": ["supports_concurrent_sessions"]})).await;
+    watcher.ok("subscribe", json!({})).await;
+    let mut ctl = d.raw().await;
+    ctl.ok("control.start", json!({"handler": "long"})).await;
+    let mut witness = None;
+    loop {
+        let u = watcher.next_push_of("update").await["params"].clone();
+        if u["type"] == "session_started" && u["session"]["handler"] == "witness" {
+            witness = u["session"]["session"].as_str().map(str::to_owned);
+        }
+        if u["type"] == "progress" && u["step"] == 1 && u["max_step"] == 2 {
+            break;
+        }
+    }
+    let witness = witness.expect("the witness's session started before the command reported progress");
+    ctl.ok("control.stop", json!({"handler": "long"})).await;
+    let (mut long_ended, mut witness_ended) = (None, None);
+    while long_ended.is_none() || witness_ended.is_none() {
+        let u = watcher.next_push_of("update").await["params"].clone();
+        if u["type"] == "session_ended" && u["handler"] == "long" {
+            long_ended = Some(u.clone());
+        }
+        if u["type"] == "session_ended" && u["session"] == witness.as_str() {
+            witness_ended = Some(u);
+        }
+    }
+    let (long_ended, witness_ended) = (long_ended.expect("long"), witness_ended.expect("witness"));
+    assert_eq!(long_ended["status"], "canceled", "{long_ended}");
+    assert_eq!(witness_ended["reason"], "owner_lost", "the grandchild survived the stop: {witness_ended}");
 }
 
 /// A user that is not this process's: the next uid, or a SID of a domain that does not exist.

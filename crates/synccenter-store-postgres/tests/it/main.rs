@@ -7,6 +7,8 @@
 
 mod fleet;
 mod pg_only;
+// Stops and restarts a private server (`initdb`, `pg_ctl`): Unix only.
+#[cfg(unix)]
 mod restart;
 mod send_check;
 mod support;
