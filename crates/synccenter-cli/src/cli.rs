@@ -51,7 +51,7 @@ pub(crate) enum Command {
     Reload,
     /// Print the dashboard's address with its one-time login link (and open it with --open).
     Dashboard {
-        /// Open the link in the desktop's browser (xdg-open).
+        /// Open the link in the desktop's browser (xdg-open; open on macOS; the default browser on Windows).
         #[arg(long)]
         open: bool,
     },

@@ -407,12 +407,11 @@ pub(crate) async fn dashboard(ctx: &Ctx, open: bool) -> anyhow::Result<u8> {
         output::line(&url)?;
     }
     if open {
-        std::process::Command::new("xdg-open")
-            .arg(&url)
+        synccenter_platform::process::browser(&url)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .context("cannot run xdg-open; open the link above by hand")?;
+            .context("cannot start the browser; open the link above by hand")?;
     }
     Ok(Exit::OK)
 }

@@ -104,6 +104,12 @@ impl Drop for ProcessTree {
     }
 }
 
+/// A command that opens `url` in the user's browser: `xdg-open` on Linux, `open` on macOS, the URL protocol
+/// handler (`rundll32 url.dll,FileProtocolHandler`) on Windows.
+pub fn browser(url: &str) -> std::process::Command {
+    imp::browser(url)
+}
+
 /// The signal that ended a process, on Unix; always `None` on Windows.
 pub fn exit_signal(status: &ExitStatus) -> Option<i32> {
     imp::exit_signal(status)

@@ -6,6 +6,7 @@
 #[cfg(unix)]
 mod crash;
 mod db;
+mod run_anywhere;
 
 #[cfg(unix)]
 use std::path::Path;

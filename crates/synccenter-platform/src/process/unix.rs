@@ -54,6 +54,13 @@ impl Tree {
     }
 }
 
+pub(super) fn browser(url: &str) -> std::process::Command {
+    let program = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let mut cmd = std::process::Command::new(program);
+    cmd.arg(url);
+    cmd
+}
+
 pub(super) fn exit_signal(status: &ExitStatus) -> Option<i32> {
     status.signal()
 }

@@ -81,6 +81,12 @@ impl Tree {
     }
 }
 
+pub(super) fn browser(url: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new("rundll32");
+    cmd.args(["url.dll,FileProtocolHandler", url]);
+    cmd
+}
+
 pub(super) fn exit_signal(_status: &ExitStatus) -> Option<i32> {
     None
 }
