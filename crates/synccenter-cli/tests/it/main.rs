@@ -376,6 +376,52 @@ async fn watch_json_streams_from_the_snapshot_until_idle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_process_serves_the_platforms_endpoint() {
+    // `synccenter daemon` as a process on the platform's endpoint (a named pipe on Windows), the CLI against it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let endpoint = synccenter_platform::transport::endpoint_in(dir.path(), "s");
+    let mut daemon = Command::new(BIN)
+        .arg("--socket")
+        .arg(&endpoint)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .args(["--http", "off", "daemon"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the daemon");
+    let mut log = BufReader::new(daemon.stderr.take().expect("stderr")).lines();
+    loop {
+        let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("the daemon started").expect("read");
+        let line = line.expect("the daemon exited before it was ready");
+        if line.contains("synccenter daemon ready") {
+            break;
+        }
+    }
+    let status = Command::new(BIN).arg("--socket").arg(&endpoint).args(["--json", "status"]).output();
+    let o = tokio::time::timeout(HANG_GUARD, status).await.expect("status hung").expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(s["socket"], endpoint.display().to_string(), "{s}");
+    // A second daemon on the same endpoint is refused.
+    let second = Command::new(BIN)
+        .arg("--socket")
+        .arg(&endpoint)
+        .arg("--data-dir")
+        .arg(dir.path().join("data2"))
+        .args(["--http", "off", "daemon"])
+        .output();
+    let o = tokio::time::timeout(HANG_GUARD, second).await.expect("second daemon hung").expect("run");
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("already serving"), "{}", stderr(&o));
+    daemon.start_kill().expect("kill the daemon");
+    let _ = daemon.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_daemon_exits_69_with_a_hint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("none.sock");
