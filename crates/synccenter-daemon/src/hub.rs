@@ -314,7 +314,7 @@ impl<S: Store + 'static> Hub<S> {
         // refuse with: they are applied and stored with the rest once the store writes again.
         if id.is_some()
             && writes(&call)
-            && !call.forward_target().is_some_and(|(host, ..)| host != self.fleet.host)
+            && call.forward_target().is_none_or(|(host, ..)| host == self.fleet.host)
             && let Some(why) = self.health.failure()
         {
             let error = ErrorObject::new(
