@@ -24,23 +24,29 @@ use crate::hub::HubMsg;
 /// Lines waiting to be written to one connection.
 const OUTBOX_CAPACITY: usize = 8192;
 
+/// How long a closing connection's last lines may take to leave before the writer is dropped.
+const FINAL_FLUSH: Duration = Duration::from_secs(5);
+
 /// Where replies and pushes for one connection go. Never blocks: a client that stops reading and lets
-/// `OUTBOX_CAPACITY` lines pile up is disconnected.
+/// `OUTBOX_CAPACITY` lines pile up is disconnected at once, whether or not it is sending anything.
 #[derive(Clone, Debug)]
 pub(crate) struct Outbox {
     tx: mpsc::Sender<String>,
     overflowed: Arc<AtomicBool>,
+    /// Wakes the connection's task to close it when the queue overflows.
+    overflow: Arc<tokio::sync::Notify>,
 }
 
 impl Outbox {
     /// An outbox feeding `tx`, for a connection that lives inside the daemon (requests from other hosts).
     pub(crate) fn new(tx: mpsc::Sender<String>) -> Self {
-        Self { tx, overflowed: Arc::new(AtomicBool::new(false)) }
+        Self { tx, overflowed: Arc::new(AtomicBool::new(false)), overflow: Arc::new(tokio::sync::Notify::new()) }
     }
 
     pub(crate) fn send(&self, line: String) {
         if self.tx.try_send(line).is_err() && !self.overflowed.swap(true, Ordering::SeqCst) {
             tracing::warn!("a client stopped reading its replies; disconnecting it");
+            self.overflow.notify_one();
         }
     }
 }
@@ -139,10 +145,11 @@ pub(crate) async fn serve(
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOX_CAPACITY);
     let out = Outbox::new(tx);
     let overflowed = out.overflowed.clone();
+    let overflow = out.overflow.clone();
     if hub.send(HubMsg::Open { conn, out: out.clone() }).await.is_err() {
         return;
     }
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
         let mut sink = FramedWrite::new(write, LineCodec::default());
         while let Some(line) = rx.recv().await {
             if sink.feed(line).await.is_err() {
@@ -170,7 +177,13 @@ pub(crate) async fn serve(
         if overflowed.load(Ordering::SeqCst) {
             break;
         }
-        let frame = match lines.next().await {
+        // `Lines::next` is cancel-safe, so a silent client that stopped reading is closed as soon as its
+        // queue overflows, not at its next line.
+        let next = tokio::select! {
+            next = lines.next() => next,
+            () = overflow.notified() => break,
+        };
+        let frame = match next {
             Next::Frame(f) => f,
             Next::End => break,
             Next::TimedOut => {
@@ -229,5 +242,9 @@ pub(crate) async fn serve(
     drop(slot);
     let _ = hub.send(HubMsg::Closed { conn }).await;
     drop(out);
-    let _ = writer.await;
+    // The last lines (an error that explains the close) get a bounded time to leave; a client that does not
+    // read them does not keep the writer, and its socket, alive.
+    if overflowed.load(Ordering::SeqCst) || tokio::time::timeout(FINAL_FLUSH, &mut writer).await.is_err() {
+        writer.abort();
+    }
 }
