@@ -415,7 +415,7 @@ impl EndReason {
             EndReason::HostLost,
         ]
         .into_iter()
-            .find(|r| r.name() == s)
+        .find(|r| r.name() == s)
     }
 }
 
