@@ -43,7 +43,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// A [`Store`] backed by one SQLite database file.
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// Readers (and the rare writes outside `apply`).
     pool: SqlitePool,
+    /// `apply`'s own connection: no pool checkout and no liveness ping per batch, and its prepared statements
+    /// stay cached.
+    writer: tokio::sync::Mutex<SqliteConnection>,
     path: PathBuf,
 }
 
@@ -66,11 +70,15 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
+            // A connection to a local file does not go stale; a ping per checkout would cost a round trip to
+            // the connection's thread per query.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await
             .map_err(|e| from_sqlx(&path, e))?;
         MIGRATOR.run(&pool).await.map_err(|e| from_migrate(&path, e))?;
-        Ok(SqliteStore { pool, path })
+        let writer = sqlx::Connection::connect_with(&options).await.map_err(|e| from_sqlx(&path, e))?;
+        Ok(SqliteStore { pool, writer: tokio::sync::Mutex::new(writer), path })
     }
 
     /// Opens [`DB_FILE_NAME`] inside `data_dir`, creating the directory if missing.
@@ -197,6 +205,65 @@ const EVENT_COLUMNS: &str = "SELECT id, handler_id, item_id, session_id, level, 
 const SESSION_COLUMNS: &str =
     "SELECT id, handler_id, owner, started_at, manual, ended_at, end_reason, end_status FROM sessions";
 
+/// Row counts of the multi-row statements: a batch is split greedily into these, so only a handful of
+/// distinct statements are ever prepared (and stay cached), and no statement nears SQLite's limit on bound
+/// parameters.
+const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// `head` followed by `VALUES` and `rows` copies of `row`.
+fn multi_row(head: &str, row: &str, rows: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * (row.len() + 2));
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(row);
+    }
+    sql
+}
+
+/// Splits `n` into [`CHUNKS`] sizes, largest first.
+fn chunks(mut n: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let size = CHUNKS.into_iter().find(|c| *c <= n)?;
+        n -= size;
+        Some(size)
+    })
+}
+
+const EVENT_INSERT: &str = "INSERT OR REPLACE INTO events (id, handler_id, item_id, session_id, level, name, \
+     description, link_text, link_reference, context, time)";
+
+/// Events in order, several rows per statement; a later row with the same ID replaces an earlier one, as
+/// one statement per event would.
+async fn insert_events(conn: &mut SqliteConnection, events: &[&Event]) -> Result<(), sqlx::Error> {
+    let mut rest = events;
+    for size in chunks(events.len()) {
+        let (now, later) = rest.split_at(size);
+        rest = later;
+        let sql = multi_row(EVENT_INSERT, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", size);
+        let mut q = sqlx::query(&sql);
+        for e in now {
+            q = q
+                .bind(uuid_text(e.id.0))
+                .bind(e.handler.as_str())
+                .bind(e.item.as_ref().map(|i| i.as_str()))
+                .bind(e.session.map(|s| uuid_text(s.0)))
+                .bind(i64::from(e.level.number()))
+                .bind(&e.name)
+                .bind(&e.description)
+                .bind(e.link_text.as_deref())
+                .bind(e.link_reference.as_deref())
+                .bind(e.context.as_deref())
+                .bind(ts(e.time));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), ApplyError> {
     match change {
         Change::HandlerSaved(h) => {
@@ -280,16 +347,19 @@ async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), A
                 .bind(ts(*started_at))
                 .execute(&mut *conn)
                 .await?;
-            for (position, item) in items.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO session_items (session_id, position, item_id, status, step, max_step, text) \
-                     VALUES (?, ?, ?, NULL, 0, 0, '')",
-                )
-                .bind(&id)
-                .bind(position as i64)
-                .bind(item.as_str())
-                .execute(&mut *conn)
-                .await?;
+            let mut position = 0i64;
+            for size in chunks(items.len()) {
+                let sql = multi_row(
+                    "INSERT INTO session_items (session_id, position, item_id, status, step, max_step, text)",
+                    "(?, ?, ?, NULL, 0, 0, '')",
+                    size,
+                );
+                let mut q = sqlx::query(&sql);
+                for item in &items[position as usize..position as usize + size] {
+                    q = q.bind(&id).bind(position).bind(item.as_str());
+                    position += 1;
+                }
+                q.execute(&mut *conn).await?;
             }
         }
         Change::SessionItemAdded { session, item } => {
@@ -339,25 +409,7 @@ async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), A
                 .execute(&mut *conn)
                 .await?;
         }
-        Change::EventAdded(e) => {
-            sqlx::query(
-                "INSERT OR REPLACE INTO events (id, handler_id, item_id, session_id, level, name, description, \
-                 link_text, link_reference, context, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(uuid_text(e.id.0))
-            .bind(e.handler.as_str())
-            .bind(e.item.as_ref().map(|i| i.as_str()))
-            .bind(e.session.map(|s| uuid_text(s.0)))
-            .bind(i64::from(e.level.number()))
-            .bind(&e.name)
-            .bind(&e.description)
-            .bind(e.link_text.as_deref())
-            .bind(e.link_reference.as_deref())
-            .bind(e.context.as_deref())
-            .bind(ts(e.time))
-            .execute(&mut *conn)
-            .await?;
-        }
+        Change::EventAdded(e) => insert_events(conn, &[e]).await?,
         Change::EventsPurged { handler, before } => {
             sqlx::query("DELETE FROM events WHERE handler_id = ? AND time < ?")
                 .bind(handler.as_str())
@@ -466,11 +518,27 @@ impl Store for SqliteStore {
         if changes.is_empty() {
             return Ok(());
         }
+        let mut conn = self.writer.lock().await;
         // IMMEDIATE takes the write lock up front, so concurrent writers wait (busy timeout) instead of
         // failing on a lock upgrade.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.sql_err(e))?;
-        for change in changes {
-            if let Err(e) = apply_one(&mut tx, change).await {
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await.map_err(|e| self.sql_err(e))?;
+        let mut rest = changes;
+        while !rest.is_empty() {
+            // Consecutive events go in multi-row statements: one round trip to SQLite for many rows.
+            let run = rest.iter().take_while(|c| matches!(c, Change::EventAdded(_))).count();
+            let written = if run > 1 {
+                let events: Vec<&Event> = rest[..run]
+                    .iter()
+                    .filter_map(|c| if let Change::EventAdded(e) = c { Some(e) } else { None })
+                    .collect();
+                rest = &rest[run..];
+                insert_events(&mut tx, &events).await.map_err(ApplyError::Sql)
+            } else {
+                let one = &rest[0];
+                rest = &rest[1..];
+                apply_one(&mut tx, one).await
+            };
+            if let Err(e) = written {
                 // Dropping the transaction rolls everything back: all changes or none.
                 return Err(match e {
                     ApplyError::Sql(e) => self.sql_err(e),

@@ -606,3 +606,28 @@ pub async fn apply_is_ordered_and_empty_apply_is_harmless<F: StoreFixture>() {
     assert!(snap.conflicts.is_empty());
     assert_eq!(s.count_events(&EventFilter::default()).await.expect("count"), 0);
 }
+
+/// One large batch, as a group commit writes it: 300 events (one of them reported twice: the later copy wins)
+/// and a session of 70 items among other changes, all in order and all there after a reopen.
+pub async fn large_batch_keeps_order_and_replacements<F: StoreFixture>() {
+    let f = F::fresh().await;
+    let s = f.open().await;
+    let names: Vec<String> = (0..70).map(|i| format!("item{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut changes = vec![Change::HandlerSaved(handler("nas"))];
+    changes.extend((1..=150u128).map(|n| Change::EventAdded(event(n, "nas", None, EventLevel::Info, n as i64))));
+    changes.push(started(1, "nas", &refs, 1));
+    changes.extend((151..=300u128).map(|n| Change::EventAdded(event(n, "nas", None, EventLevel::Info, n as i64))));
+    let mut again = event(7, "nas", None, EventLevel::Error, 7);
+    again.description = "reported again".into();
+    changes.push(Change::EventAdded(again));
+    apply(&s, &changes).await;
+    let s = f.reopen(s).await;
+    let events = list(&s, EventFilter::default()).await;
+    assert_eq!(ids(&events), (1..=300u128).rev().collect::<Vec<_>>());
+    let seventh = events.iter().find(|e| e.id == eid(7)).expect("event 7");
+    assert_eq!((seventh.level, seventh.description.as_str()), (EventLevel::Error, "reported again"));
+    let session = s.get_session(sid(1)).await.expect("get").expect("session 1");
+    let items: Vec<String> = session.items.iter().map(|m| m.item.to_string()).collect();
+    assert_eq!(items, names);
+}
