@@ -199,6 +199,31 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter) {
     }
 }
 
+/// The handler, item and level parts of `filter` against `event_counts` (the same predicate as
+/// [`push_filter`] on those fields).
+fn push_count_filter(qb: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter) {
+    if let Some(h) = &filter.handler {
+        qb.push(" AND handler_id = ").push_bind(h.as_str().to_owned());
+    }
+    match &filter.item {
+        Some(i) => {
+            qb.push(" AND item_key = ").push_bind(i.as_str().to_owned());
+        }
+        None if filter.handler_level_only => {
+            qb.push(" AND item_key = ''");
+        }
+        None => {}
+    }
+    if !filter.levels.is_empty() {
+        qb.push(" AND level IN (");
+        let mut sep = qb.separated(", ");
+        for l in &filter.levels {
+            sep.push_bind(i64::from(l.number()));
+        }
+        qb.push(")");
+    }
+}
+
 const EVENT_COLUMNS: &str = "SELECT id, handler_id, item_id, session_id, level, name, description, link_text, link_reference, context, time \
      FROM events";
 
@@ -233,8 +258,15 @@ fn chunks(mut n: usize) -> impl Iterator<Item = usize> {
     })
 }
 
-const EVENT_INSERT: &str = "INSERT OR REPLACE INTO events (id, handler_id, item_id, session_id, level, name, \
-     description, link_text, link_reference, context, time)";
+const EVENT_INSERT: &str = "INSERT INTO events (id, handler_id, item_id, session_id, level, name, description, \
+     link_text, link_reference, context, time)";
+
+/// An event written again replaces the earlier one. An upsert rather than `INSERT OR REPLACE`, whose
+/// implicit delete would not fire the trigger that keeps `event_counts`.
+const EVENT_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET handler_id = excluded.handler_id, \
+     item_id = excluded.item_id, session_id = excluded.session_id, level = excluded.level, name = excluded.name, \
+     description = excluded.description, link_text = excluded.link_text, \
+     link_reference = excluded.link_reference, context = excluded.context, time = excluded.time";
 
 /// Events in order, several rows per statement; a later row with the same ID replaces an earlier one, as
 /// one statement per event would.
@@ -243,7 +275,8 @@ async fn insert_events(conn: &mut SqliteConnection, events: &[&Event]) -> Result
     for size in chunks(events.len()) {
         let (now, later) = rest.split_at(size);
         rest = later;
-        let sql = multi_row(EVENT_INSERT, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", size);
+        let mut sql = multi_row(EVENT_INSERT, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", size);
+        sql.push_str(EVENT_UPSERT);
         let mut q = sqlx::query(&sql);
         for e in now {
             q = q
@@ -563,8 +596,16 @@ impl Store for SqliteStore {
     }
 
     async fn count_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events");
-        push_filter(&mut qb, filter);
+        let mut qb = if filter.session.is_none() && filter.since.is_none() && filter.until.is_none() {
+            // Handler, item and level only: a sum over the counts the triggers keep.
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT coalesce(sum(n), 0) FROM event_counts WHERE 1");
+            push_count_filter(&mut qb, filter);
+            qb
+        } else {
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events");
+            push_filter(&mut qb, filter);
+            qb
+        };
         let n: i64 = qb.build_query_scalar().fetch_one(&self.pool).await.map_err(|e| self.sql_err(e))?;
         Ok(n.max(0) as u64)
     }

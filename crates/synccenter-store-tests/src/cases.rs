@@ -631,3 +631,30 @@ pub async fn large_batch_keeps_order_and_replacements<F: StoreFixture>() {
     let items: Vec<String> = session.items.iter().map(|m| m.item.to_string()).collect();
     assert_eq!(items, names);
 }
+
+/// Totals stay equal to the matching events while events are rewritten (with another handler, item or level),
+/// removed, purged and cleared.
+pub async fn counts_follow_rewrites_and_deletes<F: StoreFixture>() {
+    async fn check<S: Store>(s: &S, step: &str) {
+        for (name, filter) in filters() {
+            let expected = list(s, filter.clone()).await.len() as u64;
+            assert_eq!(s.count_events(&filter).await.expect("count"), expected, "filter {name} after {step}");
+        }
+    }
+    let f = F::fresh().await;
+    let s = f.open().await;
+    apply(&s, &filter_fixture().into_iter().map(Change::EventAdded).collect::<Vec<_>>()).await;
+    check(&s, "insert").await;
+    let mut moved = event(2, "phone", None, EventLevel::Info, 20);
+    moved.session = Some(sid(1));
+    apply(&s, &[Change::EventAdded(moved), Change::EventAdded(event(6, "nas", Some("photos"), EventLevel::Error, 60))])
+        .await;
+    check(&s, "rewrites").await;
+    s.remove_events(&[eid(3)]).await.expect("remove");
+    check(&s, "remove").await;
+    apply(&s, &[Change::EventsPurged { handler: hid("phone"), before: t(45) }]).await;
+    check(&s, "purge").await;
+    s.clear_events(&EventFilter { levels: vec![EventLevel::Error], ..Default::default() }).await.expect("clear");
+    let s = f.reopen(s).await;
+    check(&s, "clear and reopen").await;
+}
