@@ -18,7 +18,8 @@ pub(crate) const HANDLERS: u64 = 10;
 pub(crate) const ITEMS: u64 = 10;
 
 /// Event `i` of the generated history: sessions of [`PER_SESSION`] events take turns among the handlers;
-/// items rotate; 1% errors, 4% warnings; a millisecond apart; IDs scattered like random UUIDs.
+/// items rotate; 1% errors, 4% warnings; a millisecond apart; IDs ordered by time with random-looking low
+/// bits, like the daemon's version-7 UUIDs.
 fn event(i: u64) -> anyhow::Result<Event> {
     let session = i / PER_SESSION;
     let level = if i.is_multiple_of(100) {
@@ -29,7 +30,7 @@ fn event(i: u64) -> anyhow::Result<Event> {
         EventLevel::Info
     };
     Ok(Event {
-        id: EventId(scatter(i)),
+        id: EventId(ordered(i)),
         handler: HandlerId::new(format!("h{}", session % HANDLERS))?,
         item: Some(ItemId::new(format!("i{}", i % ITEMS))?),
         session: Some(SessionId(uuid::Uuid::from_u128(u128::from(session) + 1))),
@@ -43,10 +44,10 @@ fn event(i: u64) -> anyhow::Result<Event> {
     })
 }
 
-/// A reversible mix of `i` (so IDs are unique and land all over the primary key's index, as random ones do).
-fn scatter(i: u64) -> uuid::Uuid {
-    let x = u128::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835) ^ 0x5555_5555;
-    uuid::Uuid::from_u128(x)
+/// Unique, increasing with `i`, with mixed low bits.
+fn ordered(i: u64) -> uuid::Uuid {
+    let low = u128::from(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    uuid::Uuid::from_u128(((u128::from(i) + 1) << 64) | low)
 }
 
 /// Writes `n` events to a new store file at `path` in batches of `batch`; returns events per second.
