@@ -276,7 +276,9 @@ impl<S: Store + 'static> Hub<S> {
 
     /// Sends a reply now, or after the commit when the call produced durable changes.
     fn respond(&mut self, conn: ConnId, id: Option<RequestId>, reply: Reply, durable: bool) {
-        let (Some(id), Some(out)) = (id, self.out(conn)) else { return };
+        // A notification has no reply: nothing to clone or format (most progress reports are notifications).
+        let Some(id) = id else { return };
+        let Some(out) = self.out(conn) else { return };
         let line = reply_line(id.clone(), reply);
         if durable {
             self.batch.acks.push(Ack { out, id, line });
@@ -294,9 +296,12 @@ impl<S: Store + 'static> Hub<S> {
         match call {
             Call::Progress(p) => {
                 self.reports_applied += 1;
-                let r = self.progress(&p);
+                let cancel = self.progress(&p);
                 let durable = self.after_op();
-                self.respond(conn, id, r, durable);
+                if id.is_some() {
+                    let r = cancel.map(|cancel| json(m::CancelResult { cancel }));
+                    self.respond(conn, id, r, durable);
+                }
             }
             Call::EventsList(p) => self.spawn_query(conn, id, events_list(self.store.clone(), p)),
             Call::EventsGet(p) => self.spawn_query(conn, id, events_get(self.store.clone(), p)),
@@ -322,7 +327,8 @@ impl<S: Store + 'static> Hub<S> {
         }
     }
 
-    fn progress(&mut self, p: &m::ReportProgressParams) -> Reply {
+    /// Applies a report; returns the cancel request in force (the reply's content, built only for a request).
+    fn progress(&mut self, p: &m::ReportProgressParams) -> Result<synccenter_protocol::CancelWire, ErrorObject> {
         let session = cv::session_id(&p.session)?;
         let item = cv::item_id(&p.item)?;
         let cancel = self
@@ -337,7 +343,7 @@ impl<S: Store + 'static> Hub<S> {
             )
             .map_err(|e| cv::core_error(&e))?;
         self.dirty_progress.insert((session, item));
-        Ok(json(m::CancelResult { cancel: cv::cancel_wire(cancel) }))
+        Ok(cv::cancel_wire(cancel))
     }
 
     fn apply(&mut self, conn: ConnId, call: Call) -> Reply {
@@ -406,7 +412,7 @@ impl<S: Store + 'static> Hub<S> {
                 }
                 Ok(json(m::CreateSessionResult { session: session.to_string() }))
             }
-            Call::Progress(p) => self.progress(&p),
+            Call::Progress(p) => self.progress(&p).map(|cancel| json(m::CancelResult { cancel })),
             Call::HandlerText(p) => {
                 let session = cv::session_id(&p.session)?;
                 let cancel = self.center.set_handler_progress_text(session, p.text.as_deref()).map_err(core_err)?;
