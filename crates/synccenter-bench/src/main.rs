@@ -346,11 +346,12 @@ impl Bench {
             json!({"per_second": bare}),
         );
         let socket = self.socket().await?;
-        let runs: [(usize, u32, u32, &str); 4] = [
+        let runs: [(usize, u32, u32, &str); 5] = [
             (1, 2_000, 1, "1 reporter, one event in flight"),
             (16, 500, 1, "16 reporters, one event in flight each"),
             (1, 20_000, 64, "1 reporter, 64 events in flight (pipelined)"),
             (16, 4_000, 16, "16 reporters, 16 events in flight each (pipelined)"),
+            (16, 8_000, 64, "16 reporters, 64 events in flight each (pipelined)"),
         ];
         for (reporters, per, window, name) in runs {
             let rate = hot::durable_events(&socket, reporters, self.scale.n(per), window).await?;
