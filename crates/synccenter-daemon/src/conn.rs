@@ -4,15 +4,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::{SinkExt, StreamExt};
-use synccenter_protocol::{
-    ErrorObject, Frame, LineCodec, MAX_LINE_BYTES, Outgoing, RequestId, error_codes, parse_incoming,
-};
+use bytes::{Buf, BytesMut};
+use futures_util::SinkExt;
+use synccenter_protocol::{ErrorObject, LineCodec, MAX_LINE_BYTES, Outgoing, RequestId, error_codes, parse_incoming};
+use tokio::io::AsyncReadExt;
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedWrite;
 
-use crate::calls;
+use crate::calls::{self, Call};
 use crate::hub::HubMsg;
 
 /// Lines waiting to be written to one connection.
@@ -40,6 +40,52 @@ fn error_line(id: Option<RequestId>, error: ErrorObject) -> String {
     Outgoing::<(), ()>::Error { jsonrpc: "2.0", id, error }.to_line()
 }
 
+/// How much is read from the socket at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// At most this many calls go to the hub in one message, so the hub's queue stays bounded in calls too.
+const MAX_CALLS_PER_SEND: usize = 256;
+
+/// What one line amounts to.
+// Nearly every line is a call, moved at once into the batch; boxing it would add an allocation per report.
+#[allow(clippy::large_enum_variant)]
+enum Parsed {
+    /// A call for the hub, with the request's ID (none for a notification).
+    Call(Option<RequestId>, Call),
+    /// An error answered here.
+    Reply(String),
+    /// Nothing to do (a blank line, or a refused notification).
+    Nothing,
+}
+
+fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Parsed::Nothing;
+    }
+    let incoming = match parse_incoming(line) {
+        Ok(i) => i,
+        Err(e) => return Parsed::Reply(error_line(e.id, e.error)),
+    };
+    match calls::parse(&incoming.method, incoming.params) {
+        Ok(call) => Parsed::Call(incoming.id, call),
+        Err(error) if incoming.id.is_some() => Parsed::Reply(error_line(incoming.id, error)),
+        Err(error) => {
+            tracing::debug!(conn, %error.message, "refused a notification");
+            Parsed::Nothing
+        }
+    }
+}
+
+/// Hands the parsed calls to the hub in one message (one channel operation for a whole read, not one per
+/// report). Returns false when the hub is gone.
+async fn send_calls(hub: &mpsc::Sender<HubMsg>, conn: ConnId, calls: &mut Vec<(Option<RequestId>, Call)>) -> bool {
+    if calls.is_empty() {
+        return true;
+    }
+    let calls = std::mem::take(calls);
+    hub.send(HubMsg::Calls { conn, calls }).await.is_ok()
+}
+
 /// Serves one connection until it closes or the hub goes away.
 pub(crate) async fn serve(stream: UnixStream, conn: ConnId, hub: mpsc::Sender<HubMsg>) {
     let (read, write) = stream.into_split();
@@ -65,14 +111,43 @@ pub(crate) async fn serve(stream: UnixStream, conn: ConnId, hub: mpsc::Sender<Hu
             }
         }
     });
-    let mut frames = FramedRead::new(read, LineCodec::default());
-    while let Some(frame) = frames.next().await {
+    let mut read = read;
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    // Inside an over-long line: everything up to its end is dropped, then it is answered as one error.
+    let mut discarding = false;
+    let mut calls = Vec::new();
+    'read: loop {
         if overflowed.load(Ordering::SeqCst) {
             break;
         }
-        let line = match frame {
-            Ok(Frame::Line(line)) => line,
-            Ok(Frame::TooLong) => {
+        buf.reserve(READ_CHUNK);
+        let eof = match read.read_buf(&mut buf).await {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => {
+                tracing::debug!(conn, error = %e, "read failed");
+                break;
+            }
+        };
+        // Every whole line in the buffer is parsed in place; the calls go to the hub together.
+        let mut start = 0;
+        loop {
+            let line = match memchr::memchr(b'\n', &buf[start..]) {
+                Some(pos) => {
+                    let line = start..start + pos;
+                    start += pos + 1;
+                    line
+                }
+                // At the end of the stream an unterminated last line still counts.
+                None if eof && start < buf.len() && !discarding => {
+                    let line = start..buf.len();
+                    start = buf.len();
+                    line
+                }
+                None => break,
+            };
+            if std::mem::take(&mut discarding) || line.len() > MAX_LINE_BYTES {
+                send_calls(&hub, conn, &mut calls).await;
                 out.send(error_line(
                     None,
                     ErrorObject::invalid(
@@ -82,34 +157,42 @@ pub(crate) async fn serve(stream: UnixStream, conn: ConnId, hub: mpsc::Sender<Hu
                 ));
                 continue;
             }
-            Err(e) => {
-                tracing::debug!(conn, error = %e, "read failed");
-                break;
+            match parse_line(&buf[line], conn) {
+                Parsed::Call(id, call) => {
+                    calls.push((id, call));
+                    if calls.len() >= MAX_CALLS_PER_SEND && !send_calls(&hub, conn, &mut calls).await {
+                        break 'read;
+                    }
+                }
+                Parsed::Reply(line) => {
+                    // Replies keep the order of the requests: what came before goes to the hub first.
+                    if !send_calls(&hub, conn, &mut calls).await {
+                        break 'read;
+                    }
+                    out.send(line);
+                }
+                Parsed::Nothing => {}
             }
-        };
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
         }
-        let incoming = match parse_incoming(&line) {
-            Ok(i) => i,
-            Err(e) => {
-                out.send(error_line(e.id, e.error));
-                continue;
+        buf.advance(start);
+        if buf.len() > MAX_LINE_BYTES {
+            discarding = true;
+            buf.clear();
+        }
+        if !send_calls(&hub, conn, &mut calls).await {
+            break;
+        }
+        if eof {
+            if discarding {
+                out.send(error_line(
+                    None,
+                    ErrorObject::invalid(
+                        error_codes::INVALID_REQUEST,
+                        format!("line longer than {MAX_LINE_BYTES} bytes; it was discarded"),
+                    ),
+                ));
             }
-        };
-        match calls::parse(&incoming.method, incoming.params) {
-            Ok(call) => {
-                if hub.send(HubMsg::Call { conn, id: incoming.id, call }).await.is_err() {
-                    break;
-                }
-            }
-            Err(error) => {
-                if incoming.id.is_some() {
-                    out.send(error_line(incoming.id, error));
-                } else {
-                    tracing::debug!(conn, %error.message, "refused a notification");
-                }
-            }
+            break;
         }
     }
     let _ = hub.send(HubMsg::Closed { conn }).await;

@@ -23,18 +23,16 @@ use crate::convert::{self as cv, Wire};
 use crate::writer::{Ack, Batch};
 
 /// What reaches the hub.
-// Calls are nearly every message; boxing them would add an allocation per progress report.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum HubMsg {
     Open {
         conn: ConnId,
         out: Outbox,
     },
-    Call {
+    /// Calls from one connection, in the order they arrived.
+    Calls {
         conn: ConnId,
-        id: Option<RequestId>,
-        call: Call,
+        calls: Vec<(Option<RequestId>, Call)>,
     },
     Closed {
         conn: ConnId,
@@ -253,7 +251,11 @@ impl<S: Store + 'static> Hub<S> {
                 }
                 self.after_op();
             }
-            HubMsg::Call { conn, id, call } => self.call(conn, id, call),
+            HubMsg::Calls { conn, calls } => {
+                for (id, call) in calls {
+                    self.call(conn, id, call);
+                }
+            }
             HubMsg::EventsRemoved { removed } => self.update(UpdateKind::EventsRemoved { removed }),
             HubMsg::Run(msg) => {
                 self.run_msg(msg);
