@@ -40,8 +40,8 @@ fn error_line(id: Option<RequestId>, error: ErrorObject) -> String {
     Outgoing::<(), ()>::Error { jsonrpc: "2.0", id, error }.to_line()
 }
 
-/// How much is read from the socket at a time.
-const READ_CHUNK: usize = 64 * 1024;
+/// How much is read from the socket at a time (an idle connection keeps a buffer of about this size).
+const READ_CHUNK: usize = 8 * 1024;
 
 /// At most this many calls go to the hub in one message, so the hub's queue stays bounded in calls too.
 const MAX_CALLS_PER_SEND: usize = 256;

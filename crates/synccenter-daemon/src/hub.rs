@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use synccenter_core::{
     AlwaysConfirm, Center, Change, CoreError, EndReason, EventCursor, EventFilter, EventQuery, HandlerId, ItemId,
-    NewConflict, NewEvent, Notice, OwnerId, RequestId as CoreRequestId, SessionId, SessionQuery, Store,
+    ItemProgress, NewConflict, NewEvent, Notice, OwnerId, RequestId as CoreRequestId, SessionId, SessionQuery, Store,
 };
 use synccenter_protocol::methods::{self as m, UpdateKind, names};
 use synccenter_protocol::{ErrorObject, Outgoing, PROTOCOL_VERSION, RequestId};
@@ -46,6 +46,16 @@ pub(crate) enum HubMsg {
     /// Re-read the configuration file (SIGHUP).
     Reload,
     Shutdown,
+}
+
+impl HubMsg {
+    /// How many calls the message carries (at least one unit of work).
+    fn calls(&self) -> usize {
+        match self {
+            HubMsg::Calls { calls, .. } => calls.len().max(1),
+            _ => 1,
+        }
+    }
 }
 
 /// Facts for `status`.
@@ -108,7 +118,7 @@ pub(crate) struct Hub<S> {
     request_owner: HashMap<CoreRequestId, ConnId>,
     leases: HashMap<SessionId, Lease>,
     /// Non-final progress not yet written, latest per item.
-    unwritten_progress: BTreeMap<(SessionId, ItemId), Change>,
+    unwritten_progress: BTreeMap<(SessionId, ItemId), ItemProgress>,
     /// Changes ready for the writer, and the replies waiting for them.
     batch: Batch,
     /// Progress and handler texts changed since the last publish to watchers.
@@ -185,19 +195,20 @@ impl<S: Store + 'static> Hub<S> {
             tokio::select! {
                 msg = rx.recv() => {
                     let Some(msg) = msg else { break };
+                    let mut taken = msg.calls();
                     if !self.handle(msg) {
                         break;
                     }
-                    // Take whatever else is waiting before committing: one batch for a burst.
-                    let mut more = 0;
-                    while more < 1024 {
+                    // Take whatever else is waiting before committing: one batch for a burst, of a bounded
+                    // number of calls, so the periodic work and other tasks are not held up for long.
+                    while taken < 1024 {
                         match rx.try_recv() {
                             Ok(msg) => {
+                                taken += msg.calls();
                                 if !self.handle(msg) {
                                     self.shutdown();
                                     return;
                                 }
-                                more += 1;
                             }
                             Err(_) => break,
                         }
@@ -290,7 +301,9 @@ impl<S: Store + 'static> Hub<S> {
     }
 
     fn call(&mut self, conn: ConnId, id: Option<RequestId>, call: Call) {
-        if let Some(session) = session_of(&call)
+        // Only sessions with a lease need their session ID read here (the call parses it again).
+        if !self.leases.is_empty()
+            && let Some(session) = session_of(&call)
             && let Some(lease) = self.leases.get_mut(&session)
         {
             lease.last = Instant::now();
@@ -677,9 +690,10 @@ impl<S: Store + 'static> Hub<S> {
     fn take_changes(&mut self) -> bool {
         let mut durable = false;
         for change in self.center.take_changes() {
-            match &change {
+            match change {
+                // The change's own item ID becomes the key: no copy per report.
                 Change::ItemProgressed { session, item, progress } if !progress.is_final() => {
-                    self.unwritten_progress.insert((*session, item.clone()), change);
+                    self.unwritten_progress.insert((session, item), progress);
                 }
                 _ => {
                     if let Change::EventAdded(e) = &change {
@@ -713,7 +727,11 @@ impl<S: Store + 'static> Hub<S> {
 
     fn take_progress_into_batch(&mut self) {
         let progress = std::mem::take(&mut self.unwritten_progress);
-        self.batch.changes.extend(progress.into_values());
+        self.batch.changes.extend(progress.into_iter().map(|((session, item), progress)| Change::ItemProgressed {
+            session,
+            item,
+            progress,
+        }));
     }
 
     fn send_batch(&mut self) {
