@@ -58,9 +58,28 @@ enum Parsed {
     Nothing,
 }
 
+/// A `session.report_progress` notification, read in one pass. Anything else (an `id`, another method, an
+/// extra or repeated field, an escaped `jsonrpc` or `method`, bad parameters) does not fit and takes the
+/// general path, which reaches the same call or the right error.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgressNotification<'a> {
+    jsonrpc: &'a str,
+    method: &'a str,
+    params: synccenter_protocol::methods::ReportProgressParams,
+}
+
 fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Parsed::Nothing;
+    }
+    // The hot path: most lines are progress notifications, and the general path reads the parameters twice
+    // (once to find the envelope's end of them, once into their type).
+    if let Ok(n) = serde_json::from_slice::<ProgressNotification<'_>>(line)
+        && n.jsonrpc == "2.0"
+        && n.method == synccenter_protocol::methods::names::SESSION_REPORT_PROGRESS
+    {
+        return Parsed::Call(None, Call::Progress(n.params));
     }
     let incoming = match parse_incoming(line) {
         Ok(i) => i,

@@ -177,3 +177,32 @@ async fn a_burst_written_at_once_is_applied_in_order_with_its_bad_lines_answered
     let item = &list["result"]["sessions"][0]["items"][0];
     assert_eq!((item["item"].as_str(), item["step"].as_u64()), (Some("docs"), Some(1000)), "{list}");
 }
+
+#[tokio::test]
+async fn progress_notifications_off_the_common_shape_are_read_like_any_other_message() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs"], json!({})).await;
+    let s = c.session("nas", &["docs"]).await;
+    let report = |extra: &str, step: u32| {
+        format!(
+            "{{\"jsonrpc\":\"2.0\",\"method\":\"session.report\\u005fprogress\",\"params\":{{\"session\":\"{s}\",\"item\":\"docs\",\"status\":\"updating\",\"step\":{step},\"max_step\":100{extra}}}}}"
+        )
+    };
+    // An escaped method name, an extra top-level field, and parameters with an unknown field (refused, so
+    // the step stays).
+    c.send_line(&report("", 7)).await;
+    assert_eq!(current_step(&mut c).await, 7);
+    let extra = format!(
+        "{{\"jsonrpc\":\"2.0\",\"x\":1,\"method\":\"session.report_progress\",\"params\":{{\"session\":\"{s}\",\"item\":\"docs\",\"status\":\"updating\",\"step\":8,\"max_step\":100}}}}"
+    );
+    c.send_line(&extra).await;
+    assert_eq!(current_step(&mut c).await, 8);
+    c.send_line(&report(",\"unknown\":true", 9)).await;
+    assert_eq!(current_step(&mut c).await, 8);
+}
+
+async fn current_step(c: &mut RawConn) -> u64 {
+    let list = c.ok("sessions.list", json!({})).await;
+    list["sessions"][0]["items"][0]["step"].as_u64().expect("step")
+}
