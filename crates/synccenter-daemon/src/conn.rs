@@ -66,7 +66,27 @@ enum Parsed {
 struct ProgressNotification<'a> {
     jsonrpc: &'a str,
     method: &'a str,
-    params: synccenter_protocol::methods::ReportProgressParams,
+    #[serde(borrow)]
+    params: ProgressParams<'a>,
+}
+
+/// `ReportProgressParams`, borrowing its strings from the line (so no copy is made of the session ID, which
+/// becomes a UUID). The same fields with the same rules; a field it does not know sends the line to the
+/// general path.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgressParams<'a> {
+    #[serde(borrow)]
+    session: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    item: std::borrow::Cow<'a, str>,
+    status: synccenter_protocol::StatusWire,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    step: Option<u32>,
+    #[serde(default)]
+    max_step: Option<u32>,
 }
 
 fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
@@ -79,7 +99,11 @@ fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
         && n.jsonrpc == "2.0"
         && n.method == synccenter_protocol::methods::names::SESSION_REPORT_PROGRESS
     {
-        return Parsed::Call(None, Call::Progress(n.params));
+        let p = n.params;
+        return Parsed::Call(
+            None,
+            Call::Progress(calls::Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step)),
+        );
     }
     let incoming = match parse_incoming(line) {
         Ok(i) => i,

@@ -16,7 +16,7 @@ use synccenter_protocol::methods::{self as m, UpdateKind, names};
 use synccenter_protocol::{ErrorObject, Outgoing, PROTOCOL_VERSION, RequestId};
 use tokio::sync::mpsc;
 
-use crate::calls::Call;
+use crate::calls::{Call, Progress};
 use crate::commands::{Commands, ItemDone, RunMsg};
 use crate::conn::{ConnId, Outbox};
 use crate::convert::{self as cv, Wire};
@@ -311,7 +311,7 @@ impl<S: Store + 'static> Hub<S> {
         match call {
             Call::Progress(p) => {
                 self.reports_applied += 1;
-                let cancel = self.progress(&p);
+                let cancel = self.progress(p);
                 let durable = self.after_op();
                 if id.is_some() {
                     let r = cancel.map(|cancel| json(m::CancelResult { cancel }));
@@ -343,9 +343,8 @@ impl<S: Store + 'static> Hub<S> {
     }
 
     /// Applies a report; returns the cancel request in force (the reply's content, built only for a request).
-    fn progress(&mut self, p: &m::ReportProgressParams) -> Result<synccenter_protocol::CancelWire, ErrorObject> {
-        let session = cv::session_id(&p.session)?;
-        let item = cv::item_id(&p.item)?;
+    fn progress(&mut self, p: Progress) -> Result<synccenter_protocol::CancelWire, ErrorObject> {
+        let (session, item) = p.target?;
         let cancel = self
             .center
             .report_progress(
@@ -427,7 +426,7 @@ impl<S: Store + 'static> Hub<S> {
                 }
                 Ok(json(m::CreateSessionResult { session: session.to_string() }))
             }
-            Call::Progress(p) => self.progress(&p).map(|cancel| json(m::CancelResult { cancel })),
+            Call::Progress(p) => self.progress(p).map(|cancel| json(m::CancelResult { cancel })),
             Call::HandlerText(p) => {
                 let session = cv::session_id(&p.session)?;
                 let cancel = self.center.set_handler_progress_text(session, p.text.as_deref()).map_err(core_err)?;
@@ -1262,7 +1261,7 @@ fn server_name() -> String {
 
 fn session_of(call: &Call) -> Option<SessionId> {
     let s = match call {
-        Call::Progress(p) => &p.session,
+        Call::Progress(p) => return p.target.as_ref().ok().map(|(s, _)| *s),
         Call::HandlerText(p) => &p.session,
         Call::Event(p) => &p.session,
         Call::CanContinue(p) => &p.session,
