@@ -57,11 +57,11 @@ pub(crate) async fn round_trip(dir: &Path, n: u32) -> anyhow::Result<Lat> {
 
 /// A push to an idle client: a line from one connection makes the server write a line to another that is
 /// blocked reading, and answer the first. The time is from the sender's write to the idle client's read.
-pub(crate) async fn push(dir: &Path, rounds: usize) -> anyhow::Result<Lat> {
+pub(crate) async fn push(dir: &Path, name: &str, rounds: usize) -> anyhow::Result<Lat> {
     type Shared = Arc<tokio::sync::Mutex<Option<BufWriter<tokio::net::unix::OwnedWriteHalf>>>>;
     let idle: Shared = Arc::new(tokio::sync::Mutex::new(None));
     let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let path = server(dir, "relay.sock", move |stream| {
+    let path = server(dir, name, move |stream| {
         let idle = idle.clone();
         let first = first.clone();
         async move {
@@ -127,11 +127,11 @@ struct Params<'a> {
     step: u32,
 }
 
-/// The no-rules ingest: a server that parses each JSON line and stores its step in one shared map keyed by
-/// session and item; a request is answered once everything before it on its connection is in the map.
-/// Returns lines per second from `conns` connections sending `per` progress notifications each.
-pub(crate) async fn ingest(dir: &Path, name: &str, conns: usize, per: u32) -> anyhow::Result<f64> {
-    let map: Arc<Mutex<HashMap<Box<str>, u32>>> = Arc::default();
+type Map = Arc<Mutex<HashMap<Box<str>, u32>>>;
+
+/// The no-rules ingest server on a fresh socket, and its map.
+fn ingest_server(dir: &Path, name: &str) -> anyhow::Result<(std::path::PathBuf, Map)> {
+    let map: Map = Arc::default();
     let server_map = map.clone();
     let path = server(dir, name, move |stream| {
         let map = server_map.clone();
@@ -169,6 +169,28 @@ pub(crate) async fn ingest(dir: &Path, name: &str, conns: usize, per: u32) -> an
             }
         }
     })?;
+    Ok((path, map))
+}
+
+/// The bare push while 16 connections send `rate` lines per second in total into a bare ingest server:
+/// how much of the daemon's tail under load the machine alone brings. Returns the latencies and the load.
+pub(crate) async fn push_under_load(dir: &Path, rounds: usize, chatty: usize, rate: f64) -> anyhow::Result<(Lat, f64)> {
+    let (path, _map) = ingest_server(dir, "load.sock")?;
+    let mut conns = Vec::with_capacity(chatty);
+    for c in 0..chatty {
+        conns.push((Raw::connect(&path).await?, format!("00000000-0000-0000-0000-{c:012}")));
+    }
+    let load =
+        crate::hot::Load::start(conns, rate, |_| json!({"jsonrpc": "2.0", "method": "sync", "params": {}})).await;
+    let lat = push(dir, "relay-loaded.sock", rounds).await?;
+    Ok((lat, load.stop().await?))
+}
+
+/// The no-rules ingest: a server that parses each JSON line and stores its step in one shared map keyed by
+/// session and item; a request is answered once everything before it on its connection is in the map.
+/// Returns lines per second from `conns` connections sending `per` progress notifications each.
+pub(crate) async fn ingest(dir: &Path, name: &str, conns: usize, per: u32) -> anyhow::Result<f64> {
+    let (path, map) = ingest_server(dir, name)?;
     let mut senders = Vec::with_capacity(conns);
     for c in 0..conns {
         senders.push((Raw::connect(&path).await?, format!("00000000-0000-0000-0000-{c:012}")));

@@ -65,13 +65,14 @@ pub(crate) struct ChildDaemon {
 }
 
 impl ChildDaemon {
-    pub(crate) async fn start(dir: &Path) -> anyhow::Result<ChildDaemon> {
-        let socket = dir.join("run/child.sock");
+    /// A daemon process on `dir/run/NAME.sock` with its data in `dir/NAME-data`.
+    pub(crate) async fn start(dir: &Path, name: &str) -> anyhow::Result<ChildDaemon> {
+        let socket = dir.join(format!("run/{name}.sock"));
         let exe = std::env::current_exe()?;
         let child = Command::new(exe)
             .arg("__daemon")
             .arg(&socket)
-            .arg(dir.join("child-data"))
+            .arg(dir.join(format!("{name}-data")))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()

@@ -144,36 +144,68 @@ pub(crate) async fn client_cost(socket: &Path, n: u32) -> anyhow::Result<Lat> {
     Ok(Lat::new(lat))
 }
 
+/// Background load: connections sending progress notifications at a total rate, in 1 ms ticks.
+pub(crate) struct Load {
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<f64>>>,
+}
+
+impl Load {
+    /// Starts `rate` notifications per second in total over `conns` (each with its session), and lets it
+    /// reach its rate; each connection ends with the request `finish` builds.
+    pub(crate) async fn start(conns: Vec<(Raw, String)>, rate: f64, finish: fn(&str) -> Value) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let per_ms = rate / conns.len().max(1) as f64 / 1000.0;
+        let tasks: Vec<_> = conns
+            .into_iter()
+            .map(|(mut c, s)| {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let start = Instant::now();
+                    let mut sent = 0u64;
+                    let mut buf = String::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let due = (start.elapsed().as_secs_f64() * 1000.0 * per_ms) as u64;
+                        while sent < due {
+                            raw::progress_line(&mut buf, &s, "item", sent as u32);
+                            sent += 1;
+                        }
+                        c.send_raw(buf.as_bytes()).await?;
+                        buf.clear();
+                        c.flush().await?;
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    let rate = sent as f64 / start.elapsed().as_secs_f64();
+                    c.request(finish(&s)).await?;
+                    anyhow::Ok(rate)
+                })
+            })
+            .collect();
+        if !tasks.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Load { stop, tasks }
+    }
+
+    /// Stops it; returns the rate achieved.
+    pub(crate) async fn stop(self) -> anyhow::Result<f64> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut achieved = 0.0;
+        for t in self.tasks {
+            achieved += t.await??;
+        }
+        Ok(achieved)
+    }
+}
+
 /// Time from `control.stop` on one connection to the cancel push on the owner's, with `chatty` connections
 /// reporting `rate` reports per second in total meanwhile. Returns the latencies and the load achieved.
 pub(crate) async fn stop_latency(socket: &Path, rounds: usize, chatty: usize, rate: f64) -> anyhow::Result<(Lat, f64)> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut noise = Vec::new();
+    let mut conns = Vec::with_capacity(chatty);
     for _ in 0..chatty {
-        let (mut c, s) = owner(socket, MANY).await?;
-        let stop = stop.clone();
-        let per_ms = rate / chatty as f64 / 1000.0;
-        noise.push(tokio::spawn(async move {
-            let start = Instant::now();
-            let mut sent = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let due = (start.elapsed().as_secs_f64() * 1000.0 * per_ms) as u64;
-                while sent < due {
-                    c.send(&raw::progress(&s, "item", sent as u32)).await?;
-                    sent += 1;
-                }
-                c.flush().await?;
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            let rate = sent as f64 / start.elapsed().as_secs_f64();
-            c.request(end_message(&s)).await?;
-            anyhow::Ok(rate)
-        }));
+        conns.push(owner(socket, MANY).await?);
     }
-    if chatty > 0 {
-        // Let the load reach its rate first.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let load = Load::start(conns, rate, end_message).await;
     let mut controller = Raw::hello(socket).await?;
     let mut lat = Vec::with_capacity(rounds);
     for _ in 0..rounds {
@@ -189,11 +221,7 @@ pub(crate) async fn stop_latency(socket: &Path, rounds: usize, chatty: usize, ra
         lat.push(got.saturating_duration_since(t));
         own.request(end_message(&s)).await?;
     }
-    stop.store(true, Ordering::Relaxed);
-    let mut achieved = 0.0;
-    for n in noise {
-        achieved += n.await??;
-    }
+    let achieved = load.stop().await?;
     Ok((Lat::new(lat), achieved))
 }
 

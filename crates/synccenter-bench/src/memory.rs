@@ -24,7 +24,7 @@ pub(crate) struct Rss {
 /// Runs a daemon process, opens `sessions` sessions of [`ITEMS`] items over `conns` connections, reports
 /// progress (with a text) on every item, ends every session, and samples the daemon's resident memory.
 pub(crate) async fn measure(dir: &Path, sessions: u32, conns: u32) -> anyhow::Result<Rss> {
-    let daemon = ChildDaemon::start(dir).await?;
+    let daemon = ChildDaemon::start(dir, "memory").await?;
     let items: Vec<String> = (0..ITEMS).map(|i| format!("i{i}")).collect();
     let mut setup = Raw::hello(&daemon.socket).await?;
     setup
