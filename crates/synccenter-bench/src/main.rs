@@ -1,366 +1,482 @@
-//! `cargo run --release -p synccenter-bench --bin bench`: measures the hot path against a real daemon on a
-//! temporary socket and store, and prints each figure with its ratio to a baseline measured in the same run.
-//! Results belong in `docs/performance.md`; tests never assert timings.
+//! `cargo run --release -p synccenter-bench --bin bench -- [--quick] [--only SECTION,...] [--json PATH]`:
+//! measures synccenter against a real daemon on a temporary socket and store, next to baselines measured in
+//! the same run (a bare socket round trip, a bare JSON-lines ingest, a bare push, one SQLite commit per
+//! event, a D-Bus method call through `dbus-daemon`), and prints each figure with its ratio to its baseline,
+//! then one Markdown table, and writes the same as JSON. Results belong in `docs/performance.md`; tests
+//! never assert timings.
 
-#![allow(clippy::print_stdout)] // A benchmark's output is its report.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // A benchmark's output is its report.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+mod bare;
+mod daemon;
+mod dbus;
+mod events;
+mod hot;
+mod memory;
+mod raw;
+mod report;
+
+use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::json;
-use synccenter_client::{Client, StatusWire};
-use synccenter_platform::transport::{ReadHalf, WriteHalf};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 
-struct Raw {
-    lines: tokio::io::Lines<BufReader<ReadHalf>>,
-    write: BufWriter<WriteHalf>,
-    next: i64,
+use crate::report::{Lat, Report, Verdict, n};
+
+/// The sections, in the order they run; `--only` takes these names.
+const SECTIONS: [(&str, &str); 8] = [
+    ("rtt", "request/response round trips: bare socket, the daemon, D-Bus"),
+    ("client", "client-side cost of Session::report_progress (Rust client)"),
+    ("ingest", "reports per second ingested and applied by the daemon"),
+    ("cancel", "control.stop on another connection -> cancel push at the owner"),
+    ("durable", "durable events per second (acknowledged session.report_event; WAL, synchronous=FULL)"),
+    ("sessions", "session.create + session.end per second"),
+    ("events", "events.list with a large history"),
+    ("memory", "daemon resident memory (daemon in its own process)"),
+];
+
+const USAGE: &str = "usage: bench [--quick] [--only SECTION[,SECTION...]] [--json PATH]
+  --quick   smaller counts (a smoke run: the figures are noisier)
+  --only    run only these sections: rtt, client, ingest, cancel, durable, sessions, events, memory
+  --json    where to write the results (default: target/bench.json)";
+
+#[derive(Debug)]
+struct Args {
+    quick: bool,
+    only: Vec<String>,
+    json: PathBuf,
 }
 
-impl Raw {
-    async fn connect(socket: &Path) -> anyhow::Result<Raw> {
-        let (r, w) = synccenter_platform::transport::connect(socket).await?.into_split();
-        Ok(Raw { lines: BufReader::new(r).lines(), write: BufWriter::new(w), next: 0 })
+/// The arguments, or `None` after printing the usage for `--help`.
+fn parse_args() -> anyhow::Result<Option<Args>> {
+    let mut args = Args { quick: false, only: Vec::new(), json: PathBuf::from("target/bench.json") };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => args.quick = true,
+            "--only" => {
+                let v = it.next().context("--only needs a section name")?;
+                for s in v.split(',').filter(|s| !s.is_empty()) {
+                    anyhow::ensure!(SECTIONS.iter().any(|(name, _)| *name == s), "unknown section {s:?}\n{USAGE}");
+                    args.only.push(s.to_owned());
+                }
+            }
+            "--json" => args.json = PathBuf::from(it.next().context("--json needs a path")?),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(None);
+            }
+            other => anyhow::bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    Ok(Some(args))
+}
+
+/// How much each section does: the full run, or a tenth of it.
+#[derive(Clone, Copy, Debug)]
+struct Scale {
+    quick: bool,
+}
+
+impl Scale {
+    fn n(&self, full: u32) -> u32 {
+        if self.quick { (full / 10).max(1) } else { full }
+    }
+}
+
+/// Baselines shared by several sections, measured once, when first needed.
+#[derive(Default)]
+struct Baselines {
+    rtt: Option<Lat>,
+}
+
+struct Bench {
+    dir: tempfile::TempDir,
+    scale: Scale,
+    report: Report,
+    base: Baselines,
+    daemon: Option<daemon::InProcess>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some("__daemon") {
+        let socket = PathBuf::from(argv.next().context("socket")?);
+        let data = PathBuf::from(argv.next().context("data directory")?);
+        return daemon::child_main(&socket, &data);
+    }
+    let Some(args) = parse_args()? else { return Ok(()) };
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(args))
+}
+
+fn machine() -> serde_json::Value {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let mem_gib = read("/proc/meminfo")
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map(|k| k / 1024.0 / 1024.0)
+        .unwrap_or(0.0);
+    json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "cpu": cpu,
+        "memory_gib": (mem_gib * 10.0).round() / 10.0,
+        "kernel": read("/proc/sys/kernel/osrelease").trim(),
+    })
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let date =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let machine = machine();
+    let load_before = loadavg();
+    println!("synccenter benchmark: {date}, {machine}, load average {load_before}");
+    println!("(each figure is printed with its ratio to a baseline measured in this same run)");
+    let mut b = Bench {
+        dir: tempfile::tempdir()?,
+        scale: Scale { quick: args.quick },
+        report: Report::default(),
+        base: Baselines::default(),
+        daemon: None,
+    };
+    for (name, title) in SECTIONS {
+        if !args.only.is_empty() && !args.only.iter().any(|o| o == name) {
+            continue;
+        }
+        b.report.section(name, title);
+        let t = Instant::now();
+        match name {
+            "rtt" => b.rtt().await?,
+            "client" => b.client().await?,
+            "ingest" => b.ingest().await?,
+            "cancel" => b.cancel().await?,
+            "durable" => b.durable().await?,
+            "sessions" => b.sessions().await?,
+            "events" => b.events().await?,
+            "memory" => b.memory().await?,
+            _ => unreachable!("every section is handled"),
+        }
+        println!("    ({name} took {:.1} s)", t.elapsed().as_secs_f64());
+    }
+    if let Some(d) = b.daemon.take() {
+        d.stop().await?;
+    }
+    let load_after = loadavg();
+    let elapsed = started.elapsed().as_secs_f64();
+    println!("\nload average before {load_before}, after {load_after}; the whole run took {elapsed:.0} s\n");
+    println!("{}", b.report.markdown());
+    let header = json!({"date": date, "machine": machine, "quick": args.quick, "only": args.only,
+                        "load_before": load_before, "load_after": load_after, "seconds": elapsed});
+    if let Some(parent) = args.json.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.json, serde_json::to_string_pretty(&b.report.json(header))?)
+        .with_context(|| format!("cannot write {}", args.json.display()))?;
+    println!("results written to {}", args.json.display());
+    Ok(())
+}
+
+impl Bench {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
-    async fn send(&mut self, v: serde_json::Value) -> anyhow::Result<()> {
-        let mut line = v.to_string();
-        line.push('\n');
-        self.write.write_all(line.as_bytes()).await?;
+    /// The in-process daemon most sections measure, started on first use.
+    async fn socket(&mut self) -> anyhow::Result<PathBuf> {
+        if self.daemon.is_none() {
+            let d = daemon::InProcess::start(self.path("run/s.sock"), self.path("data"), None)?;
+            hot::setup(&d.socket).await?;
+            self.daemon = Some(d);
+        }
+        self.daemon.as_ref().map(|d| d.socket.clone()).context("daemon")
+    }
+
+    /// The bare socket round trip, measured on first use.
+    async fn bare_rtt(&mut self) -> anyhow::Result<Lat> {
+        if let Some(l) = &self.base.rtt {
+            return Ok(l.clone());
+        }
+        let lat = bare::round_trip(self.dir.path(), self.scale.n(20_000)).await?;
+        self.report.add(
+            "baseline: bare Unix-socket round trip (echo server)",
+            lat.text(false),
+            String::new(),
+            Verdict::None,
+            lat.json(),
+        );
+        self.base.rtt = Some(lat.clone());
+        Ok(lat)
+    }
+
+    async fn rtt(&mut self) -> anyhow::Result<()> {
+        let bare = self.bare_rtt().await?;
+        let socket = self.socket().await?;
+        let lat = hot::round_trips(&socket, self.scale.n(20_000)).await?;
+        self.report.add(
+            "daemon: session.report_progress as a request",
+            lat.text(false),
+            format!("p50 {:.2}x, p99 {:.2}x the bare round trip", lat.p50() / bare.p50(), lat.p99() / bare.p99()),
+            Verdict::None,
+            lat.json(),
+        );
+        match dbus::round_trips(self.scale.n(5_000)).await {
+            Ok(d) => self.report.add(
+                "baseline: D-Bus method call through dbus-daemon (zbus)",
+                d.text(false),
+                format!(
+                    "the daemon's round trip is {:.1}x faster (p50), {:.1}x (p99); D-Bus is {:.1}x the bare round trip",
+                    d.p50() / lat.p50(),
+                    d.p99() / lat.p99(),
+                    d.p50() / bare.p50()
+                ),
+                Verdict::None,
+                d.json(),
+            ),
+            Err(why) => {
+                self.report.add(
+                    "baseline: D-Bus method call through dbus-daemon (zbus)",
+                    format!("skipped: {why}"),
+                    String::new(),
+                    Verdict::None,
+                    json!({"skipped": why}),
+                );
+            }
+        }
         Ok(())
     }
 
-    /// A request; returns its result, skipping pushes.
-    async fn call(&mut self, method: &str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
-        self.request(json!({"jsonrpc": "2.0", "method": method, "params": params})).await
+    async fn client(&mut self) -> anyhow::Result<()> {
+        let bare = self.bare_rtt().await?;
+        let socket = self.socket().await?;
+        let cost = hot::client_cost(&socket, self.scale.n(200_000)).await?;
+        let cheaper = bare.p50() / cost.p50().max(1e-6);
+        self.report.add(
+            "Session::report_progress, client side",
+            cost.text(false),
+            format!("{cheaper:.0}x cheaper than a bare round trip (p50)"),
+            Verdict::check(cost.p50() < 1.0 && cheaper >= 40.0, "< 1 µs and >= 40x"),
+            cost.json(),
+        );
+        Ok(())
     }
 
-    /// Sends `message` (a notification's shape) as a request with the next ID and returns its result.
-    async fn request(&mut self, mut message: serde_json::Value) -> anyhow::Result<serde_json::Value> {
-        self.next += 1;
-        let id = self.next;
-        message["id"] = json!(id);
-        self.send(message).await?;
-        self.write.flush().await?;
-        loop {
-            let line = self.lines.next_line().await?.context("daemon closed the connection")?;
-            let v: serde_json::Value = serde_json::from_str(&line)?;
-            if v["id"] == id {
-                anyhow::ensure!(v.get("error").is_none(), "request failed: {v}");
-                return Ok(v["result"].clone());
+    async fn ingest(&mut self) -> anyhow::Result<()> {
+        let socket = self.socket().await?;
+        let total = self.scale.n(400_000);
+        for owners in [1usize, 16, 256] {
+            let per = (total / owners as u32).max(1);
+            let bare = bare::ingest(self.dir.path(), &format!("ingest-{owners}.sock"), owners, per).await?;
+            self.report.add(
+                format!("baseline: bare JSON-lines ingest into a map, {owners} connection(s)"),
+                format!("{} lines/s", n(bare)),
+                String::new(),
+                Verdict::None,
+                json!({"per_second": bare, "connections": owners, "per_connection": per}),
+            );
+            let rate = hot::ingest(&socket, owners, per).await?;
+            let share = rate / bare;
+            self.report.add(
+                format!("daemon ingest, {owners} owner(s)"),
+                format!("{} reports/s", n(rate)),
+                format!("{:.0}% of the bare ingest", share * 100.0),
+                Verdict::check(rate >= 1_000_000.0 && share >= 0.5, ">= 1,000,000/s and >= 50%"),
+                json!({"per_second": rate, "owners": owners, "per_owner": per, "share_of_bare": share}),
+            );
+        }
+        Ok(())
+    }
+
+    async fn cancel(&mut self) -> anyhow::Result<()> {
+        let bare = bare::push(self.dir.path(), "relay.sock", self.scale.n(2_000) as usize).await?;
+        self.report.add(
+            "baseline: bare push to an idle client (relay server)",
+            bare.text(true),
+            String::new(),
+            Verdict::None,
+            bare.json(),
+        );
+        let rounds = self.scale.n(500) as usize;
+        let (loaded, achieved) = bare::push_under_load(self.dir.path(), rounds, 16, 100_000.0).await?;
+        self.report.add(
+            format!("bare push, 16 chatty connections, {} lines/s into a bare server", n(achieved)),
+            loaded.text(true),
+            format!(
+                "p99 {:.2}x the idle bare push p99: the machine's own tail under this load",
+                loaded.p99() / bare.p99()
+            ),
+            Verdict::None,
+            json!({"latency": loaded.json(), "load_per_second": achieved}),
+        );
+        // The daemon on the bench's own runtime, sharing its task queues with the bench's senders, and then
+        // in a process of its own, as it runs for real.
+        let child = daemon::ChildDaemon::start(self.dir.path(), "cancel").await?;
+        hot::setup(&child.socket).await?;
+        let sockets = [("in-process", self.socket().await?), ("own process", child.socket.clone())];
+        for (place, socket) in sockets {
+            for (chatty, rate) in [(0usize, 0.0), (16, 100_000.0)] {
+                let (lat, achieved) = hot::stop_latency(&socket, rounds, chatty, rate).await?;
+                let ratio = lat.p99() / bare.p99();
+                let name = if chatty == 0 {
+                    format!("stop -> push, idle daemon ({place})")
+                } else {
+                    format!("stop -> push, {chatty} chatty owners, {} reports/s ({place})", n(achieved))
+                };
+                let verdict = if chatty == 0 {
+                    Verdict::None
+                } else {
+                    Verdict::check(ratio <= 2.0, "p99 <= 2x the bare push p99")
+                };
+                self.report.add(
+                    name,
+                    lat.text(true),
+                    format!("p99 {ratio:.2}x the bare push p99 (p50 {:.2}x)", lat.p50() / bare.p50()),
+                    verdict,
+                    json!({"latency": lat.json(), "chatty": chatty, "load_per_second": achieved, "daemon": place}),
+                );
             }
         }
+        child.stop().await?;
+        Ok(())
     }
 
-    async fn next_push(&mut self, method: &str) -> anyhow::Result<serde_json::Value> {
-        loop {
-            let line = self.lines.next_line().await?.context("daemon closed the connection")?;
-            let v: serde_json::Value = serde_json::from_str(&line)?;
-            if v["method"] == method {
-                return Ok(v);
-            }
+    async fn durable(&mut self) -> anyhow::Result<()> {
+        let bare = bare::commit_per_event(self.dir.path(), self.scale.n(3_000)).await?;
+        self.report.add(
+            "baseline: one SQLite commit per event (autocommit INSERT, FULL)",
+            format!("{} events/s", n(bare)),
+            String::new(),
+            Verdict::None,
+            json!({"per_second": bare}),
+        );
+        let socket = self.socket().await?;
+        let runs: [(usize, u32, u32, &str); 5] = [
+            (1, 2_000, 1, "1 reporter, one event in flight"),
+            (16, 500, 1, "16 reporters, one event in flight each"),
+            (1, 20_000, 64, "1 reporter, 64 events in flight (pipelined)"),
+            (16, 4_000, 16, "16 reporters, 16 events in flight each (pipelined)"),
+            (16, 8_000, 64, "16 reporters, 64 events in flight each (pipelined)"),
+        ];
+        for (reporters, per, window, name) in runs {
+            let rate = hot::durable_events(&socket, reporters, self.scale.n(per), window).await?;
+            let ratio = rate / bare;
+            let verdict = if reporters == 16 && window > 1 {
+                Verdict::check(rate >= 50_000.0 && ratio >= 5.0, ">= 50,000/s and >= 5x")
+            } else {
+                Verdict::None
+            };
+            self.report.add(
+                name,
+                format!("{} events/s", n(rate)),
+                format!("{ratio:.1}x the bare commit"),
+                verdict,
+                json!({"per_second": rate, "reporters": reporters, "in_flight": window}),
+            );
         }
+        Ok(())
     }
 
-    fn progress(session: &str, item: &str, step: u32) -> serde_json::Value {
-        json!({"jsonrpc": "2.0", "method": "session.report_progress",
-               "params": {"session": session, "item": item, "status": "updating", "step": step, "max_step": u32::MAX}})
+    async fn sessions(&mut self) -> anyhow::Result<()> {
+        let bare = self.bare_rtt().await?;
+        let socket = self.socket().await?;
+        let two_trips = 1e6 / (2.0 * bare.p50());
+        for (conns, per) in [(1usize, 2_000u32), (16, 250)] {
+            let rate = hot::create_end(&socket, conns, self.scale.n(per)).await?;
+            self.report.add(
+                format!("create + end, {conns} connection(s), one request at a time"),
+                format!("{} pairs/s", n(rate)),
+                format!("{:.2}x two bare round trips per pair", rate / two_trips),
+                Verdict::None,
+                json!({"pairs_per_second": rate, "connections": conns}),
+            );
+        }
+        Ok(())
     }
-}
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-async fn setup(socket: &Path, handlers: usize) -> anyhow::Result<()> {
-    let mut c = Raw::connect(socket).await?;
-    c.call("hello", json!({})).await?;
-    for h in 0..handlers {
-        c.call("handler.register", json!({"handler": format!("h{h}"), "name": format!("Handler {h}")})).await?;
-        c.call("item.register", json!({"handler": format!("h{h}"), "item": "item", "name": "Item"})).await?;
-    }
-    Ok(())
-}
-
-async fn owner(socket: &Path, handler: usize) -> anyhow::Result<(Raw, String)> {
-    let mut c = Raw::connect(socket).await?;
-    c.call("hello", json!({})).await?;
-    let s = c.call("session.create", json!({"handler": format!("h{handler}"), "items": ["item"]})).await?;
-    let id = s["session"].as_str().context("session id")?.to_owned();
-    Ok((c, id))
-}
-
-/// Messages per second from `owners` connections, `per` each (built whole by `message`, so the sender does
-/// as little as possible on the shared cores), sent concurrently: requests (each awaited) when `ack`, else
-/// notifications; a final `session.end` request on each connection proves every message before it
-/// was applied.
-async fn concurrent_rate(
-    socket: &Path,
-    owners: usize,
-    per: u32,
-    ack: bool,
-    message: fn(&str, u32) -> serde_json::Value,
-) -> anyhow::Result<f64> {
-    let mut conns = Vec::new();
-    for h in 0..owners {
-        conns.push(owner(socket, h).await?);
-    }
-    let start = Instant::now();
-    let tasks: Vec<_> = conns
-        .into_iter()
-        .map(|(mut c, s)| {
-            tokio::spawn(async move {
-                for n in 0..per {
-                    if ack {
-                        c.request(message(&s, n)).await?;
-                    } else {
-                        c.send(message(&s, n)).await?;
-                    }
-                }
-                c.call("session.end", json!({"session": s})).await?;
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await??;
-    }
-    Ok(f64::from(per) * owners as f64 / start.elapsed().as_secs_f64())
-}
-
-/// Reports per second applied by the daemon, sent as notifications as fast as the connections can.
-async fn ingest(socket: &Path, clients: usize, per_client: u32) -> anyhow::Result<f64> {
-    concurrent_rate(socket, clients, per_client, false, |s, step| Raw::progress(s, "item", step)).await
-}
-
-/// The baseline: one request and its response per report.
-async fn round_trips(socket: &Path, n: u32) -> anyhow::Result<(f64, Vec<Duration>)> {
-    let (mut c, s) = owner(socket, 0).await?;
-    let mut lat = Vec::with_capacity(n as usize);
-    let start = Instant::now();
-    for step in 0..n {
-        let t = Instant::now();
-        c.call(
-            "session.report_progress",
-            json!({"session": s, "item": "item", "status": "updating", "step": step, "max_step": n}),
-        )
-        .await?;
-        lat.push(t.elapsed());
-    }
-    let rate = f64::from(n) / start.elapsed().as_secs_f64();
-    c.call("session.end", json!({"session": s})).await?;
-    lat.sort();
-    Ok((rate, lat))
-}
-
-/// Client-side cost of `Session::report_progress` through the Rust client.
-async fn client_cost(socket: &Path, n: u32) -> anyhow::Result<Vec<Duration>> {
-    let client = Client::connect(socket).await?;
-    let session = client.create_session("h0", ["item"]).await?;
-    let mut lat = Vec::with_capacity(n as usize);
-    for step in 0..n {
-        let t = Instant::now();
-        session.report_progress("item", StatusWire::Updating, None, step, n)?;
-        lat.push(t.elapsed());
-    }
-    session.end().await?;
-    lat.sort();
-    Ok(lat)
-}
-
-/// Time from `control.stop` on one connection to the cancel push on the owner's, with `chatty` connections
-/// reporting `rate` reports per second in total meanwhile.
-async fn stop_latency(socket: &Path, rounds: usize, chatty: usize, rate: f64) -> anyhow::Result<Vec<Duration>> {
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut noise = Vec::new();
-    for h in 0..chatty {
-        let (mut c, s) = owner(socket, 1 + h).await?;
-        let stop = stop.clone();
-        let per_ms = rate / chatty as f64 / 1000.0;
-        noise.push(tokio::spawn(async move {
-            let start = Instant::now();
-            let mut sent = 0u64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let due = (start.elapsed().as_secs_f64() * 1000.0 * per_ms) as u64;
-                while sent < due {
-                    c.send(Raw::progress(&s, "item", sent as u32)).await?;
-                    sent += 1;
-                }
-                c.write.flush().await?;
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            c.call("session.end", json!({"session": s})).await?;
-            anyhow::Ok(sent as f64 / start.elapsed().as_secs_f64())
-        }));
-    }
-    let mut controller = Raw::connect(socket).await?;
-    controller.call("hello", json!({})).await?;
-    let mut lat = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let (mut own, s) = owner(socket, 0).await?;
-        let waiter = tokio::spawn(async move {
-            own.next_push("session.cancel_requested").await?;
-            anyhow::Ok((Instant::now(), own))
-        });
-        tokio::task::yield_now().await;
-        let t = Instant::now();
-        controller.call("control.stop", json!({"handler": "h0", "items": ["item"]})).await?;
-        let (got, mut own) = waiter.await??;
-        lat.push(got.saturating_duration_since(t));
-        own.call("session.end", json!({"session": s})).await?;
-    }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut achieved = 0.0;
-    for n in noise {
-        achieved += n.await??;
-    }
-    if chatty > 0 {
-        println!("    (background load achieved: {achieved:.0} reports/s from {chatty} connections)");
-    }
-    lat.sort();
-    Ok(lat)
-}
-
-/// Acknowledged `session.report_event` calls per second from `reporters` connections, `per` each: every
-/// acknowledgement means the event is committed (WAL, `synchronous=FULL`); concurrent reporters share commits.
-async fn durable_events(socket: &Path, reporters: usize, per: u32) -> anyhow::Result<f64> {
-    concurrent_rate(socket, reporters, per, true, |s, n| {
-        json!({"jsonrpc": "2.0", "method": "session.report_event",
-               "params": {"session": s, "item": "item", "level": "info", "name": "copied", "description": format!("file {n}")}})
-    })
-    .await
-}
-
-/// The baseline for durable events: one SQLite transaction per event, written directly to a fresh store.
-async fn bare_commits(dir: &Path, n: u32) -> anyhow::Result<f64> {
-    use synccenter_core::{Change, Event, EventId, EventLevel, HandlerId, Store, Timestamp};
-    let store = synccenter_store_sqlite::SqliteStore::open(&dir.join("bare.sqlite")).await?;
-    let handler = HandlerId::new("bare")?;
-    let start = Instant::now();
-    for i in 0..n {
-        let id = EventId(uuid::Uuid::from_u128(u128::from(i) + 1));
-        let event = Event {
-            id,
-            handler: handler.clone(),
-            item: None,
-            session: None,
-            level: EventLevel::Info,
-            name: "copied".into(),
-            description: format!("file {i}"),
-            link_text: None,
-            link_reference: None,
-            context: None,
-            time: Timestamp::from_micros(i64::from(i)),
-        };
-        store.apply(&[Change::EventAdded(event)]).await?;
-    }
-    Ok(f64::from(n) / start.elapsed().as_secs_f64())
-}
-
-/// `session.create` + `session.end` pairs per second on one connection.
-async fn create_end(socket: &Path, n: u32) -> anyhow::Result<f64> {
-    let mut c = Raw::connect(socket).await?;
-    c.call("hello", json!({})).await?;
-    let start = Instant::now();
-    for _ in 0..n {
-        let s = c.call("session.create", json!({"handler": "h0", "items": ["item"]})).await?;
-        c.call("session.end", json!({"session": s["session"]})).await?;
-    }
-    Ok(f64::from(n) / start.elapsed().as_secs_f64())
-}
-
-#[tokio::main(flavor = "multi_thread")]
-async fn main() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let socket: PathBuf = synccenter_platform::transport::endpoint_in(dir.path(), "s");
-    let listener = synccenter_daemon::bind(&socket)?;
-    let config = synccenter_daemon::Config::new(socket.clone(), dir.path().join("data"));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(synccenter_daemon::run(config, listener, async move {
-        let _ = rx.await;
-    }));
-    setup(&socket, 20).await?;
-
-    println!("synccenter benchmark ({} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let (rtt_rate, rtt) = round_trips(&socket, 20_000).await?;
-    println!("\nbaseline: request/response per report");
-    println!("  {:<46} {:>12.0} reports/s", "round trip per report", rtt_rate);
-    println!(
-        "  {:<46} {:>9.1} µs median, {:.1} µs p99",
-        "round trip latency",
-        us(percentile(&rtt, 0.5)),
-        us(percentile(&rtt, 0.99))
-    );
-
-    let cost = client_cost(&socket, 200_000).await?;
-    let cost_med = percentile(&cost, 0.5);
-    println!("\n1. client-side cost of Session::report_progress (Rust client)");
-    println!(
-        "  {:<46} {:>9.3} µs median, {:.3} µs p99   ({:.0}x cheaper than a round trip)",
-        "report_progress",
-        us(cost_med),
-        us(percentile(&cost, 0.99)),
-        us(percentile(&rtt, 0.5)) / us(cost_med).max(1e-9)
-    );
-
-    println!("\n2. reports per second applied by the daemon (notifications)");
-    for clients in [1usize, 16] {
-        let per = if clients == 1 { 400_000 } else { 50_000 };
-        let rate = ingest(&socket, clients, per).await?;
-        println!(
-            "  {:<46} {:>12.0} reports/s   ({:.1}x the round-trip baseline)",
-            format!("{clients} client(s)"),
-            rate,
-            rate / rtt_rate
+    async fn events(&mut self) -> anyhow::Result<()> {
+        let count = u64::from(self.scale.n(1_000_000));
+        let file = self.path("events/history.sqlite");
+        std::fs::create_dir_all(file.parent().context("parent")?)?;
+        let rate = events::fill(&file, count, 1_000).await?;
+        self.report.add(
+            format!("setup: {} events written through the store in batches of 1,000", n(count as f64)),
+            format!("{} events/s", n(rate)),
+            String::new(),
+            Verdict::None,
+            json!({"per_second": rate, "events": count}),
         );
-    }
-
-    println!("\n3. control.stop -> cancel push at the owner");
-    for (chatty, rate) in [(0usize, 0.0), (16, 100_000.0)] {
-        let lat = stop_latency(&socket, 300, chatty, rate).await?;
-        println!(
-            "  {:<46} {:>9.1} µs p50, {:.1} µs p99, {:.1} µs max   (p99 {:.2}x a round trip)",
-            format!("with {chatty} chatty clients"),
-            us(percentile(&lat, 0.5)),
-            us(percentile(&lat, 0.99)),
-            us(percentile(&lat, 1.0)),
-            us(percentile(&lat, 0.99)) / us(percentile(&rtt, 0.5)).max(1e-9)
+        let daemon = daemon::InProcess::start(self.path("run/events.sock"), self.path("events-data"), Some(&file))?;
+        let mut c = raw::Raw::hello(&daemon.socket).await?;
+        let reps = self.scale.n(200) as usize;
+        for q in events::queries(count) {
+            let (lat, total) = events::time_page(&mut c, &q.params, 100, reps).await?;
+            self.report.add(
+                format!("events.list page of 100, {}", q.name),
+                format!("{} ({} match)", lat.text(false), n(total as f64)),
+                format!("p99 {:.2}x the 5 ms target", lat.p99() / 5000.0),
+                Verdict::check(lat.p99() <= 5000.0, "<= 5 ms"),
+                json!({"latency": lat.json(), "total": total, "filter": q.params}),
+            );
+        }
+        let q = json!({"handler": "h3"});
+        let lat = events::time_deep(&mut c, &q, 100, self.scale.n(200) as usize).await?;
+        self.report.add(
+            format!("events.list, handler, following next through {} pages", lat.len()),
+            lat.text(true),
+            format!("max {:.2}x the 5 ms target", lat.max() / 5000.0),
+            Verdict::check(lat.p99() <= 5000.0, "<= 5 ms"),
+            json!({"latency": lat.json(), "filter": q}),
         );
+        drop(c);
+        daemon.stop().await?;
+        Ok(())
     }
 
-    println!("\n4. durable events (acknowledged session.report_event; WAL, synchronous=FULL)");
-    let bare = bare_commits(dir.path(), 2_000).await?;
-    println!("  {:<46} {:>12.0} events/s", "baseline: one SQLite commit per event", bare);
-    for reporters in [1usize, 16] {
-        let per = if reporters == 1 { 2_000 } else { 500 };
-        let rate = durable_events(&socket, reporters, per).await?;
-        println!(
-            "  {:<46} {:>12.0} events/s   ({:.1}x the bare commit)",
-            format!("{reporters} reporter(s)"),
-            rate,
-            rate / bare
+    async fn memory(&mut self) -> anyhow::Result<()> {
+        let sessions = self.scale.n(10_000);
+        let rss = memory::measure(self.dir.path(), sessions, 16).await?;
+        let items = f64::from(sessions) * memory::ITEMS as f64;
+        let mib = |b: u64| b as f64 / 1024.0 / 1024.0;
+        self.report.add(
+            "baseline: idle daemon (handler and items registered)",
+            format!("{:.1} MiB", mib(rss.idle)),
+            String::new(),
+            Verdict::None,
+            json!({"rss_bytes": rss.idle}),
         );
+        let per_item = (rss.live.saturating_sub(rss.idle)) as f64 / items;
+        self.report.add(
+            format!("{} live sessions of {} items, each with progress", n(f64::from(sessions)), memory::ITEMS),
+            format!("{:.1} MiB", mib(rss.live)),
+            format!("{:.0} bytes per live item above idle", per_item),
+            Verdict::check(per_item <= 2048.0, "<= 2 KiB per item"),
+            json!({"rss_bytes": rss.live, "bytes_per_item": per_item}),
+        );
+        let back = rss.ended.saturating_sub(rss.idle);
+        self.report.add(
+            "after every session ended",
+            format!("{:.1} MiB", mib(rss.ended)),
+            format!("{:.2}x idle ({:.1} MiB above)", rss.ended as f64 / rss.idle as f64, mib(back)),
+            Verdict::check(rss.ended as f64 <= rss.idle as f64 * 1.1, "back to idle (within 10%)"),
+            json!({"rss_bytes": rss.ended}),
+        );
+        Ok(())
     }
-
-    println!("\n5. session.create + session.end");
-    let pairs = create_end(&socket, 2_000).await?;
-    println!(
-        "  {:<46} {:>12.0} pairs/s   ({:.2}x a round trip per pair)",
-        "one connection",
-        pairs,
-        pairs / (rtt_rate / 2.0)
-    );
-
-    let _ = tx.send(());
-    daemon.await??;
-    Ok(())
 }

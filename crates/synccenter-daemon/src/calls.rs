@@ -4,10 +4,12 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use synccenter_core::HResult;
+use synccenter_core::{HResult, ItemId, SessionId};
 use synccenter_protocol::fleet;
 use synccenter_protocol::methods::{self as m, names};
-use synccenter_protocol::{ErrorObject, error_codes};
+use synccenter_protocol::{ErrorObject, StatusWire, error_codes};
+
+use crate::convert as cv;
 
 /// Every method the daemon serves, with its parameters.
 #[derive(Debug)]
@@ -15,7 +17,7 @@ pub(crate) enum Call {
     Hello(m::HelloParams),
     Status,
     Create(m::CreateSessionParams),
-    Progress(m::ReportProgressParams),
+    Progress(Progress),
     HandlerText(m::SetHandlerProgressTextParams),
     Event(m::ReportEventParams),
     CanContinue(m::CanContinueParams),
@@ -86,6 +88,32 @@ impl Call {
     }
 }
 
+/// A progress report with its session and item IDs already read, on the connection's task (in parallel with
+/// other connections) rather than on the hub, which applies every report one after another. A bad ID is kept
+/// as the error to answer, in the report's place.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    pub(crate) target: Result<(SessionId, ItemId), ErrorObject>,
+    pub(crate) status: StatusWire,
+    pub(crate) text: Option<String>,
+    pub(crate) step: Option<u32>,
+    pub(crate) max_step: Option<u32>,
+}
+
+impl Progress {
+    pub(crate) fn new(
+        session: &str,
+        item: &str,
+        status: StatusWire,
+        text: Option<String>,
+        step: Option<u32>,
+        max_step: Option<u32>,
+    ) -> Progress {
+        let target = cv::session_id(session).and_then(|s| cv::item_id(item).map(|i| (s, i)));
+        Progress { target, status, text, step, max_step }
+    }
+}
+
 fn params<T: DeserializeOwned>(method: &str, p: Option<&RawValue>) -> Result<T, ErrorObject> {
     serde_json::from_str(p.map_or("{}", RawValue::get)).map_err(|e| {
         ErrorObject::new(
@@ -107,7 +135,10 @@ pub(crate) fn parse(method: &str, p: Option<&RawValue>) -> Result<Call, ErrorObj
         names::HELLO => Call::Hello(params(method, p)?),
         names::STATUS => no_params(method, p).map(|_| Call::Status)?,
         names::SESSION_CREATE => Call::Create(params(method, p)?),
-        names::SESSION_REPORT_PROGRESS => Call::Progress(params(method, p)?),
+        names::SESSION_REPORT_PROGRESS => {
+            let p: m::ReportProgressParams = params(method, p)?;
+            Call::Progress(Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step))
+        }
         names::SESSION_SET_HANDLER_PROGRESS_TEXT => Call::HandlerText(params(method, p)?),
         names::SESSION_REPORT_EVENT => Call::Event(params(method, p)?),
         names::SESSION_CAN_CONTINUE => Call::CanContinue(params(method, p)?),

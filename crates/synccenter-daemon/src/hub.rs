@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use synccenter_core::{
     AlwaysConfirm, Center, Change, CoreError, EndReason, EventCursor, EventFilter, EventQuery, HandlerId, ItemId,
-    NewConflict, NewEvent, Notice, OwnerId, RequestId as CoreRequestId, SessionId, SessionQuery, Store,
+    ItemProgress, NewConflict, NewEvent, Notice, OwnerId, RequestId as CoreRequestId, SessionId, SessionQuery, Store,
 };
 use synccenter_protocol::methods::{self as m, UpdateKind, names};
 use synccenter_protocol::{ErrorObject, Outgoing, PROTOCOL_VERSION, RequestId};
 use tokio::sync::mpsc;
 
-use crate::calls::Call;
+use crate::calls::{Call, Progress};
 use crate::commands::{Commands, ItemDone, RunMsg};
 use crate::conn::{ConnId, Outbox};
 use crate::convert::{self as cv, Wire};
@@ -25,18 +25,16 @@ use crate::health::StoreHealth;
 use crate::writer::{Ack, Batch};
 
 /// What reaches the hub.
-// Calls are nearly every message; boxing them would add an allocation per progress report.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum HubMsg {
     Open {
         conn: ConnId,
         out: Outbox,
     },
-    Call {
+    /// Calls from one connection, in the order they arrived.
+    Calls {
         conn: ConnId,
-        id: Option<RequestId>,
-        call: Call,
+        calls: Vec<(Option<RequestId>, Call)>,
     },
     Closed {
         conn: ConnId,
@@ -50,6 +48,16 @@ pub(crate) enum HubMsg {
     /// Re-read the configuration file (SIGHUP).
     Reload,
     Shutdown,
+}
+
+impl HubMsg {
+    /// How many calls the message carries (at least one unit of work).
+    fn calls(&self) -> usize {
+        match self {
+            HubMsg::Calls { calls, .. } => calls.len().max(1),
+            _ => 1,
+        }
+    }
 }
 
 /// Facts for `status`.
@@ -117,7 +125,7 @@ pub(crate) struct Hub<S> {
     request_owner: HashMap<CoreRequestId, ConnId>,
     leases: HashMap<SessionId, Lease>,
     /// Non-final progress not yet written, latest per item.
-    unwritten_progress: BTreeMap<(SessionId, ItemId), Change>,
+    unwritten_progress: BTreeMap<(SessionId, ItemId), ItemProgress>,
     /// Changes ready for the writer, and the replies waiting for them.
     batch: Batch,
     /// Progress and handler texts changed since the last publish to watchers.
@@ -203,19 +211,20 @@ impl<S: Store + 'static> Hub<S> {
             tokio::select! {
                 msg = rx.recv() => {
                     let Some(msg) = msg else { break };
+                    let mut taken = msg.calls();
                     if !self.handle(msg) {
                         break;
                     }
-                    // Take whatever else is waiting before committing: one batch for a burst.
-                    let mut more = 0;
-                    while more < 1024 {
+                    // Take whatever else is waiting before committing: one batch for a burst, of a bounded
+                    // number of calls, so the periodic work and other tasks are not held up for long.
+                    while taken < 1024 {
                         match rx.try_recv() {
                             Ok(msg) => {
+                                taken += msg.calls();
                                 if !self.handle(msg) {
                                     self.shutdown();
                                     return;
                                 }
-                                more += 1;
                             }
                             Err(_) => break,
                         }
@@ -271,7 +280,11 @@ impl<S: Store + 'static> Hub<S> {
                 }
                 self.after_op();
             }
-            HubMsg::Call { conn, id, call } => self.call(conn, id, call),
+            HubMsg::Calls { conn, calls } => {
+                for (id, call) in calls {
+                    self.call(conn, id, call);
+                }
+            }
             HubMsg::EventsRemoved { removed } => self.update(UpdateKind::EventsRemoved { removed }),
             HubMsg::Run(msg) => {
                 self.run_msg(msg);
@@ -294,7 +307,9 @@ impl<S: Store + 'static> Hub<S> {
 
     /// Sends a reply now, or after the commit when the call produced durable changes.
     fn respond(&mut self, conn: ConnId, id: Option<RequestId>, reply: Reply, durable: bool) {
-        let (Some(id), Some(out)) = (id, self.out(conn)) else { return };
+        // A notification has no reply: nothing to clone or format (most progress reports are notifications).
+        let Some(id) = id else { return };
+        let Some(out) = self.out(conn) else { return };
         let line = reply_line(id.clone(), reply);
         if durable {
             self.batch.acks.push(Ack { out, id, line });
@@ -304,7 +319,9 @@ impl<S: Store + 'static> Hub<S> {
     }
 
     fn call(&mut self, conn: ConnId, id: Option<RequestId>, call: Call) {
-        if let Some(session) = session_of(&call)
+        // Only sessions with a lease need their session ID read here (the call parses it again).
+        if !self.leases.is_empty()
+            && let Some(session) = session_of(&call)
             && let Some(lease) = self.leases.get_mut(&session)
         {
             lease.last = Instant::now();
@@ -332,9 +349,12 @@ impl<S: Store + 'static> Hub<S> {
         match call {
             Call::Progress(p) => {
                 self.reports_applied += 1;
-                let r = self.progress(&p);
+                let cancel = self.progress(p);
                 let durable = self.after_op();
-                self.respond(conn, id, r, durable);
+                if id.is_some() {
+                    let r = cancel.map(|cancel| json(m::CancelResult { cancel }));
+                    self.respond(conn, id, r, durable);
+                }
             }
             Call::EventsList(p) => self.spawn_query(conn, id, events_list(self.store.clone(), p)),
             Call::EventsGet(p) => self.spawn_query(conn, id, events_get(self.store.clone(), p)),
@@ -420,9 +440,9 @@ impl<S: Store + 'static> Hub<S> {
         }
     }
 
-    fn progress(&mut self, p: &m::ReportProgressParams) -> Reply {
-        let session = cv::session_id(&p.session)?;
-        let item = cv::item_id(&p.item)?;
+    /// Applies a report; returns the cancel request in force (the reply's content, built only for a request).
+    fn progress(&mut self, p: Progress) -> Result<synccenter_protocol::CancelWire, ErrorObject> {
+        let (session, item) = p.target?;
         let cancel = self
             .center
             .report_progress(
@@ -435,7 +455,7 @@ impl<S: Store + 'static> Hub<S> {
             )
             .map_err(|e| cv::core_error(&e))?;
         self.dirty_progress.insert((session, item));
-        Ok(json(m::CancelResult { cancel: cv::cancel_wire(cancel) }))
+        Ok(cv::cancel_wire(cancel))
     }
 
     fn apply(&mut self, conn: ConnId, call: Call) -> Reply {
@@ -514,7 +534,7 @@ impl<S: Store + 'static> Hub<S> {
                 }
                 Ok(json(m::CreateSessionResult { session: session.to_string() }))
             }
-            Call::Progress(p) => self.progress(&p),
+            Call::Progress(p) => self.progress(p).map(|cancel| json(m::CancelResult { cancel })),
             Call::HandlerText(p) => {
                 let session = cv::session_id(&p.session)?;
                 let cancel = self.center.set_handler_progress_text(session, p.text.as_deref()).map_err(core_err)?;
@@ -782,9 +802,10 @@ impl<S: Store + 'static> Hub<S> {
     fn take_changes(&mut self) -> bool {
         let mut durable = false;
         for change in self.center.take_changes() {
-            match &change {
+            match change {
+                // The change's own item ID becomes the key: no copy per report.
                 Change::ItemProgressed { session, item, progress } if !progress.is_final() => {
-                    self.unwritten_progress.insert((*session, item.clone()), change);
+                    self.unwritten_progress.insert((session, item), progress);
                 }
                 _ => {
                     if let Change::EventAdded(e) = &change {
@@ -827,7 +848,11 @@ impl<S: Store + 'static> Hub<S> {
 
     fn take_progress_into_batch(&mut self) {
         let progress = std::mem::take(&mut self.unwritten_progress);
-        self.batch.changes.extend(progress.into_values());
+        self.batch.changes.extend(progress.into_iter().map(|((session, item), progress)| Change::ItemProgressed {
+            session,
+            item,
+            progress,
+        }));
     }
 
     fn send_batch(&mut self) {
@@ -1398,7 +1423,7 @@ fn writes(call: &Call) -> bool {
 
 fn session_of(call: &Call) -> Option<SessionId> {
     let s = match call {
-        Call::Progress(p) => &p.session,
+        Call::Progress(p) => return p.target.as_ref().ok().map(|(s, _)| *s),
         Call::HandlerText(p) => &p.session,
         Call::Event(p) => &p.session,
         Call::CanContinue(p) => &p.session,

@@ -16,12 +16,14 @@ impl Clock for SystemClock {
     }
 }
 
-/// Random version-4 UUIDs from the operating system's generator.
+/// Time-ordered version-7 UUIDs: the current millisecond, then random bits (increasing within this process).
+/// Unpredictable like version 4, but new IDs sort after older ones, so the store's ID indexes grow at their
+/// end instead of touching a random page per insert: a batch of events dirties a few pages, not one each.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RandomIds;
 
 impl IdSource for RandomIds {
     fn next_uuid(&self) -> uuid_v4::Uuid {
-        uuid_v4::Uuid::new_v4()
+        uuid_v4::Uuid::now_v7()
     }
 }

@@ -14,8 +14,9 @@
 //!
 //! A daemon buffers changes while the database is unreachable and replays them later; a commit whose
 //! acknowledgement was lost is replayed too. So [`Store::apply`] is atomic (one transaction) *and*
-//! idempotent: starting a session, adding a member and adding an event do nothing when the row exists, saves
-//! are upserts, deletes are naturally idempotent, and a session is ended only once (the first end wins,
+//! idempotent: starting a session and adding a member do nothing when the row exists, saves are upserts (an
+//! event written again replaces the earlier copy, as on every backend, so a replay writes the same row; never
+//! another host's), deletes are naturally idempotent, and a session is ended only once (the first end wins,
 //! since another host may already have ended it as `host_lost`). Progress and new members are only written
 //! while their session is live, so a late replay cannot contradict the end another host recorded.
 //!
@@ -466,7 +467,12 @@ async fn apply_one(conn: &mut PgConnection, host: &str, change: &Change) -> Resu
             sqlx::query(
                 "INSERT INTO events (id, host, handler_id, item_id, session_id, level, name, description, \
                  link_text, link_reference, context, time) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (id) DO UPDATE SET handler_id = excluded.handler_id, item_id = excluded.item_id, \
+                 session_id = excluded.session_id, level = excluded.level, name = excluded.name, \
+                 description = excluded.description, link_text = excluded.link_text, \
+                 link_reference = excluded.link_reference, context = excluded.context, time = excluded.time \
+                 WHERE events.host = excluded.host",
             )
             .bind(e.id.0)
             .bind(host)

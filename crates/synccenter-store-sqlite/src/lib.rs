@@ -84,7 +84,14 @@ pub struct OpenOptions {
 /// A [`Store`] backed by one SQLite database file.
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// Readers (and the rare writes outside `apply`).
     pool: SqlitePool,
+    /// `apply`'s own connection: no pool checkout and no liveness ping per batch, and its prepared statements
+    /// stay cached. `None` after it was left in an unknown state (it was closed); the next `apply` opens
+    /// another with `writer_options`.
+    writer: tokio::sync::Mutex<Option<SqliteConnection>>,
+    /// Boxed: the options are large, and a store is often held by value beside small things.
+    writer_options: Box<SqliteConnectOptions>,
     path: PathBuf,
     page_limit: Option<PageLimit>,
 }
@@ -115,11 +122,21 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
+            // A connection to a local file does not go stale; a ping per checkout would cost a round trip to
+            // the connection's thread per query.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await
             .map_err(|e| from_sqlx(&path, e))?;
         MIGRATOR.run(&pool).await.map_err(|e| from_migrate(&path, e))?;
-        Ok(SqliteStore { pool, path, page_limit })
+        let writer = sqlx::Connection::connect_with(&options).await.map_err(|e| from_sqlx(&path, e))?;
+        Ok(SqliteStore {
+            pool,
+            writer: tokio::sync::Mutex::new(Some(writer)),
+            writer_options: Box::new(options),
+            path,
+            page_limit,
+        })
     }
 
     /// Opens [`DB_FILE_NAME`] inside `data_dir`, creating the directory if missing.
@@ -182,15 +199,31 @@ impl SqliteStore {
     /// SQLite failed and rolled back itself (a full disk does that), sqlx's drop-time `ROLLBACK` fails and its
     /// bookkeeping leaves the pooled connection unable to begin again, so one full disk would break writes
     /// for good.
-    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
-        let mut tx = WriteTx { conn: self.conn().await?, clean: false };
+    async fn begin_write(&self) -> Result<WriteTx<'_>, StoreError> {
+        let conn = WriteConn::Pooled(self.conn().await?);
+        self.begin(conn).await
+    }
+
+    /// [`SqliteStore::begin_write`] on `apply`'s own connection (opened again first if the last one was
+    /// closed).
+    async fn begin_apply(&self) -> Result<WriteTx<'_>, StoreError> {
+        let mut writer = self.writer.lock().await;
+        if writer.is_none() {
+            let conn = sqlx::Connection::connect_with(&*self.writer_options).await.map_err(|e| self.sql_err(e))?;
+            *writer = Some(conn);
+        }
+        self.begin(WriteConn::Writer(writer)).await
+    }
+
+    async fn begin<'a>(&self, conn: WriteConn<'a>) -> Result<WriteTx<'a>, StoreError> {
+        let mut tx = WriteTx { conn, clean: false };
         sqlx::query("BEGIN IMMEDIATE").execute(tx.conn()).await.map_err(|e| self.sql_err(e))?;
         Ok(tx)
     }
 
     /// Commits when `result` is `Ok`, rolls back otherwise; a connection left in an unknown state is closed
-    /// instead of going back to the pool.
-    async fn finish_write(&self, mut tx: WriteTx, result: Result<(), StoreError>) -> Result<(), StoreError> {
+    /// instead of going back to the pool (or serving the next `apply`).
+    async fn finish_write(&self, mut tx: WriteTx<'_>, result: Result<(), StoreError>) -> Result<(), StoreError> {
         let result = match result {
             Ok(()) => sqlx::query("COMMIT").execute(tx.conn()).await.map(drop).map_err(|e| self.sql_err(e)),
             Err(e) => Err(e),
@@ -210,23 +243,39 @@ impl SqliteStore {
     }
 }
 
-/// A pooled connection inside a write transaction; unless marked clean, it is closed when dropped (a dropped
-/// future, a failed rollback) rather than handed to the next writer mid-transaction.
-struct WriteTx {
-    conn: sqlx::pool::PoolConnection<Sqlite>,
+/// The connection a write transaction runs on.
+enum WriteConn<'a> {
+    /// One of the pool's (the rare writes outside `apply`).
+    Pooled(sqlx::pool::PoolConnection<Sqlite>),
+    /// `apply`'s own, held for the transaction; always `Some` while the transaction lives.
+    Writer(tokio::sync::MutexGuard<'a, Option<SqliteConnection>>),
+}
+
+/// A connection inside a write transaction; unless marked clean, it is closed when dropped (a dropped future,
+/// a failed rollback) rather than handed to the next writer mid-transaction.
+struct WriteTx<'a> {
+    conn: WriteConn<'a>,
     clean: bool,
 }
 
-impl WriteTx {
+impl WriteTx<'_> {
     fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
+        match &mut self.conn {
+            WriteConn::Pooled(conn) => conn,
+            WriteConn::Writer(conn) => conn.as_mut().expect("the writer connection is open during its transaction"),
+        }
     }
 }
 
-impl Drop for WriteTx {
+impl Drop for WriteTx<'_> {
     fn drop(&mut self) {
         if !self.clean {
-            self.conn.close_on_drop();
+            match &mut self.conn {
+                WriteConn::Pooled(conn) => conn.close_on_drop(),
+                // Dropping the connection closes it (SQLite rolls back whatever it was in); the next `apply`
+                // opens a new one.
+                WriteConn::Writer(conn) => drop(conn.take()),
+            }
         }
     }
 }
@@ -306,11 +355,103 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter) {
     }
 }
 
+/// The handler, item and level parts of `filter` against `event_counts` (the same predicate as
+/// [`push_filter`] on those fields).
+fn push_count_filter(qb: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter) {
+    if let Some(h) = &filter.handler {
+        qb.push(" AND handler_id = ").push_bind(h.as_str().to_owned());
+    }
+    match &filter.item {
+        Some(i) => {
+            qb.push(" AND item_key = ").push_bind(i.as_str().to_owned());
+        }
+        None if filter.handler_level_only => {
+            qb.push(" AND item_key = ''");
+        }
+        None => {}
+    }
+    if !filter.levels.is_empty() {
+        qb.push(" AND level IN (");
+        let mut sep = qb.separated(", ");
+        for l in &filter.levels {
+            sep.push_bind(i64::from(l.number()));
+        }
+        qb.push(")");
+    }
+}
+
 const EVENT_COLUMNS: &str = "SELECT id, handler_id, item_id, session_id, level, name, description, link_text, link_reference, context, time \
      FROM events";
 
 const SESSION_COLUMNS: &str =
     "SELECT id, handler_id, owner, started_at, manual, ended_at, end_reason, end_status FROM sessions";
+
+/// Row counts of the multi-row statements: a batch is split greedily into these, so only a handful of
+/// distinct statements are ever prepared (and stay cached), and no statement nears SQLite's limit on bound
+/// parameters.
+const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// `head` followed by `VALUES` and `rows` copies of `row`.
+fn multi_row(head: &str, row: &str, rows: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * (row.len() + 2));
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(row);
+    }
+    sql
+}
+
+/// Splits `n` into [`CHUNKS`] sizes, largest first.
+fn chunks(mut n: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let size = CHUNKS.into_iter().find(|c| *c <= n)?;
+        n -= size;
+        Some(size)
+    })
+}
+
+const EVENT_INSERT: &str = "INSERT INTO events (id, handler_id, item_id, session_id, level, name, description, \
+     link_text, link_reference, context, time)";
+
+/// An event written again replaces the earlier one. An upsert rather than `INSERT OR REPLACE`, whose
+/// implicit delete would not fire the trigger that keeps `event_counts`.
+const EVENT_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET handler_id = excluded.handler_id, \
+     item_id = excluded.item_id, session_id = excluded.session_id, level = excluded.level, name = excluded.name, \
+     description = excluded.description, link_text = excluded.link_text, \
+     link_reference = excluded.link_reference, context = excluded.context, time = excluded.time";
+
+/// Events in order, several rows per statement; a later row with the same ID replaces an earlier one, as
+/// one statement per event would.
+async fn insert_events(conn: &mut SqliteConnection, events: &[&Event]) -> Result<(), sqlx::Error> {
+    let mut rest = events;
+    for size in chunks(events.len()) {
+        let (now, later) = rest.split_at(size);
+        rest = later;
+        let mut sql = multi_row(EVENT_INSERT, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", size);
+        sql.push_str(EVENT_UPSERT);
+        let mut q = sqlx::query(&sql);
+        for e in now {
+            q = q
+                .bind(uuid_text(e.id.0))
+                .bind(e.handler.as_str())
+                .bind(e.item.as_ref().map(|i| i.as_str()))
+                .bind(e.session.map(|s| uuid_text(s.0)))
+                .bind(i64::from(e.level.number()))
+                .bind(&e.name)
+                .bind(&e.description)
+                .bind(e.link_text.as_deref())
+                .bind(e.link_reference.as_deref())
+                .bind(e.context.as_deref())
+                .bind(ts(e.time));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
 
 async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), ApplyError> {
     match change {
@@ -395,16 +536,19 @@ async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), A
                 .bind(ts(*started_at))
                 .execute(&mut *conn)
                 .await?;
-            for (position, item) in items.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO session_items (session_id, position, item_id, status, step, max_step, text) \
-                     VALUES (?, ?, ?, NULL, 0, 0, '')",
-                )
-                .bind(&id)
-                .bind(position as i64)
-                .bind(item.as_str())
-                .execute(&mut *conn)
-                .await?;
+            let mut position = 0i64;
+            for size in chunks(items.len()) {
+                let sql = multi_row(
+                    "INSERT INTO session_items (session_id, position, item_id, status, step, max_step, text)",
+                    "(?, ?, ?, NULL, 0, 0, '')",
+                    size,
+                );
+                let mut q = sqlx::query(&sql);
+                for item in &items[position as usize..position as usize + size] {
+                    q = q.bind(&id).bind(position).bind(item.as_str());
+                    position += 1;
+                }
+                q.execute(&mut *conn).await?;
             }
         }
         Change::SessionItemAdded { session, item } => {
@@ -454,25 +598,7 @@ async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), A
                 .execute(&mut *conn)
                 .await?;
         }
-        Change::EventAdded(e) => {
-            sqlx::query(
-                "INSERT OR REPLACE INTO events (id, handler_id, item_id, session_id, level, name, description, \
-                 link_text, link_reference, context, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(uuid_text(e.id.0))
-            .bind(e.handler.as_str())
-            .bind(e.item.as_ref().map(|i| i.as_str()))
-            .bind(e.session.map(|s| uuid_text(s.0)))
-            .bind(i64::from(e.level.number()))
-            .bind(&e.name)
-            .bind(&e.description)
-            .bind(e.link_text.as_deref())
-            .bind(e.link_reference.as_deref())
-            .bind(e.context.as_deref())
-            .bind(ts(e.time))
-            .execute(&mut *conn)
-            .await?;
-        }
+        Change::EventAdded(e) => insert_events(conn, &[e]).await?,
         Change::EventsPurged { handler, before } => {
             sqlx::query("DELETE FROM events WHERE handler_id = ? AND time < ?")
                 .bind(handler.as_str())
@@ -581,13 +707,28 @@ impl Store for SqliteStore {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_apply().await?;
         let result = async {
             if let Some(pragma) = self.page_limit.as_ref().and_then(PageLimit::pragma) {
                 sqlx::query(&pragma).execute(tx.conn()).await.map_err(|e| self.sql_err(e))?;
             }
-            for change in changes {
-                apply_one(tx.conn(), change).await.map_err(|e| match e {
+            let mut rest = changes;
+            while !rest.is_empty() {
+                // Consecutive events go in multi-row statements: one round trip to SQLite for many rows.
+                let run = rest.iter().take_while(|c| matches!(c, Change::EventAdded(_))).count();
+                let written = if run > 1 {
+                    let events: Vec<&Event> = rest[..run]
+                        .iter()
+                        .filter_map(|c| if let Change::EventAdded(e) = c { Some(e) } else { None })
+                        .collect();
+                    rest = &rest[run..];
+                    insert_events(tx.conn(), &events).await.map_err(ApplyError::Sql)
+                } else {
+                    let one = &rest[0];
+                    rest = &rest[1..];
+                    apply_one(tx.conn(), one).await
+                };
+                written.map_err(|e| match e {
                     ApplyError::Sql(e) => self.sql_err(e),
                     ApplyError::Json(e) => {
                         StoreError::Unavailable(format!("{}: cannot encode a conflict: {e}", self.path.display()))
@@ -613,8 +754,16 @@ impl Store for SqliteStore {
     }
 
     async fn count_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events");
-        push_filter(&mut qb, filter);
+        let mut qb = if filter.session.is_none() && filter.since.is_none() && filter.until.is_none() {
+            // Handler, item and level only: a sum over the counts the triggers keep.
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT coalesce(sum(n), 0) FROM event_counts WHERE 1");
+            push_count_filter(&mut qb, filter);
+            qb
+        } else {
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events");
+            push_filter(&mut qb, filter);
+            qb
+        };
         let n: i64 = qb.build_query_scalar().fetch_one(&self.pool).await.map_err(|e| self.sql_err(e))?;
         Ok(n.max(0) as u64)
     }

@@ -606,3 +606,55 @@ pub async fn apply_is_ordered_and_empty_apply_is_harmless<F: StoreFixture>() {
     assert!(snap.conflicts.is_empty());
     assert_eq!(s.count_events(&EventFilter::default()).await.expect("count"), 0);
 }
+
+/// One large batch, as a group commit writes it: 300 events (one of them reported twice: the later copy wins)
+/// and a session of 70 items among other changes, all in order and all there after a reopen.
+pub async fn large_batch_keeps_order_and_replacements<F: StoreFixture>() {
+    let f = F::fresh().await;
+    let s = f.open().await;
+    let names: Vec<String> = (0..70).map(|i| format!("item{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut changes = vec![Change::HandlerSaved(handler("nas"))];
+    changes.extend((1..=150u128).map(|n| Change::EventAdded(event(n, "nas", None, EventLevel::Info, n as i64))));
+    changes.push(started(1, "nas", &refs, 1));
+    changes.extend((151..=300u128).map(|n| Change::EventAdded(event(n, "nas", None, EventLevel::Info, n as i64))));
+    let mut again = event(7, "nas", None, EventLevel::Error, 7);
+    again.description = "reported again".into();
+    changes.push(Change::EventAdded(again));
+    apply(&s, &changes).await;
+    let s = f.reopen(s).await;
+    let events = list(&s, EventFilter::default()).await;
+    assert_eq!(ids(&events), (1..=300u128).rev().collect::<Vec<_>>());
+    let seventh = events.iter().find(|e| e.id == eid(7)).expect("event 7");
+    assert_eq!((seventh.level, seventh.description.as_str()), (EventLevel::Error, "reported again"));
+    let session = s.get_session(sid(1)).await.expect("get").expect("session 1");
+    let items: Vec<String> = session.items.iter().map(|m| m.item.to_string()).collect();
+    assert_eq!(items, names);
+}
+
+/// Totals stay equal to the matching events while events are rewritten (with another handler, item or level),
+/// removed, purged and cleared.
+pub async fn counts_follow_rewrites_and_deletes<F: StoreFixture>() {
+    async fn check<S: Store>(s: &S, step: &str) {
+        for (name, filter) in filters() {
+            let expected = list(s, filter.clone()).await.len() as u64;
+            assert_eq!(s.count_events(&filter).await.expect("count"), expected, "filter {name} after {step}");
+        }
+    }
+    let f = F::fresh().await;
+    let s = f.open().await;
+    apply(&s, &filter_fixture().into_iter().map(Change::EventAdded).collect::<Vec<_>>()).await;
+    check(&s, "insert").await;
+    let mut moved = event(2, "phone", None, EventLevel::Info, 20);
+    moved.session = Some(sid(1));
+    apply(&s, &[Change::EventAdded(moved), Change::EventAdded(event(6, "nas", Some("photos"), EventLevel::Error, 60))])
+        .await;
+    check(&s, "rewrites").await;
+    s.remove_events(&[eid(3)]).await.expect("remove");
+    check(&s, "remove").await;
+    apply(&s, &[Change::EventsPurged { handler: hid("phone"), before: t(45) }]).await;
+    check(&s, "purge").await;
+    s.clear_events(&EventFilter { levels: vec![EventLevel::Error], ..Default::default() }).await.expect("clear");
+    let s = f.reopen(s).await;
+    check(&s, "clear and reopen").await;
+}

@@ -58,6 +58,8 @@ macro_rules! store_conformance {
             get_session_unknown_is_none,
             load_returns_only_live_sessions,
             apply_is_ordered_and_empty_apply_is_harmless,
+            large_batch_keeps_order_and_replacements,
+            counts_follow_rewrites_and_deletes,
         ; facade:
             restart_ends_live_session,
             error_counts_and_remove_events,

@@ -143,6 +143,13 @@ impl RawConn {
         w.flush().await.expect("flush");
     }
 
+    /// Closes the writing side, as a client that has said everything does; replies still arrive. Unix only in
+    /// effect: a named pipe has no half-close, so on Windows this does nothing.
+    pub async fn close_write(&mut self) {
+        use tokio::io::AsyncWriteExt;
+        self.write.get_mut().shutdown().await.expect("shut down the writing side");
+    }
+
     /// The next message, whatever it is.
     pub async fn read_message(&mut self) -> Value {
         match tokio::time::timeout(HANG_GUARD, self.read.next()).await.expect("no message within the hang guard") {

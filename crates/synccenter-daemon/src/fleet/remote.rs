@@ -176,7 +176,7 @@ async fn run(
         Ok(call) => call,
         Err(error) => return Some(json!({ "error": error })),
     };
-    hub.send(HubMsg::Call { conn: REMOTE_CONN, id: Some(RequestId::Number(id)), call }).await.ok()?;
+    hub.send(HubMsg::Calls { conn: REMOTE_CONN, calls: vec![(Some(RequestId::Number(id)), call)] }).await.ok()?;
     while let Some(line) = replies.recv().await {
         let Ok(message) = serde_json::from_str::<Value>(&line) else { continue };
         if message.get("id") == Some(&json!(id)) {

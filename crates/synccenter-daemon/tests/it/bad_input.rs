@@ -147,3 +147,65 @@ async fn a_line_of_exactly_the_limit_is_accepted_and_one_more_byte_is_not() {
     assert_eq!(c.read_message().await["error"]["data"]["name"], "E_INVALIDARG");
     assert!(c.ok("status", json!({})).await.is_object());
 }
+
+// Ends the burst with a half-close (the end of the stream finishes the unterminated last line); a named pipe
+// has no half-close, so this is Unix only.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_burst_written_at_once_is_applied_in_order_with_its_bad_lines_answered() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs"], json!({})).await;
+    let s = c.session("nas", &["docs"]).await;
+    // More lines than the connection hands the hub at once, in one write, with a bad line in the middle and
+    // an unterminated request at the very end of the stream.
+    let mut burst = String::new();
+    for step in 1..=1000 {
+        burst.push_str(
+            &json!({"jsonrpc": "2.0", "method": "session.report_progress",
+                    "params": {"session": s, "item": "docs", "status": "updating", "step": step, "max_step": 1000}})
+            .to_string(),
+        );
+        burst.push('\n');
+        if step == 500 {
+            burst.push_str("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\n");
+        }
+    }
+    burst.push_str(&json!({"jsonrpc": "2.0", "id": 6, "method": "sessions.list"}).to_string());
+    c.send_bytes(burst.as_bytes()).await;
+    c.close_write().await;
+    assert_eq!(c.read_message().await["error"]["code"], -32700, "the bad line is answered");
+    let list = c.read_message().await;
+    assert_eq!(list["id"], 6, "{list}");
+    let item = &list["result"]["sessions"][0]["items"][0];
+    assert_eq!((item["item"].as_str(), item["step"].as_u64()), (Some("docs"), Some(1000)), "{list}");
+}
+
+#[tokio::test]
+async fn progress_notifications_off_the_common_shape_are_read_like_any_other_message() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs"], json!({})).await;
+    let s = c.session("nas", &["docs"]).await;
+    let report = |extra: &str, step: u32| {
+        format!(
+            "{{\"jsonrpc\":\"2.0\",\"method\":\"session.report\\u005fprogress\",\"params\":{{\"session\":\"{s}\",\"item\":\"docs\",\"status\":\"updating\",\"step\":{step},\"max_step\":100{extra}}}}}"
+        )
+    };
+    // An escaped method name, an extra top-level field, and parameters with an unknown field (refused, so
+    // the step stays).
+    c.send_line(&report("", 7)).await;
+    assert_eq!(current_step(&mut c).await, 7);
+    let extra = format!(
+        "{{\"jsonrpc\":\"2.0\",\"x\":1,\"method\":\"session.report_progress\",\"params\":{{\"session\":\"{s}\",\"item\":\"docs\",\"status\":\"updating\",\"step\":8,\"max_step\":100}}}}"
+    );
+    c.send_line(&extra).await;
+    assert_eq!(current_step(&mut c).await, 8);
+    c.send_line(&report(",\"unknown\":true", 9)).await;
+    assert_eq!(current_step(&mut c).await, 8);
+}
+
+async fn current_step(c: &mut RawConn) -> u64 {
+    let list = c.ok("sessions.list", json!({})).await;
+    list["sessions"][0]["items"][0]["step"].as_u64().expect("step")
+}

@@ -597,3 +597,38 @@ async fn a_run_missed_while_the_daemon_was_down_runs_once_at_start() {
     );
     assert_eq!(ended_sessions(&mut rig.ctl, "hourly").await.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arguments_are_passed_literally_and_a_missing_program_gives_a_clear_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    // No shell runs the command: metacharacters in arguments are file names here, not commands.
+    let tricky = ["a; touch pwned", "$(touch pwned2)", "`touch pwned3`", "b | touch pwned4 && c", "*", "'\"\\"];
+    let mut literal = vec!["touch", "--"];
+    literal.extend_from_slice(&tricky);
+    let workdir = format!("workdir = {}", q(path_str(&work)));
+    let config = format!(
+        "{}{}",
+        handler_toml("literal", "files", "script", &literal, &workdir),
+        handler_toml("ghost", "files", "script", &["synccenter-no-such-program", "--flag"], ""),
+    );
+    let mut rig = start(dir, &config, None).await;
+
+    let run = start_and_follow(&mut rig, "literal").await;
+    assert_eq!(run.ended["status"], "succeeded", "{}", run.ended);
+    let mut made: Vec<String> =
+        std::fs::read_dir(&work).expect("ls").map(|e| e.expect("entry").file_name().to_string_lossy().into()).collect();
+    made.sort();
+    let mut want: Vec<String> = tricky.iter().map(|s| (*s).to_owned()).collect();
+    want.sort();
+    assert_eq!(made, want, "each argument became one file, and nothing else ran");
+
+    let run = start_and_follow(&mut rig, "ghost").await;
+    assert_eq!(run.ended["status"], "failed", "{}", run.ended);
+    let events = item_events(&mut rig.ctl, "ghost", "files").await;
+    let error = events.iter().find(|e| e["level"] == "error").unwrap_or_else(|| panic!("no error event: {events:#?}"));
+    assert_eq!(error["name"], "The command could not start", "{error}");
+    let description = error["description"].as_str().unwrap_or_default();
+    assert!(description.contains("synccenter-no-such-program") && description.contains("No such file"), "{error}");
+}

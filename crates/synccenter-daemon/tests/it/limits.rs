@@ -107,3 +107,36 @@ async fn a_client_that_stalls_mid_line_is_cut_off_while_others_are_served() {
     assert!(idle.ok("status", json!({})).await.is_object());
     assert!(busy.ok("status", json!({})).await.is_object());
 }
+
+#[tokio::test]
+async fn a_watcher_that_stops_reading_is_disconnected_and_the_others_are_served() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs"], json!({})).await;
+    let s = c.session("nas", &["docs"]).await;
+    // A watcher that subscribes and then never reads a byte.
+    let mut stalled = synccenter_platform::transport::connect(&d.socket).await.expect("connect");
+    stalled.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"subscribe\"}\n").await.expect("subscribe");
+    c.ok("status", json!({})).await;
+    // Far more updates than its queue (8,192 lines) and the socket's buffer hold: events, sent as
+    // notifications so the reporter has no replies to read.
+    let description = "x".repeat(200);
+    for i in 0..20_000 {
+        c.notify(
+            "session.report_event",
+            json!({"session": s, "level": "info", "name": format!("e{i}"), "description": description}),
+        )
+        .await;
+    }
+    assert!(c.ok("status", json!({})).await.is_object(), "the reporter is served throughout");
+    // The stalled watcher was cut off: reading now drains what was buffered, then the end.
+    let mut all = Vec::new();
+    tokio::time::timeout(HANG_GUARD, stalled.read_to_end(&mut all))
+        .await
+        .expect("the watcher was disconnected")
+        .expect("read");
+    let updates = all.split(|b| *b == b'\n').filter(|l| l.windows(6).any(|w| w == b"update")).count();
+    assert!(updates < 20_000, "the stalled watcher was cut off before it got everything ({updates} updates)");
+    let mut other = d.raw().await;
+    assert_eq!(other.ok("events.list", json!({"handler": "nas", "limit": 1})).await["total"], 20_000);
+}
