@@ -7,6 +7,9 @@
 mod crash;
 mod db;
 mod run_anywhere;
+// The service definitions in contrib/, started as their service manager would and stopped with SIGTERM.
+#[cfg(unix)]
+mod services;
 
 #[cfg(unix)]
 use std::path::Path;
