@@ -43,7 +43,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 /// The grace between SIGTERM and SIGKILL in tests (the daemon takes it from `config.toml`).
-#[cfg(test)]
+#[cfg(all(test, unix))]
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 /// How much output (stdout and stderr together) is read into the reader when the configuration does not say.
 pub(crate) const DEFAULT_MAX_OUTPUT: u64 = 64 * 1024 * 1024;
@@ -82,7 +82,7 @@ pub(crate) struct RunSpec {
     pub(crate) max_output: u64,
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 impl RunSpec {
     /// A run of `program args…` read as `kind`, with no extra environment, no time limit and the default
     /// grace and output cap.
@@ -565,7 +565,9 @@ impl LineSplitter {
     }
 }
 
-#[cfg(test)]
+// These run shell scripts (`sh`, `sleep`, `printf`): Unix only. On Windows the supervisor's Job Object path is
+// tested through the daemon (`transport`) and the CLI (`run_anywhere`) under Wine.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

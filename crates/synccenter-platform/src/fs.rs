@@ -1,7 +1,12 @@
-//! Files only their owner may read: created owner-only, and refused when they are not. On Unix that is mode
-//! `0600` and the owner's user ID; on Windows a file created in the user's profile (`%LOCALAPPDATA%`) inherits
-//! an access list that already admits only that user and the system, and its access list is not inspected
-//! here (see `docs/platforms.md`).
+//! Files: private ones, and durable replacement.
+//!
+//! - Files only their owner may read: created owner-only, and refused when they are not. On Unix that is mode
+//!   `0600` and the owner's user ID; on Windows a file created in the user's profile (`%LOCALAPPDATA%`) inherits
+//!   an access list that already admits only that user and the system, and its access list is not inspected
+//!   here (see `docs/platforms.md`).
+//! - Replacing a file by a new one so that a crash leaves one of the two whole, and the new one once this
+//!   returns: a rename and an `fsync` of the directory on Unix; on Windows, which has neither a directory to sync
+//!   nor a way to replace a file that is still open, a write-through move, after the caller closed the file.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
@@ -54,6 +59,25 @@ pub fn check_private(meta: &Metadata) -> Result<(), NotPrivate> {
     }
 }
 
+/// Replaces `dest` by `src` (a file in the same directory whose data is already synced) atomically and durably:
+/// once this returns, `dest` has the new contents after a crash too. On Windows every handle to `dest` must be
+/// closed first (the move fails otherwise).
+pub fn replace_durably(src: &Path, dest: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::rename(src, dest)?;
+        let dir = match dest.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(windows)]
+    {
+        crate::win32::move_file_replacing(src, dest)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +89,20 @@ mod tests {
         drop(create_new_private(&path).expect("create"));
         check_private(&std::fs::metadata(&path).expect("meta")).expect("private");
         assert_eq!(create_new_private(&path).expect_err("exists").kind(), io::ErrorKind::AlreadyExists);
+    }
+
+    #[test]
+    fn a_replaced_file_has_the_new_contents_and_the_source_is_gone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (src, dest) = (dir.path().join("new"), dir.path().join("file"));
+        std::fs::write(&dest, b"old").expect("write");
+        std::fs::write(&src, b"new").expect("write");
+        replace_durably(&src, &dest).expect("replace");
+        assert_eq!(std::fs::read(&dest).expect("read"), b"new");
+        assert!(!src.exists());
+        // A source that is not there is an error and leaves the destination alone.
+        assert_eq!(replace_durably(&src, &dest).expect_err("no source").kind(), io::ErrorKind::NotFound);
+        assert_eq!(std::fs::read(&dest).expect("read"), b"new");
     }
 
     #[cfg(unix)]

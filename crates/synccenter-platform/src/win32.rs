@@ -243,6 +243,17 @@ pub(crate) fn resume_process(pid: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Moves `from` over `to`, replacing it, and returns only once the move is on disk (`MOVEFILE_WRITE_THROUGH`):
+/// Windows has no directory to sync after a rename.
+pub(crate) fn move_file_replacing(from: &std::path::Path, to: &std::path::Path) -> io::Result<()> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Storage::FileSystem::{MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH, MoveFileExW};
+    let wide = |p: &std::path::Path| -> Vec<u16> { p.as_os_str().encode_wide().chain([0]).collect() };
+    let (from, to) = (wide(from), wide(to));
+    // SAFETY: both are NUL-terminated UTF-16 strings that outlive the call, which keeps no pointer to them.
+    check(unsafe { MoveFileExW(from.as_ptr(), to.as_ptr(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) })
+}
+
 /// This computer's DNS host name.
 pub(crate) fn computer_name() -> io::Result<String> {
     let mut len = 0u32;

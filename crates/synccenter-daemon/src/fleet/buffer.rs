@@ -133,11 +133,12 @@ impl OutageBuffer {
         let mut file = File::create(&tmp).map_err(io)?;
         file.write_all(&bytes).map_err(io)?;
         file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
-        if let Some(dir) = self.path.parent() {
-            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-        }
+        // Windows cannot replace a file that is open: ours is closed (the new one stands in) for the move, and
+        // the buffer is opened again after it, whether the move happened or not (the old file is then whole).
+        self.file = file;
+        let replaced = synccenter_platform::fs::replace_durably(&tmp, &self.path);
         self.file = OpenOptions::new().read(true).append(true).open(&self.path).map_err(io)?;
+        replaced.map_err(io)?;
         self.batches = rest.len() as u64;
         self.bytes = bytes.len() as u64;
         Ok(())
