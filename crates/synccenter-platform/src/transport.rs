@@ -105,8 +105,17 @@ pub struct Listener {
 /// socket owner-only; on Windows, creates the first instance of the pipe. Must be called within a Tokio
 /// runtime.
 pub fn bind(path: &Path) -> Result<Listener, SocketError> {
+    let len = path.as_os_str().len();
+    if len > MAX_ENDPOINT_BYTES {
+        return Err(SocketError::PathTooLong { path: path.to_owned(), len, max: MAX_ENDPOINT_BYTES });
+    }
     let admitted = Identity::current().map_err(SocketError::Identity)?;
     Ok(Listener { inner: imp::bind(path)?, admitted })
+}
+
+/// The error of an I/O step `what` on `path`, for `map_err`.
+fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SocketError + 'a {
+    move |source| SocketError::Io { what, path: path.to_owned(), source }
 }
 
 impl Listener {

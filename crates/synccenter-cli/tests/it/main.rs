@@ -17,8 +17,8 @@ use std::process::{Output, Stdio};
 
 use serde_json::{Value, json};
 use synccenter_test_support::{HANG_GUARD, TestDaemon};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, Command};
 
 // A private PostgreSQL server per test (`initdb`, `pg_ctl`): Unix only.
 #[cfg(unix)]
@@ -67,6 +67,19 @@ async fn cli_json(d: &TestDaemon, args: &[&str]) -> Value {
     let text = stdout(&o);
     assert_eq!(text.lines().count(), 1, "one JSON document per command: {text}");
     serde_json::from_str(&text).expect("stdout is JSON")
+}
+
+/// Reads the log of a `synccenter daemon` process (its stderr, piped) until it says it is ready; returns the
+/// rest of the log.
+async fn wait_until_ready(daemon: &mut Child) -> Lines<BufReader<ChildStderr>> {
+    let mut log = BufReader::new(daemon.stderr.take().expect("stderr piped")).lines();
+    loop {
+        let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("the daemon started").expect("read");
+        let line = line.expect("the daemon exited before it was ready");
+        if line.contains("synccenter daemon ready") {
+            return log;
+        }
+    }
 }
 
 /// Waits for a condition that has no event (a file written by another process).
@@ -396,14 +409,7 @@ async fn the_daemon_process_serves_the_platforms_endpoint() {
         .kill_on_drop(true)
         .spawn()
         .expect("start the daemon");
-    let mut log = BufReader::new(daemon.stderr.take().expect("stderr")).lines();
-    loop {
-        let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("the daemon started").expect("read");
-        let line = line.expect("the daemon exited before it was ready");
-        if line.contains("synccenter daemon ready") {
-            break;
-        }
-    }
+    let _log = wait_until_ready(&mut daemon).await;
     let status = Command::new(BIN).arg("--socket").arg(&endpoint).args(["--json", "status"]).output();
     let o = tokio::time::timeout(HANG_GUARD, status).await.expect("status hung").expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -9,10 +9,9 @@ use std::process::Stdio;
 
 use serde_json::Value;
 use synccenter_test_support::HANG_GUARD;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::{BIN, stderr, stdout};
+use crate::{BIN, stderr, stdout, wait_until_ready};
 
 fn contrib(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contrib").join(path)
@@ -43,14 +42,7 @@ async fn serve_as_the_service_would(service: &Service, dir: &Path) {
         .kill_on_drop(true)
         .spawn()
         .expect("start the daemon");
-    let mut log = BufReader::new(daemon.stderr.take().expect("stderr")).lines();
-    loop {
-        let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("the daemon started").expect("read");
-        let line = line.expect("the daemon exited before it was ready");
-        if line.contains("synccenter daemon ready") {
-            break;
-        }
-    }
+    let mut log = wait_until_ready(&mut daemon).await;
     let status = Command::new(BIN).arg("--socket").arg(&socket).args(["--json", "status"]).output();
     let o = tokio::time::timeout(HANG_GUARD, status).await.expect("status hung").expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

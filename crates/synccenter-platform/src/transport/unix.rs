@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::net::UnixStream;
 
-use super::SocketError;
+use super::{SocketError, io_err};
 use crate::peer::Identity;
 
 #[cfg(target_os = "macos")]
@@ -26,15 +26,7 @@ pub(super) struct Listener {
     path: PathBuf,
 }
 
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SocketError + 'a {
-    move |source| SocketError::Io { what, path: path.to_owned(), source }
-}
-
 pub(super) fn bind(path: &Path) -> Result<Listener, SocketError> {
-    let len = path.as_os_str().len();
-    if len > MAX_ENDPOINT_BYTES {
-        return Err(SocketError::PathTooLong { path: path.to_owned(), len, max: MAX_ENDPOINT_BYTES });
-    }
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     prepare_dir(dir)?;
     match std::fs::symlink_metadata(path) {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeClient, NamedPipeServer, ServerOptions};
 
-use super::SocketError;
+use super::{SocketError, io_err};
 use crate::peer::Identity;
 use crate::win32;
 
@@ -51,15 +51,7 @@ pub(super) enum Stream {
 pub(super) type ReadHalf = tokio::io::ReadHalf<Stream>;
 pub(super) type WriteHalf = tokio::io::WriteHalf<Stream>;
 
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SocketError + 'a {
-    move |source| SocketError::Io { what, path: path.to_owned(), source }
-}
-
 pub(super) fn bind(path: &Path) -> Result<Listener, SocketError> {
-    let len = path.as_os_str().len();
-    if len > MAX_ENDPOINT_BYTES {
-        return Err(SocketError::PathTooLong { path: path.to_owned(), len, max: MAX_ENDPOINT_BYTES });
-    }
     let name = path.to_str().filter(|n| n.len() > PIPE_PREFIX.len() && n.starts_with(PIPE_PREFIX));
     let Some(name) = name else { return Err(SocketError::NotAPipe(path.to_owned())) };
     if name[PIPE_PREFIX.len()..].contains('\\') {
