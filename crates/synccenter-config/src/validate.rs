@@ -181,15 +181,11 @@ impl Cx<'_> {
         let policies = self.flags::<HandlerPolicies>(&raw.policies, &format!("{prefix}.policies"));
         let retention = match &raw.retention {
             None => EventRetention::Keep,
-            Some(r) => match r.get_ref().as_str() {
-                "keep" => EventRetention::Keep,
-                "replace_on_sync" => EventRetention::ReplaceOnSync,
-                other => {
-                    self.at(
-                        r,
-                        &format!("{prefix}.retention"),
-                        unknown("retention", other, &["keep", "replace_on_sync"]),
-                    );
+            Some(r) => match EventRetention::from_name(r.get_ref()) {
+                Some(retention) => retention,
+                None => {
+                    let names = EventRetention::ALL.map(EventRetention::name);
+                    self.at(r, &format!("{prefix}.retention"), unknown("retention", r.get_ref(), &names));
                     EventRetention::Keep
                 }
             },

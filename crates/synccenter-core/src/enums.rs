@@ -86,6 +86,12 @@ impl ProgressStatus {
             ProgressStatus::Updating | ProgressStatus::UpdatingIndeterminate => 0,
         }
     }
+
+    /// A session's result from its items' statuses (§5.19): failed, then disconnected, then canceled, else
+    /// succeeded (also when no item has a completion status). Stores that compute a result themselves use it.
+    pub fn aggregate(statuses: impl IntoIterator<Item = ProgressStatus>) -> ProgressStatus {
+        statuses.into_iter().max_by_key(|s| s.severity()).filter(|s| s.is_final()).unwrap_or(ProgressStatus::Succeeded)
+    }
 }
 
 numbered_enum!(
@@ -380,6 +386,25 @@ mod tests {
         assert!(HandlerPolicies::from_mask(0x1000).is_ok());
         assert!(HandlerPolicies::from_mask(0x40).is_err());
         assert_eq!(HandlerPolicies::from_mask_lenient(0x1040), HandlerPolicies::DISABLE_BROWSE);
+    }
+
+    #[test]
+    fn a_result_is_the_most_severe_completion_status() {
+        use ProgressStatus::*;
+        assert_eq!(ProgressStatus::aggregate([]), Succeeded);
+        assert_eq!(ProgressStatus::aggregate([Succeeded, Canceled]), Canceled);
+        assert_eq!(ProgressStatus::aggregate([Canceled, Disconnected, Succeeded]), Disconnected);
+        assert_eq!(ProgressStatus::aggregate([Disconnected, Failed]), Failed);
+        assert_eq!(ProgressStatus::aggregate([Updating]), Succeeded, "no completion status: succeeded");
+    }
+
+    #[test]
+    fn retention_round_trips_its_names() {
+        for r in crate::model::EventRetention::ALL {
+            assert_eq!(crate::model::EventRetention::from_name(r.name()), Some(r));
+        }
+        assert_eq!(crate::model::EventRetention::from_name("Keep"), None);
+        assert_eq!(crate::model::EventRetention::ReplaceOnSync.name(), "replace_on_sync");
     }
 
     #[test]

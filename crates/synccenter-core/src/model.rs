@@ -21,6 +21,24 @@ pub enum EventRetention {
     ReplaceOnSync,
 }
 
+impl EventRetention {
+    /// Every value.
+    pub const ALL: [EventRetention; 2] = [EventRetention::Keep, EventRetention::ReplaceOnSync];
+
+    /// Stable name for storage and configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventRetention::Keep => "keep",
+            EventRetention::ReplaceOnSync => "replace_on_sync",
+        }
+    }
+
+    /// From the stable name.
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == s)
+    }
+}
+
 /// A registered handler (§1.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -81,21 +81,6 @@ pub(crate) fn owner_value(o: OwnerId) -> i64 {
     o.0 as i64
 }
 
-pub(crate) fn retention_text(r: EventRetention) -> &'static str {
-    match r {
-        EventRetention::Keep => "keep",
-        EventRetention::ReplaceOnSync => "replace_on_sync",
-    }
-}
-
-fn retention_from(s: &str) -> R<EventRetention> {
-    match s {
-        "keep" => Ok(EventRetention::Keep),
-        "replace_on_sync" => Ok(EventRetention::ReplaceOnSync),
-        other => Err(bad("event retention", other)),
-    }
-}
-
 fn u32_of(v: i64, what: &'static str) -> R<u32> {
     u32::try_from(v).map_err(|_| bad(what, v))
 }
@@ -159,7 +144,8 @@ impl HandlerRow {
             hidden: self.hidden,
             capabilities: HandlerCapabilities::from_mask_lenient(u32_of(self.capabilities, "handler capabilities")?),
             policies: HandlerPolicies::from_mask_lenient(u32_of(self.policies, "handler policies")?),
-            retention: retention_from(&self.retention)?,
+            retention: EventRetention::from_name(&self.retention)
+                .ok_or_else(|| bad("event retention", &self.retention))?,
             pause: match (self.paused_since, self.paused_until) {
                 (Some(since), until) => Some(Pause { since: Timestamp::from_micros(since), until: opt_ts(until) }),
                 (None, None) => None,
@@ -468,24 +454,6 @@ fn resolution_from(r: ResolutionDoc) -> R<Resolution> {
     })
 }
 
-/// Rank of a completion status when a session's result is aggregated (spec §5.19, as the core ranks them):
-/// failed, then disconnected, then canceled, then succeeded.
-fn severity(s: ProgressStatus) -> u8 {
-    match s {
-        ProgressStatus::Failed => 4,
-        ProgressStatus::Disconnected => 3,
-        ProgressStatus::Canceled => 2,
-        ProgressStatus::Succeeded => 1,
-        ProgressStatus::Updating | ProgressStatus::UpdatingIndeterminate => 0,
-    }
-}
-
-/// A session's aggregated result from its members' statuses: the most severe completion status, or
-/// succeeded when no member has one. Matches the core's aggregation.
-pub(crate) fn aggregate(statuses: impl IntoIterator<Item = ProgressStatus>) -> ProgressStatus {
-    statuses.into_iter().max_by_key(|s| severity(*s)).filter(|s| s.is_final()).unwrap_or(ProgressStatus::Succeeded)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,16 +472,6 @@ mod tests {
         let cleaned = clean_json(&v);
         assert_eq!(cleaned, serde_json::json!({"k\u{FFFD}": ["a\u{FFFD}", 1, null, {"n": "b\u{FFFD}"}], "ok": true}));
         assert!(!serde_json::to_string(&cleaned).unwrap().contains("\\u0000"));
-    }
-
-    #[test]
-    fn aggregate_matches_the_core_ranking() {
-        use ProgressStatus::*;
-        assert_eq!(aggregate([]), Succeeded);
-        assert_eq!(aggregate([Succeeded, Canceled]), Canceled);
-        assert_eq!(aggregate([Canceled, Disconnected, Succeeded]), Disconnected);
-        assert_eq!(aggregate([Disconnected, Failed]), Failed);
-        assert_eq!(aggregate([Updating]), Succeeded, "no completion status: succeeded");
     }
 
     fn row(ended_at: Option<i64>, reason: Option<&str>, status: Option<i64>) -> SessionRow {

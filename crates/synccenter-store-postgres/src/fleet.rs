@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::codec::{
     Bad, CONFLICT_COLUMNS, ConflictRow, EVENT_COLUMNS, EventRow, HANDLER_COLUMNS, HandlerRow, ITEM_COLUMNS, ItemRow,
-    aggregate, num, status, ts,
+    num, status, ts,
 };
 use crate::{PgStore, push_filter, push_page};
 
@@ -270,7 +270,7 @@ impl PgStore {
         )
         .bind(ts(at))
         .bind(EndReason::HostLost.name())
-        .bind(num(aggregate(statuses).number()))
+        .bind(num(ProgressStatus::aggregate(statuses).number()))
         .bind(session.id)
         .execute(&mut *conn)
         .await

@@ -49,7 +49,7 @@ use uuid::Uuid;
 use crate::codec::{
     Bad, CONFLICT_COLUMNS, ConflictRow, EVENT_COLUMNS, EventRow, HANDLER_COLUMNS, HandlerRow, ITEM_COLUMNS, ItemRow,
     SESSION_COLUMNS, SESSION_ITEM_COLUMNS, SessionItemRow, SessionRow, clean, clean_opt, conflict_docs, num,
-    owner_value, retention_text, ts,
+    owner_value, ts,
 };
 use crate::errors::{ACQUIRE_TIMEOUT, bad_value, corrupt, from_migrate, from_sqlx};
 
@@ -325,7 +325,7 @@ async fn apply_one(conn: &mut PgConnection, host: &str, change: &Change) -> Resu
             .bind(h.hidden)
             .bind(num(h.capabilities.bits()))
             .bind(num(h.policies.bits()))
-            .bind(retention_text(h.retention))
+            .bind(h.retention.name())
             .bind(h.pause.map(|p| ts(p.since)))
             .bind(h.pause.and_then(|p| p.until).map(ts))
             .execute(&mut *conn)

@@ -33,21 +33,6 @@ fn opt_ts(t: Option<i64>) -> Option<Timestamp> {
     t.map(Timestamp::from_micros)
 }
 
-pub(crate) fn retention_text(r: EventRetention) -> &'static str {
-    match r {
-        EventRetention::Keep => "keep",
-        EventRetention::ReplaceOnSync => "replace_on_sync",
-    }
-}
-
-fn retention_from(s: &str) -> R<EventRetention> {
-    match s {
-        "keep" => Ok(EventRetention::Keep),
-        "replace_on_sync" => Ok(EventRetention::ReplaceOnSync),
-        other => Err(bad("event retention", other)),
-    }
-}
-
 fn mask(v: i64, what: &'static str) -> R<u32> {
     u32::try_from(v).map_err(|_| bad(what, v))
 }
@@ -112,7 +97,8 @@ impl HandlerRow {
             hidden: self.hidden,
             capabilities: HandlerCapabilities::from_mask_lenient(mask(self.capabilities, "handler capabilities")?),
             policies: HandlerPolicies::from_mask_lenient(mask(self.policies, "handler policies")?),
-            retention: retention_from(&self.retention)?,
+            retention: EventRetention::from_name(&self.retention)
+                .ok_or_else(|| bad("event retention", &self.retention))?,
             pause: self.paused_since.map(|since| synccenter_core::Pause {
                 since: synccenter_core::Timestamp::from_micros(since),
                 until: opt_ts(self.paused_until),

@@ -29,8 +29,8 @@ use synccenter_core::{
 };
 
 use crate::codec::{
-    Bad, ConflictRow, EventRow, HandlerRow, ItemRow, SessionItemRow, SessionRow, conflict_docs, owner_value,
-    retention_text, ts, uuid_text,
+    Bad, ConflictRow, EventRow, HandlerRow, ItemRow, SessionItemRow, SessionRow, conflict_docs, owner_value, ts,
+    uuid_text,
 };
 use crate::errors::{bad_value, corrupt, from_migrate, from_sqlx, newer_schema};
 
@@ -483,7 +483,7 @@ async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), A
             .bind(h.hidden)
             .bind(i64::from(h.capabilities.bits()))
             .bind(i64::from(h.policies.bits()))
-            .bind(retention_text(h.retention))
+            .bind(h.retention.name())
             .bind(h.pause.map(|p| ts(p.since)))
             .bind(h.pause.and_then(|p| p.until).map(ts))
             .execute(&mut *conn)

@@ -380,7 +380,7 @@ impl Center {
             return;
         }
         let r = self.requests.remove(&id).expect("present");
-        let mut status = super::session::aggregate(r.outcomes.iter().map(|(_, s)| *s));
+        let mut status = ProgressStatus::aggregate(r.outcomes.iter().map(|(_, s)| *s));
         if status == ProgressStatus::Succeeded && r.stopped_while_queued {
             status = ProgressStatus::Canceled;
         }

@@ -20,11 +20,6 @@ use crate::text::{
 /// Text given to items that had no completion status when their session ended (§5.3).
 pub const ENDED_WITHOUT_RESULT: &str = "The session ended without a result for this item";
 
-/// Aggregates completion statuses (§5.19): failed, then disconnected, then canceled, else succeeded.
-pub(crate) fn aggregate(statuses: impl IntoIterator<Item = ProgressStatus>) -> ProgressStatus {
-    statuses.into_iter().max_by_key(|s| s.severity()).filter(|s| s.is_final()).unwrap_or(ProgressStatus::Succeeded)
-}
-
 impl Center {
     /// `CreateSession` (§2.1, §5.8, §5.9): a session of `owner` over `items` of `handler`.
     pub fn create_session(
@@ -441,7 +436,7 @@ impl Center {
             }));
         }
         self.record_last_sync(&s, now);
-        let status = aggregate(s.members.iter().filter_map(|m| m.progress.status));
+        let status = ProgressStatus::aggregate(s.members.iter().filter_map(|m| m.progress.status));
         self.changes.push(Change::SessionEnded { session, at: now, reason, status });
         let summary = SessionSummary { session, status, errors, conflicts: self.conflict_count(&s.handler), reason };
         self.remember_ended(summary);

@@ -113,7 +113,7 @@ proptest! {
                 _ => prop_assert_eq!(last, Some(Some(ProgressStatus::Failed))),
             }
         }
-        let expected = crate::center::session::aggregate(
+        let expected = ProgressStatus::aggregate(
             model.iter().map(|m| m.filter(|s| s.is_final()).unwrap_or(ProgressStatus::Failed)),
         );
         prop_assert_eq!(summary.status, expected);
