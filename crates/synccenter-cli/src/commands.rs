@@ -221,6 +221,19 @@ fn live_rows(sessions: &[SessionInfo]) -> Vec<Vec<String>> {
     rows
 }
 
+/// An event as a row under `EVENT TIME LEVEL HANDLER ITEM NAME DESCRIPTION`.
+pub(crate) fn event_row(e: &EventInfo) -> Vec<String> {
+    vec![
+        e.event.clone(),
+        e.time.clone(),
+        e.level.name().to_owned(),
+        e.handler.clone(),
+        e.item.clone().unwrap_or_else(|| "-".to_owned()),
+        e.name.clone(),
+        e.description.clone(),
+    ]
+}
+
 pub(crate) fn history_rows(sessions: &[SessionRecordInfo]) -> Vec<Vec<String>> {
     sessions
         .iter()
@@ -515,21 +528,7 @@ pub(crate) async fn results(ctx: &Ctx, args: ResultsArgs) -> anyhow::Result<u8> 
             } else if r.events.is_empty() {
                 output::line("no sync results")?;
             } else {
-                let rows: Vec<Vec<String>> = r
-                    .events
-                    .iter()
-                    .map(|e| {
-                        vec![
-                            e.event.clone(),
-                            e.time.clone(),
-                            e.level.name().to_owned(),
-                            e.handler.clone(),
-                            e.item.clone().unwrap_or_else(|| "-".to_owned()),
-                            e.name.clone(),
-                            e.description.clone(),
-                        ]
-                    })
-                    .collect();
+                let rows: Vec<Vec<String>> = r.events.iter().map(event_row).collect();
                 let mut lines =
                     output::table(&["EVENT", "TIME", "LEVEL", "HANDLER", "ITEM", "NAME", "DESCRIPTION"], &rows);
                 if r.total > r.events.len() as u64 {

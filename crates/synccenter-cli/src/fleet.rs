@@ -11,7 +11,7 @@ use synccenter_client::fleet::{
 use synccenter_client::methods::Empty;
 
 use crate::cli::{ConflictsArgs, ResultsArgs, SessionsArgs};
-use crate::commands::{Ctx, filter_params, handler_rows, history_rows};
+use crate::commands::{Ctx, event_row, filter_params, handler_rows, history_rows};
 use crate::exit::Exit;
 use crate::output;
 
@@ -124,23 +124,8 @@ pub(crate) async fn results(ctx: &Ctx, args: ResultsArgs) -> anyhow::Result<u8> 
     } else if r.events.is_empty() {
         output::line("no sync results")?;
     } else {
-        let rows: Vec<Vec<String>> = r
-            .events
-            .iter()
-            .map(|f| {
-                let e = &f.event;
-                vec![
-                    f.host.clone(),
-                    e.event.clone(),
-                    e.time.clone(),
-                    e.level.name().to_owned(),
-                    e.handler.clone(),
-                    e.item.clone().unwrap_or_else(|| "-".to_owned()),
-                    e.name.clone(),
-                    e.description.clone(),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> =
+            r.events.iter().map(|f| [vec![f.host.clone()], event_row(&f.event)].concat()).collect();
         output::lines(&output::table(
             &["HOST", "EVENT", "TIME", "LEVEL", "HANDLER", "ITEM", "NAME", "DESCRIPTION"],
             &rows,

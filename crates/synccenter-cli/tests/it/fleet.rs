@@ -74,10 +74,20 @@ impl Host {
     }
 
     async fn cli(&self, args: &[&str]) -> Value {
+        let out = self.run(&[&["--json"], args].concat()).await;
+        serde_json::from_slice(&out).expect("one JSON document")
+    }
+
+    /// A verb's human output (tables).
+    async fn text(&self, args: &[&str]) -> String {
+        String::from_utf8(self.run(args).await).expect("UTF-8")
+    }
+
+    /// Runs the CLI against this daemon; it must succeed. Returns its standard output.
+    async fn run(&self, args: &[&str]) -> Vec<u8> {
         let out = Command::new(BIN)
             .arg("--socket")
             .arg(&self.socket)
-            .arg("--json")
             .args(args)
             .env_remove("SYNCCENTER_HOST")
             .stdin(Stdio::null())
@@ -91,7 +101,7 @@ impl Host {
             String::from_utf8_lossy(&out.stderr),
             self.log()
         );
-        serde_json::from_slice(&out.stdout).expect("one JSON document")
+        out.stdout
     }
 }
 
@@ -209,6 +219,18 @@ async fn three_hosts_share_one_database() {
     assert_eq!(lost.len(), 1, "exactly one warning for the lost session: {events}");
     assert_eq!(lost[0]["level"], "warning");
     assert!(lost[0]["description"].as_str().unwrap().contains("host-c"), "{}", lost[0]);
+    // The same as a table: the host first, then the columns of a local `results`.
+    let table = a.text(&["results", "--all-hosts", "--host", "host-c", "--session", &session_c]).await;
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.split_whitespace().eq(["HOST", "EVENT", "TIME", "LEVEL", "HANDLER", "ITEM", "NAME", "DESCRIPTION"]),
+        "{table}"
+    );
+    let lost_id = lost[0]["event"].as_str().expect("event ID");
+    assert!(
+        table.lines().any(|l| l.starts_with("host-c ") && l.contains(lost_id) && l.contains(" warning ")),
+        "{table}"
+    );
 
     phase("host-c's session ended by the survivors");
     // PostgreSQL restarts under a live session on B: every acknowledged event is stored exactly once.
