@@ -17,7 +17,6 @@ use synccenter_config::{Config, HandlerConfig, ItemConfig};
 use synccenter_core::{HandlerId, ItemId, OwnerId, ProgressStatus, SessionId, Timestamp};
 use tokio::sync::{mpsc, watch};
 
-use crate::hub::HubMsg;
 use crate::supervisor::{self, RunEvent, RunSpec};
 
 /// Owner IDs of the daemon's own runs; connections count up from 1 and never get here.
@@ -297,7 +296,7 @@ impl Commands {
         owner: OwnerId,
         handler: &HandlerId,
         items: &[ItemId],
-        hub: mpsc::Sender<HubMsg>,
+        hub: mpsc::Sender<RunMsg>,
     ) {
         let (tx, rx) = watch::channel(CancelSet::default());
         self.runs.insert(session, Run { cancel: tx });
@@ -357,13 +356,13 @@ async fn run_items(
     plan: Vec<ItemConfig>,
     grace: Duration,
     cancel: watch::Receiver<CancelSet>,
-    hub: mpsc::Sender<HubMsg>,
+    hub: mpsc::Sender<RunMsg>,
 ) {
     for item in plan {
         let id = item.id.clone();
         let send = |msg| {
             let hub = hub.clone();
-            async move { hub.send(HubMsg::Run(msg)).await.is_ok() }
+            async move { hub.send(msg).await.is_ok() }
         };
         if cancel.borrow().covers(&id) {
             let done = ItemDone {
@@ -403,7 +402,7 @@ async fn run_items(
             return;
         }
     }
-    let _ = hub.send(HubMsg::Run(RunMsg::Finished { session })).await;
+    let _ = hub.send(RunMsg::Finished { session }).await;
 }
 
 async fn run_one(
@@ -411,7 +410,7 @@ async fn run_one(
     item: &ItemConfig,
     grace: Duration,
     mut cancel: watch::Receiver<CancelSet>,
-    hub: &mpsc::Sender<HubMsg>,
+    hub: &mpsc::Sender<RunMsg>,
 ) -> ItemDone {
     let (stop_tx, stop_rx) = watch::channel(false);
     let id = item.id.clone();
@@ -437,7 +436,7 @@ async fn run_one(
                 seen.push(observation.clone());
             }
             let msg = RunMsg::Observation { session, item: forward_item.clone(), observation };
-            if forward_hub.send(HubMsg::Run(msg)).await.is_err() {
+            if forward_hub.send(msg).await.is_err() {
                 break;
             }
         }

@@ -1,60 +1,35 @@
-//! One client connection: reads lines in place, parses messages into typed calls for the hub (the calls of one
-//! read handed over together), and writes replies and pushes. Bad input is answered here and never reaches the
-//! hub; the connection survives it. A line must be finished within the line timeout once it has begun (a
-//! stalled or trickling client is cut off); an idle connection between lines may wait as long as it likes.
+//! One client connection: reads lines in place, parses messages into typed calls and queues them for the hub
+//! (running progress coalesced per item, see `inbox`), and writes replies and pushes. Bad input is answered
+//! here and never reaches the hub; the connection survives it. A line must be finished within the line timeout
+//! once it has begun (a stalled or trickling client is cut off); an idle connection between lines may wait as
+//! long as it likes. When its queue is full the connection stops reading: the client is slowed by its own
+//! socket.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use futures_util::SinkExt;
 use synccenter_core::HResult;
-use synccenter_platform::transport::{ReadHalf, Stream};
-use synccenter_protocol::{ErrorObject, LineCodec, MAX_LINE_BYTES, Outgoing, RequestId, error_codes, parse_incoming};
+use synccenter_platform::transport::{ReadHalf, Stream, WriteHalf};
+use synccenter_protocol::{ErrorObject, LineCodec, MAX_LINE_BYTES, RequestId, error_codes, parse_incoming};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::codec::FramedWrite;
 
-use crate::calls::{self, Call};
-use crate::hub::HubMsg;
+use crate::calls::{Call, Progress};
+use crate::inbox::{Entry, HubMsg, Inbound};
+use crate::outbox::{ConnId, Outbox, error_line};
 
 /// Lines waiting to be written to one connection.
 const OUTBOX_CAPACITY: usize = 8192;
 
+/// Calls and distinct items' reports one connection may have waiting for the hub before it stops reading.
+const INBOUND_CAPACITY: usize = 1024;
+
 /// How long a closing connection's last lines may take to leave before the writer is dropped.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
-
-/// Where replies and pushes for one connection go. Never blocks: a client that stops reading and lets
-/// `OUTBOX_CAPACITY` lines pile up is disconnected at once, whether or not it is sending anything.
-#[derive(Clone, Debug)]
-pub(crate) struct Outbox {
-    tx: mpsc::Sender<String>,
-    overflowed: Arc<AtomicBool>,
-    /// Wakes the connection's task to close it when the queue overflows.
-    overflow: Arc<tokio::sync::Notify>,
-}
-
-impl Outbox {
-    /// An outbox feeding `tx`, for a connection that lives inside the daemon (requests from other hosts).
-    pub(crate) fn new(tx: mpsc::Sender<String>) -> Self {
-        Self { tx, overflowed: Arc::new(AtomicBool::new(false)), overflow: Arc::new(tokio::sync::Notify::new()) }
-    }
-
-    pub(crate) fn send(&self, line: String) {
-        if self.tx.try_send(line).is_err() && !self.overflowed.swap(true, Ordering::SeqCst) {
-            tracing::warn!("a client stopped reading its replies; disconnecting it");
-            self.overflow.notify_one();
-        }
-    }
-}
-
-pub(crate) type ConnId = u64;
-
-fn error_line(id: Option<RequestId>, error: ErrorObject) -> String {
-    Outgoing::<(), ()>::Error { jsonrpc: "2.0", id, error }.to_line()
-}
 
 fn too_long_line() -> String {
     error_line(
@@ -69,13 +44,12 @@ fn too_long_line() -> String {
 /// How much is read from the socket at a time (an idle connection keeps a buffer of about this size).
 const READ_CHUNK: usize = 8 * 1024;
 
-/// At most this many calls go to the hub in one message, so the hub's queue stays bounded in calls too.
-const MAX_CALLS_PER_SEND: usize = 256;
-
 /// What one line amounts to.
 // Nearly every line is a call, moved at once into the batch; boxing it would add an allocation per report.
 #[allow(clippy::large_enum_variant)]
 enum Parsed {
+    /// A running progress notification with valid IDs: coalesced with the item's earlier ones.
+    Progress(Progress),
     /// A call for the hub, with the request's ID (none for a notification).
     Call(Option<RequestId>, Call),
     /// An error answered here.
@@ -126,16 +100,31 @@ fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
         && n.method == synccenter_protocol::methods::names::SESSION_REPORT_PROGRESS
     {
         let p = n.params;
-        return Parsed::Call(
-            None,
-            Call::Progress(calls::Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step)),
-        );
+        let report = Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step);
+        return match &report.target {
+            Ok(_) if !p.status.is_final() => Parsed::Progress(report),
+            Ok(_) => Parsed::Call(
+                None,
+                Call::SessionReportProgress(synccenter_protocol::methods::ReportProgressParams {
+                    session: p.session.into_owned(),
+                    item: p.item.into_owned(),
+                    status: report.status,
+                    text: report.text,
+                    step: report.step,
+                    max_step: report.max_step,
+                }),
+            ),
+            Err(error) => {
+                tracing::debug!(conn, %error.message, "refused a progress notification");
+                Parsed::Nothing
+            }
+        };
     }
     let incoming = match parse_incoming(line) {
         Ok(i) => i,
         Err(e) => return Parsed::Reply(error_line(e.id, e.error)),
     };
-    match calls::parse(&incoming.method, incoming.params) {
+    match Call::parse(&incoming.method, incoming.params) {
         Ok(call) => Parsed::Call(incoming.id, call),
         Err(error) if incoming.id.is_some() => Parsed::Reply(error_line(incoming.id, error)),
         Err(error) => {
@@ -145,14 +134,31 @@ fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
     }
 }
 
-/// Hands the parsed calls to the hub in one message (one channel operation for a whole read, not one per
-/// report). Returns false when the hub is gone.
-async fn send_calls(hub: &mpsc::Sender<HubMsg>, conn: ConnId, calls: &mut Vec<(Option<RequestId>, Call)>) -> bool {
-    if calls.is_empty() {
-        return true;
+/// The connection's side of its queue: pushes, and wakes the hub when the queue turns busy.
+struct Queue {
+    conn: ConnId,
+    hub: mpsc::Sender<HubMsg>,
+    inbound: Arc<Inbound>,
+}
+
+impl Queue {
+    /// Queues what a line amounted to. Returns whether the queue is now full, or `None` when the hub is gone.
+    async fn put(&self, parsed: Parsed) -> Option<bool> {
+        let pushed = match parsed {
+            Parsed::Progress(report) => match report.target.clone() {
+                Ok(key) => self.inbound.push_progress(key, report),
+                Err(_) => return Some(false),
+            },
+            Parsed::Call(id, call) => self.inbound.push(Entry::Call(id, Box::new(call))),
+            // Replies keep the order of the requests: a refusal waits behind the calls before it.
+            Parsed::Reply(line) => self.inbound.push(Entry::Reply(line)),
+            Parsed::Nothing => return Some(false),
+        };
+        if pushed.wake_hub && self.hub.send(HubMsg::Ready { conn: self.conn }).await.is_err() {
+            return None;
+        }
+        Some(pushed.full)
     }
-    let calls = std::mem::take(calls);
-    hub.send(HubMsg::Calls { conn, calls }).await.is_ok()
 }
 
 /// What one read from the socket found.
@@ -200,26 +206,9 @@ pub(crate) fn refuse(stream: &Stream, max: usize) {
     tracing::warn!(max, "connection limit reached; refused a connection");
 }
 
-/// Serves one connection until it closes, the hub goes away or `stopping` turns true (the daemon has flushed
-/// its store and is about to return); `slot` is its place under the connection limit, given back as soon as
-/// the client is gone.
-pub(crate) async fn serve(
-    stream: Stream,
-    conn: ConnId,
-    hub: mpsc::Sender<HubMsg>,
-    line_timeout: Duration,
-    slot: OwnedSemaphorePermit,
-    mut stopping: watch::Receiver<bool>,
-) {
-    let (mut read, write) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<String>(OUTBOX_CAPACITY);
-    let out = Outbox::new(tx);
-    let overflowed = out.overflowed.clone();
-    let overflow = out.overflow.clone();
-    if hub.send(HubMsg::Open { conn, out: out.clone() }).await.is_err() {
-        return;
-    }
-    let mut writer = tokio::spawn(async move {
+/// Writes the outbox's lines to the socket, a burst at a time.
+fn spawn_writer(write: WriteHalf, mut rx: mpsc::Receiver<String>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         let mut sink = FramedWrite::new(write, LineCodec::default());
         while let Some(line) = rx.recv().await {
             if sink.feed(line).await.is_err() {
@@ -234,42 +223,110 @@ pub(crate) async fn serve(
                 return;
             }
         }
-    });
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    // Inside an over-long line: everything up to its end is dropped, then it is answered as one error.
-    let mut discarding = false;
-    // When the line in progress (the bytes after the last whole line, or an over-long line) began.
-    let mut began: Option<Instant> = None;
-    let mut calls = Vec::new();
-    'read: loop {
-        if overflowed.load(Ordering::SeqCst) {
-            break;
-        }
-        // A silent client that stopped reading is closed as soon as its queue overflows, not at its next line.
-        let eof = match tokio::select! {
-            r = read_more(&mut read, &mut buf, began, line_timeout) => r,
-            () = overflow.notified() => break,
-            _ = stopping.wait_for(|s| *s) => break,
-        } {
-            Read::Bytes => false,
-            Read::End => true,
-            Read::Failed => break,
-            Read::TimedOut => {
-                tracing::warn!(conn, "a client left a line unfinished past the line timeout; disconnecting it");
-                out.send(error_line(
-                    None,
-                    ErrorObject::invalid(
-                        error_codes::INVALID_REQUEST,
-                        format!(
-                            "a line was begun and not finished within {} s; closing the connection",
-                            line_timeout.as_secs_f64()
-                        ),
-                    ),
-                ));
-                break;
+    })
+}
+
+/// Serves one connection until it closes, the hub goes away or `stopping` turns true (the daemon has flushed
+/// its store and is about to return); `slot` is its place under the connection limit, given back as soon as
+/// the client is gone.
+pub(crate) async fn serve(
+    stream: Stream,
+    conn: ConnId,
+    hub: mpsc::Sender<HubMsg>,
+    line_timeout: Duration,
+    slot: OwnedSemaphorePermit,
+    stopping: watch::Receiver<bool>,
+) {
+    let (read, write) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<String>(OUTBOX_CAPACITY);
+    let out = Outbox::new(tx);
+    let inbound = Arc::new(Inbound::new(INBOUND_CAPACITY));
+    if hub.send(HubMsg::Open { conn, out: out.clone(), inbound: Some(inbound.clone()) }).await.is_err() {
+        return;
+    }
+    let mut writer = spawn_writer(write, rx);
+    let mut reader = Reader { read, line_timeout, out: out.clone(), stopping, queue: Queue { conn, hub, inbound } };
+    reader.run().await;
+    drop(slot);
+    let _ = reader.queue.hub.send(HubMsg::Closed { conn }).await;
+    let overflowed = out.has_overflowed();
+    drop(out);
+    drop(reader);
+    // The last lines (an error that explains the close) get a bounded time to leave; a client that does not
+    // read them does not keep the writer, and its socket, alive.
+    if overflowed || tokio::time::timeout(FINAL_FLUSH, &mut writer).await.is_err() {
+        writer.abort();
+    }
+}
+
+/// The reading side of a connection.
+struct Reader {
+    read: ReadHalf,
+    line_timeout: Duration,
+    out: Outbox,
+    stopping: watch::Receiver<bool>,
+    queue: Queue,
+}
+
+impl Reader {
+    async fn run(&mut self) {
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        // Inside an over-long line: everything up to its end is dropped, then it is answered as one error.
+        let mut discarding = false;
+        // When the line in progress (the bytes after the last whole line, or an over-long line) began.
+        let mut began: Option<Instant> = None;
+        loop {
+            if self.out.has_overflowed() {
+                return;
             }
-        };
-        // Every whole line in the buffer is parsed in place; the calls go to the hub together.
+            // A silent client that stopped reading is closed as soon as its queue overflows, not at its next
+            // line.
+            let eof = match tokio::select! {
+                r = read_more(&mut self.read, &mut buf, began, self.line_timeout) => r,
+                () = self.out.overflowed() => return,
+                _ = self.stopping.wait_for(|s| *s) => return,
+            } {
+                Read::Bytes => false,
+                Read::End => true,
+                Read::Failed => return,
+                Read::TimedOut => return self.timed_out(),
+            };
+            let Some(ended_a_line) = self.take_lines(&mut buf, &mut discarding, eof).await else { return };
+            if buf.len() > MAX_LINE_BYTES {
+                discarding = true;
+                buf.clear();
+            }
+            // A line's time runs from its first byte seen; between lines there is no clock.
+            if ended_a_line || (buf.is_empty() && !discarding) {
+                began = None;
+            }
+            if began.is_none() && (!buf.is_empty() || discarding) {
+                began = Some(Instant::now());
+            }
+            if eof {
+                if discarding {
+                    self.out.send(too_long_line());
+                }
+                return;
+            }
+        }
+    }
+
+    fn timed_out(&self) {
+        tracing::warn!(
+            conn = self.queue.conn,
+            "a client left a line unfinished past the line timeout; disconnecting it"
+        );
+        let message = format!(
+            "a line was begun and not finished within {} s; closing the connection",
+            self.line_timeout.as_secs_f64()
+        );
+        self.out.send(error_line(None, ErrorObject::invalid(error_codes::INVALID_REQUEST, message)));
+    }
+
+    /// Parses every whole line in `buf` in place and queues what each amounts to; drops what it used. Returns
+    /// whether a line ended, or `None` when the connection must close.
+    async fn take_lines(&mut self, buf: &mut BytesMut, discarding: &mut bool, eof: bool) -> Option<bool> {
         let mut start = 0;
         let mut ended_a_line = false;
         loop {
@@ -280,7 +337,7 @@ pub(crate) async fn serve(
                     line
                 }
                 // At the end of the stream an unterminated last line still counts.
-                None if eof && start < buf.len() && !discarding => {
+                None if eof && start < buf.len() && !*discarding => {
                     let line = start..buf.len();
                     start = buf.len();
                     line
@@ -288,56 +345,25 @@ pub(crate) async fn serve(
                 None => break,
             };
             ended_a_line = true;
-            if std::mem::take(&mut discarding) || line.len() > MAX_LINE_BYTES {
-                send_calls(&hub, conn, &mut calls).await;
-                out.send(too_long_line());
-                continue;
-            }
-            match parse_line(&buf[line], conn) {
-                Parsed::Call(id, call) => {
-                    calls.push((id, call));
-                    if calls.len() >= MAX_CALLS_PER_SEND && !send_calls(&hub, conn, &mut calls).await {
-                        break 'read;
-                    }
-                }
-                Parsed::Reply(line) => {
-                    // Replies keep the order of the requests: what came before goes to the hub first.
-                    if !send_calls(&hub, conn, &mut calls).await {
-                        break 'read;
-                    }
-                    out.send(line);
-                }
-                Parsed::Nothing => {}
+            let parsed = if std::mem::take(discarding) || line.len() > MAX_LINE_BYTES {
+                Parsed::Reply(too_long_line())
+            } else {
+                parse_line(&buf[line], self.queue.conn)
+            };
+            if self.queue.put(parsed).await? {
+                self.wait_for_room().await?;
             }
         }
         buf.advance(start);
-        if buf.len() > MAX_LINE_BYTES {
-            discarding = true;
-            buf.clear();
-        }
-        // A line's time runs from its first byte seen; between lines there is no clock.
-        if ended_a_line || (buf.is_empty() && !discarding) {
-            began = None;
-        }
-        if began.is_none() && (!buf.is_empty() || discarding) {
-            began = Some(Instant::now());
-        }
-        if !send_calls(&hub, conn, &mut calls).await {
-            break;
-        }
-        if eof {
-            if discarding {
-                out.send(too_long_line());
-            }
-            break;
-        }
+        Some(ended_a_line)
     }
-    drop(slot);
-    let _ = hub.send(HubMsg::Closed { conn }).await;
-    drop(out);
-    // The last lines (an error that explains the close) get a bounded time to leave; a client that does not
-    // read them does not keep the writer, and its socket, alive.
-    if overflowed.load(Ordering::SeqCst) || tokio::time::timeout(FINAL_FLUSH, &mut writer).await.is_err() {
-        writer.abort();
+
+    /// Holds the reading while the queue is full; `None` when the connection must close meanwhile.
+    async fn wait_for_room(&mut self) -> Option<()> {
+        tokio::select! {
+            () = self.queue.inbound.wait_for_room() => Some(()),
+            () = self.out.overflowed() => None,
+            _ = self.stopping.wait_for(|s| *s) => None,
+        }
     }
 }

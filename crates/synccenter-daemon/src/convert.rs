@@ -25,22 +25,28 @@ pub(crate) fn core_error(e: &CoreError) -> ErrorObject {
     ErrorObject::new(code, h.code, h.name, e.to_string())
 }
 
+/// [`core_error`] by value, for `map_err`.
+pub(crate) fn refused(e: CoreError) -> ErrorObject {
+    core_error(&e)
+}
+
 /// Bad parameters that never reached the core.
 pub(crate) fn invalid(message: impl Into<String>) -> ErrorObject {
     ErrorObject::new(error_codes::INVALID_PARAMS, HResult::E_INVALIDARG.code, HResult::E_INVALIDARG.name, message)
 }
 
-pub(crate) type Wire<T> = Result<T, ErrorObject>;
+/// A value read from the wire, or the error to answer instead.
+pub(crate) type RpcResult<T> = Result<T, ErrorObject>;
 
-pub(crate) fn handler_id(s: &str) -> Wire<core::HandlerId> {
+pub(crate) fn handler_id(s: &str) -> RpcResult<core::HandlerId> {
     core::HandlerId::new(s).map_err(|e| core_error(&e))
 }
 
-pub(crate) fn item_id(s: &str) -> Wire<core::ItemId> {
+pub(crate) fn item_id(s: &str) -> RpcResult<core::ItemId> {
     core::ItemId::new(s).map_err(|e| core_error(&e))
 }
 
-pub(crate) fn item_ids(list: &[String]) -> Wire<Vec<core::ItemId>> {
+pub(crate) fn item_ids(list: &[String]) -> RpcResult<Vec<core::ItemId>> {
     if list.len() > synccenter_protocol::MAX_ITEMS_PER_REQUEST {
         return Err(invalid(format!(
             "{} items named; at most {} per request",
@@ -52,37 +58,37 @@ pub(crate) fn item_ids(list: &[String]) -> Wire<Vec<core::ItemId>> {
 }
 
 /// `None` or `""` means "the handler as a whole".
-pub(crate) fn optional_item(s: &Option<String>) -> Wire<Option<core::ItemId>> {
+pub(crate) fn optional_item(s: &Option<String>) -> RpcResult<Option<core::ItemId>> {
     match s.as_deref() {
         None | Some("") => Ok(None),
         Some(s) => item_id(s).map(Some),
     }
 }
 
-fn uuid(what: &str, s: &str) -> Wire<uuid_v4::Uuid> {
+fn uuid(what: &str, s: &str) -> RpcResult<uuid_v4::Uuid> {
     uuid_v4::Uuid::try_parse(s).map_err(|_| invalid(format!("{what} {s:?} is not a UUID")))
 }
 
-pub(crate) fn session_id(s: &str) -> Wire<core::SessionId> {
+pub(crate) fn session_id(s: &str) -> RpcResult<core::SessionId> {
     uuid("session", s).map(core::SessionId)
 }
 
-pub(crate) fn event_id(s: &str) -> Wire<core::EventId> {
+pub(crate) fn event_id(s: &str) -> RpcResult<core::EventId> {
     uuid("event", s).map(core::EventId)
 }
 
-pub(crate) fn conflict_id(s: &str) -> Wire<core::ConflictId> {
+pub(crate) fn conflict_id(s: &str) -> RpcResult<core::ConflictId> {
     uuid("conflict", s).map(core::ConflictId)
 }
 
-pub(crate) fn request_id(s: &str) -> Wire<core::RequestId> {
+pub(crate) fn request_id(s: &str) -> RpcResult<core::RequestId> {
     s.strip_prefix("r-")
         .and_then(|n| n.parse().ok())
         .map(core::RequestId)
         .ok_or_else(|| invalid(format!("request {s:?} is not a request ID (r-N)")))
 }
 
-pub(crate) fn time(what: &str, s: &Option<String>) -> Wire<Option<Timestamp>> {
+pub(crate) fn time(what: &str, s: &Option<String>) -> RpcResult<Option<Timestamp>> {
     match s {
         None => Ok(None),
         Some(s) => parse_time(s)
@@ -194,7 +200,7 @@ fn names(list: &Option<Vec<String>>) -> impl Iterator<Item = &str> {
     list.iter().flatten().map(String::as_str)
 }
 
-pub(crate) fn item_spec(f: &ItemFields) -> Wire<core::ItemSpec> {
+pub(crate) fn item_spec(f: &ItemFields) -> RpcResult<core::ItemSpec> {
     let err = |e: CoreError| core_error(&e);
     Ok(core::ItemSpec {
         name: f.name.clone(),
@@ -218,7 +224,7 @@ pub(crate) fn item_spec(f: &ItemFields) -> Wire<core::ItemSpec> {
     })
 }
 
-pub(crate) fn handler_spec(p: &synccenter_protocol::methods::HandlerRegisterParams) -> Wire<core::HandlerSpec> {
+pub(crate) fn handler_spec(p: &synccenter_protocol::methods::HandlerRegisterParams) -> RpcResult<core::HandlerSpec> {
     let err = |e: CoreError| core_error(&e);
     Ok(core::HandlerSpec {
         name: p.name.clone(),
@@ -315,7 +321,7 @@ pub(crate) fn event_info(e: &core::Event) -> EventInfo {
     }
 }
 
-pub(crate) fn version(v: &ConflictVersionWire) -> Wire<core::ConflictVersion> {
+pub(crate) fn version(v: &ConflictVersionWire) -> RpcResult<core::ConflictVersion> {
     Ok(core::ConflictVersion {
         original_name: v.original_name.clone(),
         alternate_name: v.alternate_name.clone(),

@@ -16,7 +16,11 @@ mod convert;
 mod fleet;
 mod health;
 mod hub;
+mod inbox;
+mod outbox;
+mod queries;
 mod runtime;
+mod settings;
 mod store;
 mod supervisor;
 mod writer;
@@ -31,10 +35,11 @@ use synccenter_store_sqlite::SqliteStore;
 use tokio::sync::mpsc;
 
 use crate::store::DaemonStore;
+use synccenter_core::Store as _;
 
 pub use fleet::FleetTimings;
-pub use hub::Intervals;
 pub use runtime::{RandomIds, SystemClock};
+pub use settings::{Intervals, Limits};
 pub use synccenter_platform::transport::{Listener, SocketError, bind};
 pub use synccenter_store_sqlite::PageLimit;
 
@@ -67,30 +72,6 @@ pub struct Config {
     pub store_page_limit: Option<PageLimit>,
     /// Caps on what one client may hold (items per session are `center.max_items_per_session`).
     pub limits: Limits,
-}
-
-/// Caps that keep one client, slow or greedy, from starving the others. Each refusal is a clear JSON-RPC
-/// error.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Connections open at once; one more gets an `E_OUTOFMEMORY` error line and is closed.
-    pub max_connections: usize,
-    /// Live sessions one connection may own (detached ones count while the connection that made them is
-    /// open); one more is refused with `E_OUTOFMEMORY`.
-    pub max_sessions_per_connection: usize,
-    /// Time a client has to finish a line once its first byte arrived; a client that stalls mid-line
-    /// (slowloris) gets an error line and is disconnected. Idle connections between lines are not affected.
-    pub line_timeout: std::time::Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_connections: 1024,
-            max_sessions_per_connection: 1024,
-            line_timeout: std::time::Duration::from_secs(30),
-        }
-    }
 }
 
 impl std::fmt::Debug for Config {
@@ -186,7 +167,7 @@ async fn open_store(config: &Config, host: &str, clock: Arc<dyn Clock>) -> Resul
 
 /// Seeds each configured item's last run from the newest session of its handler that included it, so that
 /// schedules continue where they were (a run missed while the daemon was down runs once).
-async fn seed_schedules<S: synccenter_core::Store + 'static>(hub: &mut hub::Hub<S>, store: &S) {
+async fn seed_schedules(hub: &mut hub::Hub, store: &DaemonStore) {
     for (handler, items) in hub.configured_items() {
         let query = synccenter_core::SessionQuery { handler: Some(handler.clone()), started_before: None, limit: 200 };
         let Ok(sessions) = store.list_sessions(&query).await else { continue };
@@ -223,6 +204,97 @@ async fn dashboard(
     }
 }
 
+/// The model as the store left it, with sessions that were live at the last stop ended (and that written).
+async fn restore_center(
+    config: &Config,
+    store: &DaemonStore,
+    clock: Arc<dyn Clock>,
+) -> Result<(Center, std::sync::mpsc::Receiver<synccenter_core::Notice>), DaemonError> {
+    let snapshot = synccenter_core::Store::load(store).await?;
+    let (notice_tx, notice_rx) = std::sync::mpsc::channel();
+    let mut center =
+        Center::restore(snapshot, config.center.clone(), Box::new(clock), Box::new(RandomIds), Box::new(notice_tx));
+    let recovered = center.take_changes();
+    if !recovered.is_empty() {
+        synccenter_core::Store::apply(store, &recovered).await?;
+        tracing::warn!("ended sessions that were live when the daemon last stopped");
+    }
+    Ok((center, notice_rx))
+}
+
+/// The dashboard's listener and login token, when the configuration asks for a dashboard.
+fn dashboard_listener(config: &Config) -> Result<Option<(tokio::net::TcpListener, String)>, DaemonError> {
+    let Some(l) = &config.http else { return Ok(None) };
+    let l = l.try_clone()?;
+    l.set_nonblocking(true)?;
+    let token = synccenter_http::load_or_create_token(&config.data_dir)?;
+    Ok(Some((tokio::net::TcpListener::from_std(l)?, token)))
+}
+
+/// The hub's inbox, and the tasks to wait for at the end.
+struct Running {
+    hub: mpsc::Sender<inbox::HubMsg>,
+    hub_task: tokio::task::JoinHandle<()>,
+    writer_task: tokio::task::JoinHandle<()>,
+}
+
+/// Builds the hub around the restored model and starts it and the store writer.
+async fn start_hub(
+    config: &Config,
+    store: Arc<DaemonStore>,
+    fleet: fleet::FleetLink,
+    clock: Arc<dyn Clock>,
+    http: Option<String>,
+) -> Result<Running, DaemonError> {
+    let started_at = convert::ts(clock.now());
+    let (center, notices) = restore_center(config, &store, clock.clone()).await?;
+    // One batch in the channel: while a commit runs, the hub merges what follows into the next one.
+    let (writer_tx, writer_rx) = mpsc::channel(1);
+    let health = Arc::new(health::StoreHealth::default());
+    let writer_task = tokio::spawn(writer::run(store.clone(), writer_rx, health.clone()));
+    let (hub_tx, hub_rx) = mpsc::channel(8192);
+    let (runs_tx, runs_rx) = mpsc::channel(1024);
+    let setup = hub::HubSetup {
+        whereabouts: hub::Whereabouts {
+            socket: config.socket.display().to_string(),
+            data_dir: config.data_dir.display().to_string(),
+            store: store.describe(),
+            started_at,
+            http,
+        },
+        intervals: config.intervals,
+        limits: config.limits,
+        commands: commands::Commands::new(config.config_file.clone(), clock.now()),
+        fleet: fleet.clone(),
+        health,
+        runs: runs_tx,
+    };
+    let mut hub = hub::Hub::new(center, notices, setup);
+    match hub.reload() {
+        Ok(n) if n > 0 => seed_schedules(&mut hub, &store).await,
+        Ok(_) => {}
+        Err(e) => tracing::error!("the configuration was refused; no command handlers run until it is fixed:\n{e}"),
+    }
+    hub.flush_startup();
+    let queries = queries::QueryContext { store, fleet, hub: hub_tx.clone() };
+    let io = hub::HubIo { inbox: hub_rx, runs: runs_rx, writer: writer_tx, queries };
+    let hub_task = tokio::spawn(hub::run(hub, io));
+    Ok(Running { hub: hub_tx, hub_task, writer_task })
+}
+
+/// Re-reads the configuration on every SIGHUP.
+fn reload_on_hangup(hub: mpsc::Sender<inbox::HubMsg>) {
+    tokio::spawn(async move {
+        let Ok(mut hangup) = synccenter_platform::process::ReloadSignal::install() else { return };
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the configuration");
+            if hub.send(inbox::HubMsg::Reload).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
 /// Runs the daemon on `listener` until `shutdown` completes; then ends live sessions (with a warning event
 /// each) and writes everything to the store before returning.
 pub async fn run(
@@ -233,129 +305,34 @@ pub async fn run(
     let clock: Arc<dyn Clock> = config.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     let host = host_name(&config)?;
     let store = Arc::new(open_store(&config, &host, clock.clone()).await?);
-    let fleet = match store.shared() {
-        Some(shared) => {
-            fleet::FleetLink { shared: Some(shared.clone()), ..fleet::FleetLink::local(host.clone(), config.fleet) }
-        }
-        None => fleet::FleetLink::local(host.clone(), config.fleet),
-    };
-    let started_at = convert::ts(clock.now());
-    let snapshot = synccenter_core::Store::load(&*store).await?;
-    let (notice_tx, notice_rx) = std::sync::mpsc::channel();
-    let mut center = Center::restore(
-        snapshot,
-        config.center.clone(),
-        Box::new(clock.clone()),
-        Box::new(RandomIds),
-        Box::new(notice_tx),
-    );
-    let recovered = center.take_changes();
-    if !recovered.is_empty() {
-        synccenter_core::Store::apply(&*store, &recovered).await?;
-        tracing::warn!("ended sessions that were live when the daemon last stopped");
-    }
-    let (writer_tx, writer_rx) = mpsc::unbounded_channel();
-    let health = Arc::new(health::StoreHealth::default());
-    let writer = tokio::spawn(writer::run(store.clone(), writer_rx, health.clone()));
-    let http = match &config.http {
-        Some(l) => {
-            let l = l.try_clone()?;
-            l.set_nonblocking(true)?;
-            let token = synccenter_http::load_or_create_token(&config.data_dir)?;
-            Some((tokio::net::TcpListener::from_std(l)?, token))
-        }
-        None => None,
-    };
-    let identity = hub::Identity {
-        socket: config.socket.display().to_string(),
-        data_dir: config.data_dir.display().to_string(),
-        store: store.describe(),
-        started_at,
-        http: http.as_ref().and_then(|(l, _)| l.local_addr().ok()).map(|a| a.to_string()),
-    };
-    let (hub_tx, hub_rx) = mpsc::channel(8192);
-    let commands = commands::Commands::new(config.config_file.clone(), clock.now());
-    let mut hub = hub::Hub::new(
-        center,
-        notice_rx,
-        store.clone(),
-        writer_tx,
-        health,
-        hub_tx.clone(),
-        identity,
-        config.intervals,
-        config.limits,
-        commands,
-        fleet.clone(),
-    );
-    match hub.reload() {
-        Ok(n) if n > 0 => seed_schedules(&mut hub, &*store).await,
-        Ok(_) => {}
-        Err(e) => tracing::error!("the configuration was refused; no command handlers run until it is fixed:\n{e}"),
-    }
-    hub.flush_startup();
-    let hub_task = tokio::spawn(hub.run(hub_rx));
+    let fleet =
+        fleet::FleetLink { shared: store.shared().cloned(), ..fleet::FleetLink::local(host.clone(), config.fleet) };
+    let http = dashboard_listener(&config)?;
+    let http_addr = http.as_ref().and_then(|(l, _)| l.local_addr().ok()).map(|a| a.to_string());
+    let running = start_hub(&config, store.clone(), fleet.clone(), clock.clone(), http_addr).await?;
     if config.reload_on_sighup {
-        let tx = hub_tx.clone();
-        tokio::spawn(async move {
-            let Ok(mut hangup) = synccenter_platform::process::ReloadSignal::install() else { return };
-            while hangup.recv().await.is_some() {
-                tracing::info!("SIGHUP: reloading the configuration");
-                if tx.send(hub::HubMsg::Reload).await.is_err() {
-                    return;
-                }
-            }
-        });
+        reload_on_hangup(running.hub.clone());
     }
     let (http_stop, http_stopped) = tokio::sync::watch::channel(false);
-    fleet::spawn(&fleet, hub_tx.clone(), clock.clone(), http_stopped.clone());
+    fleet::spawn(&fleet, running.hub.clone(), clock.clone(), http_stopped.clone());
     let dashboard =
         http.map(|(listener, token)| tokio::spawn(dashboard(listener, token, config.socket.clone(), http_stopped)));
     tracing::info!(socket = %config.socket.display(), store = %store.describe(), %host, "synccenter daemon ready");
 
-    let next_conn = AtomicU64::new(1);
-    let slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1)));
     // Connections are closed once the store is flushed, so a stopped daemon leaves no endpoint open behind it
     // (a named pipe exists while any instance does, and a restart must be able to create it again).
     let (conns_stop, conns_stopping) = tokio::sync::watch::channel(false);
-    let mut conns = tokio::task::JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok(s) => s,
-                    Err(e @ synccenter_platform::transport::AcceptError::Io(_)) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        continue;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "refused a connection from another user");
-                        continue;
-                    }
-                };
-                let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    conn::refuse(&stream, config.limits.max_connections);
-                    continue;
-                };
-                let conn = next_conn.fetch_add(1, Ordering::Relaxed);
-                while conns.try_join_next().is_some() {}
-                let stopping = conns_stopping.clone();
-                conns.spawn(conn::serve(stream, conn, hub_tx.clone(), config.limits.line_timeout, slot, stopping));
-            }
-            () = &mut shutdown => break,
-        }
-    }
+    let mut conns = accept_until(&config, &mut listener, &running.hub, conns_stopping, shutdown).await;
     tracing::info!("shutting down");
     let _ = http_stop.send(true);
     if let Some(task) = dashboard {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
     }
     listener.close();
-    let _ = hub_tx.send(hub::HubMsg::Shutdown).await;
-    drop(hub_tx);
-    let _ = hub_task.await;
-    let _ = writer.await;
+    let _ = running.hub.send(inbox::HubMsg::Shutdown).await;
+    drop(running.hub);
+    let _ = running.hub_task.await;
+    let _ = running.writer_task.await;
     let _ = conns_stop.send(true);
     if tokio::time::timeout(std::time::Duration::from_secs(10), async { while conns.join_next().await.is_some() {} })
         .await
@@ -365,4 +342,43 @@ pub async fn run(
     }
     tracing::info!("store flushed; bye");
     Ok(())
+}
+
+/// Accepts connections (each served on its own task) until `shutdown` completes; returns the open ones.
+async fn accept_until(
+    config: &Config,
+    listener: &mut Listener,
+    hub: &mpsc::Sender<inbox::HubMsg>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> tokio::task::JoinSet<()> {
+    let next_conn = AtomicU64::new(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1)));
+    let mut conns = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => return conns,
+        };
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e @ synccenter_platform::transport::AcceptError::Io(_)) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refused a connection from another user");
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            conn::refuse(&stream, config.limits.max_connections);
+            continue;
+        };
+        let conn = next_conn.fetch_add(1, Ordering::Relaxed);
+        while conns.try_join_next().is_some() {}
+        let line_timeout = config.limits.line_timeout;
+        conns.spawn(conn::serve(stream, conn, hub.clone(), line_timeout, slot, stopping.clone()));
+    }
 }

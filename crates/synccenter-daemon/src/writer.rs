@@ -1,22 +1,25 @@
 //! The store writer: one task that applies batches of changes in order and only then sends the replies that
-//! acknowledged them. Batches that arrive while a commit runs are merged into the next one (group commit), so
-//! many concurrent reporters cost one transaction, not one each.
+//! acknowledged them. Its channel holds one batch: while a commit runs, the hub keeps merging what follows into
+//! the next batch (group commit), so many concurrent reporters cost one transaction, not one each, and nothing
+//! queues without bound between the hub and the store.
 
 use std::sync::Arc;
 
 use synccenter_core::{Change, HResult, Store};
-use synccenter_protocol::{ErrorObject, Outgoing, RequestId, error_codes};
+use synccenter_protocol::{ErrorObject, RequestId, error_codes};
 use tokio::sync::mpsc;
 
-use crate::conn::Outbox;
 use crate::health::StoreHealth;
+use crate::outbox::{Outbox, error_line};
 
 /// A reply that may only be sent once its batch is on disk.
 #[derive(Debug)]
 pub(crate) struct Ack {
     pub(crate) out: Outbox,
-    pub(crate) id: RequestId,
     pub(crate) line: String,
+    /// The request whose changes the reply acknowledges; `None` for a line that only keeps its place behind
+    /// earlier replies and says nothing about the commit.
+    pub(crate) acknowledges: Option<RequestId>,
 }
 
 /// Changes to write, in order, the replies waiting for them, and the feed updates that follow them (sent after
@@ -37,35 +40,28 @@ impl Batch {
 }
 
 /// Runs until the sending side closes, then writes what is left. `health` says whether the last commit failed.
-pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver<Batch>, health: Arc<StoreHealth>) {
+pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::Receiver<Batch>, health: Arc<StoreHealth>) {
     let mut unwritten: Vec<Change> = Vec::new();
-    while let Some(first) = rx.recv().await {
+    while let Some(batch) = rx.recv().await {
+        let Batch { changes: mut new, acks, after, barriers } = batch;
         let mut changes = std::mem::take(&mut unwritten);
-        let mut acks = Vec::new();
-        let mut after = Vec::new();
-        let mut barriers = Vec::new();
-        let mut take = |b: Batch| {
-            changes.extend(b.changes);
-            acks.extend(b.acks);
-            after.extend(b.after);
-            barriers.extend(b.barriers);
-        };
-        take(first);
-        while let Ok(more) = rx.try_recv() {
-            take(more);
-        }
+        changes.append(&mut new);
         let written = if changes.is_empty() { Ok(()) } else { store.apply(&changes).await };
         match written {
             Ok(()) => {
                 health.recovered();
                 for ack in acks {
-                    ack.out.send(ack.line);
+                    ack.out.sent_after_commit(ack.line);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, changes = changes.len(), "store write failed; will retry with the next batch");
                 health.failed(e.to_string());
                 for ack in acks {
+                    let Some(id) = ack.acknowledges else {
+                        ack.out.sent_after_commit(ack.line);
+                        continue;
+                    };
                     let error = ErrorObject::new(
                         error_codes::INTERNAL_ERROR,
                         HResult::E_FAIL.code,
@@ -75,7 +71,7 @@ pub(crate) async fn run<S: Store>(store: Arc<S>, mut rx: mpsc::UnboundedReceiver
                              as the store writes again"
                         ),
                     );
-                    ack.out.send(Outgoing::<(), ()>::Error { jsonrpc: "2.0", id: Some(ack.id), error }.to_line());
+                    ack.out.sent_after_commit(error_line(Some(id), error));
                 }
                 unwritten = changes;
             }

@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 mod codec;
 mod envelope;
 pub mod fleet;

@@ -12,87 +12,89 @@ use crate::wire::{CancelWire, ControlFlagWire, EventLevelWire, HandlerTypeWire, 
 /// Method names, never reused for anything else.
 pub mod names {
     /// Version negotiation.
-    pub const HELLO: &str = "hello";
+    pub const HELLO: &str = <crate::api::Hello as crate::api::Method>::NAME;
     /// Daemon status.
-    pub const STATUS: &str = "status";
+    pub const STATUS: &str = <crate::api::Status as crate::api::Method>::NAME;
     /// `CreateSession`.
-    pub const SESSION_CREATE: &str = "session.create";
+    pub const SESSION_CREATE: &str = <crate::api::SessionCreate as crate::api::Method>::NAME;
     /// `ReportProgress`.
-    pub const SESSION_REPORT_PROGRESS: &str = "session.report_progress";
+    pub const SESSION_REPORT_PROGRESS: &str = <crate::api::SessionReportProgress as crate::api::Method>::NAME;
     /// `SetHandlerProgressText`.
-    pub const SESSION_SET_HANDLER_PROGRESS_TEXT: &str = "session.set_handler_progress_text";
+    pub const SESSION_SET_HANDLER_PROGRESS_TEXT: &str =
+        <crate::api::SessionSetHandlerProgressText as crate::api::Method>::NAME;
     /// `ReportEvent`.
-    pub const SESSION_REPORT_EVENT: &str = "session.report_event";
+    pub const SESSION_REPORT_EVENT: &str = <crate::api::SessionReportEvent as crate::api::Method>::NAME;
     /// `CanContinue`.
-    pub const SESSION_CAN_CONTINUE: &str = "session.can_continue";
+    pub const SESSION_CAN_CONTINUE: &str = <crate::api::SessionCanContinue as crate::api::Method>::NAME;
     /// `QueryForAdditionalItems`.
-    pub const SESSION_QUERY_ADDITIONAL_ITEMS: &str = "session.query_additional_items";
+    pub const SESSION_QUERY_ADDITIONAL_ITEMS: &str =
+        <crate::api::SessionQueryAdditionalItems as crate::api::Method>::NAME;
     /// `AddItemToSession`.
-    pub const SESSION_ADD_ITEM: &str = "session.add_item";
+    pub const SESSION_ADD_ITEM: &str = <crate::api::SessionAddItem as crate::api::Method>::NAME;
     /// `AddIUnknownToSession`.
-    pub const SESSION_ADD_CONTEXT: &str = "session.add_context";
+    pub const SESSION_ADD_CONTEXT: &str = <crate::api::SessionAddContext as crate::api::Method>::NAME;
     /// `ProposeItem`.
-    pub const SESSION_PROPOSE_ITEM: &str = "session.propose_item";
+    pub const SESSION_PROPOSE_ITEM: &str = <crate::api::SessionProposeItem as crate::api::Method>::NAME;
     /// `CommitItem`.
-    pub const SESSION_COMMIT_ITEM: &str = "session.commit_item";
+    pub const SESSION_COMMIT_ITEM: &str = <crate::api::SessionCommitItem as crate::api::Method>::NAME;
     /// `ReportManualSync`.
-    pub const SESSION_REPORT_MANUAL_SYNC: &str = "session.report_manual_sync";
+    pub const SESSION_REPORT_MANUAL_SYNC: &str = <crate::api::SessionReportManualSync as crate::api::Method>::NAME;
     /// Report a conflict found while syncing.
-    pub const SESSION_REPORT_CONFLICT: &str = "session.report_conflict";
+    pub const SESSION_REPORT_CONFLICT: &str = <crate::api::SessionReportConflict as crate::api::Method>::NAME;
     /// End a session.
-    pub const SESSION_END: &str = "session.end";
+    pub const SESSION_END: &str = <crate::api::SessionEnd as crate::api::Method>::NAME;
     /// Register or update a handler.
-    pub const HANDLER_REGISTER: &str = "handler.register";
+    pub const HANDLER_REGISTER: &str = <crate::api::HandlerRegister as crate::api::Method>::NAME;
     /// List handlers.
-    pub const HANDLER_LIST: &str = "handler.list";
+    pub const HANDLER_LIST: &str = <crate::api::HandlerList as crate::api::Method>::NAME;
     /// Remove a handler.
-    pub const HANDLER_REMOVE: &str = "handler.remove";
+    pub const HANDLER_REMOVE: &str = <crate::api::HandlerRemove as crate::api::Method>::NAME;
     /// Receive the handler's sync requests on this connection.
-    pub const HANDLER_SERVE: &str = "handler.serve";
+    pub const HANDLER_SERVE: &str = <crate::api::HandlerServe as crate::api::Method>::NAME;
     /// The handler could not start a requested sync.
-    pub const HANDLER_SYNC_FAILED: &str = "handler.sync_failed";
+    pub const HANDLER_SYNC_FAILED: &str = <crate::api::HandlerSyncFailed as crate::api::Method>::NAME;
     /// Register or update an item.
-    pub const ITEM_REGISTER: &str = "item.register";
+    pub const ITEM_REGISTER: &str = <crate::api::ItemRegister as crate::api::Method>::NAME;
     /// List a handler's items.
-    pub const ITEM_LIST: &str = "item.list";
+    pub const ITEM_LIST: &str = <crate::api::ItemList as crate::api::Method>::NAME;
     /// Start syncs.
-    pub const CONTROL_START: &str = "control.start";
+    pub const CONTROL_START: &str = <crate::api::ControlStart as crate::api::Method>::NAME;
     /// Stop syncs.
-    pub const CONTROL_STOP: &str = "control.stop";
+    pub const CONTROL_STOP: &str = <crate::api::ControlStop as crate::api::Method>::NAME;
     /// Enable or disable.
-    pub const CONTROL_ENABLE: &str = "control.enable";
+    pub const CONTROL_ENABLE: &str = <crate::api::ControlEnable as crate::api::Method>::NAME;
     /// Activate or deactivate.
-    pub const CONTROL_ACTIVATE: &str = "control.activate";
+    pub const CONTROL_ACTIVATE: &str = <crate::api::ControlActivate as crate::api::Method>::NAME;
     /// Delete an item from the sync set.
-    pub const CONTROL_DELETE_ITEM: &str = "control.delete_item";
+    pub const CONTROL_DELETE_ITEM: &str = <crate::api::ControlDeleteItem as crate::api::Method>::NAME;
     /// Re-read the configuration file.
-    pub const CONTROL_RELOAD: &str = "control.reload";
+    pub const CONTROL_RELOAD: &str = <crate::api::ControlReload as crate::api::Method>::NAME;
     /// Pause a handler, or every handler.
-    pub const CONTROL_PAUSE: &str = "control.pause";
+    pub const CONTROL_PAUSE: &str = <crate::api::ControlPause as crate::api::Method>::NAME;
     /// Resume a handler, or every paused handler.
-    pub const CONTROL_RESUME: &str = "control.resume";
+    pub const CONTROL_RESUME: &str = <crate::api::ControlResume as crate::api::Method>::NAME;
     /// Live sessions.
-    pub const SESSIONS_LIST: &str = "sessions.list";
+    pub const SESSIONS_LIST: &str = <crate::api::SessionsList as crate::api::Method>::NAME;
     /// Session history.
-    pub const SESSIONS_HISTORY: &str = "sessions.history";
+    pub const SESSIONS_HISTORY: &str = <crate::api::SessionsHistory as crate::api::Method>::NAME;
     /// List Sync Results.
-    pub const EVENTS_LIST: &str = "events.list";
+    pub const EVENTS_LIST: &str = <crate::api::EventsList as crate::api::Method>::NAME;
     /// One event.
-    pub const EVENTS_GET: &str = "events.get";
+    pub const EVENTS_GET: &str = <crate::api::EventsGet as crate::api::Method>::NAME;
     /// Remove events.
-    pub const EVENTS_REMOVE: &str = "events.remove";
+    pub const EVENTS_REMOVE: &str = <crate::api::EventsRemove as crate::api::Method>::NAME;
     /// Remove matching events.
-    pub const EVENTS_CLEAR: &str = "events.clear";
+    pub const EVENTS_CLEAR: &str = <crate::api::EventsClear as crate::api::Method>::NAME;
     /// List conflicts.
-    pub const CONFLICTS_LIST: &str = "conflicts.list";
+    pub const CONFLICTS_LIST: &str = <crate::api::ConflictsList as crate::api::Method>::NAME;
     /// One conflict.
-    pub const CONFLICTS_GET: &str = "conflicts.get";
+    pub const CONFLICTS_GET: &str = <crate::api::ConflictsGet as crate::api::Method>::NAME;
     /// Choose a resolution.
-    pub const CONFLICTS_RESOLVE: &str = "conflicts.resolve";
+    pub const CONFLICTS_RESOLVE: &str = <crate::api::ConflictsResolve as crate::api::Method>::NAME;
     /// The owner reports conflicts gone.
-    pub const CONFLICTS_REMOVE: &str = "conflicts.remove";
+    pub const CONFLICTS_REMOVE: &str = <crate::api::ConflictsRemove as crate::api::Method>::NAME;
     /// A live feed of changes.
-    pub const SUBSCRIBE: &str = "subscribe";
+    pub const SUBSCRIBE: &str = <crate::api::Subscribe as crate::api::Method>::NAME;
     /// Push: a stop was requested.
     pub const PUSH_CANCEL_REQUESTED: &str = "session.cancel_requested";
     /// Push: Sync Center asks the handler to sync.

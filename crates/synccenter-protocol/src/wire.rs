@@ -83,6 +83,13 @@ wire_enum!(
     }
 );
 
+impl StatusWire {
+    /// Whether the status ends the item's sync (anything but the two running statuses).
+    pub fn is_final(self) -> bool {
+        !matches!(self, StatusWire::Updating | StatusWire::UpdatingIndeterminate)
+    }
+}
+
 wire_enum!(
     /// `SYNCMGR_CANCEL_REQUEST`.
     CancelWire, "cancel request" {

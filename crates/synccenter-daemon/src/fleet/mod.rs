@@ -22,7 +22,7 @@ use tokio::sync::{Notify, mpsc, watch};
 pub(crate) use buffer::OutageBuffer;
 pub(crate) use shared::SharedStore;
 
-use crate::hub::HubMsg;
+use crate::inbox::HubMsg;
 
 /// How a daemon takes part in a fleet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use synccenter_protocol::{DEFAULT_PAGE, ErrorObject, MAX_PAGE};
 
 use super::FleetLink;
 use crate::convert as cv;
-use crate::hub::{error_count, event_filter, parse_cursor, store_err};
+use crate::queries::{error_count, event_filter, parse_cursor, store_err};
 
 type Reply = Result<Value, ErrorObject>;
 

@@ -14,29 +14,22 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use synccenter_core::HResult;
-use synccenter_protocol::methods::names;
 use synccenter_protocol::{ErrorObject, RequestId, error_codes};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::SharedStore;
-use crate::calls;
-use crate::conn::{ConnId, Outbox};
-use crate::hub::HubMsg;
+use crate::calls::Call;
+use crate::inbox::HubMsg;
+use crate::outbox::{ConnId, Outbox};
 
 /// The connection ID under which forwarded requests run on the target host (clients count up from 1).
 pub(crate) const REMOTE_CONN: ConnId = 1 << 61;
 
-/// Methods another host may ask this one to run.
-pub(crate) const FORWARDABLE: &[&str] = &[
-    names::CONTROL_START,
-    names::CONTROL_STOP,
-    names::CONTROL_ENABLE,
-    names::CONTROL_ACTIVATE,
-    names::CONTROL_DELETE_ITEM,
-    names::CONTROL_PAUSE,
-    names::CONTROL_RESUME,
-    names::CONFLICTS_RESOLVE,
-];
+/// Whether another host may ask this one to run `method`: only the methods declared forwardable (the
+/// fleet's security boundary: a row in the shared database never reaches any other method).
+pub(crate) fn may_run_for_another_host(method: &str) -> bool {
+    synccenter_protocol::api::find(method).is_some_and(|m| m.forwardable)
+}
 
 /// Callers waiting for the reply to a request they queued, woken by the `synccenter_done` notification.
 #[derive(Debug, Default)]
@@ -127,7 +120,7 @@ pub(crate) async fn forward(
 pub(crate) async fn serve(store: Arc<SharedStore>, hub: mpsc::Sender<HubMsg>, wake: Arc<Notify>, expiry: Duration) {
     let (tx, mut replies) = mpsc::channel(1024);
     let out = Outbox::new(tx);
-    if hub.send(HubMsg::Open { conn: REMOTE_CONN, out }).await.is_err() {
+    if hub.send(HubMsg::Open { conn: REMOTE_CONN, out, inbound: None }).await.is_err() {
         return;
     }
     let mut next_id = 0i64;
@@ -168,15 +161,15 @@ async fn run(
     method: &str,
     params: &Value,
 ) -> Option<Value> {
-    if !FORWARDABLE.contains(&method) {
+    if !may_run_for_another_host(method) {
         return Some(json!({ "error": fleet_error(format!("{method} cannot be run on behalf of another host")) }));
     }
     let raw = serde_json::value::to_raw_value(params).ok()?;
-    let call = match calls::parse(method, Some(&raw)) {
+    let call = match Call::parse(method, Some(&raw)) {
         Ok(call) => call,
         Err(error) => return Some(json!({ "error": error })),
     };
-    hub.send(HubMsg::Calls { conn: REMOTE_CONN, calls: vec![(Some(RequestId::Number(id)), call)] }).await.ok()?;
+    hub.send(HubMsg::Call { conn: REMOTE_CONN, id: RequestId::Number(id), call: Box::new(call) }).await.ok()?;
     while let Some(line) = replies.recv().await {
         let Ok(message) = serde_json::from_str::<Value>(&line) else { continue };
         if message.get("id") == Some(&json!(id)) {

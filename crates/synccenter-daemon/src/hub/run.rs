@@ -1,0 +1,147 @@
+//! The hub's task. It drains the connections' queues in turns (round robin: a turn is one entry, a whole run of
+//! coalesced progress counting as one, so a flooding connection gets its share and no more, and a stop from
+//! another connection waits at most one round), handles the daemon's own messages, hands batches to the writer
+//! whenever the writer can take one (group commit), carries out deferred I/O and the periodic work. It never
+//! awaits the store.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::{Interval, MissedTickBehavior};
+
+use super::{Deferred, Hub};
+use crate::commands::RunMsg;
+use crate::fleet::remote;
+use crate::inbox::HubMsg;
+use crate::outbox::{ConnId, reply_line};
+use crate::queries::QueryContext;
+use crate::writer::Batch;
+
+/// What the hub's task talks to.
+#[derive(Debug)]
+pub(crate) struct HubIo {
+    pub(crate) inbox: mpsc::Receiver<HubMsg>,
+    pub(crate) runs: mpsc::Receiver<RunMsg>,
+    pub(crate) writer: mpsc::Sender<Batch>,
+    pub(crate) queries: QueryContext,
+}
+
+fn interval(every: Duration) -> Interval {
+    let mut i = tokio::time::interval(every);
+    i.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    i
+}
+
+/// Runs until `Shutdown` (or every sender is gone), then ends live sessions and hands the writer the rest.
+pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
+    let mut publish = interval(hub.setup.intervals.publish);
+    let mut flush = interval(hub.setup.intervals.progress_flush);
+    let mut housekeeping = interval(Duration::from_secs(1));
+    let mut ready: VecDeque<ConnId> = VecDeque::new();
+    loop {
+        let mut took = false;
+        if !ready.is_empty() {
+            took = hub.serve_round(&mut ready);
+            spawn_deferred(&mut hub, &io.queries);
+        }
+        tokio::select! {
+            biased;
+            msg = io.inbox.recv() => {
+                let Some(msg) = msg else { break };
+                if !hub.handle_message(msg, &mut ready) {
+                    break;
+                }
+            }
+            Some(msg) = io.runs.recv() => hub.run_reported(msg),
+            permit = io.writer.reserve(), if hub.has_batch() => match permit {
+                Ok(permit) => permit.send(hub.take_batch()),
+                Err(_) => {
+                    tracing::error!("the store writer has stopped; changes are lost");
+                    hub.take_batch();
+                }
+            },
+            _ = publish.tick() => hub.publish(),
+            _ = flush.tick() => hub.flush_progress(),
+            _ = housekeeping.tick() => hub.housekeeping(),
+            // Connections are waiting: serve the next round without sleeping (unless every one of them waits
+            // for the writer, whose branch above wakes the loop).
+            () = std::future::ready(()), if took && !ready.is_empty() => {}
+        }
+        spawn_deferred(&mut hub, &io.queries);
+    }
+    hub.shutdown();
+    spawn_deferred(&mut hub, &io.queries);
+    if hub.has_batch() {
+        let _ = io.writer.send(hub.take_batch()).await;
+    }
+}
+
+/// Starts the store reads and forwarded calls the hub asked for.
+fn spawn_deferred(hub: &mut Hub, cx: &QueryContext) {
+    for work in hub.take_deferred() {
+        match work {
+            Deferred::Query { out, id, query, written } => {
+                let cx = cx.clone();
+                tokio::spawn(async move {
+                    let _ = written.await;
+                    out.send(reply_line(id, query.run(cx).await));
+                });
+            }
+            Deferred::Forward { out, id, host, method, params } => {
+                let fleet = cx.fleet.clone();
+                tokio::spawn(async move {
+                    let Some(shared) = fleet.shared else { return };
+                    let timeout = fleet.timings.forward_timeout;
+                    let reply = remote::forward(&shared, &fleet.waiters, &host, method, params, timeout).await;
+                    if let Some(id) = id {
+                        out.send(reply_line(id, reply));
+                    }
+                });
+            }
+        }
+    }
+}
+
+impl Hub {
+    /// Returns false on shutdown.
+    fn handle_message(&mut self, msg: HubMsg, ready: &mut VecDeque<ConnId>) -> bool {
+        match msg {
+            HubMsg::Open { conn, out, inbound } => self.open(conn, out, inbound),
+            HubMsg::Ready { conn } => ready.push_back(conn),
+            HubMsg::Closed { conn } => self.close(conn),
+            HubMsg::Call { conn, id, call } => self.call(conn, Some(id), *call),
+            HubMsg::EventsRemoved { removed } => self.events_removed(removed),
+            HubMsg::Reload => {
+                if let Err(e) = self.reload() {
+                    tracing::error!("configuration refused; keeping the last good one:\n{e}");
+                }
+                self.take_effects();
+            }
+            HubMsg::Shutdown => return false,
+        }
+        true
+    }
+
+    /// One turn for each connection that has work; those with more go to the back of the line. Returns
+    /// whether anything was taken.
+    pub(crate) fn serve_round(&mut self, ready: &mut VecDeque<ConnId>) -> bool {
+        let mut took = false;
+        for _ in 0..ready.len() {
+            let Some(conn) = ready.pop_front() else { break };
+            let Some(inbound) = self.conns.get(&conn).and_then(|c| c.inbound.clone()) else { continue };
+            // A durable call waits in its queue while the writer is behind; the connection stays in line.
+            if self.writer_is_behind() && inbound.next_is_durable() {
+                ready.push_back(conn);
+                continue;
+            }
+            // An empty queue is idle now: its next push wakes the hub again.
+            if let Some(entry) = inbound.take() {
+                self.take_entry(conn, &inbound, entry);
+                ready.push_back(conn);
+                took = true;
+            }
+        }
+        took
+    }
+}

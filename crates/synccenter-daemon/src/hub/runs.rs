@@ -1,0 +1,284 @@
+//! Command handlers' runs as the hub sees them: the configuration's handlers registered (and removed when a
+//! reload drops them), schedules and retries turned into start requests, a dispatched request turned into a
+//! session the daemon owns, and what the running tool reports turned into progress, events and conflicts.
+
+use std::collections::BTreeSet;
+
+use synccenter_core::{CoreError, HandlerId, ItemId, NewConflict, RequestId as CoreRequestId, SessionId};
+use synccenter_protocol::methods::UpdateKind;
+
+use super::Hub;
+use crate::commands::{ItemDone, RunMsg};
+use crate::convert;
+
+impl Hub {
+    /// Reads the configuration and registers its command handlers; those a new configuration drops are
+    /// removed (when idle). Returns how many are configured.
+    pub(crate) fn reload(&mut self) -> Result<usize, String> {
+        let now = self.center.now();
+        let config = self.setup.commands.load(now)?.clone();
+        let mut now_configured = BTreeSet::new();
+        for h in &config.handlers {
+            if let Err(e) = self.center.register_handler(h.id.clone(), h.spec()) {
+                tracing::error!(handler = %h.id, error = %e, "cannot register a configured handler");
+                continue;
+            }
+            for i in &h.items {
+                if let Err(e) = self.center.register_item(&h.id, i.id.clone(), i.spec()) {
+                    tracing::error!(handler = %h.id, item = %i.id, error = %e, "cannot register a configured item");
+                }
+            }
+            self.update(UpdateKind::RegistryChanged { handler: h.id.to_string() });
+            now_configured.insert(h.id.clone());
+        }
+        for gone in self.configured.difference(&now_configured).cloned().collect::<Vec<_>>() {
+            match self.center.remove_handler(&gone) {
+                Ok(()) => self.update(UpdateKind::RegistryChanged { handler: gone.to_string() }),
+                Err(e) => {
+                    tracing::warn!(handler = %gone, error = %e, "a handler left the configuration but stays for now")
+                }
+            }
+        }
+        self.configured = now_configured;
+        tracing::info!(handlers = config.handlers.len(), "configuration loaded");
+        Ok(config.handlers.len())
+    }
+
+    /// Every configured item, per handler.
+    pub(crate) fn configured_items(&self) -> Vec<(HandlerId, Vec<ItemId>)> {
+        self.setup
+            .commands
+            .config()
+            .handlers
+            .iter()
+            .map(|h| (h.id.clone(), h.items.iter().map(|i| i.id.clone()).collect()))
+            .collect()
+    }
+
+    /// Seeds the schedules' last runs from session history, so a restart does not run everything again.
+    pub(crate) fn seed_last_run(&mut self, handler: &HandlerId, item: &ItemId, at: synccenter_core::Timestamp) {
+        self.setup.commands.seed_last_run(handler, item, at);
+    }
+
+    /// A dispatched request of a command handler becomes a session the daemon owns.
+    pub(super) fn start_run(&mut self, request: CoreRequestId, handler: &HandlerId, items: &[ItemId]) {
+        let owner = self.setup.commands.new_owner();
+        match self.center.create_session(owner, handler, items) {
+            Ok(session) => {
+                if let Ok(view) = self.center.session(session) {
+                    self.update(UpdateKind::SessionStarted { session: convert::session_info(&view) });
+                }
+                self.setup.commands.spawn_run(session, owner, handler, items, self.setup.runs.clone());
+            }
+            Err(e) => {
+                let _ = self.center.fail_request(request, &e.to_string());
+            }
+        }
+    }
+
+    /// Issues the starts that schedules and retries make due, and raises freshness breaches.
+    pub(super) fn schedule(&mut self) {
+        let now = self.center.now();
+        for due in self.setup.commands.due(now) {
+            let flags = synccenter_core::SyncControlFlags::IGNORE_IF_ALREADY_SYNCING;
+            match self.center.start_items(&due.handler, &due.items, flags, None) {
+                Ok(_) => self.setup.commands.started(&due, now),
+                // A paused handler's missed run happens once, when the pause ends.
+                Err(CoreError::NotReady { reason: synccenter_core::NotReadyReason::Paused, .. }) => {}
+                Err(e) => {
+                    self.setup.commands.started(&due, now);
+                    let what = if due.retry { "retry" } else { "scheduled run" };
+                    let list = due.items.iter().map(ItemId::as_str).collect::<Vec<_>>().join(", ");
+                    let _ = self.center.add_event(
+                        &due.handler,
+                        None,
+                        synccenter_core::EventLevel::Warning,
+                        &format!("The {what} was skipped"),
+                        &format!("The {what} of {list} was skipped: {e}"),
+                    );
+                }
+            }
+        }
+        let center = &self.center;
+        let newly =
+            self.setup.commands.check_freshness(|h, i| center.item(h, i).ok().and_then(|it| it.last_sync()), now);
+        for (handler, item, bound) in newly {
+            let _ = self.center.add_event(
+                &handler,
+                Some(&item),
+                synccenter_core::EventLevel::Error,
+                "Sync overdue",
+                &format!(
+                    "{item} has not synchronized successfully within {} (its freshness bound)",
+                    synccenter_config::format_duration(bound)
+                ),
+            );
+        }
+        self.take_effects();
+    }
+
+    /// What a command run reported.
+    pub(crate) fn run_reported(&mut self, msg: RunMsg) {
+        use synccenter_core::ProgressStatus as P;
+        match msg {
+            RunMsg::ItemStarted { session, item, text } => {
+                let _ = self.center.report_progress(session, &item, P::UpdatingIndeterminate, Some(&text), 0, 0);
+            }
+            RunMsg::Observation { session, item, observation } => self.observed(session, item, observation),
+            RunMsg::ItemDone { session, item, done } => self.item_done(session, item, done),
+            RunMsg::Finished { session } => {
+                if let Err(e) = self.center.end_session(session) {
+                    tracing::warn!(%session, error = %e, "a command run could not end its session");
+                }
+                self.setup.commands.run_ended(session);
+            }
+        }
+        self.take_effects();
+    }
+
+    /// What the running tool printed, as progress, events and conflicts.
+    fn observed(&mut self, session: SessionId, item: ItemId, observation: synccenter_commands::progress::Observation) {
+        use synccenter_commands::progress::Observation as O;
+        use synccenter_core::{EventLevel, NewEvent, ProgressStatus as P};
+        let event = |level, name: &str, description: &str| NewEvent {
+            item: Some(item.clone()),
+            level: Some(level),
+            name: Some(name.to_owned()),
+            description: Some(description.to_owned()),
+            ..NewEvent::default()
+        };
+        match observation {
+            O::Progress(p) => {
+                let (step, max) = p.steps();
+                let status = if max == 0 { P::UpdatingIndeterminate } else { P::Updating };
+                let _ = self.center.report_progress(session, &item, status, Some(&p.human()), step, max);
+                self.reports_taken += 1;
+            }
+            O::Text { text } => {
+                let current = self
+                    .center
+                    .session(session)
+                    .ok()
+                    .and_then(|v| v.items.into_iter().find(|(i, _)| *i == item).map(|(_, p)| p));
+                let (status, step, max) = match current {
+                    Some(p) if p.status.is_some_and(|s| !s.is_final()) => {
+                        (p.status.unwrap_or(P::UpdatingIndeterminate), p.step, p.max_step)
+                    }
+                    _ => (P::UpdatingIndeterminate, 0, 0),
+                };
+                let _ = self.center.report_progress(session, &item, status, Some(&text), step, max);
+            }
+            O::Warning { message } => {
+                let _ = self.center.report_event(session, event(EventLevel::Warning, &message, &message));
+            }
+            O::Error { message, path } => {
+                let mut e = event(EventLevel::Error, &message, &message);
+                e.context = path;
+                let _ = self.center.report_event(session, e);
+            }
+            O::Summary { text, .. } => {
+                let _ = self.center.report_event(session, event(EventLevel::Info, "Summary", &text));
+            }
+            O::Conflict { path, description, versions } if versions.len() >= 2 => {
+                let conflict = NewConflict {
+                    item: Some(item.clone()),
+                    key: Some(path.clone()),
+                    name: path,
+                    description,
+                    versions: versions
+                        .into_iter()
+                        .map(|(location, detail)| synccenter_core::ConflictVersion {
+                            location_short: location,
+                            location_full: detail,
+                            item_type: synccenter_core::ConflictItemType::UPDATED,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    abilities: synccenter_core::ResolutionAbilities::empty(),
+                };
+                if let Err(e) = self.center.report_conflict(session, conflict) {
+                    tracing::warn!(error = %e, "a conflict the tool reported was refused");
+                }
+            }
+            O::Conflict { path, description, .. } => {
+                let text = format!("{path}: {description}");
+                let _ = self.center.report_event(session, event(EventLevel::Warning, "Conflict", &text));
+            }
+            O::Log { .. } => {}
+        }
+    }
+
+    fn item_done(&mut self, session: SessionId, item: ItemId, done: ItemDone) {
+        use synccenter_commands::outcome::Final;
+        use synccenter_core::{EventLevel, NewEvent, ProgressStatus as P};
+        let status = match done.outcome.status {
+            Final::Succeeded => P::Succeeded,
+            Final::Failed => P::Failed,
+            Final::Canceled => P::Canceled,
+            Final::Disconnected => P::Disconnected,
+        };
+        let handler = self.center.session(session).map(|v| v.handler).ok();
+        let _ = self.center.report_progress(session, &item, status, Some(&done.outcome.reason), 0, 0);
+        let event = match (status, &done.not_started) {
+            (P::Failed, Some(why)) => Some((EventLevel::Error, "The command could not start".to_owned(), why.clone())),
+            (P::Failed, None) => {
+                let mut description = done.outcome.reason.clone();
+                if !done.stderr_tail.trim().is_empty() {
+                    description.push_str("\n\nEnd of its error output:\n");
+                    description.push_str(&done.stderr_tail);
+                }
+                Some((EventLevel::Error, format!("{} failed", done.kind.name()), description))
+            }
+            (P::Disconnected, _) => {
+                Some((EventLevel::Warning, "Target absent; skipped".to_owned(), done.outcome.reason.clone()))
+            }
+            _ => None,
+        };
+        if let Some((level, name, description)) = event {
+            let e = NewEvent {
+                item: Some(item.clone()),
+                level: Some(level),
+                name: Some(name),
+                description: Some(description),
+                ..NewEvent::default()
+            };
+            let _ = self.center.report_event(session, e);
+        }
+        if let Some(handler) = handler {
+            let now = self.center.now();
+            let random = f64::from(now.as_micros().rem_euclid(1000) as u32) / 1000.0;
+            if let Some(delay) =
+                self.setup.commands.finished(&handler, &item, status, done.outcome.retryable, now, random)
+            {
+                tracing::info!(%handler, %item, retry_in = ?delay, "a failed item will be retried");
+            }
+        }
+    }
+
+    pub(super) fn overdue_items(&self) -> Vec<String> {
+        self.center
+            .handlers()
+            .flat_map(|h| {
+                self.center
+                    .items(&h.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|i| self.setup.commands.is_overdue(&h.id, &i.id))
+                    .map(|i| format!("{}/{}", h.id, i.id))
+            })
+            .collect()
+    }
+
+    pub(super) fn next_run_any(&self) -> Option<synccenter_core::Timestamp> {
+        self.center
+            .handlers()
+            .flat_map(|h| {
+                self.center
+                    .items(&h.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(move |i| self.setup.commands.next_run(&h.id, &i.id))
+            })
+            .min()
+    }
+}

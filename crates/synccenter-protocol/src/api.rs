@@ -1,0 +1,268 @@
+//! One declaration per method. Each method is a marker type implementing [`Method`]: its name, its parameter
+//! and result types, whether its changes must be stored before the reply, whether it may name another host of
+//! a fleet, and which session it concerns. The daemon's dispatch, the client's typed calls and the method list
+//! of `docs/protocol.md` (checked by a test) are all driven by [`for_each_method!`], so adding a method means
+//! declaring it here and writing its handler; a declared method without a handler does not compile.
+
+use std::fmt::Debug;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::fleet::{
+    FleetConflictsParams, FleetConflictsResult, FleetEventsParams, FleetEventsResult, FleetHandlersParams,
+    FleetHandlersResult, FleetHostsResult, FleetSessionsParams, FleetSessionsResult,
+};
+use crate::methods::*;
+
+/// When a successful call's changes must be committed before its reply is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// The call changes only what lives in memory (or nothing); its reply leaves at once.
+    Never,
+    /// The call may change stored records; its reply waits for the commit, and it is refused while the store
+    /// cannot write.
+    Always,
+    /// Only a report of a final status must be stored first (a running status is coalesced).
+    WhenFinal,
+}
+
+/// A JSON-RPC method of the local protocol.
+pub trait Method {
+    /// The method's name on the wire.
+    const NAME: &'static str;
+    /// See [`Durability`].
+    const DURABILITY: Durability;
+    /// Whether the parameters may name another host of a fleet (`host`), which then runs the call.
+    const FORWARDABLE: bool = false;
+    /// What the client sends.
+    type Params: Serialize + DeserializeOwned + Debug + Send + 'static;
+    /// What a successful call answers.
+    type Result: Serialize + DeserializeOwned + Debug + Send + 'static;
+
+    /// The session the call reports into, if any (a detached session's lease is renewed by it).
+    fn session(_params: &Self::Params) -> Option<&str> {
+        None
+    }
+
+    /// The host the call names, for a forwardable method.
+    fn host(_params: &Self::Params) -> Option<&str> {
+        None
+    }
+
+    /// Whether this call's changes must be stored before the reply.
+    fn durable(params: &Self::Params) -> bool;
+}
+
+/// A method's facts without its types, for listings and checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MethodInfo {
+    /// The name on the wire.
+    pub name: &'static str,
+    /// See [`Method::DURABILITY`].
+    pub durability: Durability,
+    /// See [`Method::FORWARDABLE`].
+    pub forwardable: bool,
+}
+
+macro_rules! durable_fn {
+    (Never) => {
+        fn durable(_: &Self::Params) -> bool {
+            false
+        }
+    };
+    (Always) => {
+        fn durable(_: &Self::Params) -> bool {
+            true
+        }
+    };
+    (WhenFinal) => {
+        fn durable(p: &Self::Params) -> bool {
+            p.status.is_final()
+        }
+    };
+}
+
+macro_rules! concern {
+    (session) => {
+        fn session(p: &Self::Params) -> Option<&str> {
+            Some(&p.session)
+        }
+    };
+    (forward) => {
+        const FORWARDABLE: bool = true;
+        fn host(p: &Self::Params) -> Option<&str> {
+            p.host.as_deref()
+        }
+    };
+}
+
+macro_rules! declare {
+    ($($(#[$doc:meta])* $ty:ident = $name:literal, $params:ty => $result:ty, $durability:ident $(, $concern:ident)?;)+) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug)]
+            pub struct $ty;
+
+            impl Method for $ty {
+                const NAME: &'static str = $name;
+                const DURABILITY: Durability = Durability::$durability;
+                type Params = $params;
+                type Result = $result;
+                durable_fn!($durability);
+                $(concern!($concern);)?
+            }
+        )+
+
+        /// Every method, in the order of `docs/protocol.md`.
+        pub const ALL: &[MethodInfo] = &[
+            $(MethodInfo {
+                name: $name,
+                durability: Durability::$durability,
+                forwardable: <$ty as Method>::FORWARDABLE,
+            }),+
+        ];
+
+        /// Calls `$callback!` with every method's marker type, comma-separated: the way to generate code over
+        /// all methods (a dispatch `match`, a table) so that none is forgotten.
+        #[macro_export]
+        macro_rules! for_each_method {
+            ($callback:ident) => {
+                $callback! { $($ty),+ }
+            };
+        }
+    };
+}
+
+declare! {
+    /// Version negotiation.
+    Hello = "hello", HelloParams => HelloResult, Never;
+    /// The daemon's state.
+    Status = "status", Empty => StatusResult, Never;
+    /// `ISyncMgrSessionCreator::CreateSession`.
+    SessionCreate = "session.create", CreateSessionParams => CreateSessionResult, Always;
+    /// `ISyncMgrSyncCallback::ReportProgress`; as a notification, the hot path.
+    SessionReportProgress = "session.report_progress", ReportProgressParams => CancelResult, WhenFinal, session;
+    /// `SetHandlerProgressText`.
+    SessionSetHandlerProgressText =
+        "session.set_handler_progress_text", SetHandlerProgressTextParams => CancelResult, Never, session;
+    /// `ReportEvent`: a Sync Result.
+    SessionReportEvent = "session.report_event", ReportEventParams => ReportEventResult, Always, session;
+    /// `CanContinue`.
+    SessionCanContinue = "session.can_continue", CanContinueParams => CanContinueResult, Never, session;
+    /// `QueryForAdditionalItems`.
+    SessionQueryAdditionalItems =
+        "session.query_additional_items", SessionParams => PendingItemsResult, Never, session;
+    /// `AddItemToSession`.
+    SessionAddItem = "session.add_item", SessionItemParams => Empty, Always, session;
+    /// `AddIUnknownToSession`: a context for the handler.
+    SessionAddContext = "session.add_context", AddContextParams => Empty, Never, session;
+    /// `ProposeItem`.
+    SessionProposeItem = "session.propose_item", ProposeItemParams => Empty, Never, session;
+    /// `CommitItem`.
+    SessionCommitItem = "session.commit_item", SessionItemParams => Empty, Always, session;
+    /// `ReportManualSync`.
+    SessionReportManualSync = "session.report_manual_sync", SessionParams => Empty, Always, session;
+    /// A conflict found while syncing.
+    SessionReportConflict = "session.report_conflict", ReportConflictParams => ReportConflictResult, Always, session;
+    /// Ends a session with its summary.
+    SessionEnd = "session.end", SessionParams => EndResult, Always, session;
+    /// Registers or updates a handler.
+    HandlerRegister = "handler.register", HandlerRegisterParams => HandlerInfo, Always;
+    /// Handlers with their state and counts (reads the store for the counts).
+    HandlerList = "handler.list", HandlerListParams => HandlerListResult, Never;
+    /// Removes an idle handler.
+    HandlerRemove = "handler.remove", HandlerParams => Empty, Always;
+    /// This connection receives the handler's sync requests.
+    HandlerServe = "handler.serve", HandlerParams => Empty, Never;
+    /// The handler could not start a requested sync.
+    HandlerSyncFailed = "handler.sync_failed", SyncFailedParams => Empty, Always;
+    /// Registers or updates an item.
+    ItemRegister = "item.register", ItemRegisterParams => ItemInfo, Always;
+    /// A handler's items (reads the store for the counts).
+    ItemList = "item.list", ItemListParams => ItemListResult, Never;
+    /// Starts syncs.
+    ControlStart = "control.start", ControlTargetParams => StartResult, Always, forward;
+    /// Stops syncs; the owners are told at once.
+    ControlStop = "control.stop", ControlTargetParams => Empty, Never, forward;
+    /// Enables or disables a handler or an item.
+    ControlEnable = "control.enable", EnableParams => Empty, Always, forward;
+    /// Activates or deactivates a handler.
+    ControlActivate = "control.activate", ActivateParams => Empty, Always, forward;
+    /// Deletes an item from the sync set.
+    ControlDeleteItem = "control.delete_item", DeleteItemParams => Empty, Always, forward;
+    /// Re-reads the configuration file.
+    ControlReload = "control.reload", Empty => ReloadResult, Always;
+    /// Pauses a handler, or every handler.
+    ControlPause = "control.pause", PauseParams => Empty, Always, forward;
+    /// Resumes a handler, or every paused handler.
+    ControlResume = "control.resume", ResumeParams => Empty, Always, forward;
+    /// Live sessions.
+    SessionsList = "sessions.list", Empty => SessionsListResult, Never;
+    /// Ended sessions, newest first (reads the store).
+    SessionsHistory = "sessions.history", SessionsHistoryParams => SessionsHistoryResult, Never;
+    /// A page of Sync Results (reads the store).
+    EventsList = "events.list", EventsFilterParams => EventsListResult, Never;
+    /// One Sync Result (reads the store).
+    EventsGet = "events.get", EventParams => EventInfo, Never;
+    /// Removes the named events (all exist, or none is removed); frees space, so allowed while the store fails.
+    EventsRemove = "events.remove", EventsRemoveParams => RemovedResult, Never;
+    /// Removes the matching events.
+    EventsClear = "events.clear", EventsFilterParams => RemovedResult, Never;
+    /// Unresolved conflicts.
+    ConflictsList = "conflicts.list", ConflictsListParams => ConflictsListResult, Never;
+    /// One conflict.
+    ConflictsGet = "conflicts.get", ConflictParams => ConflictInfo, Never;
+    /// Chooses a resolution; the handler is asked to apply it.
+    ConflictsResolve = "conflicts.resolve", ResolveParams => ResolveResult, Always, forward;
+    /// The owner reports conflicts gone.
+    ConflictsRemove = "conflicts.remove", ConflictsRemoveParams => Empty, Always;
+    /// The state now, then every change as an `update` push.
+    Subscribe = "subscribe", Empty => SubscribeResult, Never;
+    /// Every host of the fleet.
+    FleetHosts = "fleet.hosts", Empty => FleetHostsResult, Never;
+    /// Handlers of every host.
+    FleetHandlers = "fleet.handlers", FleetHandlersParams => FleetHandlersResult, Never;
+    /// Session history of every host.
+    FleetSessions = "fleet.sessions", FleetSessionsParams => FleetSessionsResult, Never;
+    /// Sync Results of every host.
+    FleetEvents = "fleet.events", FleetEventsParams => FleetEventsResult, Never;
+    /// Unresolved conflicts of every host.
+    FleetConflicts = "fleet.conflicts", FleetConflictsParams => FleetConflictsResult, Never;
+}
+
+/// The declaration named `name`, if any.
+pub fn find(name: &str) -> Option<&'static MethodInfo> {
+    ALL.iter().find(|m| m.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_match_the_name_constants() {
+        let mut names: Vec<_> = ALL.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len(), "a method is declared twice");
+        assert_eq!(SessionCreate::NAME, names::SESSION_CREATE);
+        assert_eq!(FleetConflicts::NAME, crate::fleet::FLEET_CONFLICTS);
+        assert!(find("session.report_progress").is_some_and(|m| m.durability == Durability::WhenFinal));
+        assert!(find("no.such").is_none());
+    }
+
+    #[test]
+    fn forwardable_methods_name_their_host_and_sessions_their_session() {
+        let p = ControlTargetParams { host: Some("b".into()), ..Default::default() };
+        assert_eq!(ControlStop::host(&p), Some("b"));
+        assert!(
+            ALL.iter()
+                .filter(|m| m.forwardable)
+                .all(|m| m.name.starts_with("control.") || m.name == "conflicts.resolve")
+        );
+        let s = SessionParams { session: "s".into() };
+        assert_eq!(SessionEnd::session(&s), Some("s"));
+        assert_eq!(Status::session(&Empty {}), None);
+    }
+}
