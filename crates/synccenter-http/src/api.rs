@@ -24,19 +24,18 @@ use synccenter_protocol::methods::{
     PauseParams, ResolveParams, ResumeParams, SessionsHistoryParams,
 };
 use synccenter_protocol::{EventLevelWire, MAX_PAGE};
-use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
-use crate::COOKIE_NAME;
+use crate::config::COOKIE_NAME;
 use crate::error::ApiError;
-use crate::feed::Inner;
 use crate::security::token_matches;
-use crate::{metrics, openapi};
+use crate::state::AppState;
+use crate::{metrics, timestamp};
 
 type ApiResult = Result<Response, ApiError>;
 
-fn client(inner: &Inner) -> Result<Client, ApiError> {
-    inner.client().ok_or(ApiError::Unavailable)
+fn client(state: &AppState) -> Result<Client, ApiError> {
+    state.client().ok_or(ApiError::Unavailable)
 }
 
 fn json_ok<T: serde::Serialize>(value: T) -> ApiResult {
@@ -83,12 +82,15 @@ pub(crate) struct LoginQuery {
 }
 
 /// `GET /login?token=T`: sets the cookie and sends the browser to `/`, so the token leaves the address bar.
-pub(crate) async fn login(State(inner): State<Arc<Inner>>, q: Result<Query<LoginQuery>, QueryRejection>) -> ApiResult {
+pub(crate) async fn login(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<LoginQuery>, QueryRejection>,
+) -> ApiResult {
     let q = query(q)?;
-    if !token_matches(&inner.config.token, q.token.as_deref()) {
+    if !token_matches(&state.config.token, q.token.as_deref()) {
         return Err(ApiError::Unauthenticated);
     }
-    let cookie = format!("{COOKIE_NAME}={}; HttpOnly; SameSite=Strict; Path=/", inner.config.token);
+    let cookie = format!("{COOKIE_NAME}={}; HttpOnly; SameSite=Strict; Path=/", state.config.token);
     let cookie = HeaderValue::from_str(&cookie).map_err(|_| ApiError::Unauthenticated)?;
     let mut response = StatusCode::SEE_OTHER.into_response();
     response.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/"));
@@ -96,8 +98,8 @@ pub(crate) async fn login(State(inner): State<Arc<Inner>>, q: Result<Query<Login
     Ok(response)
 }
 
-pub(crate) async fn status(State(inner): State<Arc<Inner>>) -> ApiResult {
-    json_ok(client(&inner)?.status().await?)
+pub(crate) async fn status(State(state): State<Arc<AppState>>) -> ApiResult {
+    json_ok(client(&state)?.status().await?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,31 +109,34 @@ pub(crate) struct HiddenQuery {
 }
 
 pub(crate) async fn handlers(
-    State(inner): State<Arc<Inner>>,
+    State(state): State<Arc<AppState>>,
     q: Result<Query<HiddenQuery>, QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
-    json_ok(json!({"handlers": client(&inner)?.handlers(q.include_hidden).await?}))
+    json_ok(json!({"handlers": client(&state)?.handlers(q.include_hidden).await?}))
 }
 
 pub(crate) async fn items(
-    State(inner): State<Arc<Inner>>,
+    State(state): State<Arc<AppState>>,
     Path(h): Path<String>,
     q: Result<Query<HiddenQuery>, QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
-    json_ok(json!({"items": client(&inner)?.items(&h, q.include_hidden).await?}))
+    json_ok(json!({"items": client(&state)?.items(&h, q.include_hidden).await?}))
 }
 
-pub(crate) async fn sessions(State(inner): State<Arc<Inner>>) -> ApiResult {
-    json_ok(json!({"sessions": client(&inner)?.sessions().await?}))
+pub(crate) async fn sessions(State(state): State<Arc<AppState>>) -> ApiResult {
+    json_ok(json!({"sessions": client(&state)?.sessions().await?}))
 }
 
 /// `GET /api/v1/fleet`: `fleet.hosts`, `fleet.handlers` and the live `fleet.sessions` in one document, so the
 /// page draws every host with its handlers and sessions from one consistent-enough snapshot.
-pub(crate) async fn fleet(State(inner): State<Arc<Inner>>, q: Result<Query<HiddenQuery>, QueryRejection>) -> ApiResult {
+pub(crate) async fn fleet(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<HiddenQuery>, QueryRejection>,
+) -> ApiResult {
     let q = query(q)?;
-    let client = client(&inner)?;
+    let client = client(&state)?;
     let handlers_params = FleetHandlersParams { host: None, include_hidden: q.include_hidden };
     let sessions_params = FleetSessionsParams { live: true, limit: Some(MAX_PAGE), ..FleetSessionsParams::default() };
     let (hosts, handlers, sessions) = tokio::try_join!(
@@ -149,11 +154,11 @@ pub(crate) async fn fleet(State(inner): State<Arc<Inner>>, q: Result<Query<Hidde
 }
 
 pub(crate) async fn history(
-    State(inner): State<Arc<Inner>>,
+    State(state): State<Arc<AppState>>,
     q: Result<Query<SessionsHistoryParams>, QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
-    json_ok(json!({"sessions": client(&inner)?.history(q).await?}))
+    json_ok(json!({"sessions": client(&state)?.history(q).await?}))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,7 +187,7 @@ fn levels(s: &str) -> Result<Vec<EventLevelWire>, ApiError> {
 }
 
 pub(crate) async fn events(
-    State(inner): State<Arc<Inner>>,
+    State(state): State<Arc<AppState>>,
     q: Result<Query<EventsQuery>, QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
@@ -197,32 +202,32 @@ pub(crate) async fn events(
         after: q.after,
         limit: q.limit,
     };
-    json_ok(client(&inner)?.events(filter).await?)
+    json_ok(client(&state)?.events(filter).await?)
 }
 
-pub(crate) async fn event(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> ApiResult {
-    json_ok(client(&inner)?.event(&id).await?)
+pub(crate) async fn event(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
+    json_ok(client(&state)?.event(&id).await?)
 }
 
-pub(crate) async fn event_delete(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> ApiResult {
-    json_ok(json!({"removed": client(&inner)?.remove_events(vec![id]).await?}))
+pub(crate) async fn event_delete(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
+    json_ok(json!({"removed": client(&state)?.remove_events(vec![id]).await?}))
 }
 
-pub(crate) async fn events_clear(State(inner): State<Arc<Inner>>, body: Result<Bytes, BytesRejection>) -> ApiResult {
+pub(crate) async fn events_clear(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> ApiResult {
     let filter: EventsFilterParams = body_or_default(body)?;
-    json_ok(json!({"removed": client(&inner)?.clear_events(filter).await?}))
+    json_ok(json!({"removed": client(&state)?.clear_events(filter).await?}))
 }
 
 pub(crate) async fn conflicts(
-    State(inner): State<Arc<Inner>>,
+    State(state): State<Arc<AppState>>,
     q: Result<Query<ConflictsListParams>, QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
-    json_ok(json!({"conflicts": client(&inner)?.conflicts(q).await?}))
+    json_ok(json!({"conflicts": client(&state)?.conflicts(q).await?}))
 }
 
-pub(crate) async fn conflict(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> ApiResult {
-    json_ok(client(&inner)?.conflict(&id).await?)
+pub(crate) async fn conflict(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
+    json_ok(client(&state)?.conflict(&id).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,50 +242,62 @@ pub(crate) struct ResolveBody {
 }
 
 pub(crate) async fn resolve(
-    State(inner): State<Arc<Inner>>,
+    State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let b: ResolveBody = body_required(body)?;
     let params = ResolveParams { host: b.host, conflict: id, choice: b.choice, apply_to_all: b.apply_to_all };
-    json_ok(client(&inner)?.resolve(params).await?)
+    json_ok(client(&state)?.resolve(params).await?)
 }
 
-pub(crate) async fn control_start(State(inner): State<Arc<Inner>>, body: Result<Bytes, BytesRejection>) -> ApiResult {
+pub(crate) async fn control_start(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     let p: ControlTargetParams = body_or_default(body)?;
-    json_ok(client(&inner)?.start(p).await?)
+    json_ok(client(&state)?.start(p).await?)
 }
 
-pub(crate) async fn control_stop(State(inner): State<Arc<Inner>>, body: Result<Bytes, BytesRejection>) -> ApiResult {
+pub(crate) async fn control_stop(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> ApiResult {
     let p: ControlTargetParams = body_or_default(body)?;
-    client(&inner)?.stop(p).await?;
+    client(&state)?.stop(p).await?;
     json_ok(json!({}))
 }
 
-pub(crate) async fn control_enable(State(inner): State<Arc<Inner>>, body: Result<Bytes, BytesRejection>) -> ApiResult {
+pub(crate) async fn control_enable(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     let p: EnableParams = body_required(body)?;
-    client(&inner)?.enable(p).await?;
+    client(&state)?.enable(p).await?;
     json_ok(json!({}))
 }
 
 pub(crate) async fn control_activate(
-    State(inner): State<Arc<Inner>>,
+    State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let p: ActivateParams = body_required(body)?;
-    client(&inner)?.activate(p).await?;
+    client(&state)?.activate(p).await?;
     json_ok(json!({}))
 }
 
-pub(crate) async fn control_pause(State(inner): State<Arc<Inner>>, body: Result<Bytes, BytesRejection>) -> ApiResult {
+pub(crate) async fn control_pause(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     let p: PauseParams = body_or_default(body)?;
-    client(&inner)?.pause(p).await?;
+    client(&state)?.pause(p).await?;
     json_ok(json!({}))
 }
 
-pub(crate) async fn control_resume(State(inner): State<Arc<Inner>>, body: Result<Bytes, BytesRejection>) -> ApiResult {
+pub(crate) async fn control_resume(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     let p: ResumeParams = body_or_default(body)?;
-    client(&inner)?.resume(p).await?;
+    client(&state)?.resume(p).await?;
     json_ok(json!({}))
 }
 
@@ -300,13 +317,9 @@ pub(crate) struct DayCounts {
     pub(crate) other: u64,
 }
 
-pub(crate) fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok()
-}
-
 /// Adds one finished session to its day, if the day is charted.
 pub(crate) fn count_session(days: &mut BTreeMap<Date, DayCounts>, started_at: &str, status: Option<&str>) {
-    let Some(day) = parse_time(started_at).map(|t| t.to_offset(time::UtcOffset::UTC).date()) else {
+    let Some(day) = timestamp::parse(started_at).map(|t| t.to_offset(time::UtcOffset::UTC).date()) else {
         return;
     };
     if let Some(c) = days.get_mut(&day) {
@@ -320,7 +333,7 @@ pub(crate) fn count_session(days: &mut BTreeMap<Date, DayCounts>, started_at: &s
 
 /// `GET /api/v1/handlers/{h}/history-chart?days=14`.
 pub(crate) async fn history_chart(
-    State(inner): State<Arc<Inner>>,
+    State(state): State<Arc<AppState>>,
     Path(h): Path<String>,
     q: Result<Query<ChartQuery>, QueryRejection>,
 ) -> ApiResult {
@@ -336,7 +349,7 @@ pub(crate) async fn history_chart(
         day = day.previous_day().unwrap_or(day);
     }
     let first = days.keys().next().copied().unwrap_or(today);
-    let client = client(&inner)?;
+    let client = client(&state)?;
     let mut before = None;
     for _ in 0..CHART_MAX_PAGES {
         let page = client
@@ -351,7 +364,7 @@ pub(crate) async fn history_chart(
             count_session(&mut days, &s.started_at, status.as_ref().and_then(Value::as_str));
         }
         let Some(oldest) = page.last() else { break };
-        let reached = parse_time(&oldest.started_at).is_none_or(|t| t.date() < first);
+        let reached = timestamp::parse(&oldest.started_at).is_none_or(|t| t.date() < first);
         if reached || page.len() < CHART_PAGE as usize {
             break;
         }
@@ -364,12 +377,8 @@ pub(crate) async fn history_chart(
     json_ok(json!({"handler": h, "days": days}))
 }
 
-pub(crate) async fn openapi() -> ApiResult {
-    json_ok(openapi::document())
-}
-
-pub(crate) async fn metrics(State(inner): State<Arc<Inner>>) -> ApiResult {
-    let text = metrics::render(&client(&inner)?).await?;
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult {
+    let text = metrics::render(&client(&state)?).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
 }
 

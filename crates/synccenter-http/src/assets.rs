@@ -3,11 +3,8 @@
 use axum::http::header;
 use axum::response::IntoResponse;
 
-/// `assets/index.html`.
 pub(crate) const INDEX_HTML: &str = include_str!("../assets/index.html");
-/// `assets/app.js`.
 pub(crate) const APP_JS: &str = include_str!("../assets/app.js");
-/// `assets/style.css`.
 pub(crate) const STYLE_CSS: &str = include_str!("../assets/style.css");
 
 pub(crate) async fn index() -> impl IntoResponse {

@@ -19,7 +19,6 @@ pub enum HttpError {
     /// The first connection to the daemon failed.
     #[error("cannot reach the synccenter daemon at {}: {source}", socket.display())]
     Daemon {
-        /// The socket.
         socket: PathBuf,
         /// What the client said.
         #[source]
@@ -28,22 +27,16 @@ pub enum HttpError {
     /// Reading or writing the token file failed.
     #[error("token file {}: {source}", path.display())]
     TokenIo {
-        /// The file.
         path: PathBuf,
-        /// The OS error.
         #[source]
         source: std::io::Error,
     },
     /// The token path is not a regular file (a link, a directory).
     #[error("token file {} is not a regular file; remove it and a new token is made", path.display())]
-    TokenNotAFile {
-        /// The path.
-        path: PathBuf,
-    },
+    TokenNotAFile { path: PathBuf },
     /// The token file may be read by others.
     #[error("token file {} has mode {mode:#o}; it must not be readable by group or others (chmod 600)", path.display())]
     TokenPermissions {
-        /// The file.
         path: PathBuf,
         /// Its permission bits.
         mode: u32,
@@ -51,21 +44,14 @@ pub enum HttpError {
     /// The token file belongs to another user.
     #[error("token file {} belongs to uid {owner}, not to uid {me}", path.display())]
     TokenOwner {
-        /// The file.
         path: PathBuf,
-        /// Its owner.
         owner: u32,
         /// This process's user.
         me: u32,
     },
     /// The token file does not hold a token.
     #[error("token file {} does not hold a {expected}-character hex token", path.display())]
-    TokenMalformed {
-        /// The file.
-        path: PathBuf,
-        /// The expected length.
-        expected: usize,
-    },
+    TokenMalformed { path: PathBuf, expected: usize },
     /// The operating system's random source failed.
     #[error("no randomness for the dashboard token: {0}")]
     Random(String),
@@ -100,14 +86,8 @@ pub enum ApiError {
     /// The request could not be understood.
     #[error("{0}")]
     BadRequest(String),
-    /// No such route.
     #[error("no such route: {method} {path}")]
-    NoRoute {
-        /// The method.
-        method: String,
-        /// The path.
-        path: String,
-    },
+    NoRoute { method: String, path: String },
     /// The daemon connection is down (being re-established).
     #[error("the synccenter daemon is not reachable")]
     Unavailable,

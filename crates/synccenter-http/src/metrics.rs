@@ -7,7 +7,7 @@ use std::fmt::Write;
 use synccenter_client::{Client, ClientError};
 use synccenter_protocol::methods::SessionsHistoryParams;
 
-use crate::api::parse_time;
+use crate::timestamp;
 
 /// Sessions of history scanned for run durations.
 const HISTORY_SCAN: u32 = 1000;
@@ -54,10 +54,9 @@ impl Family {
 }
 
 fn seconds(t: &str) -> Option<f64> {
-    parse_time(t).map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
+    timestamp::parse(t).map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
 }
 
-/// The metrics text.
 pub(crate) async fn render(client: &Client) -> Result<String, ClientError> {
     let status = client.status().await?;
     let handlers = client.handlers(true).await?;
@@ -66,7 +65,9 @@ pub(crate) async fn render(client: &Client) -> Result<String, ClientError> {
     // Newest first: the first finished session naming (handler, item) is its last run.
     let mut durations: BTreeMap<(String, String), f64> = BTreeMap::new();
     for s in &history {
-        let (Some(start), Some(end)) = (parse_time(&s.started_at), s.ended_at.as_deref().and_then(parse_time)) else {
+        let (Some(start), Some(end)) =
+            (timestamp::parse(&s.started_at), s.ended_at.as_deref().and_then(timestamp::parse))
+        else {
             continue;
         };
         let d = (end - start).as_seconds_f64().max(0.0);

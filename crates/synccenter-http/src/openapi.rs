@@ -1,11 +1,12 @@
-//! The OpenAPI 3.1 document served at `/api/v1/openapi.json`, built from [`crate::route_table`] (paths,
-//! parameters, bodies, responses) and hand-written component schemas that follow the protocol's types.
+//! The OpenAPI 3.1 document served at `/api/v1/openapi.json`, built from the route table's descriptions
+//! (paths, parameters, bodies, responses) and hand-written component schemas that follow the protocol's types.
 
 use serde_json::{Map, Value, json};
 
-use crate::routes::{ParamIn, RouteDoc, route_table};
+use crate::config::COOKIE_NAME;
+use crate::route_doc::{ParamIn, RouteDoc};
 
-fn s() -> Value {
+fn string() -> Value {
     json!({"type": "string"})
 }
 fn int() -> Value {
@@ -21,11 +22,11 @@ fn strings() -> Value {
 fn host() -> Value {
     json!({"type": "string", "description": "The fleet host that carries the call out; absent or this daemon's host: here. Another host's name is forwarded through the shared database."})
 }
-fn r(name: &str) -> Value {
+fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 fn list(name: &str) -> Value {
-    json!({"type": "array", "items": r(name)})
+    json!({"type": "array", "items": schema_ref(name)})
 }
 
 /// An object schema; `required` names must-have properties.
@@ -45,91 +46,97 @@ fn schemas() -> Value {
     let status_enum = json!({"type": "string", "enum": ["pending", "updating", "updating_indeterminate", "succeeded", "failed", "canceled", "disconnected"]});
     let level = json!({"type": "string", "enum": ["info", "warning", "error"]});
     let session_item = obj(
-        &[("item", s()), ("status", status_enum.clone()), ("step", int()), ("max_step", int()), ("text", s())],
+        &[
+            ("item", string()),
+            ("status", status_enum.clone()),
+            ("step", int()),
+            ("max_step", int()),
+            ("text", string()),
+        ],
         &["item", "step", "max_step", "text"],
         false,
     );
     json!({
-        "Error": obj(&[("error", obj(&[("message", s()), ("hresult", int()), ("name", s())], &["message", "hresult", "name"], false))], &["error"], false),
+        "Error": obj(&[("error", obj(&[("message", string()), ("hresult", int()), ("name", string())], &["message", "hresult", "name"], false))], &["error"], false),
         "Empty": obj(&[], &[], false),
         "Status": obj(&[
-            ("server", s()), ("protocol", int()), ("pid", int()), ("socket", s()), ("data_dir", s()), ("store", s()),
-            ("started_at", s()), ("handlers", int()), ("live_sessions", int()), ("connections", int()),
-            ("reports_applied", int()), ("config", s()), ("config_error", s()), ("overdue", strings()),
-            ("next_run", s()), ("paused", json!({"type": "array", "items": obj(&[("handler", s()), ("until", s())], &["handler"], false)})),
-            ("http", s()), ("host", s()),
-            ("degraded", obj(&[("reason", s()), ("since", s()), ("buffered_batches", int()), ("buffered_bytes", int())], &["reason", "since"], false)),
+            ("server", string()), ("protocol", int()), ("pid", int()), ("socket", string()), ("data_dir", string()), ("store", string()),
+            ("started_at", string()), ("handlers", int()), ("live_sessions", int()), ("connections", int()),
+            ("reports_applied", int()), ("config", string()), ("config_error", string()), ("overdue", strings()),
+            ("next_run", string()), ("paused", json!({"type": "array", "items": obj(&[("handler", string()), ("until", string())], &["handler"], false)})),
+            ("http", string()), ("host", string()),
+            ("degraded", obj(&[("reason", string()), ("since", string()), ("buffered_batches", int()), ("buffered_bytes", int())], &["reason", "since"], false)),
         ], &["server", "protocol", "started_at", "live_sessions", "reports_applied"], false),
         "Handler": obj(&[
-            ("handler", s()), ("name", s()), ("type", s()), ("type_label", s()), ("comment", s()), ("display_text", s()),
-            ("last_sync", s()), ("active", boolean()), ("enabled", boolean()), ("connected", boolean()), ("hidden", boolean()),
+            ("handler", string()), ("name", string()), ("type", string()), ("type_label", string()), ("comment", string()), ("display_text", string()),
+            ("last_sync", string()), ("active", boolean()), ("enabled", boolean()), ("connected", boolean()), ("hidden", boolean()),
             ("capabilities", strings()), ("policies", strings()), ("retention", json!({})), ("syncing", boolean()),
-            ("paused", boolean()), ("paused_until", s()), ("command", boolean()), ("next_run", s()), ("overdue", boolean()),
+            ("paused", boolean()), ("paused_until", string()), ("command", boolean()), ("next_run", string()), ("overdue", boolean()),
             ("item_count", int()), ("error_count", int()), ("conflict_count", int()),
         ], &["handler", "name"], false),
         "HandlerList": obj(&[("handlers", list("Handler"))], &["handlers"], false),
         "Item": obj(&[
-            ("item", s()), ("name", s()), ("type_label", s()), ("comment", s()), ("last_sync", s()), ("enabled", boolean()),
+            ("item", string()), ("name", string()), ("type_label", string()), ("comment", string()), ("last_sync", string()), ("enabled", boolean()),
             ("connected", boolean()), ("hidden", boolean()), ("capabilities", strings()), ("policies", strings()),
-            ("error_count", int()), ("next_run", s()), ("overdue", boolean()),
-            ("progress", obj(&[("status", status_enum.clone()), ("step", int()), ("max_step", int()), ("text", s()), ("indeterminate", boolean())], &["text", "indeterminate"], false)),
+            ("error_count", int()), ("next_run", string()), ("overdue", boolean()),
+            ("progress", obj(&[("status", status_enum.clone()), ("step", int()), ("max_step", int()), ("text", string()), ("indeterminate", boolean())], &["text", "indeterminate"], false)),
         ], &["item", "name"], false),
         "ItemList": obj(&[("items", list("Item"))], &["items"], false),
         "SessionItem": session_item,
         "Session": obj(&[
-            ("session", s()), ("handler", s()), ("started_at", s()), ("manual", boolean()), ("handler_text", s()),
+            ("session", string()), ("handler", string()), ("started_at", string()), ("manual", boolean()), ("handler_text", string()),
             ("stop_all", boolean()), ("stopped_items", strings()), ("items", list("SessionItem")),
         ], &["session", "handler", "started_at", "items"], false),
         "SessionList": obj(&[("sessions", list("Session"))], &["sessions"], false),
         "SessionRecord": obj(&[
-            ("session", s()), ("handler", s()), ("started_at", s()), ("manual", boolean()), ("ended_at", s()),
-            ("end_reason", s()), ("status", status_enum), ("items", list("SessionItem")),
+            ("session", string()), ("handler", string()), ("started_at", string()), ("manual", boolean()), ("ended_at", string()),
+            ("end_reason", string()), ("status", status_enum), ("items", list("SessionItem")),
         ], &["session", "handler", "started_at", "items"], false),
         "SessionHistory": obj(&[("sessions", list("SessionRecord"))], &["sessions"], false),
         "Host": obj(&[
-            ("host", s()), ("this_host", boolean()), ("up", boolean()), ("started_at", s()), ("seen_at", s()),
-            ("down_since", s()), ("version", s()), ("handlers", int()), ("live_sessions", int()),
+            ("host", string()), ("this_host", boolean()), ("up", boolean()), ("started_at", string()), ("seen_at", string()),
+            ("down_since", string()), ("version", string()), ("handlers", int()), ("live_sessions", int()),
         ], &["host", "this_host", "up", "started_at", "seen_at", "version", "handlers", "live_sessions"], false),
-        "FleetHandler": {"allOf": [r("Handler"), obj(&[("host", s())], &["host"], false)]},
-        "FleetSession": {"allOf": [r("SessionRecord"), obj(&[("host", s())], &["host"], false)]},
+        "FleetHandler": {"allOf": [schema_ref("Handler"), obj(&[("host", string())], &["host"], false)]},
+        "FleetSession": {"allOf": [schema_ref("SessionRecord"), obj(&[("host", string())], &["host"], false)]},
         "Fleet": obj(&[
-            ("host", s()), ("shared", boolean()), ("hosts", list("Host")), ("handlers", list("FleetHandler")),
+            ("host", string()), ("shared", boolean()), ("hosts", list("Host")), ("handlers", list("FleetHandler")),
             ("sessions", list("FleetSession")),
         ], &["host", "shared", "hosts", "handlers", "sessions"], false),
         "Event": obj(&[
-            ("event", s()), ("handler", s()), ("item", s()), ("session", s()), ("level", level.clone()), ("name", s()),
-            ("description", s()), ("link_text", s()), ("link_reference", s()), ("context", s()), ("time", s()),
+            ("event", string()), ("handler", string()), ("item", string()), ("session", string()), ("level", level.clone()), ("name", string()),
+            ("description", string()), ("link_text", string()), ("link_reference", string()), ("context", string()), ("time", string()),
         ], &["event", "handler", "level", "name", "description", "time"], false),
-        "EventList": obj(&[("events", list("Event")), ("next", s()), ("total", int())], &["events", "total"], false),
+        "EventList": obj(&[("events", list("Event")), ("next", string()), ("total", int())], &["events", "total"], false),
         "EventsFilter": obj(&[
-            ("handler", s()), ("item", s()), ("handler_level_only", boolean()), ("levels", json!({"type": "array", "items": level})),
-            ("session", s()), ("since", s()), ("until", s()), ("after", s()), ("limit", int()),
+            ("handler", string()), ("item", string()), ("handler_level_only", boolean()), ("levels", json!({"type": "array", "items": level})),
+            ("session", string()), ("since", string()), ("until", string()), ("after", string()), ("limit", int()),
         ], &[], true),
         "Removed": obj(&[("removed", int())], &["removed"], false),
         "Conflict": obj(&[
-            ("conflict", s()), ("handler", s()), ("item", s()), ("key", s()), ("name", s()), ("description", s()),
+            ("conflict", string()), ("handler", string()), ("item", string()), ("key", string()), ("name", string()), ("description", string()),
             ("versions", json!({"type": "array", "items": {"type": "object"}})), ("abilities", strings()),
-            ("detected_at", s()), ("resolution", json!({"type": "object"})),
+            ("detected_at", string()), ("resolution", json!({"type": "object"})),
         ], &["conflict", "handler", "name", "versions"], false),
         "ConflictList": obj(&[("conflicts", list("Conflict"))], &["conflicts"], false),
         "Choice": {"oneOf": [
             {"type": "string", "enum": ["keep_recent", "remove_from_sync_set"]},
-            obj(&[("keep", json!({"type": "array", "items": obj(&[("index", int()), ("new_name", s())], &["index"], true)}))], &["keep"], true),
-            obj(&[("keep_other", s())], &["keep_other"], true),
+            obj(&[("keep", json!({"type": "array", "items": obj(&[("index", int()), ("new_name", string())], &["index"], true)}))], &["keep"], true),
+            obj(&[("keep_other", string())], &["keep_other"], true),
         ]},
-        "Resolve": obj(&[("host", host()), ("choice", r("Choice")), ("apply_to_all", boolean())], &["choice"], true),
+        "Resolve": obj(&[("host", host()), ("choice", schema_ref("Choice")), ("apply_to_all", boolean())], &["choice"], true),
         "ResolveResult": obj(&[("recorded", strings()), ("needs_attention", strings())], &["recorded", "needs_attention"], false),
-        "ControlTarget": obj(&[("host", host()), ("handler", s()), ("items", strings()), ("flags", strings()), ("context", json!({}))], &[], true),
+        "ControlTarget": obj(&[("host", host()), ("handler", string()), ("items", strings()), ("flags", strings()), ("context", json!({}))], &[], true),
         "StartResult": obj(&[("requests", strings())], &["requests"], false),
-        "Enable": obj(&[("host", host()), ("handler", s()), ("item", s()), ("enable", boolean()), ("flags", strings())], &["handler", "enable"], true),
-        "Activate": obj(&[("host", host()), ("handler", s()), ("activate", boolean()), ("flags", strings())], &["handler", "activate"], true),
-        "Pause": obj(&[("host", host()), ("handler", s()), ("until", s())], &[], true),
-        "Resume": obj(&[("host", host()), ("handler", s())], &[], true),
+        "Enable": obj(&[("host", host()), ("handler", string()), ("item", string()), ("enable", boolean()), ("flags", strings())], &["handler", "enable"], true),
+        "Activate": obj(&[("host", host()), ("handler", string()), ("activate", boolean()), ("flags", strings())], &["handler", "activate"], true),
+        "Pause": obj(&[("host", host()), ("handler", string()), ("until", string())], &[], true),
+        "Resume": obj(&[("host", host()), ("handler", string())], &[], true),
         "HistoryChart": obj(&[
-            ("handler", s()),
-            ("days", json!({"type": "array", "items": obj(&[("date", s()), ("succeeded", int()), ("failed", int()), ("other", int())], &["date", "succeeded", "failed", "other"], false)})),
+            ("handler", string()),
+            ("days", json!({"type": "array", "items": obj(&[("date", string()), ("succeeded", int()), ("failed", int()), ("other", int())], &["date", "succeeded", "failed", "other"], false)})),
         ], &["handler", "days"], false),
-        "Update": {"type": "object", "description": "The protocol's `update` push: `seq`, `type` and the fields of the change.", "properties": {"seq": int(), "type": s()}, "required": ["seq", "type"]},
+        "Update": {"type": "object", "description": "The protocol's `update` push: `seq`, `type` and the fields of the change.", "properties": {"seq": int(), "type": string()}, "required": ["seq", "type"]},
         "OpenApi": {"type": "object"},
     })
 }
@@ -155,10 +162,12 @@ fn operation(route: &RouteDoc) -> Value {
         media if media.contains('/') => {
             json!({"200": {"description": "OK", "content": {media: {"schema": {"type": "string"}}}}})
         }
-        schema => json!({"200": {"description": "OK", "content": {"application/json": {"schema": r(schema)}}}}),
+        schema => {
+            json!({"200": {"description": "OK", "content": {"application/json": {"schema": schema_ref(schema)}}}})
+        }
     };
     let mut responses = ok.as_object().cloned().unwrap_or_default();
-    let error = json!({"description": "Error", "content": {"application/json": {"schema": r("Error")}}});
+    let error = json!({"description": "Error", "content": {"application/json": {"schema": schema_ref("Error")}}});
     responses.insert("default".into(), error);
     let mut op = json!({
         "summary": route.summary,
@@ -170,7 +179,7 @@ fn operation(route: &RouteDoc) -> Value {
         if let Some(body) = route.body {
             m.insert(
                 "requestBody".into(),
-                json!({"required": false, "content": {"application/json": {"schema": r(body)}}}),
+                json!({"required": false, "content": {"application/json": {"schema": schema_ref(body)}}}),
             );
         }
         let security = if route.auth { json!([{"cookie": []}, {"bearer": []}]) } else { json!([]) };
@@ -179,13 +188,12 @@ fn operation(route: &RouteDoc) -> Value {
     op
 }
 
-/// The document.
-pub(crate) fn document() -> Value {
+pub(crate) fn document(routes: &[RouteDoc]) -> Value {
     let mut paths = Map::new();
-    for route in route_table() {
+    for route in routes {
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         if let Some(e) = entry.as_object_mut() {
-            e.insert(route.method.to_ascii_lowercase(), operation(&route));
+            e.insert(route.method.to_ascii_lowercase(), operation(route));
         }
     }
     json!({
@@ -200,7 +208,7 @@ pub(crate) fn document() -> Value {
         "components": {
             "schemas": schemas(),
             "securitySchemes": {
-                "cookie": {"type": "apiKey", "in": "cookie", "name": crate::COOKIE_NAME},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },
         },

@@ -1,80 +1,36 @@
 //! The one list of routes. [`route_table`] (what the OpenAPI document and `docs/dashboard.md` describe) and
-//! the router are both built from `routes()`, so a route cannot be served without being documented.
+//! the router are both built from `routes()`, so a route cannot be served without being documented. The
+//! OpenAPI document's own handler is here too: it is the one handler that needs the table.
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{MethodRouter, delete, get, post};
+use axum::{Json, Router};
+use serde_json::Value;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::feed::Inner;
-use crate::{api, assets, security, stream};
+use crate::route_doc::{ParamDoc, ParamIn, RouteDoc, param};
+use crate::state::AppState;
+use crate::{api, assets, openapi, security, stream};
 
-/// Where a parameter travels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamIn {
-    /// In the path (`{name}`).
-    Path,
-    /// In the query string.
-    Query,
-    /// In a header.
-    Header,
-}
-
-/// A documented parameter.
-#[derive(Clone, Copy, Debug)]
-pub struct ParamDoc {
-    /// Name.
-    pub name: &'static str,
-    /// Where.
-    pub location: ParamIn,
-    /// JSON Schema type: `string`, `integer` or `boolean`.
-    pub kind: &'static str,
-    /// Meaning.
-    pub description: &'static str,
-}
-
-/// A documented route.
-#[derive(Clone, Copy, Debug)]
-pub struct RouteDoc {
-    /// `GET`, `POST` or `DELETE`.
-    pub method: &'static str,
-    /// Path with `{param}` placeholders.
-    pub path: &'static str,
-    /// One line.
-    pub summary: &'static str,
-    /// Path, query and header parameters.
-    pub params: &'static [ParamDoc],
-    /// The request body's schema name in the OpenAPI components, if any.
-    pub body: Option<&'static str>,
-    /// The response: a schema name in the components, or a media type (`text/html` …).
-    pub response: &'static str,
-    /// The route needs the token.
-    pub auth: bool,
-}
-
-const fn p(name: &'static str, location: ParamIn, kind: &'static str, description: &'static str) -> ParamDoc {
-    ParamDoc { name, location, kind, description }
-}
-
-const INCLUDE_HIDDEN: ParamDoc = p("include_hidden", ParamIn::Query, "boolean", "Include hidden entries.");
-const HANDLER_PATH: ParamDoc = p("h", ParamIn::Path, "string", "The handler ID.");
-const ID_PATH: ParamDoc = p("id", ParamIn::Path, "string", "The ID.");
+const INCLUDE_HIDDEN: ParamDoc = param("include_hidden", ParamIn::Query, "boolean", "Include hidden entries.");
+const HANDLER_PATH: ParamDoc = param("h", ParamIn::Path, "string", "The handler ID.");
+const ID_PATH: ParamDoc = param("id", ParamIn::Path, "string", "The ID.");
 
 struct Route {
     doc: RouteDoc,
-    service: MethodRouter<Arc<Inner>>,
+    service: MethodRouter<Arc<AppState>>,
 }
 
-fn r(
+fn route(
     method: &'static str,
     path: &'static str,
     summary: &'static str,
     params: &'static [ParamDoc],
     body: Option<&'static str>,
     response: &'static str,
-    service: MethodRouter<Arc<Inner>>,
+    service: MethodRouter<Arc<AppState>>,
 ) -> Route {
     let auth = path.starts_with("/api/") || path == "/metrics";
     Route { doc: RouteDoc { method, path, summary, params, body, response, auth }, service }
@@ -83,20 +39,20 @@ fn r(
 fn routes() -> Vec<Route> {
     use ParamIn::{Header, Query};
     vec![
-        r("GET", "/", "The dashboard page.", &[], None, "text/html", get(assets::index)),
-        r("GET", "/app.js", "The dashboard script.", &[], None, "text/javascript", get(assets::app_js)),
-        r("GET", "/style.css", "The dashboard style sheet.", &[], None, "text/css", get(assets::style_css)),
-        r(
+        route("GET", "/", "The dashboard page.", &[], None, "text/html", get(assets::index)),
+        route("GET", "/app.js", "The dashboard script.", &[], None, "text/javascript", get(assets::app_js)),
+        route("GET", "/style.css", "The dashboard style sheet.", &[], None, "text/css", get(assets::style_css)),
+        route(
             "GET",
             "/login",
             "Checks the token, sets the HttpOnly SameSite=Strict cookie and redirects (303) to /.",
-            const { &[p("token", Query, "string", "The dashboard token.")] },
+            const { &[param("token", Query, "string", "The dashboard token.")] },
             None,
             "redirect",
             get(api::login),
         ),
-        r("GET", "/api/v1/status", "Daemon status (`status`).", &[], None, "Status", get(api::status)),
-        r(
+        route("GET", "/api/v1/status", "Daemon status (`status`).", &[], None, "Status", get(api::status)),
+        route(
             "GET",
             "/api/v1/handlers",
             "Handlers (`handler.list`).",
@@ -105,7 +61,7 @@ fn routes() -> Vec<Route> {
             "HandlerList",
             get(api::handlers),
         ),
-        r(
+        route(
             "GET",
             "/api/v1/handlers/{h}/items",
             "A handler's items (`item.list`).",
@@ -114,32 +70,40 @@ fn routes() -> Vec<Route> {
             "ItemList",
             get(api::items),
         ),
-        r(
+        route(
             "GET",
             "/api/v1/handlers/{h}/history-chart",
             "Succeeded, failed and other finished sessions per UTC day, oldest day first (from `sessions.history`).",
-            const { &[HANDLER_PATH, p("days", Query, "integer", "Days to cover, 1..=366 (default 14).")] },
+            const { &[HANDLER_PATH, param("days", Query, "integer", "Days to cover, 1..=366 (default 14).")] },
             None,
             "HistoryChart",
             get(api::history_chart),
         ),
-        r("GET", "/api/v1/sessions", "Live sessions (`sessions.list`).", &[], None, "SessionList", get(api::sessions)),
-        r(
+        route(
+            "GET",
+            "/api/v1/sessions",
+            "Live sessions (`sessions.list`).",
+            &[],
+            None,
+            "SessionList",
+            get(api::sessions),
+        ),
+        route(
             "GET",
             "/api/v1/sessions/history",
             "Finished and live sessions, newest first (`sessions.history`).",
             const {
                 &[
-                    p("handler", Query, "string", "Only this handler's sessions."),
-                    p("before", Query, "string", "Only sessions started before this RFC 3339 time (next page)."),
-                    p("limit", Query, "integer", "Page size."),
+                    param("handler", Query, "string", "Only this handler's sessions."),
+                    param("before", Query, "string", "Only sessions started before this RFC 3339 time (next page)."),
+                    param("limit", Query, "integer", "Page size."),
                 ]
             },
             None,
             "SessionHistory",
             get(api::history),
         ),
-        r(
+        route(
             "GET",
             "/api/v1/fleet",
             "Every host of the fleet with its liveness, handlers and live sessions (`fleet.hosts`, `fleet.handlers`, `fleet.sessions` with `live`); a daemon on its own store is a fleet of one.",
@@ -148,28 +112,28 @@ fn routes() -> Vec<Route> {
             "Fleet",
             get(api::fleet),
         ),
-        r(
+        route(
             "GET",
             "/api/v1/events",
             "Sync Results, newest first (`events.list`).",
             const {
                 &[
-                    p("handler", Query, "string", "Handler."),
-                    p("item", Query, "string", "Item (with handler)."),
-                    p("level", Query, "string", "Levels, comma-separated: info, warning, error."),
-                    p("session", Query, "string", "Reporting session."),
-                    p("handler_level_only", Query, "boolean", "Only handler-level events."),
-                    p("since", Query, "string", "At or after this RFC 3339 time."),
-                    p("until", Query, "string", "Before this RFC 3339 time."),
-                    p("after", Query, "string", "The `next` cursor of the previous page."),
-                    p("limit", Query, "integer", "Page size."),
+                    param("handler", Query, "string", "Handler."),
+                    param("item", Query, "string", "Item (with handler)."),
+                    param("level", Query, "string", "Levels, comma-separated: info, warning, error."),
+                    param("session", Query, "string", "Reporting session."),
+                    param("handler_level_only", Query, "boolean", "Only handler-level events."),
+                    param("since", Query, "string", "At or after this RFC 3339 time."),
+                    param("until", Query, "string", "Before this RFC 3339 time."),
+                    param("after", Query, "string", "The `next` cursor of the previous page."),
+                    param("limit", Query, "integer", "Page size."),
                 ]
             },
             None,
             "EventList",
             get(api::events),
         ),
-        r(
+        route(
             "GET",
             "/api/v1/events/{id}",
             "One event (`events.get`).",
@@ -178,7 +142,7 @@ fn routes() -> Vec<Route> {
             "Event",
             get(api::event),
         ),
-        r(
+        route(
             "DELETE",
             "/api/v1/events/{id}",
             "Removes one event (`events.remove`).",
@@ -187,7 +151,7 @@ fn routes() -> Vec<Route> {
             "Removed",
             delete(api::event_delete),
         ),
-        r(
+        route(
             "POST",
             "/api/v1/events/clear",
             "Removes the matching events (`events.clear`); an empty body removes all.",
@@ -196,16 +160,18 @@ fn routes() -> Vec<Route> {
             "Removed",
             post(api::events_clear),
         ),
-        r(
+        route(
             "GET",
             "/api/v1/conflicts",
             "Conflicts (`conflicts.list`).",
-            const { &[p("handler", Query, "string", "Handler."), p("item", Query, "string", "Item (with handler).")] },
+            const {
+                &[param("handler", Query, "string", "Handler."), param("item", Query, "string", "Item (with handler).")]
+            },
             None,
             "ConflictList",
             get(api::conflicts),
         ),
-        r(
+        route(
             "GET",
             "/api/v1/conflicts/{id}",
             "One conflict (`conflicts.get`).",
@@ -214,7 +180,7 @@ fn routes() -> Vec<Route> {
             "Conflict",
             get(api::conflict),
         ),
-        r(
+        route(
             "POST",
             "/api/v1/conflicts/{id}/resolve",
             "Chooses a resolution (`conflicts.resolve`).",
@@ -223,7 +189,7 @@ fn routes() -> Vec<Route> {
             "ResolveResult",
             post(api::resolve),
         ),
-        r(
+        route(
             "POST",
             "/api/v1/control/start",
             "Starts syncs (`control.start`): everything, a handler, or items of a handler.",
@@ -232,7 +198,7 @@ fn routes() -> Vec<Route> {
             "StartResult",
             post(api::control_start),
         ),
-        r(
+        route(
             "POST",
             "/api/v1/control/stop",
             "Stops syncs (`control.stop`).",
@@ -241,7 +207,7 @@ fn routes() -> Vec<Route> {
             "Empty",
             post(api::control_stop),
         ),
-        r(
+        route(
             "POST",
             "/api/v1/control/enable",
             "Enables or disables a handler or item (`control.enable`).",
@@ -250,7 +216,7 @@ fn routes() -> Vec<Route> {
             "Empty",
             post(api::control_enable),
         ),
-        r(
+        route(
             "POST",
             "/api/v1/control/activate",
             "Activates or deactivates a handler (`control.activate`).",
@@ -259,7 +225,7 @@ fn routes() -> Vec<Route> {
             "Empty",
             post(api::control_activate),
         ),
-        r(
+        route(
             "POST",
             "/api/v1/control/pause",
             "Pauses a handler, or every handler (`control.pause`).",
@@ -268,7 +234,7 @@ fn routes() -> Vec<Route> {
             "Empty",
             post(api::control_pause),
         ),
-        r(
+        route(
             "POST",
             "/api/v1/control/resume",
             "Resumes a handler, or every paused handler (`control.resume`).",
@@ -277,40 +243,50 @@ fn routes() -> Vec<Route> {
             "Empty",
             post(api::control_resume),
         ),
-        r(
+        route(
             "GET",
             "/api/v1/stream",
             "Server-Sent Events: `snapshot`, then `update`s with ids `<epoch>-<seq>`; resumable with Last-Event-ID or ?since=.",
             const {
                 &[
-                    p("Last-Event-ID", Header, "string", "Resume after this event id."),
-                    p("since", Query, "string", "Resume after this event id (for clients that cannot set headers)."),
+                    param("Last-Event-ID", Header, "string", "Resume after this event id."),
+                    param(
+                        "since",
+                        Query,
+                        "string",
+                        "Resume after this event id (for clients that cannot set headers).",
+                    ),
                 ]
             },
             None,
             "text/event-stream",
             get(stream::stream),
         ),
-        r("GET", "/api/v1/openapi.json", "This document.", &[], None, "OpenApi", get(api::openapi)),
-        r("GET", "/metrics", "Prometheus metrics (text format 0.0.4).", &[], None, "text/plain", get(api::metrics)),
+        route("GET", "/api/v1/openapi.json", "This document.", &[], None, "OpenApi", get(openapi_json)),
+        route("GET", "/metrics", "Prometheus metrics (text format 0.0.4).", &[], None, "text/plain", get(api::metrics)),
     ]
+}
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi_json() -> Json<Value> {
+    Json(openapi::document(&route_table()))
 }
 
 /// Every route the dashboard serves, with its documentation.
 pub fn route_table() -> Vec<RouteDoc> {
-    routes().into_iter().map(|r| r.doc).collect()
+    routes().into_iter().map(|route| route.doc).collect()
 }
 
 /// The router behind the security layers.
-pub(crate) fn router(inner: Arc<Inner>) -> Router {
-    let mut router: Router<Arc<Inner>> = Router::new();
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let mut router: Router<Arc<AppState>> = Router::new();
     for route in routes() {
         router = router.route(route.doc.path, route.service);
     }
     router
         .fallback(api::no_route)
-        .layer(RequestBodyLimitLayer::new(inner.config.max_body))
-        .layer(from_fn_with_state(inner.clone(), security::guard))
+        .layer(RequestBodyLimitLayer::new(state.config.max_body))
+        .layer(from_fn_with_state(state.clone(), security::guard))
         .layer(from_fn(security::headers))
-        .with_state(inner)
+        .with_state(state)
 }

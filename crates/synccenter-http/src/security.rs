@@ -22,41 +22,13 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::COOKIE_NAME;
+use crate::config::COOKIE_NAME;
 use crate::error::{ApiError, ErrorDetail};
-use crate::feed::{Inner, lock};
+use crate::state::AppState;
 use crate::token::constant_time_eq;
 
 /// The content security policy of every response.
 pub(crate) const CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-
-/// A token bucket: `rate` tokens per second, at most `rate` stored.
-#[derive(Debug)]
-pub(crate) struct Bucket {
-    rate: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    pub(crate) fn new(rate_per_second: u32) -> Bucket {
-        let rate = f64::from(rate_per_second.max(1));
-        Bucket { rate, tokens: rate, last: Instant::now() }
-    }
-
-    /// Takes a token if one is there.
-    pub(crate) fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
 
 /// The token a request carries: `Authorization: Bearer T`, else the `synccenter_token` cookie.
 pub(crate) fn request_token(headers: &HeaderMap) -> Option<&str> {
@@ -93,8 +65,8 @@ fn needs_token(path: &str) -> bool {
 }
 
 /// Host check, rate limit, token and Origin (see the module docs).
-pub(crate) async fn guard(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Response {
-    let config = &inner.config;
+pub(crate) async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let config = &state.config;
     let Some(host) = host_of(&req) else {
         return ApiError::BadHost.into_response();
     };
@@ -111,7 +83,7 @@ pub(crate) async fn guard(State(inner): State<Arc<Inner>>, req: Request, next: N
     if needs_token(req.uri().path()) && fetch_site.is_some_and(|s| s != "same-origin" && s != "none") {
         return ApiError::CrossSite.into_response();
     }
-    if !lock(&inner.bucket).take(Instant::now()) {
+    if !state.admit(Instant::now()) {
         return ApiError::RateLimited.into_response();
     }
     let authed = token_matches(&config.token, request_token(req.headers()));
@@ -151,19 +123,7 @@ pub(crate) async fn headers(req: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-
-    #[test]
-    fn bucket_refills() {
-        let t0 = Instant::now();
-        let mut b = Bucket::new(2);
-        assert!(b.take(t0));
-        assert!(b.take(t0));
-        assert!(!b.take(t0));
-        assert!(b.take(t0 + Duration::from_millis(600)));
-    }
 
     #[test]
     fn tokens_from_bearer_or_cookie() {

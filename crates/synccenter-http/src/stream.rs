@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -22,15 +23,20 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 
+use crate::connection::fresh_snapshot;
 use crate::error::ApiError;
-use crate::feed::{Inner, KEEP_ALIVE, Live, fresh_snapshot};
+use crate::feed::Live;
+use crate::state::AppState;
+
+/// Interval of the keep-alive comments on the stream.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct StreamQuery {
     since: Option<String>,
 }
 
-struct State0 {
+struct StreamState {
     queue: VecDeque<Event>,
     rx: Option<broadcast::Receiver<Live>>,
     /// Updates up to this seq were sent (or are covered by the snapshot).
@@ -42,31 +48,31 @@ fn update_event(id: &str, data: &str) -> Event {
 }
 
 pub(crate) async fn stream(
-    State(inner): State<Arc<Inner>>,
+    State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     q: Result<Query<StreamQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = q.map(|Query(q)| q).map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned).or(q.since);
     let resumed = last.as_deref().and_then(|id| {
-        let feed = inner.feed();
+        let feed = state.feed();
         let missed = feed.missed_since(id)?;
-        Some((missed, inner.listen(&feed), feed.head))
+        Some((missed, state.listen(&feed), feed.head))
     });
     let start = match resumed {
         Some((missed, rx, head)) => {
             let queue = missed.iter().map(|(id, e)| update_event(id, &e.data)).collect();
-            State0 { queue, rx: Some(rx), sent: head }
+            StreamState { queue, rx: Some(rx), sent: head }
         }
         None => {
             let (rx, epoch) = {
-                let feed = inner.feed();
-                (inner.listen(&feed), feed.epoch.clone())
+                let feed = state.feed();
+                (state.listen(&feed), feed.epoch.clone())
             };
-            let snap = fresh_snapshot(&inner.config.socket).await.map_err(|_| ApiError::Unavailable)?;
+            let snap = fresh_snapshot(&state.config.socket).await.map_err(|_| ApiError::Unavailable)?;
             let data = json!({"epoch": epoch, "seq": snap.seq, "handlers": snap.handlers, "sessions": snap.sessions});
             let event = Event::default().event("snapshot").id(format!("{epoch}-{}", snap.seq)).data(data.to_string());
-            State0 { queue: VecDeque::from([event]), rx: Some(rx), sent: snap.seq }
+            StreamState { queue: VecDeque::from([event]), rx: Some(rx), sent: snap.seq }
         }
     };
     let events = stream::unfold(start, |mut st| async move {

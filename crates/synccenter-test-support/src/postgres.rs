@@ -1,5 +1,5 @@
 //! [`PgServer`]: a private, throwaway PostgreSQL server for tests that stop and restart the server, which
-//! must not disturb the other tests sharing the suite's server (`ci/start-postgres`).
+//! must not disturb the other tests sharing the suite's server (`.ci/start-postgres`).
 //!
 //! Each server has its own temporary data directory and a free loopback port. `initdb` and `postgres` refuse
 //! to run as root, so when the tests run as root the directory is handed to the `postgres` system user and
@@ -162,7 +162,7 @@ pub fn find_bin() -> anyhow::Result<PathBuf> {
         Some((_, bin)) => Ok(bin),
         None => bail!(
             "PostgreSQL is not installed: no {DEBIAN_PG_ROOT}/*/bin/initdb (install Debian's postgresql package, \
-             e.g. with `bash ci/start-postgres` as root, or set {PG_BIN_ENV})"
+             e.g. with `bash .ci/start-postgres` as root, or set {PG_BIN_ENV})"
         ),
     }
 }

@@ -3,7 +3,7 @@
 //! a click on Stop of host-b's syncing handler reaches host-b's session owner as `session.cancel_requested`
 //! (forwarded through the database), and host-b shows as down once it stops.
 //!
-//! The database server is named by `SYNCCENTER_TEST_PG_URL` (`bash ci/start-postgres` starts one and prints
+//! The database server is named by `SYNCCENTER_TEST_PG_URL` (`bash .ci/start-postgres` starts one and prints
 //! it). Without it the test fails under `CI=true` and is skipped with a note otherwise.
 
 use std::time::Duration;
@@ -23,13 +23,13 @@ fn server_url() -> Option<String> {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
             "{URL_ENV} is not set. Under CI=true the fleet dashboard test never skips: start a server with \
-             `bash ci/start-postgres` and export the {URL_ENV}=... line it prints"
+             `bash .ci/start-postgres` and export the {URL_ENV}=... line it prints"
         ),
         _ => {
             use std::io::Write;
             let _ = writeln!(
                 std::io::stderr(),
-                "note: {URL_ENV} is not set, so the fleet dashboard test is skipped; run `bash ci/start-postgres` \
+                "note: {URL_ENV} is not set, so the fleet dashboard test is skipped; run `bash .ci/start-postgres` \
                  and export the URL it prints to run it"
             );
             None
@@ -48,7 +48,7 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 /// A new, empty database `sc_dash_<random>` on the suite's server; its URL, or `None` to skip. Databases are
-/// left behind, as in the store's tests (`ci/start-postgres` starts its cluster afresh).
+/// left behind, as in the store's tests (`.ci/start-postgres` starts its cluster afresh).
 async fn fresh_database() -> Option<String> {
     let admin = server_url()?;
     let mut random = [0u8; 8];

@@ -1,6 +1,6 @@
 //! Where the PostgreSQL tests find a server, and throwaway databases on it.
 //!
-//! The suite's server is named by `SYNCCENTER_TEST_PG_URL` (`bash ci/start-postgres` starts one and prints
+//! The suite's server is named by `SYNCCENTER_TEST_PG_URL` (`bash .ci/start-postgres` starts one and prints
 //! it). Without it the tests cannot run: under `CI=true` that is a failure, never a skip; on a developer's
 //! machine they print a note and return early.
 
@@ -26,11 +26,11 @@ pub(crate) fn server_url() -> Option<String> {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ if under_ci() => panic!(
             "{URL_ENV} is not set. Under CI=true the PostgreSQL tests never skip: start a server with \
-             `bash ci/start-postgres` and export the {URL_ENV}=... line it prints"
+             `bash .ci/start-postgres` and export the {URL_ENV}=... line it prints"
         ),
         _ => {
             note(&format!(
-                "{URL_ENV} is not set, so the PostgreSQL tests do nothing; run `bash ci/start-postgres` and export \
+                "{URL_ENV} is not set, so the PostgreSQL tests do nothing; run `bash .ci/start-postgres` and export \
                  the URL it prints to run them"
             ));
             None
@@ -58,7 +58,7 @@ pub(crate) fn with_database(url: &str, database: &str) -> String {
 /// A new, empty database on the server at `admin_url`, with a unique name; returns its URL.
 ///
 /// Databases are left behind (dropping one forces a checkpoint, which costs more than the test);
-/// `ci/start-postgres` starts its cluster afresh, which clears them.
+/// `.ci/start-postgres` starts its cluster afresh, which clears them.
 pub(crate) async fn create_database(admin_url: &str) -> String {
     let name = format!("sc_t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to the test server");
