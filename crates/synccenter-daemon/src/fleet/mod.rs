@@ -8,7 +8,6 @@
 //! methods answer from its own records.
 
 mod buffer;
-pub(crate) mod queries;
 pub(crate) mod remote;
 mod shared;
 

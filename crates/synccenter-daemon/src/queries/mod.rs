@@ -13,10 +13,12 @@ use synccenter_protocol::methods::{self as m, ConflictInfo, HandlerInfo, ItemInf
 use tokio::sync::mpsc;
 
 use crate::convert::{self, RpcResult};
-use crate::fleet::{FleetLink, queries as fleet_queries};
+use crate::fleet::FleetLink;
 use crate::inbox::HubMsg;
 use crate::outbox::{Reply, json};
 use crate::store::DaemonStore;
+
+mod fleet;
 
 /// A read the hub asks for; the handlers fill in what they know from memory.
 #[derive(Debug)]
@@ -83,11 +85,11 @@ impl Query {
                 }
                 Ok(json(m::RemovedResult { removed }))
             }
-            Query::FleetHosts(local) => fleet_queries::hosts(cx.fleet, local).await,
-            Query::FleetHandlers(local, p) => fleet_queries::handlers(cx.fleet, cx.store, local, p).await,
-            Query::FleetSessions(p) => fleet_queries::sessions(cx.fleet, cx.store, p).await,
-            Query::FleetEvents(p) => fleet_queries::events(cx.fleet, cx.store, p).await,
-            Query::FleetConflicts(local, p) => fleet_queries::conflicts(cx.fleet, local, p).await,
+            Query::FleetHosts(local) => fleet::hosts(cx.fleet, local).await,
+            Query::FleetHandlers(local, p) => fleet::handlers(cx.fleet, cx.store, local, p).await,
+            Query::FleetSessions(p) => fleet::sessions(cx.fleet, cx.store, p).await,
+            Query::FleetEvents(p) => fleet::events(cx.fleet, cx.store, p).await,
+            Query::FleetConflicts(local, p) => fleet::conflicts(cx.fleet, local, p).await,
         }
     }
 }

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
 use synccenter_core::{EventLevel, EventQuery, SessionQuery, Store};
 use synccenter_protocol::fleet::{
     FleetConflict, FleetConflictsParams, FleetConflictsResult, FleetEvent, FleetEventsParams, FleetEventsResult,
@@ -12,17 +11,12 @@ use synccenter_protocol::fleet::{
     FleetSessionsResult, HostInfo,
 };
 use synccenter_protocol::methods::{ConflictInfo, HandlerInfo};
-use synccenter_protocol::{DEFAULT_PAGE, ErrorObject, MAX_PAGE};
+use synccenter_protocol::{DEFAULT_PAGE, MAX_PAGE};
 
-use super::FleetLink;
-use crate::convert as cv;
-use crate::queries::{error_count, event_filter, parse_cursor, store_err};
-
-type Reply = Result<Value, ErrorObject>;
-
-fn json<T: serde::Serialize>(v: T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
+use super::{error_count, event_filter, parse_cursor, store_err};
+use crate::convert;
+use crate::fleet::FleetLink;
+use crate::outbox::{Reply, json};
 
 fn wanted(filter: &Option<String>, host: &str) -> bool {
     filter.as_deref().is_none_or(|h| h == host)
@@ -48,14 +42,18 @@ pub(crate) async fn hosts(fleet: FleetLink, local: HostInfo) -> Reply {
         .into_iter()
         .map(|r| {
             if r.host == fleet.host {
-                return HostInfo { started_at: cv::ts(r.started_at), seen_at: cv::ts(r.seen_at), ..local.clone() };
+                return HostInfo {
+                    started_at: convert::ts(r.started_at),
+                    seen_at: convert::ts(r.seen_at),
+                    ..local.clone()
+                };
             }
             HostInfo {
                 this_host: false,
                 up: r.up,
-                started_at: cv::ts(r.started_at),
-                seen_at: cv::ts(r.seen_at),
-                down_since: r.down_since.map(cv::ts),
+                started_at: convert::ts(r.started_at),
+                seen_at: convert::ts(r.seen_at),
+                down_since: r.down_since.map(convert::ts),
                 version: r.version,
                 handlers: handlers.get(&r.host).copied().unwrap_or(0),
                 live_sessions: live.get(&r.host).copied().unwrap_or(0),
@@ -111,7 +109,7 @@ pub(crate) async fn handlers<S: Store>(
                 .collect();
             for h in others {
                 let key = (h.host.clone(), h.handler.id.to_string());
-                let mut info = cv::stored_handler_info(&h.handler, h.items.len());
+                let mut info = convert::stored_handler_info(&h.handler, h.items.len());
                 info.syncing = syncing.contains(&key);
                 info.conflict_count = conflicts.get(&key).copied().unwrap_or(0);
                 info.error_count = errors.get(&key).copied().unwrap_or(0);
@@ -126,8 +124,8 @@ pub(crate) async fn handlers<S: Store>(
 /// `fleet.sessions`.
 pub(crate) async fn sessions<S: Store>(fleet: FleetLink, store: std::sync::Arc<S>, p: FleetSessionsParams) -> Reply {
     let query = SessionQuery {
-        handler: p.handler.as_deref().map(cv::handler_id).transpose()?,
-        started_before: cv::time("before", &p.before)?,
+        handler: p.handler.as_deref().map(convert::handler_id).transpose()?,
+        started_before: convert::time("before", &p.before)?,
         limit: p.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
     };
     let records = match &fleet.shared {
@@ -147,7 +145,7 @@ pub(crate) async fn sessions<S: Store>(fleet: FleetLink, store: std::sync::Arc<S
     };
     let sessions = records
         .iter()
-        .map(|(host, r)| FleetSession { host: host.clone(), session: cv::session_record_info(r) })
+        .map(|(host, r)| FleetSession { host: host.clone(), session: convert::session_record_info(r) })
         .collect();
     Ok(json(FleetSessionsResult { sessions }))
 }
@@ -168,7 +166,8 @@ pub(crate) async fn events<S: Store>(fleet: FleetLink, store: std::sync::Arc<S>,
     let more = events.len() > limit as usize;
     let events: Vec<_> = events.into_iter().take(limit as usize).collect();
     let next = if more { events.last().map(|(_, e)| format!("{}.{}", e.time.as_micros(), e.id)) } else { None };
-    let events = events.iter().map(|(host, e)| FleetEvent { host: host.clone(), event: cv::event_info(e) }).collect();
+    let events =
+        events.iter().map(|(host, e)| FleetEvent { host: host.clone(), event: convert::event_info(e) }).collect();
     Ok(json(FleetEventsResult { events, next }))
 }
 
@@ -181,7 +180,7 @@ pub(crate) async fn conflicts(fleet: FleetLink, local: Vec<ConflictInfo>, p: Fle
     if let Some(shared) = &fleet.shared {
         for (host, c) in shared.pg().fleet_conflicts().await.map_err(store_err)? {
             if host != fleet.host && wanted(&p.host, &host) {
-                out.push(FleetConflict { host, conflict: cv::conflict_info(&c) });
+                out.push(FleetConflict { host, conflict: convert::conflict_info(&c) });
             }
         }
     }
