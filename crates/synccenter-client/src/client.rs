@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use synccenter_protocol::api::{self, Method};
 use synccenter_protocol::methods::{
     ActivateParams, ConflictInfo, ConflictParams, ConflictsListParams, ConflictsListResult, ConflictsRemoveParams,
     ControlTargetParams, CreateSessionParams, CreateSessionResult, DeleteItemParams, Empty, EnableParams, EventInfo,
@@ -15,7 +16,7 @@ use synccenter_protocol::methods::{
     HandlerListResult, HandlerParams, HandlerRegisterParams, HelloParams, HelloResult, ItemInfo, ItemListParams,
     ItemListResult, ItemRegisterParams, PauseParams, RemovedResult, ResolveParams, ResolveResult, ResumeParams,
     SessionInfo, SessionRecordInfo, SessionsHistoryParams, SessionsHistoryResult, SessionsListResult, StartResult,
-    StatusResult, SubscribeResult, SyncFailedParams, VersionRange, names,
+    StatusResult, SubscribeResult, SyncFailedParams, VersionRange,
 };
 use synccenter_protocol::{Env, MIN_SUPPORTED_PROTOCOL, Overrides, PROTOCOL_VERSION, Paths};
 use tokio::sync::mpsc;
@@ -64,11 +65,12 @@ impl Client {
             protocol: Some(VersionRange { min: MIN_SUPPORTED_PROTOCOL, max: PROTOCOL_VERSION }),
             client: Some(concat!("synccenter-client/", env!("CARGO_PKG_VERSION")).to_owned()),
         };
-        let value = tokio::time::timeout(HELLO_TIMEOUT, guard.0.call_value(names::HELLO, &params, PendingKind::Plain))
-            .await
-            .map_err(|_| ClientError::Timeout { what: "the hello handshake", after: HELLO_TIMEOUT })??;
+        let value =
+            tokio::time::timeout(HELLO_TIMEOUT, guard.0.call_value(api::Hello::NAME, &params, PendingKind::Plain))
+                .await
+                .map_err(|_| ClientError::Timeout { what: "the hello handshake", after: HELLO_TIMEOUT })??;
         let hello: HelloResult = serde_json::from_value(value)
-            .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", names::HELLO)))?;
+            .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", api::Hello::NAME)))?;
         if !(MIN_SUPPORTED_PROTOCOL..=PROTOCOL_VERSION).contains(&hello.protocol) {
             return Err(ClientError::Version {
                 server: hello.protocol,
@@ -95,6 +97,11 @@ impl Client {
         &self.conn.guard.0
     }
 
+    /// Calls the declared method `M` and decodes its result.
+    pub async fn request<M: Method>(&self, params: &M::Params) -> Result<M::Result, ClientError> {
+        self.call(M::NAME, params).await
+    }
+
     /// Calls `method` and decodes its result.
     pub async fn call<P: Serialize, R: DeserializeOwned>(&self, method: &str, params: &P) -> Result<R, ClientError> {
         let value = self.shared().call_value(method, params, PendingKind::Plain).await?;
@@ -115,7 +122,7 @@ impl Client {
 
     /// `status`.
     pub async fn status(&self) -> Result<StatusResult, ClientError> {
-        self.call(names::STATUS, &Empty {}).await
+        self.request::<api::Status>(&Empty {}).await
     }
 
     /// `session.create`: a session of `handler` over `items`.
@@ -135,152 +142,147 @@ impl Client {
 
     /// `session.create` with every parameter (a lease, or a detached session).
     pub async fn create_session_with(&self, params: CreateSessionParams) -> Result<Session, ClientError> {
-        let value = self.shared().call_value(names::SESSION_CREATE, &params, PendingKind::CreateSession).await?;
+        let value = self.shared().call_value(api::SessionCreate::NAME, &params, PendingKind::CreateSession).await?;
         let created: CreateSessionResult = serde_json::from_value(value)
-            .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", names::SESSION_CREATE)))?;
+            .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", api::SessionCreate::NAME)))?;
         let cancel = self.shared().session_watch(&created.session)?;
         Ok(Session::new(self.clone(), created.session, cancel))
     }
 
     /// `handler.register`.
     pub async fn register_handler(&self, params: HandlerRegisterParams) -> Result<HandlerInfo, ClientError> {
-        self.call(names::HANDLER_REGISTER, &params).await
+        self.request::<api::HandlerRegister>(&params).await
     }
 
     /// `handler.list`.
     pub async fn handlers(&self, include_hidden: bool) -> Result<Vec<HandlerInfo>, ClientError> {
-        let r: HandlerListResult = self.call(names::HANDLER_LIST, &HandlerListParams { include_hidden }).await?;
+        let r: HandlerListResult = self.request::<api::HandlerList>(&HandlerListParams { include_hidden }).await?;
         Ok(r.handlers)
     }
 
     /// `handler.remove`.
     pub async fn remove_handler(&self, handler: &str) -> Result<(), ClientError> {
-        self.call_empty(names::HANDLER_REMOVE, &HandlerParams { handler: handler.to_owned() }).await
+        self.request::<api::HandlerRemove>(&HandlerParams { handler: handler.to_owned() }).await.map(drop)
     }
 
     /// `handler.serve`: this connection receives the handler's `handler.sync_requested` pushes.
     pub async fn serve_handler(&self, handler: &str) -> Result<(), ClientError> {
-        self.call_empty(names::HANDLER_SERVE, &HandlerParams { handler: handler.to_owned() }).await
+        self.request::<api::HandlerServe>(&HandlerParams { handler: handler.to_owned() }).await.map(drop)
     }
 
     /// `handler.sync_failed`: the handler could not start a requested sync.
     pub async fn sync_failed(&self, request: &str, reason: &str) -> Result<(), ClientError> {
         let params = SyncFailedParams { request: request.to_owned(), reason: reason.to_owned() };
-        self.call_empty(names::HANDLER_SYNC_FAILED, &params).await
+        self.request::<api::HandlerSyncFailed>(&params).await.map(drop)
     }
 
     /// `item.register`.
     pub async fn register_item(&self, params: ItemRegisterParams) -> Result<ItemInfo, ClientError> {
-        self.call(names::ITEM_REGISTER, &params).await
+        self.request::<api::ItemRegister>(&params).await
     }
 
     /// `item.list`.
     pub async fn items(&self, handler: &str, include_hidden: bool) -> Result<Vec<ItemInfo>, ClientError> {
         let params = ItemListParams { handler: handler.to_owned(), include_hidden };
-        let r: ItemListResult = self.call(names::ITEM_LIST, &params).await?;
+        let r: ItemListResult = self.request::<api::ItemList>(&params).await?;
         Ok(r.items)
     }
 
     /// `control.start`.
     pub async fn start(&self, params: ControlTargetParams) -> Result<StartResult, ClientError> {
-        self.call(names::CONTROL_START, &params).await
+        self.request::<api::ControlStart>(&params).await
     }
 
     /// `control.stop`.
     pub async fn stop(&self, params: ControlTargetParams) -> Result<(), ClientError> {
-        self.call_empty(names::CONTROL_STOP, &params).await
+        self.request::<api::ControlStop>(&params).await.map(drop)
     }
 
     /// `control.enable`.
     pub async fn enable(&self, params: EnableParams) -> Result<(), ClientError> {
-        self.call_empty(names::CONTROL_ENABLE, &params).await
+        self.request::<api::ControlEnable>(&params).await.map(drop)
     }
 
     /// `control.activate`.
     pub async fn activate(&self, params: ActivateParams) -> Result<(), ClientError> {
-        self.call_empty(names::CONTROL_ACTIVATE, &params).await
+        self.request::<api::ControlActivate>(&params).await.map(drop)
     }
 
     /// `control.delete_item`.
     pub async fn delete_item(&self, params: DeleteItemParams) -> Result<(), ClientError> {
-        self.call_empty(names::CONTROL_DELETE_ITEM, &params).await
+        self.request::<api::ControlDeleteItem>(&params).await.map(drop)
     }
 
     /// `control.pause`: a handler, or every handler with `handler: None`.
     pub async fn pause(&self, params: PauseParams) -> Result<(), ClientError> {
-        self.call_empty(names::CONTROL_PAUSE, &params).await
+        self.request::<api::ControlPause>(&params).await.map(drop)
     }
 
     /// `control.resume`: a handler, or every paused handler with `handler: None`.
     pub async fn resume(&self, params: ResumeParams) -> Result<(), ClientError> {
-        self.call_empty(names::CONTROL_RESUME, &params).await
+        self.request::<api::ControlResume>(&params).await.map(drop)
     }
 
     /// `sessions.list`.
     pub async fn sessions(&self) -> Result<Vec<SessionInfo>, ClientError> {
-        let r: SessionsListResult = self.call(names::SESSIONS_LIST, &Empty {}).await?;
+        let r: SessionsListResult = self.request::<api::SessionsList>(&Empty {}).await?;
         Ok(r.sessions)
     }
 
     /// `sessions.history`.
     pub async fn history(&self, params: SessionsHistoryParams) -> Result<Vec<SessionRecordInfo>, ClientError> {
-        let r: SessionsHistoryResult = self.call(names::SESSIONS_HISTORY, &params).await?;
+        let r: SessionsHistoryResult = self.request::<api::SessionsHistory>(&params).await?;
         Ok(r.sessions)
     }
 
     /// `events.list`.
     pub async fn events(&self, filter: EventsFilterParams) -> Result<EventsListResult, ClientError> {
-        self.call(names::EVENTS_LIST, &filter).await
+        self.request::<api::EventsList>(&filter).await
     }
 
     /// `events.get`.
     pub async fn event(&self, id: &str) -> Result<EventInfo, ClientError> {
-        self.call(names::EVENTS_GET, &EventParams { event: id.to_owned() }).await
+        self.request::<api::EventsGet>(&EventParams { event: id.to_owned() }).await
     }
 
     /// `events.remove`; all must exist, otherwise nothing is removed. Returns how many were removed.
     pub async fn remove_events(&self, ids: Vec<String>) -> Result<u64, ClientError> {
-        let r: RemovedResult = self.call(names::EVENTS_REMOVE, &EventsRemoveParams { events: ids }).await?;
+        let r: RemovedResult = self.request::<api::EventsRemove>(&EventsRemoveParams { events: ids }).await?;
         Ok(r.removed)
     }
 
     /// `events.clear`: removes the matching events and returns how many.
     pub async fn clear_events(&self, filter: EventsFilterParams) -> Result<u64, ClientError> {
-        let r: RemovedResult = self.call(names::EVENTS_CLEAR, &filter).await?;
+        let r: RemovedResult = self.request::<api::EventsClear>(&filter).await?;
         Ok(r.removed)
     }
 
     /// `conflicts.list`.
     pub async fn conflicts(&self, params: ConflictsListParams) -> Result<Vec<ConflictInfo>, ClientError> {
-        let r: ConflictsListResult = self.call(names::CONFLICTS_LIST, &params).await?;
+        let r: ConflictsListResult = self.request::<api::ConflictsList>(&params).await?;
         Ok(r.conflicts)
     }
 
     /// `conflicts.get`.
     pub async fn conflict(&self, id: &str) -> Result<ConflictInfo, ClientError> {
-        self.call(names::CONFLICTS_GET, &ConflictParams { conflict: id.to_owned() }).await
+        self.request::<api::ConflictsGet>(&ConflictParams { conflict: id.to_owned() }).await
     }
 
     /// `conflicts.resolve`.
     pub async fn resolve(&self, params: ResolveParams) -> Result<ResolveResult, ClientError> {
-        self.call(names::CONFLICTS_RESOLVE, &params).await
+        self.request::<api::ConflictsResolve>(&params).await
     }
 
     /// `conflicts.remove`: the owner reports conflicts gone.
     pub async fn remove_conflicts(&self, ids: Vec<String>) -> Result<(), ClientError> {
-        self.call_empty(names::CONFLICTS_REMOVE, &ConflictsRemoveParams { conflicts: ids }).await
+        self.request::<api::ConflictsRemove>(&ConflictsRemoveParams { conflicts: ids }).await.map(drop)
     }
 
     /// `subscribe`: the current state, then every change as it happens.
     pub async fn subscribe(&self) -> Result<Subscription, ClientError> {
         // Listen before asking, so no update between the snapshot and the first `next` is lost.
         let rx = self.shared().subscribe_updates()?;
-        let snapshot: SubscribeResult = self.call(names::SUBSCRIBE, &Empty {}).await?;
+        let snapshot: SubscribeResult = self.request::<api::Subscribe>(&Empty {}).await?;
         Ok(Subscription::new(self.clone(), snapshot, rx))
-    }
-
-    pub(crate) async fn call_empty<P: Serialize>(&self, method: &str, params: &P) -> Result<(), ClientError> {
-        // Results may grow fields; only that the call succeeded matters.
-        self.call::<_, serde_json::Value>(method, params).await.map(drop)
     }
 }

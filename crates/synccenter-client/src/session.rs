@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
+use synccenter_protocol::api;
 use synccenter_protocol::methods::{
-    AddContextParams, CanContinueParams, CanContinueResult, CancelRequestedPush, CancelResult, EndResult,
-    PendingItemsResult, ProposeItemParams, ProposedItem, ReportConflictParams, ReportConflictResult, ReportEventParams,
-    ReportEventResult, ReportProgressParams, SessionItemParams, SessionParams, names,
+    AddContextParams, CanContinueParams, CancelRequestedPush, EndResult, PendingItemsResult, ProposeItemParams,
+    ProposedItem, ReportConflictParams, ReportEventParams, ReportProgressParams, SessionItemParams, SessionParams,
 };
 use synccenter_protocol::{CancelWire, EventLevelWire, StatusWire};
 use tokio::sync::watch;
@@ -117,7 +117,7 @@ impl Session {
             step: Some(step),
             max_step: Some(max_step),
         };
-        let r: CancelResult = self.client.call(names::SESSION_REPORT_PROGRESS, &params).await?;
+        let r = self.client.request::<api::SessionReportProgress>(&params).await?;
         Ok(r.cancel)
     }
 
@@ -147,55 +147,55 @@ impl Session {
     /// Reports an event with every field; `params.session` is replaced by this session's ID.
     pub async fn report_event_with(&self, mut params: ReportEventParams) -> Result<String, ClientError> {
         params.session.clone_from(&self.id);
-        let r: ReportEventResult = self.client.call(names::SESSION_REPORT_EVENT, &params).await?;
+        let r = self.client.request::<api::SessionReportEvent>(&params).await?;
         Ok(r.event)
     }
 
     /// Whether the item (or, with `None`, the handler as a whole) may continue.
     pub async fn can_continue(&self, item: Option<&str>) -> Result<bool, ClientError> {
         let params = CanContinueParams { session: self.id.clone(), item: item.map(str::to_owned) };
-        let r: CanContinueResult = self.client.call(names::SESSION_CAN_CONTINUE, &params).await?;
+        let r = self.client.request::<api::SessionCanContinue>(&params).await?;
         Ok(r.proceed)
     }
 
     /// Items and contexts that start requests added while the session runs.
     pub async fn query_additional_items(&self) -> Result<PendingItemsResult, ClientError> {
-        self.client.call(names::SESSION_QUERY_ADDITIONAL_ITEMS, &self.params()).await
+        self.client.request::<api::SessionQueryAdditionalItems>(&self.params()).await
     }
 
     /// Adds an item to the session.
     pub async fn add_item(&self, item: &str) -> Result<(), ClientError> {
         let params = SessionItemParams { session: self.id.clone(), item: item.to_owned() };
-        self.client.call_empty(names::SESSION_ADD_ITEM, &params).await
+        self.client.request::<api::SessionAddItem>(&params).await.map(drop)
     }
 
     /// Adds a pending context to the session.
     pub async fn add_context(&self, context: Value) -> Result<(), ClientError> {
         let params = AddContextParams { session: self.id.clone(), context: Some(context) };
-        self.client.call_empty(names::SESSION_ADD_CONTEXT, &params).await
+        self.client.request::<api::SessionAddContext>(&params).await.map(drop)
     }
 
     /// Proposes a new item, to be committed with [`Session::commit_item`].
     pub async fn propose_item(&self, item: ProposedItem) -> Result<(), ClientError> {
         let params = ProposeItemParams { session: self.id.clone(), item };
-        self.client.call_empty(names::SESSION_PROPOSE_ITEM, &params).await
+        self.client.request::<api::SessionProposeItem>(&params).await.map(drop)
     }
 
     /// Commits a proposed item.
     pub async fn commit_item(&self, item: &str) -> Result<(), ClientError> {
         let params = SessionItemParams { session: self.id.clone(), item: item.to_owned() };
-        self.client.call_empty(names::SESSION_COMMIT_ITEM, &params).await
+        self.client.request::<api::SessionCommitItem>(&params).await.map(drop)
     }
 
     /// Marks the session as user-initiated.
     pub async fn report_manual_sync(&self) -> Result<(), ClientError> {
-        self.client.call_empty(names::SESSION_REPORT_MANUAL_SYNC, &self.params()).await
+        self.client.request::<api::SessionReportManualSync>(&self.params()).await.map(drop)
     }
 
     /// Reports a conflict and returns its ID; `params.session` is replaced by this session's ID.
     pub async fn report_conflict(&self, mut params: ReportConflictParams) -> Result<String, ClientError> {
         params.session.clone_from(&self.id);
-        let r: ReportConflictResult = self.client.call(names::SESSION_REPORT_CONFLICT, &params).await?;
+        let r = self.client.request::<api::SessionReportConflict>(&params).await?;
         Ok(r.conflict)
     }
 
@@ -235,7 +235,7 @@ impl Session {
 
     /// Ends the session after all progress reported so far, and returns its outcome.
     pub async fn end(mut self) -> Result<EndResult, ClientError> {
-        let r = self.client.call(names::SESSION_END, &self.params()).await;
+        let r = self.client.request::<api::SessionEnd>(&self.params()).await;
         // Even a refused end must not be repeated by `Drop`.
         self.ended = true;
         self.client.shared().forget_session(&self.id);
