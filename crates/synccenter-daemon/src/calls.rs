@@ -115,21 +115,15 @@ impl Progress {
 }
 
 fn params<T: DeserializeOwned>(method: &str, p: Option<&RawValue>) -> Result<T, ErrorObject> {
-    serde_json::from_str(p.map_or("{}", RawValue::get)).map_err(|e| {
-        ErrorObject::new(
-            error_codes::INVALID_PARAMS,
-            HResult::E_INVALIDARG.code,
-            HResult::E_INVALIDARG.name,
-            format!("invalid params for {method}: {e}"),
-        )
-    })
+    m::decode_params(method, p)
 }
 
 fn no_params(method: &str, p: Option<&RawValue>) -> Result<(), ErrorObject> {
     params::<m::Empty>(method, p).map(|_| ())
 }
 
-/// Parses a call; unknown methods get `E_NOTIMPL`, ill-typed parameters `E_INVALIDARG`.
+/// Parses a call; unknown methods get `E_NOTIMPL`, a required string left out `E_POINTER`, other ill-typed
+/// parameters `E_INVALIDARG`.
 pub(crate) fn parse(method: &str, p: Option<&RawValue>) -> Result<Call, ErrorObject> {
     Ok(match method {
         names::HELLO => Call::Hello(params(method, p)?),
