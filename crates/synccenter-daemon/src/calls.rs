@@ -13,15 +13,9 @@ use synccenter_protocol::{ErrorObject, StatusWire, error_codes};
 
 use crate::convert;
 
+/// A required string left out is `E_POINTER`, other ill-typed parameters `E_INVALIDARG`.
 fn params<T: DeserializeOwned>(method: &str, p: Option<&RawValue>) -> Result<T, ErrorObject> {
-    serde_json::from_str(p.map_or("{}", RawValue::get)).map_err(|e| {
-        ErrorObject::new(
-            error_codes::INVALID_PARAMS,
-            HResult::E_INVALIDARG.code,
-            HResult::E_INVALIDARG.name,
-            format!("invalid params for {method}: {e}"),
-        )
-    })
+    m::decode_params(method, p)
 }
 
 fn unknown_method(method: &str) -> ErrorObject {

@@ -66,7 +66,7 @@ enum Parsed {
 struct ProgressNotification<'a> {
     jsonrpc: &'a str,
     method: &'a str,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "synccenter_protocol::methods::object_only")]
     params: ProgressParams<'a>,
 }
 
@@ -90,12 +90,14 @@ struct ProgressParams<'a> {
 }
 
 fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
-    if line.iter().all(u8::is_ascii_whitespace) {
+    let Some(first) = line.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Parsed::Nothing;
-    }
+    };
     // The hot path: most lines are progress notifications, and the general path reads the parameters twice
-    // (once to find the envelope's end of them, once into their type).
-    if let Ok(n) = serde_json::from_slice::<ProgressNotification<'_>>(line)
+    // (once to find the envelope's end of them, once into their type). Only an object is a message: serde
+    // would read an array as the fields in order.
+    if *first == b'{'
+        && let Ok(n) = serde_json::from_slice::<ProgressNotification<'_>>(line)
         && n.jsonrpc == "2.0"
         && n.method == synccenter_protocol::methods::names::SESSION_REPORT_PROGRESS
     {

@@ -61,6 +61,11 @@ impl ErrorObject {
     pub fn invalid(code: i64, message: impl Into<String>) -> Self {
         Self::new(code, 0x8007_0057, "E_INVALIDARG", message)
     }
+
+    /// `E_POINTER` (a required argument is missing) with a JSON-RPC code.
+    pub fn null_pointer(code: i64, message: impl Into<String>) -> Self {
+        Self::new(code, 0x8000_4003, "E_POINTER", message)
+    }
 }
 
 /// One parsed incoming message, borrowing from the line it came from.
@@ -95,24 +100,37 @@ struct RawMessage<'a> {
     params: Option<&'a RawValue>,
 }
 
+/// The answer to a line that is JSON but not an object.
+const NOT_AN_OBJECT: &str = "a message must be a JSON object (batches are not supported)";
+
 /// Distinguishes `"id": null` (present, and refused) from a missing `id`.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&RawValue>::deserialize(d).map(Some)
 }
 
+/// Whether the text's first non-whitespace byte opens a JSON object. serde reads a JSON array into a struct
+/// field by field, so `["2.0", 7, "status"]` would pass for a request if this were not checked first.
+pub(crate) fn starts_object(text: &[u8]) -> bool {
+    text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 /// Parses one line (without its `\n`) in a single pass: the envelope is read and the parameters are kept as
-/// raw text for the method's own typed parser.
+/// raw text for the method's own typed parser. Only an object is a message: any other JSON value, an array
+/// (a JSON-RPC batch, which the daemon does not take) included, is an invalid request with no `id`.
 pub fn parse_incoming(line: &[u8]) -> Result<Incoming<'_>, IncomingError> {
     let fail = |id, code, msg: String| Err(IncomingError { id, error: ErrorObject::invalid(code, msg) });
+    if !starts_object(line) {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+            Err(e) => fail(None, error_codes::PARSE_ERROR, format!("not JSON: {e}")),
+            Ok(_) => fail(None, error_codes::INVALID_REQUEST, NOT_AN_OBJECT.into()),
+        };
+    }
     let raw: RawMessage<'_> = match serde_json::from_slice(line) {
         Ok(r) => r,
         Err(e) => {
             return match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
                 Err(_) => fail(None, error_codes::PARSE_ERROR, format!("not JSON: {e}")),
-                Ok(_) if line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => {
-                    fail(None, error_codes::INVALID_REQUEST, format!("not a JSON-RPC message: {e}"))
-                }
-                Ok(_) => fail(None, error_codes::INVALID_REQUEST, "a message must be a JSON object".into()),
+                Ok(_) => fail(None, error_codes::INVALID_REQUEST, format!("not a JSON-RPC message: {e}")),
             };
         }
     };
@@ -207,5 +225,26 @@ mod tests {
         let ok = parse_incoming(br#"{"jsonrpc":"2.0","method":"m","params":{"a":1}}"#).expect("notification");
         assert_eq!(ok.id, None);
         assert_eq!(ok.method, "m");
+    }
+
+    #[test]
+    fn an_array_is_never_a_message_and_carries_no_id() {
+        // serde's derive would read these as a request and a notification, field by field.
+        for line in [
+            r#"["2.0", 97, "handler.register", {"handler": "arr", "name": "x"}]"#,
+            r#" ["2.0", null, "session.report_progress", {"session": "s", "item": "i", "status": 1}]"#,
+            "[1, 2, 3]",
+            "[]",
+            "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"}]",
+        ] {
+            let e = parse_incoming(line.as_bytes()).expect_err(line);
+            assert_eq!((e.id, e.error.code), (None, error_codes::INVALID_REQUEST), "{line}");
+            assert_eq!(e.error.message, NOT_AN_OBJECT);
+        }
+        assert_eq!(parse_incoming(b"[1, 2").expect_err("cut").error.code, error_codes::PARSE_ERROR);
+        assert_eq!(
+            parse_incoming(b"\t{\"jsonrpc\":\"2.0\",\"method\":\"m\"}").map(|m| m.method).ok(),
+            Some("m".into())
+        );
     }
 }

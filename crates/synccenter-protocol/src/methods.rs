@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use crate::wire::{CancelWire, ControlFlagWire, EventLevelWire, HandlerTypeWire, RetentionWire, StatusWire};
 
+mod decode;
+pub use decode::{decode_params, object_only};
+
 /// Method names, never reused for anything else.
 pub mod names {
     /// Version negotiation.

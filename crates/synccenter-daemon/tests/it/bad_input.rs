@@ -1,5 +1,6 @@
 //! Malformed input of every kind: each gets a JSON-RPC error carrying the spec's HRESULT, nothing changes,
-//! and the same connection and the daemon go on serving a well-formed session.
+//! and the same connection and the daemon go on serving a well-formed session. A JSON array is never a
+//! message (serde would read it as fields in order), and a required string left out is `E_POINTER`.
 
 use serde_json::{Value, json};
 use synccenter_test_support::{RawConn, TestDaemon};
@@ -16,9 +17,9 @@ async fn observable_state(c: &mut RawConn) -> Value {
     })
 }
 
-#[tokio::test]
-async fn every_kind_of_bad_message_is_refused_and_changes_nothing() {
-    let d = TestDaemon::start().await;
+/// A connection whose handler `nas` has a live session over `docs` at step 1 of 5; the session and the
+/// observable state.
+async fn session_at_step_one(d: &TestDaemon) -> (RawConn, String, Value) {
     let mut c = d.raw().await;
     c.setup("nas", &["docs"], json!({})).await;
     let s = c.session("nas", &["docs"]).await;
@@ -28,6 +29,13 @@ async fn every_kind_of_bad_message_is_refused_and_changes_nothing() {
     )
     .await;
     let before = observable_state(&mut c).await;
+    (c, s, before)
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_message_is_refused_and_changes_nothing() {
+    let d = TestDaemon::start().await;
+    let (mut c, s, before) = session_at_step_one(&d).await;
     let long_id = "h".repeat(64);
     let unknown = "00000000-0000-4000-8000-000000000000";
     let p = |v: Value| v;
@@ -208,4 +216,78 @@ async fn progress_notifications_off_the_common_shape_are_read_like_any_other_mes
 async fn current_step(c: &mut RawConn) -> u64 {
     let list = c.ok("sessions.list", json!({})).await;
     list["sessions"][0]["items"][0]["step"].as_u64().expect("step")
+}
+
+/// Sends a line that is not a single message and returns the one reply it gets.
+async fn refused_line(c: &mut RawConn, line: &str) -> Value {
+    c.send_line(line).await;
+    let reply = c.read_message().await;
+    assert_eq!(reply["id"], Value::Null, "{line} -> {reply}");
+    assert_eq!(reply["error"]["data"]["name"], "E_INVALIDARG", "{line} -> {reply}");
+    reply
+}
+
+#[tokio::test]
+async fn a_json_array_is_refused_whole_with_a_null_id_and_changes_nothing() {
+    let d = TestDaemon::start().await;
+    let (mut c, s, before) = session_at_step_one(&d).await;
+    let report = json!({"session": s, "item": "docs", "status": "updating", "step": 2, "max_step": 5});
+    let lines = [
+        // A request and a progress notification written as arrays of their fields in order.
+        json!(["2.0", 97, "handler.register", {"handler": "arr", "name": "x"}]).to_string(),
+        json!(["2.0", "session.report_progress", report]).to_string(),
+        // An array whose second element could pass for the ID of a pending request.
+        "[1, 2, 3]".to_owned(),
+        // JSON-RPC batches, empty and not.
+        "[]".to_owned(),
+        json!([{"jsonrpc": "2.0", "id": 5, "method": "status"}]).to_string(),
+    ];
+    for line in &lines {
+        assert_eq!(refused_line(&mut c, line).await["error"]["code"], -32600, "{line}");
+    }
+    // A progress notification whose parameters are an array of their fields: refused.
+    let positional = json!([s, "docs", "updating", null, 3, 5]);
+    let line = json!({"jsonrpc": "2.0", "method": "session.report_progress", "params": positional}).to_string();
+    c.send_line(&line).await;
+    assert_eq!(c.read_message().await["error"]["message"], "\"params\" must be an object");
+    assert_eq!(current_step(&mut c).await, 1);
+    assert_eq!(c.err("item.list", json!({"handler": "arr"})).await.0, "E_INVALIDARG", "no handler was registered");
+    assert_eq!(observable_state(&mut c).await, before, "an array changed the observable state");
+    // Each array got exactly one reply: the next one is this request's.
+    assert_eq!(c.ok("status", json!({})).await["handlers"], 1);
+}
+
+#[tokio::test]
+async fn a_required_string_left_out_or_null_is_a_null_pointer() {
+    let d = TestDaemon::start().await;
+    let (mut c, s, before) = session_at_step_one(&d).await;
+    let cases = [
+        ("session.create", json!({"items": ["docs"]})),
+        ("session.create", json!({"handler": null, "items": ["docs"]})),
+        ("session.report_progress", json!({"session": s, "status": "updating", "step": 2})),
+        ("session.report_progress", json!({"item": "docs", "status": "updating", "step": 2})),
+        ("session.add_item", json!({"session": s})),
+        ("session.add_item", json!({"session": s, "item": null})),
+        ("session.propose_item", json!({"session": s, "item": {"name": "Music"}})),
+        ("item.register", json!({"handler": "nas", "name": "Nameless"})),
+        ("handler.register", json!({"name": "No ID"})),
+        ("session.end", json!({})),
+    ];
+    for (method, params) in cases {
+        let reply = c.call(method, params.clone()).await;
+        let error = &reply["error"];
+        assert_eq!(
+            (error["code"].as_i64(), error["data"]["name"].as_str()),
+            (Some(-32602), Some("E_POINTER")),
+            "{method} {params} -> {reply}"
+        );
+        assert_eq!(error["data"]["hresult"], 0x8000_4003u32, "{reply}");
+    }
+    // No parameters at all; a required list (not a pointer); the same report as a notification.
+    c.send_line(&json!({"jsonrpc": "2.0", "id": 1, "method": "session.create"}).to_string()).await;
+    assert_eq!(c.read_message().await["error"]["data"]["name"], "E_POINTER");
+    assert_eq!(c.err("session.create", json!({"handler": "nas"})).await.0, "E_INVALIDARG");
+    c.notify("session.report_progress", json!({"session": s, "status": "updating", "step": 3})).await;
+    assert_eq!(current_step(&mut c).await, 1);
+    assert_eq!(observable_state(&mut c).await, before, "a refused call changed the observable state");
 }
