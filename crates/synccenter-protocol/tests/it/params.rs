@@ -79,22 +79,9 @@ fn methods() -> Vec<(&'static str, Decode, Value)> {
     ]
 }
 
-/// The method names the crate declares (`methods::names` without the pushes, and the fleet methods), read
-/// from its source so that a new method cannot be left out of [`methods`].
+/// Every declared method (`api::ALL`), so that a new method cannot be left out of [`methods`].
 fn declared_methods() -> BTreeSet<String> {
-    let methods = include_str!("../../src/methods.rs");
-    let names = methods.split("pub mod names {").nth(1).and_then(|r| r.split("\n}").next()).expect("mod names");
-    let fleet = include_str!("../../src/fleet.rs");
-    let mut found = BTreeSet::new();
-    for line in names.lines().chain(fleet.lines()).map(str::trim) {
-        let Some((name, value)) = line.strip_prefix("pub const ").and_then(|l| l.split_once(": &str = \"")) else {
-            continue;
-        };
-        if !name.starts_with("PUSH_") {
-            found.insert(value.trim_end_matches("\";").to_owned());
-        }
-    }
-    found
+    synccenter_protocol::api::ALL.iter().map(|m| m.name.to_owned()).collect()
 }
 
 #[test]
