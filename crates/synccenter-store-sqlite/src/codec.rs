@@ -99,10 +99,13 @@ impl HandlerRow {
             policies: HandlerPolicies::from_mask_lenient(mask(self.policies, "handler policies")?),
             retention: EventRetention::from_name(&self.retention)
                 .ok_or_else(|| bad("event retention", &self.retention))?,
-            pause: self.paused_since.map(|since| synccenter_core::Pause {
-                since: synccenter_core::Timestamp::from_micros(since),
-                until: opt_ts(self.paused_until),
-            }),
+            pause: match (self.paused_since, self.paused_until) {
+                (Some(since), until) => {
+                    Some(synccenter_core::Pause { since: Timestamp::from_micros(since), until: opt_ts(until) })
+                }
+                (None, None) => None,
+                (None, Some(until)) => return Err(bad("handler pause", format!("an end ({until}) without a start"))),
+            },
         })
     }
 }

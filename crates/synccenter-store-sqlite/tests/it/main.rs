@@ -4,8 +4,8 @@
 mod maintenance;
 mod sqlite_only;
 
-use synccenter_store_sqlite::SqliteStore;
-use synccenter_store_tests::StoreFixture;
+use synccenter_store_sqlite::{DB_FILE_NAME, SqliteStore};
+use synccenter_store_tests::{Damage, StoreFixture};
 use tempfile::TempDir;
 
 /// A fresh data directory; reopening drops the store and opens the same file again.
@@ -27,6 +27,22 @@ impl StoreFixture for SqliteFixture {
     async fn reopen(&self, old: SqliteStore) -> SqliteStore {
         drop(old);
         self.open().await
+    }
+
+    async fn damage(&self, damage: &Damage) -> bool {
+        use sqlx::Connection;
+        let path = self.dir.path().join(DB_FILE_NAME);
+        let mut conn =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("raw connection");
+        let Damage::PauseEndWithoutStart(handler) = damage;
+        let done = sqlx::query("UPDATE handlers SET paused_since = NULL WHERE id = ? AND paused_until IS NOT NULL")
+            .bind(handler.as_str())
+            .execute(&mut conn)
+            .await
+            .expect("damage the handler row");
+        assert_eq!(done.rows_affected(), 1, "one paused handler row damaged");
+        conn.close().await.expect("close the raw connection");
+        true
     }
 }
 
