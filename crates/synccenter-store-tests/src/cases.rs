@@ -115,8 +115,9 @@ pub async fn pause_end_without_start_is_corrupt<F: StoreFixture>() {
     let s = f.reopen(s).await;
     let handlers = s.load().await.expect("load").handlers;
     assert_eq!(handlers, vec![(open_ended, vec![]), (running, vec![]), (timed, vec![])]);
-    if !f.damage(&Damage::PauseEndWithoutStart(hid("timed"))).await {
-        return;
+    match f.damage(&Damage::PauseEndWithoutStart(hid("timed"))).await {
+        None => return,
+        Some(rows) => assert_eq!(rows, 1, "one handler row damaged"),
     }
     let err = s.load().await.expect_err("a pause end without a start must be refused");
     let StoreError::Corrupt(msg) = &err else { panic!("expected Corrupt, got {err:?}") };

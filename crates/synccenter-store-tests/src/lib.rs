@@ -33,11 +33,12 @@ pub trait StoreFixture: Sized {
     fn reopen(&self, old: Self::Store) -> impl Future<Output = Self::Store>;
 
     /// Writes `damage` into the storage beneath the store, as a bug or a hand edit could, so that a case can
-    /// check that reads trust nothing. Returns false when the backend keeps nothing beneath its records to
-    /// damage (the reference `MemoryStore`); every backend that stores rows writes each [`Damage`].
-    fn damage(&self, damage: &Damage) -> impl Future<Output = bool> {
+    /// check that reads trust nothing; returns how many rows it changed. `None` when the backend keeps nothing
+    /// beneath its records to damage (the reference `MemoryStore`); every backend that stores rows writes each
+    /// [`Damage`].
+    fn damage(&self, damage: &Damage) -> impl Future<Output = Option<u64>> {
         let _ = damage;
-        async { false }
+        async { None }
     }
 }
 

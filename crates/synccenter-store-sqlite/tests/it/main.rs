@@ -29,20 +29,11 @@ impl StoreFixture for SqliteFixture {
         self.open().await
     }
 
-    async fn damage(&self, damage: &Damage) -> bool {
-        use sqlx::Connection;
-        let path = self.dir.path().join(DB_FILE_NAME);
-        let mut conn =
-            sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("raw connection");
+    async fn damage(&self, damage: &Damage) -> Option<u64> {
         let Damage::PauseEndWithoutStart(handler) = damage;
-        let done = sqlx::query("UPDATE handlers SET paused_since = NULL WHERE id = ? AND paused_until IS NOT NULL")
-            .bind(handler.as_str())
-            .execute(&mut conn)
-            .await
-            .expect("damage the handler row");
-        assert_eq!(done.rows_affected(), 1, "one paused handler row damaged");
-        conn.close().await.expect("close the raw connection");
-        true
+        let mut conn = sqlite_only::raw(&self.dir.path().join(DB_FILE_NAME)).await;
+        let sql = "UPDATE handlers SET paused_since = NULL WHERE id = ? AND paused_until IS NOT NULL";
+        Some(sqlx::query(sql).bind(handler.as_str()).execute(&mut conn).await.expect("damage").rows_affected())
     }
 }
 
