@@ -16,11 +16,12 @@ use synccenter_core::{
 };
 use uuid::Uuid;
 
-use crate::codec::{
-    Bad, CONFLICT_COLUMNS, ConflictRow, EVENT_COLUMNS, EventRow, HANDLER_COLUMNS, HandlerRow, ITEM_COLUMNS, ItemRow,
-    num, status, ts,
-};
-use crate::{PgStore, push_filter, push_page};
+use synccenter_store_rows::read::{self, status};
+use synccenter_store_rows::write::{CONFLICTS, HANDLERS, ITEMS};
+use synccenter_store_rows::{Bad, Read};
+
+use crate::codec::{hosted, num, ts};
+use crate::{EVENT_SELECT, PgStore, push_filter, push_page, select};
 
 /// A host of the fleet as the database knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -304,36 +305,30 @@ impl PgStore {
     /// Every host's handlers with their items, ordered by host, then handler ID.
     pub async fn fleet_handlers(&self) -> Result<Vec<FleetHandler>, StoreError> {
         let mut tx = self.read_tx().await?;
-        let handlers =
-            sqlx::query_as::<_, HandlerRow>(&format!("SELECT {HANDLER_COLUMNS} FROM handlers ORDER BY host, id"))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.sql_err(e))?;
-        let items =
-            sqlx::query_as::<_, ItemRow>(&format!("SELECT {ITEM_COLUMNS} FROM items ORDER BY host, handler_id, id"))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.sql_err(e))?;
+        let handlers = sqlx::query(&select("handlers", HANDLERS.columns, "ORDER BY host, id"))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.sql_err(e))?;
+        let items = sqlx::query(&select("items", ITEMS.columns, "ORDER BY host, handler_id, id"))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.sql_err(e))?;
         tx.commit().await.map_err(|e| self.sql_err(e))?;
-        let mut by_handler: BTreeMap<(String, String), Vec<ItemRow>> = BTreeMap::new();
-        for row in items {
-            by_handler.entry((row.host.clone(), row.handler_id.clone())).or_default().push(row);
-        }
-        handlers
-            .into_iter()
-            .map(|row| {
-                let host = row.host.clone();
-                let handler = row.into_handler()?;
-                let items = by_handler
-                    .remove(&(host.clone(), handler.id.as_str().to_owned()))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(ItemRow::into_item)
-                    .collect::<Result<Vec<_>, Bad>>()?;
-                Ok(FleetHandler { host, handler, items })
-            })
-            .collect::<Result<_, Bad>>()
-            .map_err(|b| self.bad(b))
+        let fleet = || -> Read<Vec<FleetHandler>> {
+            let mut by_handler: BTreeMap<(String, HandlerId), Vec<Item>> = BTreeMap::new();
+            for (host, (handler, item)) in hosted(&items, read::item)? {
+                by_handler.entry((host, handler)).or_default().push(item);
+            }
+            let handlers = hosted(&handlers, read::handler)?;
+            Ok(handlers
+                .into_iter()
+                .map(|(host, handler)| {
+                    let items = by_handler.remove(&(host.clone(), handler.id.clone())).unwrap_or_default();
+                    FleetHandler { host, handler, items }
+                })
+                .collect())
+        };
+        fleet().map_err(|b| self.bad(b))
     }
 
     /// Every host's session history, newest first (ties by ID descending), each with its host; only live
@@ -358,19 +353,14 @@ impl PgStore {
         query: &EventQuery,
         host: Option<&str>,
     ) -> Result<Vec<(String, Event)>, StoreError> {
-        let mut qb = QueryBuilder::<Postgres>::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE TRUE"));
+        let mut qb = QueryBuilder::<Postgres>::new(&*EVENT_SELECT);
         if let Some(host) = host {
             qb.push(" AND host = ").push_bind(host.to_owned());
         }
         push_filter(&mut qb, &query.filter);
         push_page(&mut qb, query);
-        let rows = qb.build_query_as::<EventRow>().fetch_all(&self.pool).await.map_err(|e| self.sql_err(e))?;
-        rows.into_iter()
-            .map(|r| {
-                let host = r.host.clone();
-                r.into_event().map(|e| (host, e)).map_err(|b| self.bad(b))
-            })
-            .collect()
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(|e| self.sql_err(e))?;
+        hosted(&rows, read::event).map_err(|b| self.bad(b))
     }
 
     /// How many events of `level` each handler of each host has, ordered by host, then handler ID; handlers
@@ -394,17 +384,11 @@ impl PgStore {
 
     /// Every host's conflicts, ordered by host, then conflict ID.
     pub async fn fleet_conflicts(&self) -> Result<Vec<(String, Conflict)>, StoreError> {
-        let rows =
-            sqlx::query_as::<_, ConflictRow>(&format!("SELECT {CONFLICT_COLUMNS} FROM conflicts ORDER BY host, id"))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.sql_err(e))?;
-        rows.into_iter()
-            .map(|r| {
-                let host = r.host.clone();
-                r.into_conflict().map(|c| (host, c)).map_err(|b| self.bad(b))
-            })
-            .collect()
+        let rows = sqlx::query(&select("conflicts", CONFLICTS.columns, "ORDER BY host, id"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.sql_err(e))?;
+        hosted(&rows, read::conflict).map_err(|b| self.bad(b))
     }
 
     /// The host that runs (or ran) a session; `None` for an unknown session.

@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+mod apply;
 mod codec;
 mod errors;
 mod fleet;
@@ -35,10 +36,10 @@ mod upkeep;
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
 use synccenter_core::{
     Change, Event, EventFilter, EventId, EventQuery, SessionId, SessionQuery, SessionRecord, Snapshot, Store,
@@ -46,11 +47,13 @@ use synccenter_core::{
 };
 use uuid::Uuid;
 
-use crate::codec::{
-    Bad, CONFLICT_COLUMNS, ConflictRow, EVENT_COLUMNS, EventRow, HANDLER_COLUMNS, HandlerRow, ITEM_COLUMNS, ItemRow,
-    SESSION_COLUMNS, SESSION_ITEM_COLUMNS, SessionItemRow, SessionRow, clean, clean_opt, conflict_docs, num,
-    owner_value, ts,
-};
+use synccenter_store_rows::filter::{Condition, event_conditions};
+use synccenter_store_rows::read::{self, SESSION_COLUMNS, SESSION_ITEM_COLUMNS};
+use synccenter_store_rows::write::{CONFLICTS, EVENTS, HANDLERS, ITEMS};
+use synccenter_store_rows::{Bad, Columns, Param, Read};
+
+use crate::apply::apply_one;
+use crate::codec::{Row, host_args, hosted, select_list, ts};
 use crate::errors::{ACQUIRE_TIMEOUT, bad_value, corrupt, from_migrate, from_sqlx};
 
 pub use crate::errors::redact_url;
@@ -184,34 +187,45 @@ impl PgStore {
         self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await.map_err(|e| self.sql_err(e))
     }
 
-    /// The records of `rows`, with their members read in one query.
+    /// Every row `sql` selects for this store's host (`$1`), `params` after it.
+    pub(crate) async fn fetch<'q>(
+        &self,
+        conn: &mut PgConnection,
+        sql: &'q str,
+        params: impl IntoIterator<Item = Param<'q>>,
+    ) -> Result<Vec<PgRow>, StoreError> {
+        let args = host_args(&self.host, params).map_err(|e| self.sql_err(e))?;
+        sqlx::query_with(sql, args).fetch_all(conn).await.map_err(|e| self.sql_err(e))
+    }
+
+    /// Decodes `rows` with `decode`, dropping their hosts (all this store's).
+    fn decode<T>(&self, rows: &[PgRow], decode: fn(&dyn Columns) -> Read<T>) -> Result<Vec<T>, StoreError> {
+        let decoded = hosted(rows, decode).map_err(|b| self.bad(b))?;
+        Ok(decoded.into_iter().map(|(_, t)| t).collect())
+    }
+
+    /// The records of `rows` (sessions), each with its host and its members, read in one query.
     pub(crate) async fn records(
         &self,
         conn: &mut PgConnection,
-        rows: Vec<SessionRow>,
+        rows: &[PgRow],
     ) -> Result<Vec<(String, SessionRecord)>, StoreError> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
+        let mut records = hosted(rows, read::session).map_err(|b| self.bad(b))?;
+        if records.is_empty() {
+            return Ok(records);
         }
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let members = sqlx::query_as::<_, SessionItemRow>(&format!(
-            "SELECT {SESSION_ITEM_COLUMNS} FROM session_items WHERE session_id = ANY($1) ORDER BY session_id, position"
-        ))
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| self.sql_err(e))?;
-        let mut by_session: HashMap<Uuid, Vec<SessionItemRow>> = HashMap::new();
-        for m in members {
-            by_session.entry(m.session_id).or_default().push(m);
+        let ids: Vec<Uuid> = records.iter().map(|(_, r)| r.id.0).collect();
+        let members =
+            sqlx::query(&SESSION_ITEM_SELECT).bind(&ids).fetch_all(&mut *conn).await.map_err(|e| self.sql_err(e))?;
+        let mut by_session: HashMap<Uuid, Vec<_>> = HashMap::new();
+        for m in &members {
+            let session: Uuid = sqlx::Row::try_get(m, "session_id").map_err(|e| self.sql_err(e))?;
+            by_session.entry(session).or_default().push(read::session_item(&Row(m)).map_err(|b| self.bad(b))?);
         }
-        rows.into_iter()
-            .map(|row| {
-                let items = by_session.remove(&row.id).unwrap_or_default();
-                let host = row.host.clone();
-                row.into_record(items).map(|r| (host, r)).map_err(|b| self.bad(b))
-            })
-            .collect()
+        for (_, record) in &mut records {
+            record.items = by_session.remove(&record.id.0).unwrap_or_default();
+        }
+        Ok(records)
     }
 }
 
@@ -246,32 +260,38 @@ async fn check_schema(conn: &mut PgConnection, server: &str) -> Result<(), Store
 
 /// Pushes `AND ...` conditions equal to [`EventFilter::matches`].
 pub(crate) fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter) {
-    if let Some(h) = &filter.handler {
-        qb.push(" AND handler_id = ").push_bind(h.as_str().to_owned());
-    }
-    match &filter.item {
-        Some(i) => {
-            qb.push(" AND item_id = ").push_bind(i.as_str().to_owned());
-        }
-        None if filter.handler_level_only => {
-            qb.push(" AND item_id IS NULL");
-        }
-        None => {}
-    }
-    if !filter.levels.is_empty() {
-        let levels: Vec<i64> = filter.levels.iter().map(|l| num(l.number())).collect();
-        qb.push(" AND level = ANY(").push_bind(levels).push(")");
-    }
-    if let Some(s) = &filter.session {
-        qb.push(" AND session_id = ").push_bind(s.0);
-    }
-    if let Some(t) = filter.since {
-        qb.push(" AND time >= ").push_bind(ts(t));
-    }
-    if let Some(t) = filter.until {
-        qb.push(" AND time < ").push_bind(ts(t));
+    for condition in event_conditions(filter) {
+        match condition {
+            Condition::TextIs(column, value) => qb.push(format_args!(" AND {column} = ")).push_bind(value.to_owned()),
+            Condition::NoItem => qb.push(" AND item_id IS NULL"),
+            Condition::LevelIn(levels) => qb.push(" AND level = ANY(").push_bind(levels).push(")"),
+            Condition::Session(id) => qb.push(" AND session_id = ").push_bind(id),
+            Condition::Time(operator, t) => qb.push(format_args!(" AND time {operator} ")).push_bind(t),
+        };
     }
 }
+
+/// `SELECT` of the host and `columns` of `table`, followed by `rest`.
+pub(crate) fn select(table: &str, columns: &[&str], rest: &str) -> String {
+    format!("SELECT {} FROM {table} {rest}", select_list(columns))
+}
+
+static HANDLER_SELECT: LazyLock<String> =
+    LazyLock::new(|| select("handlers", HANDLERS.columns, "WHERE host = $1 ORDER BY id"));
+static ITEM_SELECT: LazyLock<String> =
+    LazyLock::new(|| select("items", ITEMS.columns, "WHERE host = $1 ORDER BY handler_id, id"));
+static CONFLICT_SELECT: LazyLock<String> =
+    LazyLock::new(|| select("conflicts", CONFLICTS.columns, "WHERE host = $1 ORDER BY id"));
+/// Events, followed by conditions.
+pub(crate) static EVENT_SELECT: LazyLock<String> = LazyLock::new(|| select("events", EVENTS.columns, "WHERE TRUE"));
+/// Sessions, followed by conditions.
+static SESSION_SELECT: LazyLock<String> = LazyLock::new(|| select("sessions", SESSION_COLUMNS, "WHERE TRUE"));
+static SESSION_ITEM_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT session_id, {} FROM session_items WHERE session_id = ANY($1) ORDER BY session_id, position",
+        SESSION_ITEM_COLUMNS.join(", ")
+    )
+});
 
 /// Pushes the keyset cursor, the order (newest first, ties by ID descending) and the limit of an event page.
 pub(crate) fn push_page(qb: &mut QueryBuilder<'_, Postgres>, query: &EventQuery) {
@@ -281,315 +301,19 @@ pub(crate) fn push_page(qb: &mut QueryBuilder<'_, Postgres>, query: &EventQuery)
     qb.push(" ORDER BY time DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
 }
 
-/// Why one change could not be written.
-#[derive(Debug)]
-enum ApplyError {
-    Sql(sqlx::Error),
-    Json(serde_json::Error),
-}
-
-impl From<sqlx::Error> for ApplyError {
-    fn from(e: sqlx::Error) -> Self {
-        ApplyError::Sql(e)
-    }
-}
-
-/// Writes one change for `host`. Every statement is safe to run twice (see the crate docs on replays).
-async fn apply_one(conn: &mut PgConnection, host: &str, change: &Change) -> Result<(), ApplyError> {
-    match change {
-        Change::HandlerSaved(h) => {
-            sqlx::query(
-                "INSERT INTO handlers (host, id, name, handler_type, type_label, comment, last_sync_reported, \
-                 last_sync_recorded, active, enabled, connected, hidden, capabilities, policies, retention, \
-                 paused_since, paused_until) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-                 ON CONFLICT (host, id) DO UPDATE SET name = EXCLUDED.name, handler_type = EXCLUDED.handler_type, \
-                 type_label = EXCLUDED.type_label, comment = EXCLUDED.comment, \
-                 last_sync_reported = EXCLUDED.last_sync_reported, last_sync_recorded = EXCLUDED.last_sync_recorded, \
-                 active = EXCLUDED.active, enabled = EXCLUDED.enabled, connected = EXCLUDED.connected, \
-                 hidden = EXCLUDED.hidden, capabilities = EXCLUDED.capabilities, policies = EXCLUDED.policies, \
-                 retention = EXCLUDED.retention, paused_since = EXCLUDED.paused_since, \
-                 paused_until = EXCLUDED.paused_until",
-            )
-            .bind(host)
-            .bind(h.id.as_str())
-            .bind(clean(&h.name))
-            .bind(num(h.handler_type.number()))
-            .bind(clean(&h.type_label))
-            .bind(clean(&h.comment))
-            .bind(h.last_sync_reported.map(ts))
-            .bind(h.last_sync_recorded.map(ts))
-            .bind(h.active)
-            .bind(h.enabled)
-            .bind(h.connected)
-            .bind(h.hidden)
-            .bind(num(h.capabilities.bits()))
-            .bind(num(h.policies.bits()))
-            .bind(h.retention.name())
-            .bind(h.pause.map(|p| ts(p.since)))
-            .bind(h.pause.and_then(|p| p.until).map(ts))
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::HandlerDeleted(h) => {
-            // Its items go by cascade; its events and session history stay.
-            sqlx::query("DELETE FROM conflicts WHERE host = $1 AND handler_id = $2")
-                .bind(host)
-                .bind(h.as_str())
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("DELETE FROM handlers WHERE host = $1 AND id = $2")
-                .bind(host)
-                .bind(h.as_str())
-                .execute(&mut *conn)
-                .await?;
-        }
-        Change::ItemSaved(h, item) => {
-            // An item of a handler that does not exist is ignored, as by the reference store.
-            sqlx::query(
-                "INSERT INTO items (host, handler_id, id, name, type_label, comment, last_sync_reported, \
-                 last_sync_recorded, enabled, connected, hidden, capabilities, policies) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
-                 WHERE EXISTS (SELECT 1 FROM handlers WHERE host = $1 AND id = $2) \
-                 ON CONFLICT (host, handler_id, id) DO UPDATE SET name = EXCLUDED.name, \
-                 type_label = EXCLUDED.type_label, comment = EXCLUDED.comment, \
-                 last_sync_reported = EXCLUDED.last_sync_reported, last_sync_recorded = EXCLUDED.last_sync_recorded, \
-                 enabled = EXCLUDED.enabled, connected = EXCLUDED.connected, hidden = EXCLUDED.hidden, \
-                 capabilities = EXCLUDED.capabilities, policies = EXCLUDED.policies",
-            )
-            .bind(host)
-            .bind(h.as_str())
-            .bind(item.id.as_str())
-            .bind(clean(&item.name))
-            .bind(clean(&item.type_label))
-            .bind(clean(&item.comment))
-            .bind(item.last_sync_reported.map(ts))
-            .bind(item.last_sync_recorded.map(ts))
-            .bind(item.enabled)
-            .bind(item.connected)
-            .bind(item.hidden)
-            .bind(num(item.capabilities.bits()))
-            .bind(num(item.policies.bits()))
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::ItemDeleted(h, item) => {
-            sqlx::query("DELETE FROM items WHERE host = $1 AND handler_id = $2 AND id = $3")
-                .bind(host)
-                .bind(h.as_str())
-                .bind(item.as_str())
-                .execute(&mut *conn)
-                .await?;
-        }
-        Change::SessionStarted { session, handler, owner, started_at, items } => {
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id, host, handler_id, owner, started_at, manual) \
-                 VALUES ($1, $2, $3, $4, $5, FALSE) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(session.0)
-            .bind(host)
-            .bind(handler.as_str())
-            .bind(owner_value(*owner))
-            .bind(ts(*started_at))
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-            // A replay finds the session, and its members were written with it.
-            if inserted == 1 && !items.is_empty() {
-                let names: Vec<&str> = items.iter().map(|i| i.as_str()).collect();
-                sqlx::query(
-                    "INSERT INTO session_items (session_id, position, host, item_id, status, step, max_step, text) \
-                     SELECT $1, (m.ord - 1)::integer, $2, m.item, NULL, 0, 0, '' \
-                     FROM unnest($3::text[]) WITH ORDINALITY AS m (item, ord)",
-                )
-                .bind(session.0)
-                .bind(host)
-                .bind(names)
-                .execute(&mut *conn)
-                .await?;
-            }
-        }
-        Change::SessionItemAdded { session, item } => {
-            sqlx::query(
-                "INSERT INTO session_items (session_id, position, host, item_id, status, step, max_step, text) \
-                 SELECT s.id, (SELECT coalesce(max(position) + 1, 0) FROM session_items WHERE session_id = s.id), \
-                 s.host, $3, NULL, 0, 0, '' \
-                 FROM sessions s WHERE s.id = $1 AND s.host = $2 AND s.ended_at IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM session_items WHERE session_id = $1 AND item_id = $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(session.0)
-            .bind(host)
-            .bind(item.as_str())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::ItemProgressed { session, item, progress } => {
-            // The item's first membership, as the reference store's; only while the session is live.
-            sqlx::query(
-                "UPDATE session_items SET status = $1, step = $2, max_step = $3, text = $4 \
-                 WHERE session_id = $5 AND host = $6 \
-                 AND position = (SELECT min(position) FROM session_items WHERE session_id = $5 AND item_id = $7) \
-                 AND EXISTS (SELECT 1 FROM sessions WHERE id = $5 AND host = $6 AND ended_at IS NULL)",
-            )
-            .bind(progress.status.map(|s| num(s.number())))
-            .bind(i64::from(progress.step))
-            .bind(i64::from(progress.max_step))
-            .bind(clean(&progress.text))
-            .bind(session.0)
-            .bind(host)
-            .bind(item.as_str())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::SessionMarkedManual(session) => {
-            sqlx::query("UPDATE sessions SET manual = TRUE WHERE id = $1 AND host = $2")
-                .bind(session.0)
-                .bind(host)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Change::SessionEnded { session, at, reason, status } => {
-            // The first end wins: another host may have ended it already (host_lost).
-            sqlx::query(
-                "UPDATE sessions SET ended_at = $1, end_reason = $2, end_status = $3 \
-                 WHERE id = $4 AND host = $5 AND ended_at IS NULL",
-            )
-            .bind(ts(*at))
-            .bind(reason.name())
-            .bind(num(status.number()))
-            .bind(session.0)
-            .bind(host)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::EventAdded(e) => {
-            sqlx::query(
-                "INSERT INTO events (id, host, handler_id, item_id, session_id, level, name, description, \
-                 link_text, link_reference, context, time) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (id) DO UPDATE SET handler_id = excluded.handler_id, item_id = excluded.item_id, \
-                 session_id = excluded.session_id, level = excluded.level, name = excluded.name, \
-                 description = excluded.description, link_text = excluded.link_text, \
-                 link_reference = excluded.link_reference, context = excluded.context, time = excluded.time \
-                 WHERE events.host = excluded.host",
-            )
-            .bind(e.id.0)
-            .bind(host)
-            .bind(e.handler.as_str())
-            .bind(e.item.as_ref().map(|i| i.as_str()))
-            .bind(e.session.map(|s| s.0))
-            .bind(num(e.level.number()))
-            .bind(clean(&e.name))
-            .bind(clean(&e.description))
-            .bind(clean_opt(e.link_text.as_deref()))
-            .bind(clean_opt(e.link_reference.as_deref()))
-            .bind(clean_opt(e.context.as_deref()))
-            .bind(ts(e.time))
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::EventsPurged { handler, before } => {
-            sqlx::query("DELETE FROM events WHERE host = $1 AND handler_id = $2 AND time < $3")
-                .bind(host)
-                .bind(handler.as_str())
-                .bind(ts(*before))
-                .execute(&mut *conn)
-                .await?;
-        }
-        Change::ConflictSaved(c) => {
-            let (versions, resolution) = conflict_docs(c).map_err(ApplyError::Json)?;
-            sqlx::query(
-                "INSERT INTO conflicts (id, host, handler_id, item_id, key, name, description, versions, \
-                 abilities, detected_at, resolution) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb) \
-                 ON CONFLICT (id) DO UPDATE SET handler_id = EXCLUDED.handler_id, item_id = EXCLUDED.item_id, \
-                 key = EXCLUDED.key, name = EXCLUDED.name, description = EXCLUDED.description, \
-                 versions = EXCLUDED.versions, abilities = EXCLUDED.abilities, \
-                 detected_at = EXCLUDED.detected_at, resolution = EXCLUDED.resolution \
-                 WHERE conflicts.host = EXCLUDED.host",
-            )
-            .bind(c.id.0)
-            .bind(host)
-            .bind(c.handler.as_str())
-            .bind(c.item.as_ref().map(|i| i.as_str()))
-            .bind(clean_opt(c.key.as_deref()))
-            .bind(clean(&c.name))
-            .bind(clean(&c.description))
-            .bind(versions)
-            .bind(num(c.abilities.bits()))
-            .bind(ts(c.detected_at))
-            .bind(resolution)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::ConflictRemoved(id) => {
-            sqlx::query("DELETE FROM conflicts WHERE id = $1 AND host = $2")
-                .bind(id.0)
-                .bind(host)
-                .execute(&mut *conn)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
 impl Store for PgStore {
     async fn load(&self) -> Result<Snapshot, StoreError> {
         let mut tx = self.read_tx().await?;
-        let handlers = sqlx::query_as::<_, HandlerRow>(&format!(
-            "SELECT {HANDLER_COLUMNS} FROM handlers WHERE host = $1 ORDER BY id"
-        ))
-        .bind(&self.host)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.sql_err(e))?;
-        let items = sqlx::query_as::<_, ItemRow>(&format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE host = $1 ORDER BY handler_id, id"
-        ))
-        .bind(&self.host)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.sql_err(e))?;
-        let conflicts = sqlx::query_as::<_, ConflictRow>(&format!(
-            "SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE host = $1 ORDER BY id"
-        ))
-        .bind(&self.host)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.sql_err(e))?;
-        let live = sqlx::query_as::<_, SessionRow>(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE host = $1 AND ended_at IS NULL ORDER BY id"
-        ))
-        .bind(&self.host)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.sql_err(e))?;
-        let live_sessions = self.records(&mut tx, live).await?.into_iter().map(|(_, r)| r).collect();
+        let handlers = self.fetch(&mut tx, &HANDLER_SELECT, []).await?;
+        let items = self.fetch(&mut tx, &ITEM_SELECT, []).await?;
+        let conflicts = self.fetch(&mut tx, &CONFLICT_SELECT, []).await?;
+        let live_sql = format!("{} AND host = $1 AND ended_at IS NULL ORDER BY id", *SESSION_SELECT);
+        let live = self.fetch(&mut tx, &live_sql, []).await?;
+        let live_sessions = self.records(&mut tx, &live).await?.into_iter().map(|(_, r)| r).collect();
         tx.commit().await.map_err(|e| self.sql_err(e))?;
-
-        let mut items_by_handler: HashMap<String, Vec<ItemRow>> = HashMap::new();
-        for row in items {
-            items_by_handler.entry(row.handler_id.clone()).or_default().push(row);
-        }
-        let mut out = Snapshot { handlers: Vec::with_capacity(handlers.len()), conflicts: Vec::new(), live_sessions };
-        for row in handlers {
-            let handler = row.into_handler().map_err(|b| self.bad(b))?;
-            let items = items_by_handler
-                .remove(handler.id.as_str())
-                .unwrap_or_default()
-                .into_iter()
-                .map(ItemRow::into_item)
-                .collect::<Result<Vec<_>, Bad>>()
-                .map_err(|b| self.bad(b))?;
-            out.handlers.push((handler, items));
-        }
-        out.conflicts = conflicts
-            .into_iter()
-            .map(ConflictRow::into_conflict)
-            .collect::<Result<_, Bad>>()
-            .map_err(|b| self.bad(b))?;
-        Ok(out)
+        let handlers = self.decode(&handlers, read::handler)?;
+        let items = self.decode(&items, read::item)?;
+        Ok(read::snapshot(handlers, items, self.decode(&conflicts, read::conflict)?, live_sessions))
     }
 
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
@@ -598,27 +322,19 @@ impl Store for PgStore {
         }
         let mut tx = self.pool.begin().await.map_err(|e| self.sql_err(e))?;
         for change in changes {
-            if let Err(e) = apply_one(&mut tx, &self.host, change).await {
-                // Dropping the transaction rolls it back: all changes or none.
-                return Err(match e {
-                    ApplyError::Sql(e) => self.sql_err(e),
-                    ApplyError::Json(e) => StoreError::Unavailable(format!(
-                        "PostgreSQL at {}: cannot encode a conflict: {e}",
-                        self.display_url
-                    )),
-                });
-            }
+            // Dropping the transaction on an error rolls it back: all changes or none.
+            apply_one(&mut tx, &self.host, change).await.map_err(|e| self.sql_err(e))?;
         }
         tx.commit().await.map_err(|e| self.sql_err(e))
     }
 
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
-        let mut qb = QueryBuilder::<Postgres>::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE host = "));
+        let mut qb = QueryBuilder::<Postgres>::new(format!("{} AND host = ", *EVENT_SELECT));
         qb.push_bind(self.host.clone());
         push_filter(&mut qb, &query.filter);
         push_page(&mut qb, query);
-        let rows = qb.build_query_as::<EventRow>().fetch_all(&self.pool).await.map_err(|e| self.sql_err(e))?;
-        rows.into_iter().map(|r| r.into_event().map_err(|b| self.bad(b))).collect()
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(|e| self.sql_err(e))?;
+        self.decode(&rows, read::event)
     }
 
     async fn count_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {
@@ -630,14 +346,10 @@ impl Store for PgStore {
     }
 
     async fn get_event(&self, id: EventId) -> Result<Option<Event>, StoreError> {
-        let row =
-            sqlx::query_as::<_, EventRow>(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND host = $2"))
-                .bind(id.0)
-                .bind(&self.host)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.sql_err(e))?;
-        row.map(|r| r.into_event().map_err(|b| self.bad(b))).transpose()
+        let sql = format!("{} AND host = $1 AND id = $2", *EVENT_SELECT);
+        let mut conn = self.pool.acquire().await.map_err(|e| self.sql_err(e))?;
+        let rows = self.fetch(&mut conn, &sql, [Param::uuid(id.0)]).await?;
+        Ok(self.decode(&rows, read::event)?.pop())
     }
 
     async fn remove_events(&self, ids: &[EventId]) -> Result<u64, StoreError> {
@@ -669,15 +381,9 @@ impl Store for PgStore {
 
     async fn get_session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
         let mut tx = self.read_tx().await?;
-        let rows = sqlx::query_as::<_, SessionRow>(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1 AND host = $2"
-        ))
-        .bind(id.0)
-        .bind(&self.host)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.sql_err(e))?;
-        let out = self.records(&mut tx, rows).await?;
+        let sql = format!("{} AND host = $1 AND id = $2", *SESSION_SELECT);
+        let rows = self.fetch(&mut tx, &sql, [Param::uuid(id.0)]).await?;
+        let out = self.records(&mut tx, &rows).await?;
         tx.commit().await.map_err(|e| self.sql_err(e))?;
         Ok(out.into_iter().next().map(|(_, r)| r))
     }
@@ -691,7 +397,7 @@ impl PgStore {
         query: &SessionQuery,
         live_only: bool,
     ) -> Result<Vec<(String, SessionRecord)>, StoreError> {
-        let mut qb = QueryBuilder::<Postgres>::new(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE TRUE"));
+        let mut qb = QueryBuilder::<Postgres>::new(&*SESSION_SELECT);
         if let Some(host) = host {
             qb.push(" AND host = ").push_bind(host.to_owned());
         }
@@ -706,8 +412,8 @@ impl PgStore {
         }
         qb.push(" ORDER BY started_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
         let mut tx = self.read_tx().await?;
-        let rows = qb.build_query_as::<SessionRow>().fetch_all(&mut *tx).await.map_err(|e| self.sql_err(e))?;
-        let out = self.records(&mut tx, rows).await?;
+        let rows = qb.build().fetch_all(&mut *tx).await.map_err(|e| self.sql_err(e))?;
+        let out = self.records(&mut tx, &rows).await?;
         tx.commit().await.map_err(|e| self.sql_err(e))?;
         Ok(out)
     }

@@ -12,26 +12,31 @@
 
 #![warn(missing_docs)]
 
+mod apply;
 mod codec;
 mod errors;
 pub mod maintenance;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use synccenter_core::{
     Change, Event, EventFilter, EventId, EventQuery, SessionId, SessionQuery, SessionRecord, Snapshot, Store,
     StoreError,
 };
+use synccenter_store_rows::filter::{Condition, event_conditions};
+use synccenter_store_rows::read::{self, SESSION_COLUMNS, SESSION_ITEM_COLUMNS};
+use synccenter_store_rows::write::{CONFLICTS, EVENTS, HANDLERS, ITEMS};
+use synccenter_store_rows::{Bad, Param, Table};
 
-use crate::codec::{
-    Bad, ConflictRow, EventRow, HandlerRow, ItemRow, SessionItemRow, SessionRow, conflict_docs, owner_value, ts,
-    uuid_text,
-};
+use crate::apply::{apply_one, insert_events};
+use crate::codec::{Row, args, decode, uuid_text};
 use crate::errors::{bad_value, corrupt, from_migrate, from_sqlx, newer_schema};
 
 /// The database file's name inside a data directory (see [`SqliteStore::open_in_dir`]).
@@ -165,25 +170,25 @@ impl SqliteStore {
         bad_value(&self.path, b.what, b.detail)
     }
 
-    async fn session_items(&self, conn: &mut SqliteConnection, id: &str) -> Result<Vec<SessionItemRow>, StoreError> {
-        sqlx::query_as::<_, SessionItemRow>(
-            "SELECT item_id, status, step, max_step, text FROM session_items WHERE session_id = ? ORDER BY position",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| self.sql_err(e))
-    }
-
-    async fn records(
+    /// Every row `sql` selects (bound with `params`), on `conn`.
+    async fn fetch<'q>(
         &self,
         conn: &mut SqliteConnection,
-        rows: Vec<SessionRow>,
-    ) -> Result<Vec<SessionRecord>, StoreError> {
+        sql: &'q str,
+        params: impl IntoIterator<Item = Param<'q>>,
+    ) -> Result<Vec<SqliteRow>, StoreError> {
+        let args = args(params).map_err(|e| self.sql_err(e))?;
+        sqlx::query_with(sql, args).fetch_all(conn).await.map_err(|e| self.sql_err(e))
+    }
+
+    /// The records of `rows` (of [`SESSION_SELECT`]), each with its members.
+    async fn records(&self, conn: &mut SqliteConnection, rows: &[SqliteRow]) -> Result<Vec<SessionRecord>, StoreError> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let items = self.session_items(conn, &row.id).await?;
-            out.push(row.into_record(items).map_err(|b| self.bad(b))?);
+            let mut record = read::session(&Row(row)).map_err(|b| self.bad(b))?;
+            let members = self.fetch(conn, &SESSION_ITEM_SELECT, [Param::uuid(record.id.0)]).await?;
+            record.items = decode(&members, read::session_item).map_err(|b| self.bad(b))?;
+            out.push(record);
         }
         Ok(out)
     }
@@ -320,387 +325,66 @@ async fn check_existing(path: &Path) -> Result<(), StoreError> {
     result
 }
 
-/// Pushes the `WHERE` clause of `filter` (always starting with `WHERE 1`), the same predicate as
-/// [`EventFilter::matches`].
-fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter) {
-    qb.push(" WHERE 1");
-    if let Some(h) = &filter.handler {
-        qb.push(" AND handler_id = ").push_bind(h.as_str().to_owned());
-    }
-    match &filter.item {
-        Some(i) => {
-            qb.push(" AND item_id = ").push_bind(i.as_str().to_owned());
-        }
-        None if filter.handler_level_only => {
-            qb.push(" AND item_id IS NULL");
-        }
-        None => {}
-    }
-    if !filter.levels.is_empty() {
-        qb.push(" AND level IN (");
-        let mut sep = qb.separated(", ");
-        for l in &filter.levels {
-            sep.push_bind(i64::from(l.number()));
-        }
-        qb.push(")");
-    }
-    if let Some(s) = &filter.session {
-        qb.push(" AND session_id = ").push_bind(uuid_text(s.0));
-    }
-    if let Some(t) = filter.since {
-        qb.push(" AND time >= ").push_bind(ts(t));
-    }
-    if let Some(t) = filter.until {
-        qb.push(" AND time < ").push_bind(ts(t));
-    }
-}
-
-/// The handler, item and level parts of `filter` against `event_counts` (the same predicate as
-/// [`push_filter`] on those fields).
-fn push_count_filter(qb: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter) {
-    if let Some(h) = &filter.handler {
-        qb.push(" AND handler_id = ").push_bind(h.as_str().to_owned());
-    }
-    match &filter.item {
-        Some(i) => {
-            qb.push(" AND item_key = ").push_bind(i.as_str().to_owned());
-        }
-        None if filter.handler_level_only => {
-            qb.push(" AND item_key = ''");
-        }
-        None => {}
-    }
-    if !filter.levels.is_empty() {
-        qb.push(" AND level IN (");
-        let mut sep = qb.separated(", ");
-        for l in &filter.levels {
-            sep.push_bind(i64::from(l.number()));
-        }
-        qb.push(")");
-    }
-}
-
-const EVENT_COLUMNS: &str = "SELECT id, handler_id, item_id, session_id, level, name, description, link_text, link_reference, context, time \
-     FROM events";
-
-const SESSION_COLUMNS: &str =
-    "SELECT id, handler_id, owner, started_at, manual, ended_at, end_reason, end_status FROM sessions";
-
-/// Row counts of the multi-row statements: a batch is split greedily into these, so only a handful of
-/// distinct statements are ever prepared (and stay cached), and no statement nears SQLite's limit on bound
-/// parameters.
-const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
-
-/// `head` followed by `VALUES` and `rows` copies of `row`.
-fn multi_row(head: &str, row: &str, rows: usize) -> String {
-    let mut sql = String::with_capacity(head.len() + rows * (row.len() + 2));
-    sql.push_str(head);
-    sql.push_str(" VALUES ");
-    for i in 0..rows {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(row);
-    }
-    sql
-}
-
-/// Splits `n` into [`CHUNKS`] sizes, largest first.
-fn chunks(mut n: usize) -> impl Iterator<Item = usize> {
-    std::iter::from_fn(move || {
-        let size = CHUNKS.into_iter().find(|c| *c <= n)?;
-        n -= size;
-        Some(size)
-    })
-}
-
-const EVENT_INSERT: &str = "INSERT INTO events (id, handler_id, item_id, session_id, level, name, description, \
-     link_text, link_reference, context, time)";
-
-/// An event written again replaces the earlier one. An upsert rather than `INSERT OR REPLACE`, whose
-/// implicit delete would not fire the trigger that keeps `event_counts`.
-const EVENT_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET handler_id = excluded.handler_id, \
-     item_id = excluded.item_id, session_id = excluded.session_id, level = excluded.level, name = excluded.name, \
-     description = excluded.description, link_text = excluded.link_text, \
-     link_reference = excluded.link_reference, context = excluded.context, time = excluded.time";
-
-/// Events in order, several rows per statement; a later row with the same ID replaces an earlier one, as
-/// one statement per event would.
-async fn insert_events(conn: &mut SqliteConnection, events: &[&Event]) -> Result<(), sqlx::Error> {
-    let mut rest = events;
-    for size in chunks(events.len()) {
-        let (now, later) = rest.split_at(size);
-        rest = later;
-        let mut sql = multi_row(EVENT_INSERT, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", size);
-        sql.push_str(EVENT_UPSERT);
-        let mut q = sqlx::query(&sql);
-        for e in now {
-            q = q
-                .bind(uuid_text(e.id.0))
-                .bind(e.handler.as_str())
-                .bind(e.item.as_ref().map(|i| i.as_str()))
-                .bind(e.session.map(|s| uuid_text(s.0)))
-                .bind(i64::from(e.level.number()))
-                .bind(&e.name)
-                .bind(&e.description)
-                .bind(e.link_text.as_deref())
-                .bind(e.link_reference.as_deref())
-                .bind(e.context.as_deref())
-                .bind(ts(e.time));
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-async fn apply_one(conn: &mut SqliteConnection, change: &Change) -> Result<(), ApplyError> {
-    match change {
-        Change::HandlerSaved(h) => {
-            // An upsert, not INSERT OR REPLACE: replacing the row would cascade to the handler's items.
-            sqlx::query(
-                "INSERT INTO handlers (id, name, handler_type, type_label, comment, last_sync_reported, \
-                 last_sync_recorded, active, enabled, connected, hidden, capabilities, policies, retention, \
-                 paused_since, paused_until) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, handler_type = excluded.handler_type, \
-                 type_label = excluded.type_label, comment = excluded.comment, \
-                 last_sync_reported = excluded.last_sync_reported, last_sync_recorded = excluded.last_sync_recorded, \
-                 active = excluded.active, enabled = excluded.enabled, connected = excluded.connected, \
-                 hidden = excluded.hidden, capabilities = excluded.capabilities, policies = excluded.policies, \
-                 retention = excluded.retention, paused_since = excluded.paused_since, \
-                 paused_until = excluded.paused_until",
-            )
-            .bind(h.id.as_str())
-            .bind(&h.name)
-            .bind(i64::from(h.handler_type.number()))
-            .bind(&h.type_label)
-            .bind(&h.comment)
-            .bind(h.last_sync_reported.map(ts))
-            .bind(h.last_sync_recorded.map(ts))
-            .bind(h.active)
-            .bind(h.enabled)
-            .bind(h.connected)
-            .bind(h.hidden)
-            .bind(i64::from(h.capabilities.bits()))
-            .bind(i64::from(h.policies.bits()))
-            .bind(h.retention.name())
-            .bind(h.pause.map(|p| ts(p.since)))
-            .bind(h.pause.and_then(|p| p.until).map(ts))
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::HandlerDeleted(h) => {
-            // Items go by cascade; events and session history stay.
-            sqlx::query("DELETE FROM conflicts WHERE handler_id = ?").bind(h.as_str()).execute(&mut *conn).await?;
-            sqlx::query("DELETE FROM handlers WHERE id = ?").bind(h.as_str()).execute(&mut *conn).await?;
-        }
-        Change::ItemSaved(h, item) => {
-            // Like the reference store, an item of an unknown handler is ignored.
-            sqlx::query(
-                "INSERT OR REPLACE INTO items (handler_id, id, name, type_label, comment, last_sync_reported, \
-                 last_sync_recorded, enabled, connected, hidden, capabilities, policies) \
-                 SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM handlers WHERE id = ?)",
-            )
-            .bind(h.as_str())
-            .bind(item.id.as_str())
-            .bind(&item.name)
-            .bind(&item.type_label)
-            .bind(&item.comment)
-            .bind(item.last_sync_reported.map(ts))
-            .bind(item.last_sync_recorded.map(ts))
-            .bind(item.enabled)
-            .bind(item.connected)
-            .bind(item.hidden)
-            .bind(i64::from(item.capabilities.bits()))
-            .bind(i64::from(item.policies.bits()))
-            .bind(h.as_str())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::ItemDeleted(h, item) => {
-            sqlx::query("DELETE FROM items WHERE handler_id = ? AND id = ?")
-                .bind(h.as_str())
-                .bind(item.as_str())
-                .execute(&mut *conn)
-                .await?;
-        }
-        Change::SessionStarted { session, handler, owner, started_at, items } => {
-            let id = uuid_text(session.0);
-            // Starting a known session again replaces it whole, as the reference store does.
-            sqlx::query("DELETE FROM session_items WHERE session_id = ?").bind(&id).execute(&mut *conn).await?;
-            sqlx::query("DELETE FROM sessions WHERE id = ?").bind(&id).execute(&mut *conn).await?;
-            sqlx::query("INSERT INTO sessions (id, handler_id, owner, started_at, manual) VALUES (?, ?, ?, ?, 0)")
-                .bind(&id)
-                .bind(handler.as_str())
-                .bind(owner_value(*owner))
-                .bind(ts(*started_at))
-                .execute(&mut *conn)
-                .await?;
-            let mut position = 0i64;
-            for size in chunks(items.len()) {
-                let sql = multi_row(
-                    "INSERT INTO session_items (session_id, position, item_id, status, step, max_step, text)",
-                    "(?, ?, ?, NULL, 0, 0, '')",
-                    size,
-                );
-                let mut q = sqlx::query(&sql);
-                for item in &items[position as usize..position as usize + size] {
-                    q = q.bind(&id).bind(position).bind(item.as_str());
-                    position += 1;
+/// Pushes ` AND ...` for each condition of `filter` (after a `WHERE 1`), the same predicate as
+/// [`EventFilter::matches`]. Against `event_counts` (`counts`), which has only the handler, item and level
+/// parts, the item is `item_key`: '' for handler-level events.
+fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter, counts: bool) {
+    for condition in event_conditions(filter) {
+        match condition {
+            Condition::TextIs("item_id", item) if counts => qb.push(" AND item_key = ").push_bind(item.to_owned()),
+            Condition::NoItem if counts => qb.push(" AND item_key = ''"),
+            Condition::TextIs(column, value) => qb.push(format_args!(" AND {column} = ")).push_bind(value.to_owned()),
+            Condition::NoItem => qb.push(" AND item_id IS NULL"),
+            Condition::LevelIn(levels) => {
+                qb.push(" AND level IN (");
+                let mut sep = qb.separated(", ");
+                for level in levels {
+                    sep.push_bind(level);
                 }
-                q.execute(&mut *conn).await?;
+                qb.push(")")
             }
-        }
-        Change::SessionItemAdded { session, item } => {
-            let id = uuid_text(session.0);
-            sqlx::query(
-                "INSERT INTO session_items (session_id, position, item_id, status, step, max_step, text) \
-                 SELECT ?1, (SELECT coalesce(max(position) + 1, 0) FROM session_items WHERE session_id = ?1), ?2, \
-                 NULL, 0, 0, '' \
-                 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?1) \
-                 AND NOT EXISTS (SELECT 1 FROM session_items WHERE session_id = ?1 AND item_id = ?2)",
-            )
-            .bind(&id)
-            .bind(item.as_str())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::ItemProgressed { session, item, progress } => {
-            let id = uuid_text(session.0);
-            // The first membership of the item, as the reference store's `find`.
-            sqlx::query(
-                "UPDATE session_items SET status = ?, step = ?, max_step = ?, text = ? \
-                 WHERE session_id = ? AND position = \
-                 (SELECT min(position) FROM session_items WHERE session_id = ? AND item_id = ?)",
-            )
-            .bind(progress.status.map(|s| i64::from(s.number())))
-            .bind(i64::from(progress.step))
-            .bind(i64::from(progress.max_step))
-            .bind(&progress.text)
-            .bind(&id)
-            .bind(&id)
-            .bind(item.as_str())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::SessionMarkedManual(session) => {
-            sqlx::query("UPDATE sessions SET manual = 1 WHERE id = ?")
-                .bind(uuid_text(session.0))
-                .execute(&mut *conn)
-                .await?;
-        }
-        Change::SessionEnded { session, at, reason, status } => {
-            sqlx::query("UPDATE sessions SET ended_at = ?, end_reason = ?, end_status = ? WHERE id = ?")
-                .bind(ts(*at))
-                .bind(reason.name())
-                .bind(i64::from(status.number()))
-                .bind(uuid_text(session.0))
-                .execute(&mut *conn)
-                .await?;
-        }
-        Change::EventAdded(e) => insert_events(conn, &[e]).await?,
-        Change::EventsPurged { handler, before } => {
-            sqlx::query("DELETE FROM events WHERE handler_id = ? AND time < ?")
-                .bind(handler.as_str())
-                .bind(ts(*before))
-                .execute(&mut *conn)
-                .await?;
-        }
-        Change::ConflictSaved(c) => {
-            let (versions, resolution) = conflict_docs(&c.versions, c.resolution.as_ref()).map_err(ApplyError::Json)?;
-            sqlx::query(
-                "INSERT OR REPLACE INTO conflicts (id, handler_id, item_id, key, name, description, versions, \
-                 abilities, detected_at, resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(uuid_text(c.id.0))
-            .bind(c.handler.as_str())
-            .bind(c.item.as_ref().map(|i| i.as_str()))
-            .bind(c.key.as_deref())
-            .bind(&c.name)
-            .bind(&c.description)
-            .bind(versions)
-            .bind(i64::from(c.abilities.bits()))
-            .bind(ts(c.detected_at))
-            .bind(resolution)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Change::ConflictRemoved(id) => {
-            sqlx::query("DELETE FROM conflicts WHERE id = ?").bind(uuid_text(id.0)).execute(&mut *conn).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Why one change could not be written.
-#[derive(Debug)]
-enum ApplyError {
-    Sql(sqlx::Error),
-    Json(serde_json::Error),
-}
-
-impl From<sqlx::Error> for ApplyError {
-    fn from(e: sqlx::Error) -> Self {
-        ApplyError::Sql(e)
+            Condition::Session(s) => qb.push(" AND session_id = ").push_bind(uuid_text(s)),
+            Condition::Time(op, t) => qb.push(format_args!(" AND time {op} ")).push_bind(t),
+        };
     }
 }
+
+/// `SELECT` of `table`'s record columns, followed by `rest`.
+fn select(table: &Table, rest: &str) -> String {
+    format!("SELECT {} FROM {} {rest}", table.list(), table.name)
+}
+
+static HANDLER_SELECT: LazyLock<String> = LazyLock::new(|| select(&HANDLERS, "ORDER BY id"));
+static ITEM_SELECT: LazyLock<String> = LazyLock::new(|| select(&ITEMS, "ORDER BY handler_id, id"));
+static CONFLICT_SELECT: LazyLock<String> = LazyLock::new(|| select(&CONFLICTS, "ORDER BY id"));
+static EVENT_SELECT: LazyLock<String> = LazyLock::new(|| select(&EVENTS, "WHERE 1"));
+static SESSION_SELECT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} FROM sessions WHERE 1", SESSION_COLUMNS.join(", ")));
+static SESSION_ITEM_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {} FROM session_items WHERE session_id = ?1 ORDER BY position", SESSION_ITEM_COLUMNS.join(", "))
+});
 
 impl Store for SqliteStore {
     async fn load(&self) -> Result<Snapshot, StoreError> {
         let mut conn = self.conn().await?;
         // One read transaction, so the snapshot is consistent even while another connection writes.
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.sql_err(e))?;
-        let handlers = sqlx::query_as::<_, HandlerRow>(
-            "SELECT id, name, handler_type, type_label, comment, last_sync_reported, last_sync_recorded, active, \
-             enabled, connected, hidden, capabilities, policies, retention, paused_since, paused_until \
-             FROM handlers ORDER BY id",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.sql_err(e))?;
-        let items = sqlx::query_as::<_, ItemRow>(
-            "SELECT handler_id, id, name, type_label, comment, last_sync_reported, last_sync_recorded, enabled, \
-             connected, hidden, capabilities, policies FROM items ORDER BY handler_id, id",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.sql_err(e))?;
-        let conflicts = sqlx::query_as::<_, ConflictRow>(
-            "SELECT id, handler_id, item_id, key, name, description, versions, abilities, detected_at, resolution \
-             FROM conflicts ORDER BY id",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.sql_err(e))?;
-        let live = sqlx::query_as::<_, SessionRow>(&format!("{SESSION_COLUMNS} WHERE ended_at IS NULL ORDER BY id"))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.sql_err(e))?;
-        let live_sessions = self.records(&mut tx, live).await?;
+        let handlers = self.fetch(&mut tx, &HANDLER_SELECT, []).await?;
+        let items = self.fetch(&mut tx, &ITEM_SELECT, []).await?;
+        let conflicts = self.fetch(&mut tx, &CONFLICT_SELECT, []).await?;
+        let live = self.fetch(&mut tx, &format!("{} AND ended_at IS NULL ORDER BY id", *SESSION_SELECT), []).await?;
+        let live_sessions = self.records(&mut tx, &live).await?;
         tx.commit().await.map_err(|e| self.sql_err(e))?;
-
-        let mut items_by_handler: std::collections::BTreeMap<String, Vec<ItemRow>> = Default::default();
-        for row in items {
-            items_by_handler.entry(row.handler_id.clone()).or_default().push(row);
-        }
-        let mut out = Snapshot { handlers: Vec::with_capacity(handlers.len()), conflicts: Vec::new(), live_sessions };
-        for row in handlers {
-            let handler = row.into_handler().map_err(|b| self.bad(b))?;
-            let items = items_by_handler
-                .remove(handler.id.as_str())
-                .unwrap_or_default()
-                .into_iter()
-                .map(ItemRow::into_item)
-                .collect::<Result<Vec<_>, Bad>>()
-                .map_err(|b| self.bad(b))?;
-            out.handlers.push((handler, items));
-        }
-        out.conflicts = conflicts
-            .into_iter()
-            .map(ConflictRow::into_conflict)
-            .collect::<Result<_, Bad>>()
-            .map_err(|b| self.bad(b))?;
-        Ok(out)
+        let decoded = (|| {
+            let handlers = decode(&handlers, read::handler)?;
+            Ok(read::snapshot(
+                handlers,
+                decode(&items, read::item)?,
+                decode(&conflicts, read::conflict)?,
+                live_sessions,
+            ))
+        })();
+        decoded.map_err(|b: Bad| self.bad(b))
     }
 
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
@@ -722,18 +406,13 @@ impl Store for SqliteStore {
                         .filter_map(|c| if let Change::EventAdded(e) = c { Some(e) } else { None })
                         .collect();
                     rest = &rest[run..];
-                    insert_events(tx.conn(), &events).await.map_err(ApplyError::Sql)
+                    insert_events(tx.conn(), &events).await
                 } else {
                     let one = &rest[0];
                     rest = &rest[1..];
                     apply_one(tx.conn(), one).await
                 };
-                written.map_err(|e| match e {
-                    ApplyError::Sql(e) => self.sql_err(e),
-                    ApplyError::Json(e) => {
-                        StoreError::Unavailable(format!("{}: cannot encode a conflict: {e}", self.path.display()))
-                    }
-                })?;
+                written.map_err(|e| self.sql_err(e))?;
             }
             Ok(())
         }
@@ -743,25 +422,26 @@ impl Store for SqliteStore {
     }
 
     async fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(EVENT_COLUMNS);
-        push_filter(&mut qb, &query.filter);
+        let mut qb = QueryBuilder::<Sqlite>::new(&*EVENT_SELECT);
+        push_filter(&mut qb, &query.filter, false);
         if let Some(c) = query.after {
-            qb.push(" AND (time, id) < (").push_bind(ts(c.time)).push(", ").push_bind(uuid_text(c.id.0)).push(")");
+            let (time, id) = (c.time.as_micros(), uuid_text(c.id.0));
+            qb.push(" AND (time, id) < (").push_bind(time).push(", ").push_bind(id).push(")");
         }
         qb.push(" ORDER BY time DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
-        let rows = qb.build_query_as::<EventRow>().fetch_all(&self.pool).await.map_err(|e| self.sql_err(e))?;
-        rows.into_iter().map(|r| r.into_event().map_err(|b| self.bad(b))).collect()
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(|e| self.sql_err(e))?;
+        decode(&rows, read::event).map_err(|b| self.bad(b))
     }
 
     async fn count_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {
         let mut qb = if filter.session.is_none() && filter.since.is_none() && filter.until.is_none() {
             // Handler, item and level only: a sum over the counts the triggers keep.
             let mut qb = QueryBuilder::<Sqlite>::new("SELECT coalesce(sum(n), 0) FROM event_counts WHERE 1");
-            push_count_filter(&mut qb, filter);
+            push_filter(&mut qb, filter, true);
             qb
         } else {
-            let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events");
-            push_filter(&mut qb, filter);
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events WHERE 1");
+            push_filter(&mut qb, filter, false);
             qb
         };
         let n: i64 = qb.build_query_scalar().fetch_one(&self.pool).await.map_err(|e| self.sql_err(e))?;
@@ -769,12 +449,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_event(&self, id: EventId) -> Result<Option<Event>, StoreError> {
-        let row = sqlx::query_as::<_, EventRow>(&format!("{EVENT_COLUMNS} WHERE id = ?"))
+        let row = sqlx::query(&format!("{} AND id = ?", *EVENT_SELECT))
             .bind(uuid_text(id.0))
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.sql_err(e))?;
-        row.map(|r| r.into_event().map_err(|b| self.bad(b))).transpose()
+        row.map(|r| read::event(&Row(&r)).map_err(|b| self.bad(b))).transpose()
     }
 
     async fn remove_events(&self, ids: &[EventId]) -> Result<u64, StoreError> {
@@ -794,25 +474,24 @@ impl Store for SqliteStore {
     }
 
     async fn clear_events(&self, filter: &EventFilter) -> Result<u64, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM events");
-        push_filter(&mut qb, filter);
+        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM events WHERE 1");
+        push_filter(&mut qb, filter, false);
         Ok(qb.build().execute(&self.pool).await.map_err(|e| self.sql_err(e))?.rows_affected())
     }
 
     async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(SESSION_COLUMNS);
-        qb.push(" WHERE 1");
+        let mut qb = QueryBuilder::<Sqlite>::new(&*SESSION_SELECT);
         if let Some(h) = &query.handler {
             qb.push(" AND handler_id = ").push_bind(h.as_str().to_owned());
         }
         if let Some(t) = query.started_before {
-            qb.push(" AND started_at < ").push_bind(ts(t));
+            qb.push(" AND started_at < ").push_bind(t.as_micros());
         }
         qb.push(" ORDER BY started_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
         let mut conn = self.conn().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.sql_err(e))?;
-        let rows = qb.build_query_as::<SessionRow>().fetch_all(&mut *tx).await.map_err(|e| self.sql_err(e))?;
-        let out = self.records(&mut tx, rows).await?;
+        let rows = qb.build().fetch_all(&mut *tx).await.map_err(|e| self.sql_err(e))?;
+        let out = self.records(&mut tx, &rows).await?;
         tx.commit().await.map_err(|e| self.sql_err(e))?;
         Ok(out)
     }
@@ -820,12 +499,9 @@ impl Store for SqliteStore {
     async fn get_session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.sql_err(e))?;
-        let rows = sqlx::query_as::<_, SessionRow>(&format!("{SESSION_COLUMNS} WHERE id = ?"))
-            .bind(uuid_text(id.0))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.sql_err(e))?;
-        let out = self.records(&mut tx, rows).await?;
+        let sql = format!("{} AND id = ?1", *SESSION_SELECT);
+        let rows = self.fetch(&mut tx, &sql, [Param::uuid(id.0)]).await?;
+        let out = self.records(&mut tx, &rows).await?;
         tx.commit().await.map_err(|e| self.sql_err(e))?;
         Ok(out.into_iter().next())
     }

@@ -2,12 +2,12 @@
 //! `MemoryStore`. Most cases check again after a reopen, so durability is tested alongside behaviour.
 
 use synccenter_core::{
-    Change, EndReason, Event, EventCursor, EventFilter, EventLevel, EventQuery, ItemProgress, KeptVersion,
-    ProgressStatus, Resolution, ResolutionChoice, SessionEnd, SessionItemRecord, SessionQuery, Store,
+    Change, EndReason, Event, EventCursor, EventFilter, EventLevel, EventQuery, ItemProgress, KeptVersion, Pause,
+    ProgressStatus, Resolution, ResolutionChoice, SessionEnd, SessionItemRecord, SessionQuery, Store, StoreError,
 };
 
-use crate::StoreFixture;
 use crate::sample::{cid, conflict, eid, event, handler, hid, iid, item, sid, started, t};
+use crate::{Damage, StoreFixture};
 
 async fn apply<S: Store>(store: &S, changes: &[Change]) {
     store.apply(changes).await.expect("apply");
@@ -90,6 +90,38 @@ pub async fn item_of_unknown_handler_is_ignored<F: StoreFixture>() {
     let s = f.open().await;
     apply(&s, &[Change::ItemSaved(hid("ghost"), item("docs"))]).await;
     assert!(s.load().await.expect("load").handlers.is_empty());
+}
+
+/// A pause comes back as saved, open-ended or not, and no pause as none. A stored pause end without a start
+/// is nothing a build writes: `load` refuses it as corrupt, naming it, rather than reading the handler as not
+/// paused.
+pub async fn pause_end_without_start_is_corrupt<F: StoreFixture>() {
+    let f = F::fresh().await;
+    let s = f.open().await;
+    let mut open_ended = handler("open");
+    open_ended.pause = Some(Pause { since: t(7), until: None });
+    let mut running = handler("running");
+    running.pause = None;
+    let timed = handler("timed");
+    apply(
+        &s,
+        &[
+            Change::HandlerSaved(open_ended.clone()),
+            Change::HandlerSaved(running.clone()),
+            Change::HandlerSaved(timed.clone()),
+        ],
+    )
+    .await;
+    let s = f.reopen(s).await;
+    let handlers = s.load().await.expect("load").handlers;
+    assert_eq!(handlers, vec![(open_ended, vec![]), (running, vec![]), (timed, vec![])]);
+    match f.damage(&Damage::PauseEndWithoutStart(hid("timed"))).await {
+        None => return,
+        Some(rows) => assert_eq!(rows, 1, "one handler row damaged"),
+    }
+    let err = s.load().await.expect_err("a pause end without a start must be refused");
+    let StoreError::Corrupt(msg) = &err else { panic!("expected Corrupt, got {err:?}") };
+    assert!(msg.contains("handler pause") && msg.contains("without a start"), "the message names the value: {msg}");
 }
 
 /// Deleting an item keeps its events and the sessions it took part in.

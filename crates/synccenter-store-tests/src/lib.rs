@@ -11,7 +11,7 @@
 
 use std::future::Future;
 
-use synccenter_core::Store;
+use synccenter_core::{HandlerId, Store};
 
 pub mod cases;
 pub mod facade;
@@ -31,6 +31,22 @@ pub trait StoreFixture: Sized {
     /// Closes `old` and opens the same storage again, as a restarted process would. A backend without
     /// persistence hands `old` back.
     fn reopen(&self, old: Self::Store) -> impl Future<Output = Self::Store>;
+
+    /// Writes `damage` into the storage beneath the store, as a bug or a hand edit could, so that a case can
+    /// check that reads trust nothing; returns how many rows it changed. `None` when the backend keeps nothing
+    /// beneath its records to damage (the reference `MemoryStore`); every backend that stores rows writes each
+    /// [`Damage`].
+    fn damage(&self, damage: &Damage) -> impl Future<Output = Option<u64>> {
+        let _ = damage;
+        async { None }
+    }
+}
+
+/// A stored value that no build writes through the `Store` trait, for [`StoreFixture::damage`].
+#[derive(Clone, Debug)]
+pub enum Damage {
+    /// The handler's stored pause loses its start and keeps its end.
+    PauseEndWithoutStart(HandlerId),
 }
 
 /// Expands one `#[tokio::test]` per conformance case for a [`StoreFixture`] type.
@@ -60,6 +76,7 @@ macro_rules! store_conformance {
             apply_is_ordered_and_empty_apply_is_harmless,
             large_batch_keeps_order_and_replacements,
             counts_follow_rewrites_and_deletes,
+            pause_end_without_start_is_corrupt,
         ; facade:
             restart_ends_live_session,
             error_counts_and_remove_events,

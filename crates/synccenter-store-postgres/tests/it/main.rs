@@ -14,7 +14,7 @@ mod send_check;
 mod support;
 
 use synccenter_store_postgres::PgStore;
-use synccenter_store_tests::StoreFixture;
+use synccenter_store_tests::{Damage, StoreFixture};
 
 /// The host every conformance store is opened for.
 const HOST: &str = "conformance-host";
@@ -46,6 +46,14 @@ impl StoreFixture for PgFixture {
     async fn reopen(&self, old: PgStore) -> PgStore {
         old.close().await;
         self.open().await
+    }
+
+    async fn damage(&self, damage: &Damage) -> Option<u64> {
+        let Damage::PauseEndWithoutStart(handler) = damage;
+        let sql = "UPDATE handlers SET paused_since = NULL WHERE host = $1 AND id = $2 AND paused_until IS NOT NULL";
+        let mut conn = support::raw(&self.url).await;
+        let done = sqlx::query(sql).bind(HOST).bind(handler.as_str()).execute(&mut conn).await.expect("damage");
+        Some(done.rows_affected())
     }
 }
 

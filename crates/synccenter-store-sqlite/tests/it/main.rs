@@ -4,8 +4,8 @@
 mod maintenance;
 mod sqlite_only;
 
-use synccenter_store_sqlite::SqliteStore;
-use synccenter_store_tests::StoreFixture;
+use synccenter_store_sqlite::{DB_FILE_NAME, SqliteStore};
+use synccenter_store_tests::{Damage, StoreFixture};
 use tempfile::TempDir;
 
 /// A fresh data directory; reopening drops the store and opens the same file again.
@@ -27,6 +27,13 @@ impl StoreFixture for SqliteFixture {
     async fn reopen(&self, old: SqliteStore) -> SqliteStore {
         drop(old);
         self.open().await
+    }
+
+    async fn damage(&self, damage: &Damage) -> Option<u64> {
+        let Damage::PauseEndWithoutStart(handler) = damage;
+        let mut conn = sqlite_only::raw(&self.dir.path().join(DB_FILE_NAME)).await;
+        let sql = "UPDATE handlers SET paused_since = NULL WHERE id = ? AND paused_until IS NOT NULL";
+        Some(sqlx::query(sql).bind(handler.as_str()).execute(&mut conn).await.expect("damage").rows_affected())
     }
 }
 

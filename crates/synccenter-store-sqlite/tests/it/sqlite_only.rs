@@ -7,7 +7,7 @@ use synccenter_core::{Store, StoreError};
 use synccenter_store_sqlite::{DB_FILE_NAME, SqliteStore};
 use tempfile::TempDir;
 
-async fn raw(path: &Path) -> sqlx::SqliteConnection {
+pub(crate) async fn raw(path: &Path) -> sqlx::SqliteConnection {
     use sqlx::Connection;
     sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("raw connection")
 }
