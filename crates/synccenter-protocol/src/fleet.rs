@@ -4,6 +4,9 @@
 //! PostgreSQL they read every host's rows. Each record carries the `host` it belongs to. Control methods take
 //! an optional `host` instead (see `methods`), and the daemon forwards them through the database.
 
+// A field whose name says what it is has no doc comment; docs/protocol.md describes every field.
+#![allow(missing_docs)]
+
 use serde::{Deserialize, Serialize};
 
 use crate::methods::{ConflictInfo, EventInfo, EventsFilterParams, HandlerInfo, SessionRecordInfo};
@@ -20,6 +23,7 @@ pub const FLEET_EVENTS: &str = <crate::api::FleetEvents as crate::api::Method>::
 pub const FLEET_CONFLICTS: &str = <crate::api::FleetConflicts as crate::api::Method>::NAME;
 
 /// One host as the shared database sees it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostInfo {
     /// The host's identity.
@@ -33,13 +37,11 @@ pub struct HostInfo {
     /// Its last heartbeat.
     pub seen_at: String,
     /// When another host declared it down and ended its sessions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub down_since: Option<String>,
     /// Its daemon's version.
     pub version: String,
     /// Handlers it registered.
     pub handlers: usize,
-    /// Its live sessions.
     pub live_sessions: usize,
 }
 
@@ -55,11 +57,11 @@ pub struct FleetHostsResult {
 }
 
 /// Parameters of `fleet.handlers`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetHandlersParams {
     /// Only this host's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Include hidden handlers.
     #[serde(default)]
@@ -69,7 +71,6 @@ pub struct FleetHandlersParams {
 /// A handler with its host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetHandler {
-    /// Its host.
     pub host: String,
     /// The handler as `handler.list` shows it (for other hosts, `display_text` is the comment and `syncing`
     /// comes from their stored live sessions).
@@ -85,30 +86,26 @@ pub struct FleetHandlersResult {
 }
 
 /// Parameters of `fleet.sessions`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetSessionsParams {
     /// Only this host's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Only live sessions (otherwise history, live ones included).
     #[serde(default)]
     pub live: bool,
     /// Only this handler's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
     /// Only sessions started before this time (the next page).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Page size (default 50, at most 1000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
 
 /// A session with its host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetSession {
-    /// Its host.
     pub host: String,
     /// The session as `sessions.history` shows it (progress of other hosts' live sessions is as of their last
     /// store flush).
@@ -125,10 +122,10 @@ pub struct FleetSessionsResult {
 
 /// Parameters of `fleet.events`: the `events.list` filter plus a host. Unknown fields are refused as in
 /// `events.list` (serde's `flatten` would accept them silently, hence the hand-written `Deserialize`).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FleetEventsParams {
     /// Only this host's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// As in `events.list`.
     #[serde(flatten)]
@@ -152,38 +149,34 @@ impl<'de> Deserialize<'de> for FleetEventsParams {
 /// An event with its host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetEvent {
-    /// Its host.
     pub host: String,
-    /// The event.
     #[serde(flatten)]
     pub event: EventInfo,
 }
 
 /// `fleet.events` result.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetEventsResult {
     /// Newest first.
     pub events: Vec<FleetEvent>,
     /// Cursor of the next page, absent on the last.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
 }
 
 /// Parameters of `fleet.conflicts`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetConflictsParams {
     /// Only this host's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
 }
 
 /// A conflict with its host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetConflict {
-    /// Its host.
     pub host: String,
-    /// The conflict.
     #[serde(flatten)]
     pub conflict: ConflictInfo,
 }

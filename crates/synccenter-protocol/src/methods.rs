@@ -4,6 +4,9 @@
 //! IDs travel as strings and are validated by the daemon (1..=63 UTF-16 units, no control characters);
 //! sessions, events and conflicts are UUIDs; times are RFC 3339 UTC strings.
 
+// A field whose name says what it is has no doc comment; docs/protocol.md describes every field.
+#![allow(missing_docs)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -126,14 +129,13 @@ pub struct VersionRange {
 }
 
 /// `hello` parameters.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HelloParams {
     /// Versions the client speaks; absent means exactly the current one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<VersionRange>,
     /// The client's name and version, for logs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
 }
 
@@ -149,6 +151,7 @@ pub struct HelloResult {
 }
 
 /// `status` result.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusResult {
     /// The server's name and version.
@@ -167,35 +170,29 @@ pub struct StatusResult {
     pub started_at: String,
     /// Registered handlers.
     pub handlers: usize,
-    /// Live sessions.
     pub live_sessions: usize,
     /// Open connections.
     pub connections: usize,
     /// Progress reports applied since start.
     pub reports_applied: u64,
     /// The configuration file, when one is used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
     /// Why the configuration file was refused; the last good configuration stays in force.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
     /// Command items that have not succeeded within their freshness bound.
     #[serde(default)]
     pub overdue: Vec<String>,
     /// The next scheduled run of any command item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_run: Option<String>,
     /// Paused handlers.
     #[serde(default)]
     pub paused: Vec<PausedInfo>,
     /// Where the dashboard listens (`127.0.0.1:7420`), when it runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<String>,
     /// This daemon's host identity (its rows in a shared database carry it).
     #[serde(default)]
     pub host: String,
     /// Set while the store cannot be written and durable changes wait in the local buffer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub degraded: Option<DegradedInfo>,
 }
 
@@ -213,12 +210,11 @@ pub struct DegradedInfo {
 }
 
 /// A paused handler in `status`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PausedInfo {
-    /// The handler.
     pub handler: String,
     /// When the pause ends by itself; absent until resumed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
 }
 
@@ -230,10 +226,10 @@ pub struct ReloadResult {
 }
 
 /// `session.create`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionParams {
-    /// The handler.
     pub handler: String,
     /// Its items (at least one).
     pub items: Vec<String>,
@@ -242,7 +238,6 @@ pub struct CreateSessionParams {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub detach: bool,
     /// End the session, with a warning event, if it reports nothing for this many seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_seconds: Option<u32>,
 }
 
@@ -257,28 +252,22 @@ pub struct CreateSessionResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionParams {
-    /// The session.
     pub session: String,
 }
 
 /// `session.report_progress`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportProgressParams {
-    /// The session.
     pub session: String,
-    /// The item.
     pub item: String,
-    /// Its status.
     pub status: StatusWire,
     /// Absent keeps the text, `""` clears it; cut to 259 UTF-16 units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Current step (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
     /// Total steps (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_step: Option<u32>,
 }
 
@@ -293,7 +282,6 @@ pub struct CancelResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetHandlerProgressTextParams {
-    /// The session.
     pub session: String,
     /// Required.
     #[serde(default)]
@@ -301,34 +289,25 @@ pub struct SetHandlerProgressTextParams {
 }
 
 /// `session.report_event`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportEventParams {
-    /// The session.
     pub session: String,
     /// The item; absent for a handler-level event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
-    /// Level.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<EventLevelWire>,
     /// `SYNCMGR_EVENT_FLAGS`; must be 0 when present.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<u32>,
     /// Required, non-empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Required.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Hot-link text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_text: Option<String>,
     /// Hot-link target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_reference: Option<String>,
     /// Handler-private data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
 }
 
@@ -340,13 +319,12 @@ pub struct ReportEventResult {
 }
 
 /// `session.can_continue`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CanContinueParams {
-    /// The session.
     pub session: String,
     /// The item; absent or `""` asks about the handler as a whole.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
 }
 
@@ -371,9 +349,7 @@ pub struct PendingItemsResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionItemParams {
-    /// The session.
     pub session: String,
-    /// The item.
     pub item: String,
 }
 
@@ -381,7 +357,6 @@ pub struct SessionItemParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddContextParams {
-    /// The session.
     pub session: String,
     /// A context that a pending start request carries.
     #[serde(default)]
@@ -389,32 +364,21 @@ pub struct AddContextParams {
 }
 
 /// An item's attributes, for registration and `session.propose_item`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemFields {
     /// Display name (required when new).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Type label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub type_label: Option<String>,
-    /// Comment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Handler-supplied last sync time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync: Option<String>,
-    /// Enabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// Connected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connected: Option<bool>,
     /// Capability names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Vec<String>>,
     /// Policy names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policies: Option<Vec<String>>,
 }
 
@@ -422,7 +386,6 @@ pub struct ItemFields {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProposeItemParams {
-    /// The session.
     pub session: String,
     /// The new item.
     pub item: ProposedItem,
@@ -432,7 +395,6 @@ pub struct ProposeItemParams {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProposedItem {
-    /// Its ID.
     pub id: String,
     /// Its attributes.
     #[serde(flatten)]
@@ -440,14 +402,13 @@ pub struct ProposedItem {
 }
 
 /// One version of a conflict.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConflictVersionWire {
     /// Name; absent means the location's own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_name: Option<String>,
     /// Name if several versions are kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternate_name: Option<String>,
     /// Short location.
     #[serde(default)]
@@ -459,24 +420,19 @@ pub struct ConflictVersionWire {
     #[serde(default)]
     pub types: Vec<String>,
     /// Last modification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
     /// Size in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
 }
 
 /// `session.report_conflict`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportConflictParams {
-    /// The session.
     pub session: String,
-    /// The item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
     /// The owner's key; the same key updates the conflict.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Display name.
     pub name: String,
@@ -520,22 +476,17 @@ pub struct HandlerRegisterParams {
     /// Kind of partner.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub handler_type: Option<HandlerTypeWire>,
-    /// Type label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub type_label: Option<String>,
-    /// Comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Handler-supplied last sync time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync: Option<String>,
-    /// Active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    /// Enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// Connected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connected: Option<bool>,
     /// Capability names.
@@ -550,31 +501,21 @@ pub struct HandlerRegisterParams {
 }
 
 /// A handler as listed.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandlerInfo {
-    /// ID.
     pub handler: String,
-    /// Name.
     pub name: String,
-    /// Kind.
     #[serde(rename = "type")]
     pub handler_type: HandlerTypeWire,
-    /// Type label.
     pub type_label: String,
-    /// Comment.
     pub comment: String,
     /// What to show now: the progress text while syncing, else the comment.
     pub display_text: String,
-    /// Last sync.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync: Option<String>,
-    /// Active.
     pub active: bool,
-    /// Enabled.
     pub enabled: bool,
-    /// Connected.
     pub connected: bool,
-    /// Hidden.
     pub hidden: bool,
     /// Capability names.
     pub capabilities: Vec<String>,
@@ -588,13 +529,11 @@ pub struct HandlerInfo {
     #[serde(default)]
     pub paused: bool,
     /// When the pause ends by itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_until: Option<String>,
     /// Declared in the configuration file: the daemon runs its commands.
     #[serde(default)]
     pub command: bool,
     /// The next scheduled run of any of its items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_run: Option<String>,
     /// Some item has not succeeded within its freshness bound.
     #[serde(default)]
@@ -619,7 +558,6 @@ pub struct HandlerListParams {
 /// `handler.list` result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandlerListResult {
-    /// The handlers.
     pub handlers: Vec<HandlerInfo>,
 }
 
@@ -627,7 +565,6 @@ pub struct HandlerListResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HandlerParams {
-    /// The handler.
     pub handler: String,
 }
 
@@ -645,7 +582,6 @@ pub struct SyncFailedParams {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemRegisterParams {
-    /// The handler.
     pub handler: String,
     /// The item ID.
     pub item: String,
@@ -655,42 +591,31 @@ pub struct ItemRegisterParams {
 }
 
 /// Live progress of an item, as drawn.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressInfo {
     /// Last status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusWire>,
     /// Step, absent when indeterminate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
     /// Steps, absent when indeterminate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_step: Option<u32>,
-    /// Text.
     pub text: String,
     /// Drawn as a marquee.
     pub indeterminate: bool,
 }
 
 /// An item as listed.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemInfo {
-    /// ID.
     pub item: String,
-    /// Name.
     pub name: String,
-    /// Type label.
     pub type_label: String,
-    /// Comment.
     pub comment: String,
-    /// Last sync.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync: Option<String>,
-    /// Enabled.
     pub enabled: bool,
-    /// Connected.
     pub connected: bool,
-    /// Hidden.
     pub hidden: bool,
     /// Capability names.
     pub capabilities: Vec<String>,
@@ -699,13 +624,11 @@ pub struct ItemInfo {
     /// ERROR events of the item.
     pub error_count: u64,
     /// Its next scheduled run (command items).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_run: Option<String>,
     /// It has not succeeded within its freshness bound.
     #[serde(default)]
     pub overdue: bool,
     /// Progress while a live session reports it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<ProgressInfo>,
 }
 
@@ -713,7 +636,6 @@ pub struct ItemInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemListParams {
-    /// The handler.
     pub handler: String,
     /// Include hidden items.
     #[serde(default)]
@@ -723,29 +645,24 @@ pub struct ItemListParams {
 /// `item.list` result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemListResult {
-    /// The items.
     pub items: Vec<ItemInfo>,
 }
 
 /// `control.start` and `control.stop`: everything, a handler, or items of a handler.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ControlTargetParams {
     /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
     /// forwards the call through the shared database and answers with that host's reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// The handler; absent means every handler.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
     /// Items of the handler; absent means all of them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<String>>,
     /// Flags (`ignore_if_already_syncing` for start).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<ControlFlagWire>>,
     /// A context for the start request, handed to the handler.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Value>,
 }
 
@@ -757,117 +674,101 @@ pub struct StartResult {
 }
 
 /// `control.enable`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnableParams {
     /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
     /// forwards the call through the shared database and answers with that host's reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// The handler.
     pub handler: String,
     /// An item of it, to enable or disable the item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
     /// `true` enables.
     pub enable: bool,
     /// `noui` skips confirmations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<ControlFlagWire>>,
 }
 
 /// `control.activate`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateParams {
     /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
     /// forwards the call through the shared database and answers with that host's reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// The handler.
     pub handler: String,
     /// `true` activates.
     pub activate: bool,
     /// `noui` skips confirmations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<ControlFlagWire>>,
 }
 
 /// `control.delete_item`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteItemParams {
     /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
     /// forwards the call through the shared database and answers with that host's reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// The handler.
     pub handler: String,
-    /// The item.
     pub item: String,
     /// `noui` skips confirmations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<ControlFlagWire>>,
 }
 
 /// `control.pause`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PauseParams {
     /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
     /// forwards the call through the shared database and answers with that host's reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// The handler; absent pauses every handler.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
     /// When the pause ends by itself (RFC 3339); absent: until resumed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
 }
 
 /// `control.resume`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeParams {
     /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
     /// forwards the call through the shared database and answers with that host's reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// The handler; absent resumes every paused handler.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
 }
 
 /// One item of a session.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionItemInfo {
-    /// The item.
     pub item: String,
     /// Last status reported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusWire>,
-    /// Step.
     pub step: u32,
     /// Steps.
     pub max_step: u32,
-    /// Text.
     pub text: String,
 }
 
 /// A live session.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
-    /// ID.
     pub session: String,
-    /// Handler.
     pub handler: String,
     /// Creation time.
     pub started_at: String,
     /// User-initiated.
     pub manual: bool,
     /// Handler-level progress text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler_text: Option<String>,
     /// A handler-level stop is in force.
     pub stop_all: bool,
@@ -885,39 +786,33 @@ pub struct SessionsListResult {
 }
 
 /// `sessions.history`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionsHistoryParams {
     /// Only this handler's sessions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
     /// Only sessions started before this time (the next page).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Page size.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
 
 /// A session from history.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecordInfo {
-    /// ID.
     pub session: String,
-    /// Handler.
     pub handler: String,
     /// Creation time.
     pub started_at: String,
     /// User-initiated.
     pub manual: bool,
     /// End time; absent while live.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
     /// `ended`, `owner_lost`, `daemon_restarted`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<String>,
     /// Aggregated status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusWire>,
     /// Items and their last progress.
     pub items: Vec<SessionItemInfo>,
@@ -931,77 +826,59 @@ pub struct SessionsHistoryResult {
 }
 
 /// Which events (`events.list`, `events.clear`).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsFilterParams {
-    /// Handler.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
     /// Item (with handler).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
     /// Only handler-level events.
     #[serde(default)]
     pub handler_level_only: bool,
     /// Levels (any of).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub levels: Option<Vec<EventLevelWire>>,
     /// Reporting session.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
     /// At or after.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
     /// Before.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
     /// `events.list` only: the `next` cursor of the previous page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `events.list` only: page size.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
 
 /// An event.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventInfo {
-    /// ID.
     pub event: String,
-    /// Handler.
     pub handler: String,
-    /// Item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
     /// Reporting session.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
-    /// Level.
     pub level: EventLevelWire,
-    /// Name.
     pub name: String,
-    /// Description.
     pub description: String,
     /// Hot-link text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_text: Option<String>,
     /// Hot-link target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_reference: Option<String>,
     /// Handler data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
     /// Creation time.
     pub time: String,
 }
 
 /// `events.list` result.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventsListResult {
     /// Newest first.
     pub events: Vec<EventInfo>,
     /// Cursor of the next page, absent on the last.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
     /// How many events match the filter in all.
     pub total: u64,
@@ -1011,7 +888,6 @@ pub struct EventsListResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventParams {
-    /// The event.
     pub event: String,
 }
 
@@ -1031,25 +907,23 @@ pub struct RemovedResult {
 }
 
 /// `conflicts.list`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConflictsListParams {
-    /// Handler.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
     /// Item (with handler).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
 }
 
 /// A version to keep.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeptWire {
     /// Index into the versions.
     pub index: usize,
     /// New name when several are kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_name: Option<String>,
 }
 
@@ -1068,49 +942,40 @@ pub enum ChoiceWire {
 }
 
 /// A recorded resolution.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolutionInfo {
-    /// The choice.
     pub choice: ChoiceWire,
     /// When it was chosen.
     pub requested_at: String,
     /// The conflict whose "apply to all" chose it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_from: Option<String>,
 }
 
 /// A conflict.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictInfo {
-    /// ID.
     pub conflict: String,
-    /// Handler.
     pub handler: String,
-    /// Item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
     /// Owner's key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// Name.
     pub name: String,
     /// Summary.
     pub description: String,
-    /// Versions.
     pub versions: Vec<ConflictVersionWire>,
     /// Allowed resolutions.
     pub abilities: Vec<String>,
     /// Reported or last changed.
     pub detected_at: String,
     /// The user's choice, waiting for the owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<ResolutionInfo>,
 }
 
 /// `conflicts.list` result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictsListResult {
-    /// Conflicts.
     pub conflicts: Vec<ConflictInfo>,
 }
 
@@ -1118,21 +983,18 @@ pub struct ConflictsListResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConflictParams {
-    /// The conflict.
     pub conflict: String,
 }
 
 /// `conflicts.resolve`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveParams {
     /// The host that carries it out, in a fleet; absent or this host's name: here. Another host's name
     /// forwards the call through the shared database and answers with that host's reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// The conflict.
     pub conflict: String,
-    /// The choice.
     pub choice: ChoiceWire,
     /// Apply to every other unresolved conflict of the handler with the same kind of versions.
     #[serde(default)]
@@ -1161,7 +1023,6 @@ pub struct ConflictsRemoveParams {
 pub struct SubscribeResult {
     /// The sequence number the snapshot reflects.
     pub seq: u64,
-    /// Handlers.
     pub handlers: Vec<HandlerInfo>,
     /// Live sessions.
     pub sessions: Vec<SessionInfo>,
@@ -1257,14 +1118,12 @@ pub enum UpdateKind {
 }
 
 /// Push `session.cancel_requested`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelRequestedPush {
-    /// Session.
     pub session: String,
     /// Item, for an item-level stop.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
-    /// Kind.
     pub cancel: CancelWire,
 }
 
@@ -1273,9 +1132,7 @@ pub struct CancelRequestedPush {
 pub struct SyncRequestedPush {
     /// The request; create a session over the items to serve it, or send `handler.sync_failed`.
     pub request: String,
-    /// Handler.
     pub handler: String,
-    /// Items.
     pub items: Vec<String>,
     /// Contexts of the request.
     pub contexts: Vec<Value>,
@@ -1286,25 +1143,19 @@ pub struct SyncRequestedPush {
 pub struct SyncResultPush {
     /// The request from `control.start`.
     pub request: String,
-    /// Handler.
     pub handler: String,
     /// Aggregated status.
     pub status: StatusWire,
-    /// Errors.
     pub errors: u32,
-    /// Conflicts.
     pub conflicts: u32,
 }
 
 /// Push `conflict.resolution_requested`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolutionRequestedPush {
-    /// Conflict.
     pub conflict: String,
-    /// Handler.
     pub handler: String,
-    /// Item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
     /// The choice to carry out; then send `conflicts.remove`.
     pub choice: ChoiceWire,

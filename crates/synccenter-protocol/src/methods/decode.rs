@@ -153,7 +153,7 @@ fn objects_lacking(v: &Value, field: &str, pointer: &mut String, found: &mut Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::methods::{CreateSessionParams, Empty, ProposeItemParams, ReportConflictParams};
+    use crate::methods::{CreateSessionParams, Empty, ProposeItemParams, ReportConflictParams, SessionItemParams};
 
     fn raw(text: &str) -> Box<RawValue> {
         RawValue::from_string(text.to_owned()).expect("valid JSON")
@@ -208,7 +208,7 @@ mod tests {
         assert_eq!(error::<CreateSessionParams>(r#"["h",["a"]]"#).data.name, "E_INVALIDARG");
         assert_eq!(error::<Empty>("[]").data.name, "E_INVALIDARG");
         assert!(decode_params::<CreateSessionParams>("m", Some(&raw(r#" {"handler":"h","items":["a"]}"#))).is_ok());
-        let positional = serde_json::from_str::<CreateSessionParams>(r#"["h",["a"]]"#);
+        let positional = serde_json::from_str::<SessionItemParams>(r#"["s","i"]"#);
         assert!(positional.is_ok(), "serde's derive reads arrays; this is what object_only is for");
         #[derive(serde::Deserialize)]
         struct Outer {
