@@ -11,9 +11,9 @@ use synccenter_client::fleet::{
 use synccenter_client::methods::Empty;
 
 use crate::cli::{ConflictsArgs, ResultsArgs, SessionsArgs};
-use crate::commands::{Ctx, event_row, filter_params, handler_rows, history_rows};
 use crate::exit::Exit;
 use crate::output;
+use crate::verbs::{Ctx, event_row, filter_params, handler_rows, history_rows};
 
 fn with_host(host: &str, mut row: Vec<String>) -> Vec<String> {
     row.insert(0, host.to_owned());

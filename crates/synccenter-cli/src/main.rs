@@ -4,13 +4,13 @@
 //! that prints.
 
 mod cli;
-mod commands;
 mod daemon;
 mod db;
 mod exit;
 mod fleet;
 mod output;
 mod run;
+mod verbs;
 mod watch;
 
 use std::io;
@@ -21,8 +21,8 @@ use clap::{CommandFactory, Parser};
 use synccenter_client::ClientError;
 
 use crate::cli::{Cli, Command};
-use crate::commands::Ctx;
 use crate::exit::Exit;
+use crate::verbs::Ctx;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -76,37 +76,37 @@ fn run_client(
     runtime.block_on(async {
         match command {
             Command::Daemon { .. } | Command::Db(_) | Command::Completions { .. } => unreachable!("handled in main"),
-            Command::Reload => commands::reload(&ctx).await,
-            Command::Dashboard { open } => commands::dashboard(&ctx, open).await,
+            Command::Reload => verbs::reload(&ctx).await,
+            Command::Dashboard { open } => verbs::dashboard(&ctx, open).await,
             Command::Status { all_hosts } if all_hosts || ctx.host.is_some() => fleet::status(&ctx).await,
-            Command::Status { .. } => commands::status(&ctx).await,
+            Command::Status { .. } => verbs::status(&ctx).await,
             Command::Handlers { all, all_hosts } if all_hosts || ctx.host.is_some() => fleet::handlers(&ctx, all).await,
-            Command::Handlers { all, .. } => commands::handlers(&ctx, all).await,
-            Command::Items { handler, all } => commands::items(&ctx, &handler, all).await,
+            Command::Handlers { all, .. } => verbs::handlers(&ctx, all).await,
+            Command::Items { handler, all } => verbs::items(&ctx, &handler, all).await,
             Command::Sessions(args) if args.all_hosts || ctx.host.is_some() => fleet::sessions(&ctx, args).await,
-            Command::Sessions(args) => commands::sessions(&ctx, args).await,
+            Command::Sessions(args) => verbs::sessions(&ctx, args).await,
             Command::Watch { exit_when_idle } => watch::run(&ctx, exit_when_idle).await,
             Command::Start { handler, items, wait, ignore_if_syncing } => {
-                commands::start(&ctx, handler, items, wait, ignore_if_syncing).await
+                verbs::start(&ctx, handler, items, wait, ignore_if_syncing).await
             }
-            Command::Stop { handler, items } => commands::stop(&ctx, handler, items).await,
-            Command::Enable(a) => commands::enable(&ctx, a.handler, a.item, true).await,
-            Command::Disable(a) => commands::enable(&ctx, a.handler, a.item, false).await,
-            Command::Activate { handler } => commands::activate(&ctx, handler, true).await,
-            Command::Deactivate { handler } => commands::activate(&ctx, handler, false).await,
-            Command::Pause { handler, all: _, until } => commands::pause(&ctx, handler, until).await,
-            Command::Resume { handler, all: _ } => commands::resume(&ctx, handler).await,
+            Command::Stop { handler, items } => verbs::stop(&ctx, handler, items).await,
+            Command::Enable(a) => verbs::enable(&ctx, a.handler, a.item, true).await,
+            Command::Disable(a) => verbs::enable(&ctx, a.handler, a.item, false).await,
+            Command::Activate { handler } => verbs::activate(&ctx, handler, true).await,
+            Command::Deactivate { handler } => verbs::activate(&ctx, handler, false).await,
+            Command::Pause { handler, all: _, until } => verbs::pause(&ctx, handler, until).await,
+            Command::Resume { handler, all: _ } => verbs::resume(&ctx, handler).await,
             Command::Results(args) if args.command.is_none() && (args.all_hosts || ctx.host.is_some()) => {
                 fleet::results(&ctx, args).await
             }
-            Command::Results(args) => commands::results(&ctx, args).await,
+            Command::Results(args) => verbs::results(&ctx, args).await,
             Command::Conflicts(args) if args.command.is_none() && (args.all_hosts || ctx.host.is_some()) => {
                 fleet::conflicts(&ctx, args).await
             }
-            Command::Conflicts(args) => commands::conflicts(&ctx, args).await,
-            Command::Session(cmd) => commands::session(&ctx, cmd).await,
+            Command::Conflicts(args) => verbs::conflicts(&ctx, args).await,
+            Command::Session(cmd) => verbs::session(&ctx, cmd).await,
             Command::Run(args) => run::run(&ctx, args).await,
-            Command::Register(args) => commands::register(&ctx, args).await,
+            Command::Register(args) => verbs::register(&ctx, args).await,
         }
     })
 }

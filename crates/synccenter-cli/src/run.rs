@@ -14,9 +14,9 @@ use synccenter_client::{CancelWire, EventLevelWire, StatusWire};
 use synccenter_platform::process::{self, Console, ProcessTree, StopSignals};
 
 use crate::cli::RunArgs;
-use crate::commands::Ctx;
 use crate::exit::Exit;
 use crate::output;
+use crate::verbs::Ctx;
 
 /// How the child finished.
 enum Outcome {

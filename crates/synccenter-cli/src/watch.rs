@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use synccenter_client::methods::{SubscribeResult, Update, UpdateKind};
 use synccenter_client::{CancelWire, ClientError, StatusWire, Subscription};
 
-use crate::commands::Ctx;
 use crate::exit::Exit;
 use crate::output;
+use crate::verbs::Ctx;
 
 /// The version of the `watch --json` line format, carried by its first (`hello`) line.
 pub(crate) const FORMAT_VERSION: u32 = 1;

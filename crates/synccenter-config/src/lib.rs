@@ -22,8 +22,8 @@ pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{Config, DEFAULT_GRACE_PERIOD, DEFAULT_HTTP, DaemonConfig, HandlerConfig, ItemConfig};
 pub use schedule::{CronSchedule, Schedule, Trigger};
-pub use synccenter_commands::backoff::RetryPolicy;
-pub use synccenter_commands::progress::Kind;
+pub use synccenter_runs::backoff::RetryPolicy;
+pub use synccenter_runs::progress::Kind;
 
 /// Parses and validates configuration text that was read from `path`.
 ///

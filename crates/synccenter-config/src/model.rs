@@ -15,8 +15,8 @@ use synccenter_core::{
 };
 
 use crate::schedule::Schedule;
-use synccenter_commands::backoff::RetryPolicy;
-use synccenter_commands::progress::Kind;
+use synccenter_runs::backoff::RetryPolicy;
+use synccenter_runs::progress::Kind;
 
 /// Default dashboard / HTTP API address (the value of [`DaemonConfig::default`]'s `http`).
 pub const DEFAULT_HTTP: &str = "127.0.0.1:7420";

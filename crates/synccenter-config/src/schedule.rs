@@ -1,4 +1,4 @@
-//! When items run: [`Schedule`] (interval or cron). How failures are retried is `synccenter_commands::backoff`.
+//! When items run: [`Schedule`] (interval or cron). How failures are retried is `synccenter_runs::backoff`.
 //!
 //! Everything here is a pure function of its inputs. The current time and any random number are arguments, so
 //! the daemon's scheduler (which owns the clock and the RNG) and the tests get the same answers. This module does

@@ -24,8 +24,8 @@ use crate::error::{ConfigError, ConfigErrors, Locator};
 use crate::model::{Config, DaemonConfig, HandlerConfig, ItemConfig};
 use crate::raw::{RawDaemon, RawHandler, RawItem, RawRetry, RawSchedule};
 use crate::schedule::{CronSchedule, Schedule, Trigger};
-use synccenter_commands::backoff::RetryPolicy;
-use synccenter_commands::progress::Kind;
+use synccenter_runs::backoff::RetryPolicy;
+use synccenter_runs::progress::Kind;
 
 /// Parses and validates `src`, read from `path`.
 pub(crate) fn parse_str(src: &str, path: &Path) -> Result<Config, ConfigErrors> {

@@ -159,6 +159,7 @@ impl Inbound {
             q.scheduled = false;
             return None;
         };
+        let before = q.len;
         q.len -= match &entry {
             Entry::Progress(run) => run.len(),
             _ => 1,
@@ -166,7 +167,8 @@ impl Inbound {
         if q.entries.is_empty() {
             q.open_run.clear();
         }
-        let was_full = q.len + 1 >= self.capacity;
+        // A whole run of reports leaves at once: the queue may go from full to far below its capacity.
+        let was_full = before >= self.capacity && q.len < self.capacity;
         drop(q);
         if was_full {
             self.room.notify_one();
@@ -232,6 +234,23 @@ mod tests {
         assert_eq!(steps(q.take().expect("first run")), vec![1]);
         assert!(matches!(q.take(), Some(Entry::Reply(l)) if l == "between"));
         assert_eq!(steps(q.take().expect("second run")), vec![2]);
+    }
+
+    #[test]
+    fn taking_a_run_that_filled_the_queue_makes_room() {
+        let q = Inbound::new(2);
+        let s = SessionId::parse("00000000-0000-0000-0000-000000000001").expect("uuid");
+        let (k, p) = report(s, "a", 1);
+        q.push_progress(k, p);
+        let (k, p) = report(s, "b", 1);
+        assert!(q.push_progress(k, p).full);
+        let waiting = q.wait_for_room();
+        let mut waiting = std::pin::pin!(waiting);
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        assert!(waiting.as_mut().poll(&mut cx).is_pending(), "a full queue has no room");
+        assert_eq!(steps(q.take().expect("the run")), vec![1, 1]);
+        assert!(waiting.as_mut().poll(&mut cx).is_ready(), "the reader must be woken");
     }
 
     #[test]

@@ -10,7 +10,6 @@
 #![warn(missing_docs)]
 
 mod calls;
-mod commands;
 mod conn;
 mod convert;
 mod fleet;
@@ -20,6 +19,7 @@ mod inbox;
 mod outbox;
 mod queries;
 mod runtime;
+mod scheduler;
 mod settings;
 mod store;
 mod supervisor;
@@ -264,7 +264,7 @@ async fn start_hub(
         },
         intervals: config.intervals,
         limits: config.limits,
-        commands: commands::Commands::new(config.config_file.clone(), clock.now()),
+        scheduler: scheduler::Scheduler::new(config.config_file.clone(), clock.now()),
         fleet: fleet.clone(),
         health,
         runs: runs_tx,

@@ -21,8 +21,8 @@
 //!   end-of-file (a grandchild holding them must not hang the run), then the group is SIGKILLed anyway, so
 //!   nothing started by the run survives it (also when the run's future is dropped half-way).
 //!
-//! What it does not do: decide what the end means ([`synccenter_commands::outcome::classify`]), retry
-//! ([`synccenter_commands::backoff`]), or talk to the Center or the store: the hub turns the
+//! What it does not do: decide what the end means ([`synccenter_runs::outcome::classify`]), retry
+//! ([`synccenter_runs::backoff`]), or talk to the Center or the store: the hub turns the
 //! [`RunEvent`]s and the [`RunReport`] into progress, events and the item's final state. It cannot reach
 //! processes that leave the group on purpose (`setsid`, daemons): those are not part of the run.
 
@@ -34,9 +34,9 @@ use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use synccenter_commands::progress::{Kind, Observation, Reader, Stream};
-use synccenter_commands::{ExitInfo, StderrTail};
 use synccenter_platform::process::{self, Console, DEFAULT_PATH, INHERITED_ENV, ProcessTree};
+use synccenter_runs::progress::{Kind, Observation, Reader, Stream};
+use synccenter_runs::{ExitInfo, StderrTail};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
@@ -347,7 +347,7 @@ struct Capture {
 impl Capture {
     fn new(kind: Kind, max_output: u64, events: mpsc::Sender<RunEvent>) -> Capture {
         Capture {
-            reader: synccenter_commands::progress::reader(kind),
+            reader: synccenter_runs::progress::reader(kind),
             tail: StderrTail::new(TAIL_LINES, TAIL_BYTES),
             stdout: LineSplitter::new(true, MAX_LINE_BYTES),
             stderr: LineSplitter::new(false, MAX_LINE_BYTES),

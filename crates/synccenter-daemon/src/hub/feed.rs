@@ -54,7 +54,7 @@ impl Hub {
     pub(super) fn route(&mut self, n: Notice) {
         match n {
             Notice::CancelRequested { session, owner, item, cancel } => {
-                self.setup.commands.cancel(owner, item.as_ref());
+                self.setup.scheduler.cancel(owner, item.as_ref());
                 let push = m::CancelRequestedPush {
                     session: session.to_string(),
                     item: item.as_ref().map(ToString::to_string),
@@ -69,7 +69,7 @@ impl Hub {
                     cancel: push.cancel,
                 });
             }
-            Notice::SyncRequested { request, handler, items, .. } if self.setup.commands.manages(&handler) => {
+            Notice::SyncRequested { request, handler, items, .. } if self.setup.scheduler.manages(&handler) => {
                 self.start_run(request, &handler, &items);
             }
             Notice::SyncRequested { request, handler, items, contexts, .. } => {
@@ -104,7 +104,7 @@ impl Hub {
                 }
             }
             Notice::SessionEnded { handler, summary, .. } => {
-                self.setup.commands.run_ended(summary.session);
+                self.setup.scheduler.run_ended(summary.session);
                 self.leases.remove(&summary.session);
                 self.creators.remove(&summary.session);
                 self.ledger.session_ended(summary.session);

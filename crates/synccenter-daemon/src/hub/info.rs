@@ -62,7 +62,7 @@ impl Handle<api::Hello> for Hub {
 impl Handle<api::Status> for Hub {
     fn handle(&mut self, _: ConnId, _: m::Empty) -> Handled<m::StatusResult> {
         let place = &self.setup.whereabouts;
-        let commands = &self.setup.commands;
+        let scheduler = &self.setup.scheduler;
         done(m::StatusResult {
             server: server_name(),
             protocol: PROTOCOL_VERSION,
@@ -75,8 +75,8 @@ impl Handle<api::Status> for Hub {
             live_sessions: self.center.live_session_count(),
             connections: self.conns.len(),
             reports_applied: self.reports_taken,
-            config: commands.path().map(|p| p.display().to_string()),
-            config_error: commands.error().map(str::to_owned),
+            config: scheduler.path().map(|p| p.display().to_string()),
+            config_error: scheduler.error().map(str::to_owned),
             overdue: self.overdue_items(),
             next_run: self.next_run_any().map(convert::ts),
             http: place.http.clone(),

@@ -37,12 +37,12 @@ use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use run::{HubIo, run};
 
-use crate::commands::{Commands, RunMsg};
 use crate::fleet::FleetLink;
 use crate::health::StoreHealth;
 use crate::inbox::Inbound;
 use crate::outbox::{ConnId, Outbox, Reply, reply_line};
 use crate::queries::Query;
+use crate::scheduler::{RunMsg, Scheduler};
 use crate::writer::{Ack, Batch};
 use crate::{Intervals, Limits};
 use ledger::ProgressLedger;
@@ -63,7 +63,7 @@ pub(crate) struct HubSetup {
     pub(crate) whereabouts: Whereabouts,
     pub(crate) intervals: Intervals,
     pub(crate) limits: Limits,
-    pub(crate) commands: Commands,
+    pub(crate) scheduler: Scheduler,
     pub(crate) fleet: FleetLink,
     /// Whether the writer's last commit failed; new durable calls are refused meanwhile.
     pub(crate) health: Arc<StoreHealth>,

@@ -15,13 +15,13 @@ impl Hub {
     pub(super) fn handler_info(&self, id: &HandlerId) -> Result<m::HandlerInfo, CoreError> {
         let h = self.center.handler(id)?;
         let items = self.center.items(id)?;
-        let commands = &self.setup.commands;
+        let scheduler = &self.setup.scheduler;
         Ok(m::HandlerInfo {
             display_text: self.center.handler_display_text(id)?,
             syncing: self.center.sessions().iter().any(|s| &s.handler == id),
-            command: commands.manages(id),
-            next_run: items.iter().filter_map(|i| commands.next_run(id, &i.id)).min().map(convert::ts),
-            overdue: items.iter().any(|i| commands.is_overdue(id, &i.id)),
+            command: scheduler.manages(id),
+            next_run: items.iter().filter_map(|i| scheduler.next_run(id, &i.id)).min().map(convert::ts),
+            overdue: items.iter().any(|i| scheduler.is_overdue(id, &i.id)),
             conflict_count: self.center.conflict_count(id),
             ..convert::stored_handler_info(h, self.center.item_count(id)?)
         })
@@ -43,8 +43,8 @@ impl Hub {
             .filter(|i| p.include_hidden || !i.hidden)
             .map(|i| {
                 let mut info = item_info(&self.center, &handler, i.clone());
-                info.next_run = self.setup.commands.next_run(&handler, &i.id).map(convert::ts);
-                info.overdue = self.setup.commands.is_overdue(&handler, &i.id);
+                info.next_run = self.setup.scheduler.next_run(&handler, &i.id).map(convert::ts);
+                info.overdue = self.setup.scheduler.is_overdue(&handler, &i.id);
                 info
             })
             .collect())

@@ -11,11 +11,11 @@ use tokio::sync::mpsc;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use super::{Deferred, Hub};
-use crate::commands::RunMsg;
 use crate::fleet::remote;
 use crate::inbox::HubMsg;
 use crate::outbox::{ConnId, reply_line};
 use crate::queries::QueryContext;
+use crate::scheduler::RunMsg;
 use crate::writer::Batch;
 
 /// What the hub's task talks to.

@@ -8,15 +8,15 @@ use synccenter_core::{CoreError, HandlerId, ItemId, NewConflict, RequestId as Co
 use synccenter_protocol::methods::UpdateKind;
 
 use super::Hub;
-use crate::commands::{ItemDone, RunMsg};
 use crate::convert;
+use crate::scheduler::{ItemDone, RunMsg};
 
 impl Hub {
     /// Reads the configuration and registers its command handlers; those a new configuration drops are
     /// removed (when idle). Returns how many are configured.
     pub(crate) fn reload(&mut self) -> Result<usize, String> {
         let now = self.center.now();
-        let config = self.setup.commands.load(now)?.clone();
+        let config = self.setup.scheduler.load(now)?.clone();
         let mut now_configured = BTreeSet::new();
         for h in &config.handlers {
             if let Err(e) = self.center.register_handler(h.id.clone(), h.spec()) {
@@ -47,7 +47,7 @@ impl Hub {
     /// Every configured item, per handler.
     pub(crate) fn configured_items(&self) -> Vec<(HandlerId, Vec<ItemId>)> {
         self.setup
-            .commands
+            .scheduler
             .config()
             .handlers
             .iter()
@@ -57,18 +57,18 @@ impl Hub {
 
     /// Seeds the schedules' last runs from session history, so a restart does not run everything again.
     pub(crate) fn seed_last_run(&mut self, handler: &HandlerId, item: &ItemId, at: synccenter_core::Timestamp) {
-        self.setup.commands.seed_last_run(handler, item, at);
+        self.setup.scheduler.seed_last_run(handler, item, at);
     }
 
     /// A dispatched request of a command handler becomes a session the daemon owns.
     pub(super) fn start_run(&mut self, request: CoreRequestId, handler: &HandlerId, items: &[ItemId]) {
-        let owner = self.setup.commands.new_owner();
+        let owner = self.setup.scheduler.new_owner();
         match self.center.create_session(owner, handler, items) {
             Ok(session) => {
                 if let Ok(view) = self.center.session(session) {
                     self.update(UpdateKind::SessionStarted { session: convert::session_info(&view) });
                 }
-                self.setup.commands.spawn_run(session, owner, handler, items, self.setup.runs.clone());
+                self.setup.scheduler.spawn_run(session, owner, handler, items, self.setup.runs.clone());
             }
             Err(e) => {
                 let _ = self.center.fail_request(request, &e.to_string());
@@ -79,14 +79,14 @@ impl Hub {
     /// Issues the starts that schedules and retries make due, and raises freshness breaches.
     pub(super) fn schedule(&mut self) {
         let now = self.center.now();
-        for due in self.setup.commands.due(now) {
+        for due in self.setup.scheduler.due(now) {
             let flags = synccenter_core::SyncControlFlags::IGNORE_IF_ALREADY_SYNCING;
             match self.center.start_items(&due.handler, &due.items, flags, None) {
-                Ok(_) => self.setup.commands.started(&due, now),
+                Ok(_) => self.setup.scheduler.started(&due, now),
                 // A paused handler's missed run happens once, when the pause ends.
                 Err(CoreError::NotReady { reason: synccenter_core::NotReadyReason::Paused, .. }) => {}
                 Err(e) => {
-                    self.setup.commands.started(&due, now);
+                    self.setup.scheduler.started(&due, now);
                     let what = if due.retry { "retry" } else { "scheduled run" };
                     let list = due.items.iter().map(ItemId::as_str).collect::<Vec<_>>().join(", ");
                     let _ = self.center.add_event(
@@ -101,7 +101,7 @@ impl Hub {
         }
         let center = &self.center;
         let newly =
-            self.setup.commands.check_freshness(|h, i| center.item(h, i).ok().and_then(|it| it.last_sync()), now);
+            self.setup.scheduler.check_freshness(|h, i| center.item(h, i).ok().and_then(|it| it.last_sync()), now);
         for (handler, item, bound) in newly {
             let _ = self.center.add_event(
                 &handler,
@@ -130,16 +130,16 @@ impl Hub {
                 if let Err(e) = self.center.end_session(session) {
                     tracing::warn!(%session, error = %e, "a command run could not end its session");
                 }
-                self.setup.commands.run_ended(session);
+                self.setup.scheduler.run_ended(session);
             }
         }
         self.take_effects();
     }
 
     /// What the running tool printed, as progress, events and conflicts.
-    fn observed(&mut self, session: SessionId, item: ItemId, observation: synccenter_commands::progress::Observation) {
-        use synccenter_commands::progress::Observation as O;
+    fn observed(&mut self, session: SessionId, item: ItemId, observation: synccenter_runs::progress::Observation) {
         use synccenter_core::{EventLevel, NewEvent, ProgressStatus as P};
+        use synccenter_runs::progress::Observation as O;
         let event = |level, name: &str, description: &str| NewEvent {
             item: Some(item.clone()),
             level: Some(level),
@@ -209,8 +209,8 @@ impl Hub {
     }
 
     fn item_done(&mut self, session: SessionId, item: ItemId, done: ItemDone) {
-        use synccenter_commands::outcome::Final;
         use synccenter_core::{EventLevel, NewEvent, ProgressStatus as P};
+        use synccenter_runs::outcome::Final;
         let status = match done.outcome.status {
             Final::Succeeded => P::Succeeded,
             Final::Failed => P::Failed,
@@ -248,7 +248,7 @@ impl Hub {
             let now = self.center.now();
             let random = f64::from(now.as_micros().rem_euclid(1000) as u32) / 1000.0;
             if let Some(delay) =
-                self.setup.commands.finished(&handler, &item, status, done.outcome.retryable, now, random)
+                self.setup.scheduler.finished(&handler, &item, status, done.outcome.retryable, now, random)
             {
                 tracing::info!(%handler, %item, retry_in = ?delay, "a failed item will be retried");
             }
@@ -263,7 +263,7 @@ impl Hub {
                     .items(&h.id)
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|i| self.setup.commands.is_overdue(&h.id, &i.id))
+                    .filter(|i| self.setup.scheduler.is_overdue(&h.id, &i.id))
                     .map(|i| format!("{}/{}", h.id, i.id))
             })
             .collect()
@@ -277,7 +277,7 @@ impl Hub {
                     .items(&h.id)
                     .unwrap_or_default()
                     .into_iter()
-                    .filter_map(move |i| self.setup.commands.next_run(&h.id, &i.id))
+                    .filter_map(move |i| self.setup.scheduler.next_run(&h.id, &i.id))
             })
             .min()
     }

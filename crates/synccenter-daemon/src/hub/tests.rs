@@ -19,10 +19,10 @@ use tokio::sync::mpsc;
 
 use super::{Hub, HubSetup, Whereabouts};
 use crate::calls::Call;
-use crate::commands::{Commands, RunMsg};
 use crate::fleet::{FleetLink, FleetTimings};
 use crate::inbox::Inbound;
 use crate::outbox::{ConnId, Outbox};
+use crate::scheduler::{RunMsg, Scheduler};
 use crate::{Intervals, Limits};
 
 /// When the model's clock starts (2023-11-14T22:13:20Z).
@@ -81,7 +81,7 @@ impl Fixture {
             },
             intervals: Intervals::default(),
             limits,
-            commands: Commands::new(None, START),
+            scheduler: Scheduler::new(None, START),
             fleet: FleetLink::local("host-a".into(), FleetTimings::default()),
             health: Arc::default(),
             runs,

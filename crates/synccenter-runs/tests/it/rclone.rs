@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use synccenter_commands::outcome::{ExitInfo, Final, classify};
-use synccenter_commands::progress::{Kind, Observation};
+use synccenter_runs::outcome::{ExitInfo, Final, classify};
+use synccenter_runs::progress::{Kind, Observation};
 
 use crate::fixtures::{assert_progress_advances, errors, progress, replay, summary, warnings};
 

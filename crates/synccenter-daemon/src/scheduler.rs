@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use synccenter_commands::outcome::{Final, Outcome, classify};
-use synccenter_commands::progress::{Kind, Observation};
 use synccenter_config::{Config, HandlerConfig, ItemConfig};
 use synccenter_core::{HandlerId, ItemId, OwnerId, ProgressStatus, SessionId, Timestamp};
+use synccenter_runs::outcome::{Final, Outcome, classify};
+use synccenter_runs::progress::{Kind, Observation};
 use tokio::sync::{mpsc, watch};
 
 use crate::supervisor::{self, RunEvent, RunSpec};
@@ -72,7 +72,7 @@ struct Run {
 
 /// The configuration in force and the schedule state of its items.
 #[derive(Debug)]
-pub(crate) struct Commands {
+pub(crate) struct Scheduler {
     path: Option<PathBuf>,
     config: Arc<Config>,
     error: Option<String>,
@@ -91,7 +91,7 @@ pub(crate) struct Due {
     pub(crate) retry: bool,
 }
 
-impl Commands {
+impl Scheduler {
     pub(crate) fn new(path: Option<PathBuf>, now: Timestamp) -> Self {
         Self {
             path,
@@ -268,12 +268,8 @@ impl Commands {
             for i in &h.items {
                 let Some(bound) = i.freshness else { continue };
                 let Some(state) = self.items.get_mut(&(h.id.clone(), i.id.clone())) else { continue };
-                let overdue = synccenter_commands::freshness::overdue_since(
-                    last_success(&h.id, &i.id),
-                    self.loaded_at,
-                    bound,
-                    now,
-                );
+                let overdue =
+                    synccenter_runs::freshness::overdue_since(last_success(&h.id, &i.id), self.loaded_at, bound, now);
                 if overdue && !state.overdue {
                     newly.push((h.id.clone(), i.id.clone(), bound));
                 }

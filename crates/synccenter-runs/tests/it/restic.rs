@@ -1,7 +1,7 @@
 //! The restic reader and run classification, replaying real captured `restic backup --json` output.
 
-use synccenter_commands::outcome::{ExitInfo, Final, classify};
-use synccenter_commands::progress::{Kind, Observation, Unit};
+use synccenter_runs::outcome::{ExitInfo, Final, classify};
+use synccenter_runs::progress::{Kind, Observation, Unit};
 
 use crate::fixtures::{assert_progress_advances, errors, progress, replay, summary, warnings};
 

@@ -1,7 +1,7 @@
 //! The `@synccenter` script line protocol, replaying a captured script run.
 
-use synccenter_commands::outcome::{ExitInfo, Final, classify};
-use synccenter_commands::progress::{Kind, Observation, Progress, Unit};
+use synccenter_runs::outcome::{ExitInfo, Final, classify};
+use synccenter_runs::progress::{Kind, Observation, Progress, Unit};
 
 use crate::fixtures::{errors, progress, replay, warnings};
 

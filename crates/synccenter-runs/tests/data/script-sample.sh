@@ -1,5 +1,5 @@
 #!/bin/sh
-# A handler script speaking the synccenter line protocol (see crates/synccenter-commands/src/script.rs).
+# A handler script speaking the synccenter line protocol (see crates/synccenter-runs/src/script.rs).
 # Regenerate its fixture with: sh script-sample.sh > script-run.txt 2> script-run.stderr.txt
 echo "starting backup of photos"
 echo "@synccenter text Scanning photos"
