@@ -110,9 +110,16 @@ impl Drop for TestDaemon {
 /// A connection speaking raw JSON lines.
 #[derive(Debug)]
 pub struct RawConn {
-    read: FramedRead<ReadHalf, LineCodec>,
+    reader: RawReader,
     write: FramedWrite<WriteHalf, LineCodec>,
     next_id: i64,
+}
+
+/// The reading side of a [`RawConn`], on its own after [`RawConn::into_split`] (so one task can read pushes
+/// while another writes).
+#[derive(Debug)]
+pub struct RawReader {
+    read: FramedRead<ReadHalf, LineCodec>,
     /// Messages without `id` that arrived while waiting for a reply.
     pushes: VecDeque<Value>,
 }
@@ -123,11 +130,15 @@ impl RawConn {
         let stream = synccenter_platform::transport::connect(socket).await.expect("connect to the daemon");
         let (r, w) = stream.into_split();
         RawConn {
-            read: FramedRead::new(r, LineCodec::new(16 * 1024 * 1024)),
+            reader: RawReader { read: FramedRead::new(r, LineCodec::new(16 * 1024 * 1024)), pushes: VecDeque::new() },
             write: FramedWrite::new(w, LineCodec::default()),
             next_id: 1000,
-            pushes: VecDeque::new(),
         }
+    }
+
+    /// Splits into the reading side (with the pushes kept so far) and the raw writing side.
+    pub fn into_split(self) -> (RawReader, WriteHalf) {
+        (self.reader, self.write.into_inner())
     }
 
     /// Writes one line as is.
@@ -152,19 +163,12 @@ impl RawConn {
 
     /// The next message, whatever it is.
     pub async fn read_message(&mut self) -> Value {
-        match tokio::time::timeout(HANG_GUARD, self.read.next()).await.expect("no message within the hang guard") {
-            Some(Ok(Frame::Line(l))) => serde_json::from_slice(&l).expect("the daemon wrote JSON"),
-            other => panic!("connection ended or failed: {other:?}"),
-        }
+        self.reader.read_message().await
     }
 
     /// The next message, or `None` once the daemon closed the connection.
     pub async fn read_message_or_eof(&mut self) -> Option<Value> {
-        match tokio::time::timeout(HANG_GUARD, self.read.next()).await.expect("no message within the hang guard") {
-            Some(Ok(Frame::Line(l))) => Some(serde_json::from_slice(&l).expect("the daemon wrote JSON")),
-            Some(Ok(Frame::TooLong)) => panic!("the daemon wrote an over-long line"),
-            Some(Err(_)) | None => None,
-        }
+        self.reader.read_message_or_eof().await
     }
 
     /// Sends a request and returns the whole response object; pushes seen meanwhile are kept.
@@ -178,17 +182,7 @@ impl RawConn {
 
     /// Waits for the response with this ID.
     pub async fn response(&mut self, id: i64) -> Value {
-        loop {
-            let m = self.read_message().await;
-            if m.get("id") == Some(&json!(id)) {
-                return m;
-            }
-            if m.get("id").is_none() {
-                self.pushes.push_back(m);
-            } else {
-                panic!("unexpected reply {m} while waiting for {id}");
-            }
-        }
+        self.reader.response(id).await
     }
 
     /// `call` that must succeed; returns `result`.
@@ -214,6 +208,68 @@ impl RawConn {
 
     /// The next push (message without `id`), waiting for it if none is kept.
     pub async fn next_push(&mut self) -> Value {
+        self.reader.next_push().await
+    }
+
+    /// The next push with this method, skipping others.
+    pub async fn next_push_of(&mut self, method: &str) -> Value {
+        self.reader.next_push_of(method).await
+    }
+
+    /// Registers handler `h` with items, all defaults, plus extra handler fields.
+    pub async fn setup(&mut self, handler: &str, items: &[&str], extra: Value) {
+        let mut params = json!({"handler": handler, "name": format!("Handler {handler}")});
+        if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        self.ok("handler.register", params).await;
+        for i in items {
+            self.ok("item.register", json!({"handler": handler, "item": i, "name": format!("Item {i}")})).await;
+        }
+    }
+
+    /// Creates a session and returns its ID.
+    pub async fn session(&mut self, handler: &str, items: &[&str]) -> String {
+        let r = self.ok("session.create", json!({"handler": handler, "items": items})).await;
+        r["session"].as_str().expect("session id").to_owned()
+    }
+}
+
+impl RawReader {
+    /// The next message, whatever it is.
+    pub async fn read_message(&mut self) -> Value {
+        match tokio::time::timeout(HANG_GUARD, self.read.next()).await.expect("no message within the hang guard") {
+            Some(Ok(Frame::Line(l))) => serde_json::from_slice(&l).expect("the daemon wrote JSON"),
+            other => panic!("connection ended or failed: {other:?}"),
+        }
+    }
+
+    /// The next message, or `None` once the daemon closed the connection.
+    pub async fn read_message_or_eof(&mut self) -> Option<Value> {
+        match tokio::time::timeout(HANG_GUARD, self.read.next()).await.expect("no message within the hang guard") {
+            Some(Ok(Frame::Line(l))) => Some(serde_json::from_slice(&l).expect("the daemon wrote JSON")),
+            Some(Ok(Frame::TooLong)) => panic!("the daemon wrote an over-long line"),
+            Some(Err(_)) | None => None,
+        }
+    }
+
+    /// Waits for the response with this ID; pushes seen meanwhile are kept.
+    pub async fn response(&mut self, id: i64) -> Value {
+        loop {
+            let m = self.read_message().await;
+            if m.get("id") == Some(&json!(id)) {
+                return m;
+            }
+            if m.get("id").is_none() {
+                self.pushes.push_back(m);
+            } else {
+                panic!("unexpected reply {m} while waiting for {id}");
+            }
+        }
+    }
+
+    /// The next push (message without `id`), waiting for it if none is kept.
+    pub async fn next_push(&mut self) -> Value {
         if let Some(p) = self.pushes.pop_front() {
             return p;
         }
@@ -233,23 +289,5 @@ impl RawConn {
                 return p;
             }
         }
-    }
-
-    /// Registers handler `h` with items, all defaults, plus extra handler fields.
-    pub async fn setup(&mut self, handler: &str, items: &[&str], extra: Value) {
-        let mut params = json!({"handler": handler, "name": format!("Handler {handler}")});
-        if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
-            p.extend(e.clone());
-        }
-        self.ok("handler.register", params).await;
-        for i in items {
-            self.ok("item.register", json!({"handler": handler, "item": i, "name": format!("Item {i}")})).await;
-        }
-    }
-
-    /// Creates a session and returns its ID.
-    pub async fn session(&mut self, handler: &str, items: &[&str]) -> String {
-        let r = self.ok("session.create", json!({"handler": handler, "items": items})).await;
-        r["session"].as_str().expect("session id").to_owned()
     }
 }

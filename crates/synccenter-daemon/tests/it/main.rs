@@ -7,6 +7,7 @@ mod bad_input;
 mod commands;
 mod doc_transcripts;
 mod faults;
+mod flood;
 mod lifecycle;
 mod limits;
 // Python owners, SIGSTOP, fork and a second user through setpriv: Unix only (`transport` covers every platform).
