@@ -8,9 +8,13 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A benchmark's output is its report.
 
 mod bare;
+mod blocking;
 mod daemon;
 mod dbus;
 mod events;
+mod flood;
+mod flood_owners;
+mod flood_run;
 mod hot;
 mod memory;
 mod raw;
@@ -25,7 +29,7 @@ use serde_json::json;
 use crate::report::{Lat, Report, Verdict, n};
 
 /// The sections, in the order they run; `--only` takes these names.
-const SECTIONS: [(&str, &str); 8] = [
+const SECTIONS: [(&str, &str); 9] = [
     ("rtt", "request/response round trips: bare socket, the daemon, D-Bus"),
     ("client", "client-side cost of Session::report_progress (Rust client)"),
     ("ingest", "reports per second ingested and applied by the daemon"),
@@ -34,11 +38,12 @@ const SECTIONS: [(&str, &str); 8] = [
     ("sessions", "session.create + session.end per second"),
     ("events", "events.list with a large history"),
     ("memory", "daemon resident memory (daemon in its own process)"),
+    ("flood", "64 owners in 4 processes flooding progress, a stop every 200 ms, status from an idle connection"),
 ];
 
 const USAGE: &str = "usage: bench [--quick] [--only SECTION[,SECTION...]] [--json PATH]
   --quick   smaller counts (a smoke run: the figures are noisier)
-  --only    run only these sections: rtt, client, ingest, cancel, durable, sessions, events, memory
+  --only    run only these sections: rtt, client, ingest, cancel, durable, sessions, events, memory, flood
   --json    where to write the results (default: target/bench.json)";
 
 #[derive(Debug)]
@@ -101,10 +106,14 @@ struct Bench {
 
 fn main() -> anyhow::Result<()> {
     let mut argv = std::env::args().skip(1);
-    if argv.next().as_deref() == Some("__daemon") {
-        let socket = PathBuf::from(argv.next().context("socket")?);
-        let data = PathBuf::from(argv.next().context("data directory")?);
-        return daemon::child_main(&socket, &data);
+    match argv.next().as_deref() {
+        Some("__daemon") => {
+            let socket = PathBuf::from(argv.next().context("socket")?);
+            let data = PathBuf::from(argv.next().context("data directory")?);
+            return daemon::child_main(&socket, &data);
+        }
+        Some("__flood-owners") => return flood_owners::child_main(argv),
+        _ => {}
     }
     let Some(args) = parse_args()? else { return Ok(()) };
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(args))
@@ -172,6 +181,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "sessions" => b.sessions().await?,
             "events" => b.events().await?,
             "memory" => b.memory().await?,
+            "flood" => b.flood().await?,
             _ => unreachable!("every section is handled"),
         }
         println!("    ({name} took {:.1} s)", t.elapsed().as_secs_f64());
@@ -304,8 +314,9 @@ impl Bench {
         Ok(())
     }
 
-    async fn cancel(&mut self) -> anyhow::Result<()> {
-        let bare = bare::push(self.dir.path(), "relay.sock", self.scale.n(2_000) as usize).await?;
+    /// The bare push to an idle client, on a relay at `name` in the run's directory, measured and reported.
+    async fn bare_push(&mut self, name: &str) -> anyhow::Result<Lat> {
+        let bare = bare::push(self.dir.path(), name, self.scale.n(2_000) as usize).await?;
         self.report.add(
             "baseline: bare push to an idle client (relay server)",
             bare.text(true),
@@ -313,6 +324,11 @@ impl Bench {
             Verdict::None,
             bare.json(),
         );
+        Ok(bare)
+    }
+
+    async fn cancel(&mut self) -> anyhow::Result<()> {
+        let bare = self.bare_push("relay.sock").await?;
         let rounds = self.scale.n(500) as usize;
         let (loaded, achieved) = bare::push_under_load(self.dir.path(), rounds, 16, 100_000.0).await?;
         self.report.add(
