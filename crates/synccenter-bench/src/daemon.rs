@@ -41,7 +41,7 @@ impl InProcess {
 /// The child process's side: runs the daemon like `synccenter daemon` does (a multi-threaded runtime) until
 /// its standard input closes.
 pub(crate) fn child_main(socket: &Path, data_dir: &Path) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = synccenter_daemon::runtime()?;
     runtime.block_on(async {
         let listener = synccenter_daemon::bind(socket)?;
         let config = synccenter_daemon::Config::new(socket.to_owned(), data_dir.to_owned());

@@ -22,7 +22,7 @@ pub(crate) fn run(
         .with_ansi(false)
         .init();
     let paths = Paths::resolve(env, overrides).context("cannot resolve the daemon's paths")?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = synccenter_daemon::runtime().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = synccenter_daemon::bind(&paths.socket)?;
         let mut config = synccenter_daemon::Config::new(paths.socket.clone(), paths.data_dir.clone());

@@ -14,7 +14,7 @@ use synccenter_core::HResult;
 use synccenter_platform::transport::{ReadHalf, Stream, WriteHalf};
 use synccenter_protocol::{ErrorObject, LineCodec, MAX_LINE_BYTES, RequestId, error_codes, parse_incoming};
 use tokio::io::AsyncReadExt;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::codec::FramedWrite;
 
@@ -228,17 +228,30 @@ fn spawn_writer(write: WriteHalf, mut rx: mpsc::Receiver<String>) -> tokio::task
     })
 }
 
-/// Serves one connection until it closes, the hub goes away or `stopping` turns true (the daemon has flushed
-/// its store and is about to return); `slot` is its place under the connection limit, given back as soon as
-/// the client is gone.
-pub(crate) async fn serve(
-    stream: Stream,
-    conn: ConnId,
-    hub: mpsc::Sender<HubMsg>,
-    line_timeout: Duration,
-    slot: OwnedSemaphorePermit,
-    stopping: watch::Receiver<bool>,
-) {
+/// What every connection's task shares.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnShared {
+    pub(crate) hub: mpsc::Sender<HubMsg>,
+    pub(crate) line_timeout: Duration,
+    /// Turns at parsing a full read, one per worker thread: connections with a backlog (a flood) take turns
+    /// here rather than in the runtime's queue, so a quiet connection's line (a stop) waits behind at most
+    /// one read's worth of parsing per thread, however many connections flood.
+    pub(crate) busy_turns: Arc<Semaphore>,
+    /// Turns true once the daemon has flushed its store and is about to return.
+    pub(crate) stopping: watch::Receiver<bool>,
+}
+
+impl ConnShared {
+    pub(crate) fn new(hub: mpsc::Sender<HubMsg>, line_timeout: Duration, stopping: watch::Receiver<bool>) -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        Self { hub, line_timeout, busy_turns: Arc::new(Semaphore::new(threads)), stopping }
+    }
+}
+
+/// Serves one connection until it closes, the hub goes away or the daemon is stopping; `slot` is its place
+/// under the connection limit, given back as soon as the client is gone.
+pub(crate) async fn serve(stream: Stream, conn: ConnId, shared: ConnShared, slot: OwnedSemaphorePermit) {
+    let ConnShared { hub, line_timeout, busy_turns, stopping } = shared;
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<String>(OUTBOX_CAPACITY);
     let out = Outbox::new(tx);
@@ -247,7 +260,8 @@ pub(crate) async fn serve(
         return;
     }
     let mut writer = spawn_writer(write, rx);
-    let mut reader = Reader { read, line_timeout, out: out.clone(), stopping, queue: Queue { conn, hub, inbound } };
+    let queue = Queue { conn, hub, inbound };
+    let mut reader = Reader { read, line_timeout, out: out.clone(), stopping, busy_turns, queue };
     reader.run().await;
     drop(slot);
     let _ = reader.queue.hub.send(HubMsg::Closed { conn }).await;
@@ -267,6 +281,7 @@ struct Reader {
     line_timeout: Duration,
     out: Outbox,
     stopping: watch::Receiver<bool>,
+    busy_turns: Arc<Semaphore>,
     queue: Queue,
 }
 
@@ -293,7 +308,10 @@ impl Reader {
                 Read::Failed => return,
                 Read::TimedOut => return self.timed_out(),
             };
+            // A read that filled its chunk means more is waiting: the connection has a backlog.
+            let turn = if buf.len() >= READ_CHUNK { self.busy_turns.clone().acquire_owned().await.ok() } else { None };
             let Some(ended_a_line) = self.take_lines(&mut buf, &mut discarding, eof).await else { return };
+            drop(turn);
             if buf.len() > MAX_LINE_BYTES {
                 discarding = true;
                 buf.clear();
@@ -311,6 +329,10 @@ impl Reader {
                 }
                 return;
             }
+            // A connection whose socket always has more would otherwise keep its worker thread for a whole
+            // cooperative budget (about a megabyte of reports): give every other task, the hub first among
+            // them, its turn after each read.
+            tokio::task::yield_now().await;
         }
     }
 

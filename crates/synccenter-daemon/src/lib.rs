@@ -134,6 +134,14 @@ pub enum DaemonError {
     Dashboard(#[from] synccenter_http::HttpError),
 }
 
+/// The runtime the daemon is meant to run on: tokio's multi-threaded one, with its I/O driver polled every
+/// 16 scheduled tasks instead of 61. Under a flood every worker always has a connection's read to parse, and
+/// the readiness of a quiet connection (a stop, a status) is only found when the driver is polled
+/// (docs/performance.md, `flood`).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().event_interval(16).build()
+}
+
 /// This daemon's host identity: the configured one, else the machine's host name.
 pub fn host_name(config: &Config) -> Result<String, DaemonError> {
     let host = match &config.host {
@@ -355,6 +363,7 @@ async fn accept_until(
     let next_conn = AtomicU64::new(1);
     let slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1)));
     let mut conns = tokio::task::JoinSet::new();
+    let shared = conn::ConnShared::new(hub.clone(), config.limits.line_timeout, stopping);
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -378,7 +387,6 @@ async fn accept_until(
         };
         let conn = next_conn.fetch_add(1, Ordering::Relaxed);
         while conns.try_join_next().is_some() {}
-        let line_timeout = config.limits.line_timeout;
-        conns.spawn(conn::serve(stream, conn, hub.clone(), line_timeout, slot, stopping.clone()));
+        conns.spawn(conn::serve(stream, conn, shared.clone(), slot));
     }
 }
