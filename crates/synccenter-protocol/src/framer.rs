@@ -245,24 +245,66 @@ impl LineBuffer {
         self.framer.line_in_progress()
     }
 
+    /// A pass over the frames now buffered; at `eof` also the unterminated last line. The bytes of the frames
+    /// taken go when the pass ends (is dropped), however it ends.
+    pub fn pass(&mut self, eof: bool) -> Pass<'_> {
+        Pass { buf: &mut self.buf, framer: &mut self.framer, at: 0, eof, frames: 0 }
+    }
+
     /// Gives every frame now buffered to `each`, in order, and drops their bytes; at `eof` also the
     /// unterminated last line. Returns how many frames there were.
     pub fn drain(&mut self, eof: bool, mut each: impl FnMut(LineFrame<'_>)) -> usize {
-        let mut frames = self.framer.frames(&self.buf, eof);
-        let mut count = 0;
-        for frame in &mut frames {
+        let mut pass = self.pass(eof);
+        while let Some(frame) = pass.next_frame() {
             each(frame);
-            count += 1;
         }
-        let used = frames.consumed();
-        self.buf.advance(used);
-        count
+        pass.frames()
     }
 
     /// Forgets the line in progress and every byte buffered.
     pub fn clear(&mut self) {
         self.buf.clear();
         self.framer.reset();
+    }
+}
+
+/// One pass over a [`LineBuffer`]: its frames one at a time, each borrowed from the buffer until the next is
+/// asked for, so that a caller may wait between them (the daemon waits for room in the hub's queue).
+#[derive(Debug)]
+pub struct Pass<'b> {
+    buf: &'b mut BytesMut,
+    framer: &'b mut LineFramer,
+    at: usize,
+    eof: bool,
+    frames: usize,
+}
+
+impl Pass<'_> {
+    /// The next frame, or `None` when the bytes left are the start of a line (or none are left).
+    #[inline]
+    pub fn next_frame(&mut self) -> Option<LineFrame<'_>> {
+        let from = self.at;
+        let (used, found) = self.framer.step(&self.buf[from..], self.eof);
+        self.at += used;
+        let frame = found?.resolve(&self.buf[from..]);
+        self.frames += 1;
+        Some(frame)
+    }
+
+    /// How many frames the pass gave so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// See [`LineFramer::line_in_progress`] (true after the last frame when a line is left unfinished).
+    pub fn line_in_progress(&self) -> bool {
+        self.framer.line_in_progress()
+    }
+}
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        self.buf.advance(self.at);
     }
 }
 
@@ -341,6 +383,20 @@ mod tests {
         lb.buf_mut().extend_from_slice(b"abcdefg");
         assert_eq!(lb.drain(false, |_| {}), 0);
         assert!(lb.line_in_progress() && lb.buffered() == 0, "discarding is a line in progress");
+    }
+
+    #[test]
+    fn a_pass_ended_early_keeps_the_frames_it_did_not_give() {
+        let mut lb = LineBuffer::new(LineFramer::new(8), 16);
+        lb.buf_mut().extend_from_slice(b"a\nb\nc");
+        let mut pass = lb.pass(false);
+        assert_eq!(pass.next_frame(), Some(LineFrame::Line(b"a")));
+        assert_eq!(pass.frames(), 1);
+        drop(pass);
+        assert_eq!(lb.buffered(), 3, "only the given line's bytes went");
+        let mut rest = Vec::new();
+        lb.drain(true, |f| rest.push(format!("{f:?}")));
+        assert_eq!(rest, ["Line([98])", "Line([99])"]);
     }
 
     #[test]
