@@ -1,26 +1,27 @@
-//! One client connection: reads lines in place, parses messages into typed calls and queues them for the hub
-//! (running progress coalesced per item, see `inbox`), and writes replies and pushes. Bad input is answered
-//! here and never reaches the hub; the connection survives it. A line must be finished within the line timeout
-//! once it has begun (a stalled or trickling client is cut off); an idle connection between lines may wait as
-//! long as it likes. When its queue is full the connection stops reading: the client is slowed by its own
-//! socket.
+//! One client connection: reads lines in place and parses messages into typed calls ([`read`], driven from bytes
+//! in its tests), queues them for the hub (running progress coalesced per item, see `inbox`), and writes
+//! replies and pushes. Bad input is answered here and never reaches the hub; the connection survives it. A line
+//! must be finished within the line timeout once it has begun (a stalled or trickling client is cut off); an
+//! idle connection between lines may wait as long as it likes. When its queue is full the connection stops
+//! reading: the client is slowed by its own socket.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
 use futures_util::SinkExt;
 use synccenter_core::HResult;
 use synccenter_platform::transport::{ReadHalf, Stream, WriteHalf};
 use synccenter_protocol::{ErrorObject, LineCodec, MAX_LINE_BYTES, RequestId, error_codes, parse_incoming};
-use tokio::io::AsyncReadExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
-use tokio::time::Instant;
 use tokio_util::codec::FramedWrite;
 
 use crate::calls::{Call, Progress};
 use crate::inbox::{Entry, HubMsg, Inbound};
 use crate::outbox::{ConnId, Outbox, error_line};
+
+mod read;
+
+use read::{Input, Lines, Read};
 
 /// Lines waiting to be written to one connection.
 const OUTBOX_CAPACITY: usize = 8192;
@@ -41,12 +42,10 @@ fn too_long_line() -> String {
     )
 }
 
-/// How much is read from the socket at a time (an idle connection keeps a buffer of about this size).
-const READ_CHUNK: usize = 8 * 1024;
-
 /// What one line amounts to.
 // Nearly every line is a call, moved at once into the batch; boxing it would add an allocation per report.
 #[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
 enum Parsed {
     /// A running progress notification with valid IDs: coalesced with the item's earlier ones.
     Progress(Progress),
@@ -163,39 +162,6 @@ impl Queue {
     }
 }
 
-/// What one read from the socket found.
-enum Read {
-    /// More bytes are in the buffer.
-    Bytes,
-    /// The client closed its side (an unterminated last line still counts).
-    End,
-    /// Reading failed.
-    Failed,
-    /// A line was begun (at `began`) and not finished within the line timeout.
-    TimedOut,
-}
-
-/// Reads more into `buf`; while a line is in progress, only until the line timeout from its first byte.
-/// Cancel-safe (`read_buf` is): nothing read is lost when another branch of a `select!` wins.
-async fn read_more(read: &mut ReadHalf, buf: &mut BytesMut, began: Option<Instant>, timeout: Duration) -> Read {
-    buf.reserve(READ_CHUNK);
-    let r = match began {
-        None => read.read_buf(buf).await,
-        Some(began) => tokio::select! {
-            r = read.read_buf(buf) => r,
-            () = tokio::time::sleep_until(began + timeout) => return Read::TimedOut,
-        },
-    };
-    match r {
-        Ok(0) => Read::End,
-        Ok(_) => Read::Bytes,
-        Err(e) => {
-            tracing::debug!(error = %e, "read failed");
-            Read::Failed
-        }
-    }
-}
-
 /// Tells a client over the connection limit why it is closed (one line, never blocking), then drops it.
 pub(crate) fn refuse(stream: &Stream, max: usize) {
     let error = ErrorObject::new(
@@ -287,11 +253,7 @@ struct Reader {
 
 impl Reader {
     async fn run(&mut self) {
-        let mut buf = BytesMut::with_capacity(READ_CHUNK);
-        // Inside an over-long line: everything up to its end is dropped, then it is answered as one error.
-        let mut discarding = false;
-        // When the line in progress (the bytes after the last whole line, or an over-long line) began.
-        let mut began: Option<Instant> = None;
+        let mut input = Input::new();
         loop {
             if self.out.has_overflowed() {
                 return;
@@ -299,7 +261,7 @@ impl Reader {
             // A silent client that stopped reading is closed as soon as its queue overflows, not at its next
             // line.
             let eof = match tokio::select! {
-                r = read_more(&mut self.read, &mut buf, began, self.line_timeout) => r,
+                r = input.read(&mut self.read, self.line_timeout) => r,
                 () = self.out.overflowed() => return,
                 _ = self.stopping.wait_for(|s| *s) => return,
             } {
@@ -308,27 +270,11 @@ impl Reader {
                 Read::Failed => return,
                 Read::TimedOut => return self.timed_out(),
             };
-            // A read that filled its chunk means more is waiting: the connection has a backlog.
-            let turn = if buf.len() >= READ_CHUNK { self.busy_turns.clone().acquire_owned().await.ok() } else { None };
-            let Some(ended_a_line) = self.take_lines(&mut buf, &mut discarding, eof).await else { return };
-            drop(turn);
-            if buf.len() > MAX_LINE_BYTES {
-                discarding = true;
-                buf.clear();
-            }
-            // A line's time runs from its first byte seen; between lines there is no clock.
-            if ended_a_line || (buf.is_empty() && !discarding) {
-                began = None;
-            }
-            if began.is_none() && (!buf.is_empty() || discarding) {
-                began = Some(Instant::now());
-            }
-            if eof {
-                if discarding {
-                    self.out.send(too_long_line());
-                }
+            let turn = if input.has_backlog() { self.busy_turns.clone().acquire_owned().await.ok() } else { None };
+            if self.take_lines(input.lines(self.queue.conn, eof)).await.is_none() || eof {
                 return;
             }
+            drop(turn);
             // A connection whose socket always has more would otherwise keep its worker thread for a whole
             // cooperative budget (about a megabyte of reports): give every other task, the hub first among
             // them, its turn after each read.
@@ -348,38 +294,14 @@ impl Reader {
         self.out.send(error_line(None, ErrorObject::invalid(error_codes::INVALID_REQUEST, message)));
     }
 
-    /// Parses every whole line in `buf` in place and queues what each amounts to; drops what it used. Returns
-    /// whether a line ended, or `None` when the connection must close.
-    async fn take_lines(&mut self, buf: &mut BytesMut, discarding: &mut bool, eof: bool) -> Option<bool> {
-        let mut start = 0;
-        let mut ended_a_line = false;
-        loop {
-            let line = match memchr::memchr(b'\n', &buf[start..]) {
-                Some(pos) => {
-                    let line = start..start + pos;
-                    start += pos + 1;
-                    line
-                }
-                // At the end of the stream an unterminated last line still counts.
-                None if eof && start < buf.len() && !*discarding => {
-                    let line = start..buf.len();
-                    start = buf.len();
-                    line
-                }
-                None => break,
-            };
-            ended_a_line = true;
-            let parsed = if std::mem::take(discarding) || line.len() > MAX_LINE_BYTES {
-                Parsed::Reply(too_long_line())
-            } else {
-                parse_line(&buf[line], self.queue.conn)
-            };
+    /// Queues what every whole line buffered amounts to (parsed in place). `None` when the connection must close.
+    async fn take_lines(&mut self, mut lines: Lines<'_>) -> Option<()> {
+        while let Some(parsed) = lines.next_parsed() {
             if self.queue.put(parsed).await? {
                 self.wait_for_room().await?;
             }
         }
-        buf.advance(start);
-        Some(ended_a_line)
+        Some(())
     }
 
     /// Holds the reading while the queue is full; `None` when the connection must close meanwhile.

@@ -35,6 +35,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use synccenter_platform::process::{self, Console, DEFAULT_PATH, INHERITED_ENV, ProcessTree};
+use synccenter_protocol::{LineBuffer, LineFrame, LineFramer};
 use synccenter_runs::progress::{Kind, Observation, Reader, Stream};
 use synccenter_runs::{ExitInfo, StderrTail};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -484,84 +485,58 @@ impl Capture {
     }
 }
 
-/// Splits a byte stream into lines: on `\n`, and also on `\r` when `split_cr` (a `\r\n` ends one line).
-/// Lines are capped at `max_line` bytes (the rest is discarded and `truncated` set) and decoded as lossy
-/// UTF-8. Without `split_cr`, a trailing `\r` is removed.
+/// One output stream's lines, framed by the protocol's [`LineFramer`] (on `\n`, and also on `\r` when
+/// `split_cr`, a `\r\n` ending one line): a line is capped at `max_line` bytes (its head is kept, the rest is
+/// discarded and `truncated` set) and decoded as lossy UTF-8. Without `split_cr`, a trailing `\r` is removed.
 #[derive(Debug)]
 struct LineSplitter {
+    lines: LineBuffer,
     split_cr: bool,
-    max_line: usize,
-    buf: Vec<u8>,
-    overlong: bool,
-    after_cr: bool,
     truncated: bool,
 }
 
 impl LineSplitter {
     fn new(split_cr: bool, max_line: usize) -> LineSplitter {
-        LineSplitter { split_cr, max_line, buf: Vec::new(), overlong: false, after_cr: false, truncated: false }
+        let framer = LineFramer::new(max_line).truncating();
+        let framer = if split_cr { framer.split_cr() } else { framer };
+        LineSplitter { lines: LineBuffer::new(framer, 0), split_cr, truncated: false }
     }
 
-    fn push(&mut self, mut data: &[u8], out: &mut Vec<String>) {
-        while !data.is_empty() {
-            if self.after_cr {
-                self.after_cr = false;
-                if data[0] == b'\n' {
-                    data = &data[1..];
-                    continue;
+    fn push(&mut self, data: &[u8], out: &mut Vec<String>) {
+        self.lines.buf_mut().extend_from_slice(data);
+        self.drain(false, out);
+    }
+
+    fn drain(&mut self, eof: bool, out: &mut Vec<String>) {
+        let Self { lines, split_cr, truncated } = self;
+        lines.drain(eof, |frame| {
+            let mut line = match frame {
+                LineFrame::Line(line) => line,
+                LineFrame::Truncated(head) => {
+                    *truncated = true;
+                    head
                 }
+                // Not from a truncating framer.
+                LineFrame::TooLong => {
+                    *truncated = true;
+                    return;
+                }
+            };
+            if !*split_cr && let Some(l) = line.strip_suffix(b"\r") {
+                line = l;
             }
-            let end = data.iter().position(|&b| b == b'\n' || (self.split_cr && b == b'\r'));
-            match end {
-                Some(i) => {
-                    self.append(&data[..i]);
-                    self.after_cr = data[i] == b'\r';
-                    out.push(self.take());
-                    data = &data[i + 1..];
-                }
-                None => {
-                    self.append(data);
-                    data = &[];
-                }
-            }
-        }
-    }
-
-    fn append(&mut self, part: &[u8]) {
-        let room = self.max_line.saturating_sub(self.buf.len());
-        if part.len() > room {
-            self.buf.extend_from_slice(&part[..room]);
-            self.overlong = true;
-        } else {
-            self.buf.extend_from_slice(part);
-        }
-    }
-
-    fn take(&mut self) -> String {
-        if self.overlong {
-            self.truncated = true;
-            self.overlong = false;
-        }
-        if !self.split_cr && self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-        }
-        let line = String::from_utf8_lossy(&self.buf).into_owned();
-        self.buf.clear();
-        line
+            out.push(String::from_utf8_lossy(line).into_owned());
+        });
     }
 
     /// The last line, if it had no terminator.
     fn finish(&mut self, out: &mut Vec<String>) {
-        if !self.buf.is_empty() || self.overlong {
-            out.push(self.take());
-        }
+        self.drain(true, out);
     }
 
     /// Forgets the line in progress.
     fn clear(&mut self) {
-        self.buf.clear();
-        self.overlong = false;
-        self.after_cr = false;
+        self.lines.clear();
     }
 }
 

@@ -1,12 +1,14 @@
-//! Line framing with a hard limit. An over-long line is reported as a frame, not an error, because a
-//! `FramedRead` ends its stream after any decoder error (tokio PR #4166) while the protocol requires that the
-//! connection survive it. The decoder never buffers more than the limit: the rest of an over-long line is
-//! discarded as it arrives.
+//! The line framer as a tokio-util codec, for `FramedRead`/`FramedWrite` (the client, the test support). It is a
+//! thin wrapper over [`LineFramer`], which does all the framing. An over-long line is a frame, not an error,
+//! because a `FramedRead` ends its stream after any decoder error (tokio PR #4166) while the protocol requires
+//! that the connection survive it.
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-/// One decoded line.
+use crate::framer::{Found, LineFramer};
+
+/// One decoded line, owning its bytes (a [`LineFrame`](crate::LineFrame) made into `Bytes` without a copy).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {
     /// A complete line without its `\n` (a trailing `\r` is kept; JSON ignores it).
@@ -18,23 +20,41 @@ pub enum Frame {
 /// `\n`-delimited frames of at most `max` bytes.
 #[derive(Clone, Debug)]
 pub struct LineCodec {
-    max: usize,
-    /// Bytes of the current line already examined, so that a search never rescans.
-    scanned: usize,
-    /// Inside an over-long line whose end has not arrived yet.
-    discarding: bool,
+    framer: LineFramer,
 }
 
 impl LineCodec {
     /// A codec with the given limit.
     pub fn new(max: usize) -> Self {
-        Self { max, scanned: 0, discarding: false }
+        Self { framer: LineFramer::new(max) }
     }
 
     /// True while the rest of an over-long line is being discarded: a line has begun and not ended, although
     /// nothing of it is buffered.
     pub fn is_discarding(&self) -> bool {
-        self.discarding
+        self.framer.is_discarding()
+    }
+
+    /// The next frame at the front of `buf`: the line's bytes are split off the buffer, not copied.
+    fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Frame> {
+        let (used, found) = self.framer.step(buf, eof);
+        match found {
+            // The codec's framer does not truncate; a head would be a line within the limit anyway.
+            Some(Found::Line(line) | Found::Truncated(line)) => {
+                let mut taken = buf.split_to(used);
+                taken.truncate(line.end);
+                taken.advance(line.start);
+                Some(Frame::Line(taken.freeze()))
+            }
+            Some(Found::TooLong) => {
+                buf.advance(used);
+                Some(Frame::TooLong)
+            }
+            None => {
+                buf.advance(used);
+                None
+            }
+        }
     }
 }
 
@@ -49,47 +69,11 @@ impl Decoder for LineCodec {
     type Error = std::io::Error;
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, std::io::Error> {
-        {
-            if let Some(pos) = buf[self.scanned..].iter().position(|b| *b == b'\n') {
-                let end = self.scanned + pos;
-                self.scanned = 0;
-                if self.discarding {
-                    buf.advance(end + 1);
-                    self.discarding = false;
-                    return Ok(Some(Frame::TooLong));
-                }
-                if end > self.max {
-                    buf.advance(end + 1);
-                    return Ok(Some(Frame::TooLong));
-                }
-                let line = buf.split_to(end + 1).freeze().slice(..end);
-                return Ok(Some(Frame::Line(line)));
-            }
-            if self.discarding || buf.len() > self.max {
-                self.discarding = true;
-                buf.clear();
-                self.scanned = 0;
-                return Ok(None);
-            }
-            self.scanned = buf.len();
-            Ok(None)
-        }
+        Ok(self.next(buf, false))
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, std::io::Error> {
-        match self.decode(buf)? {
-            Some(frame) => Ok(Some(frame)),
-            None if self.discarding => {
-                self.discarding = false;
-                Ok(Some(Frame::TooLong))
-            }
-            None if buf.is_empty() => Ok(None),
-            None => {
-                let line = buf.split().freeze();
-                self.scanned = 0;
-                Ok(Some(Frame::Line(line)))
-            }
-        }
+        Ok(self.next(buf, true))
     }
 }
 
@@ -118,23 +102,24 @@ mod tests {
             while let Some(f) = c.decode(&mut buf).expect("decode") {
                 out.push(f);
             }
-            assert!(buf.len() <= max + 1 + chunk.len(), "buffered more than the limit");
+            assert!(buf.len() <= max, "buffered more than the limit");
         }
         while let Some(f) = c.decode_eof(&mut buf).expect("eof") {
             out.push(f);
         }
+        assert!(buf.is_empty() && !c.is_discarding());
         out
     }
 
     #[test]
     fn splits_lines_and_survives_an_over_long_one() {
-        let frames = decode_all(8, &[b"abc\nlonglonglong", b"long\nok\n", b"tail"]);
+        let frames = decode_all(8, &[b"abc\nlonglonglong", b"long\nok\r\n", b"tail"]);
         assert_eq!(
             frames,
             vec![
                 Frame::Line(Bytes::from_static(b"abc")),
                 Frame::TooLong,
-                Frame::Line(Bytes::from_static(b"ok")),
+                Frame::Line(Bytes::from_static(b"ok\r")),
                 Frame::Line(Bytes::from_static(b"tail")),
             ]
         );
@@ -144,5 +129,6 @@ mod tests {
     fn the_limit_is_exact() {
         assert_eq!(decode_all(4, &[b"abcd\n"]), vec![Frame::Line(Bytes::from_static(b"abcd"))]);
         assert_eq!(decode_all(4, &[b"abcde\n"]), vec![Frame::TooLong]);
+        assert_eq!(decode_all(4, &[b"abcde"]), vec![Frame::TooLong], "an over-long last line at end of input");
     }
 }

@@ -14,6 +14,7 @@ pub mod api;
 mod codec;
 mod envelope;
 pub mod fleet;
+mod framer;
 pub mod fuzzing;
 pub mod methods;
 mod paths;
@@ -21,6 +22,7 @@ mod wire;
 
 pub use codec::{Frame, LineCodec};
 pub use envelope::{ErrorData, ErrorObject, Incoming, IncomingError, Outgoing, RequestId, error_codes, parse_incoming};
+pub use framer::{Frames, LineBuffer, LineFrame, LineFramer, Pass};
 pub use paths::{Env, Overrides, PIPE_NAME_PREFIX, Paths, PathsError, Platform, SOCKET_FILE_NAME};
 pub use wire::{
     CancelWire, ControlFlagWire, EventLevelWire, HandlerTypeWire, RetentionWire, StatusWire, format_time, parse_time,

@@ -1,37 +1,21 @@
-//! Property tests of the frame decoder: arbitrary bytes split at arbitrary points never panic and frame the
-//! same way whatever the split; encoded lines within the limit come back exactly; an over-long line becomes
-//! one `TooLong` and the lines around it survive.
+//! Property tests of the line framer: arbitrary bytes read in arbitrary pieces never panic and frame the same
+//! way whatever the pieces (through the daemon's [`LineBuffer`], the client's codec and the supervisor's
+//! truncating framer); encoded lines within the limit come back exactly; an over-long line becomes one `TooLong`
+//! and the lines around it survive.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use proptest::prelude::*;
-use synccenter_protocol::fuzzing::decode_frames;
-use synccenter_protocol::{Frame, LineCodec, parse_incoming};
-use tokio_util::codec::{Decoder, Encoder};
-
-/// Decodes `data` fed at the given split points.
-fn decode_split(max: usize, data: &[u8], cuts: &[usize]) -> Vec<Frame> {
-    let mut codec = LineCodec::new(max);
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    let mut points: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
-    points.push(data.len());
-    points.sort_unstable();
-    let mut at = 0;
-    for p in points {
-        buf.extend_from_slice(&data[at..p]);
-        at = p;
-        while let Some(f) = codec.decode(&mut buf).expect("never errors") {
-            out.push(f);
-        }
-    }
-    while let Some(f) = codec.decode_eof(&mut buf).expect("never errors") {
-        out.push(f);
-    }
-    out
-}
+use synccenter_protocol::fuzzing::{Owned, decode_frames, expected, line_buffer_frames};
+use synccenter_protocol::{LineCodec, parse_incoming};
+use tokio_util::codec::Encoder;
 
 fn line_without_newline(max: usize) -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..max)
+}
+
+/// Bytes rich in line ends, so that short lines, `\r\n` pairs and empty lines are common.
+fn line_soup() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(prop_oneof![4 => Just(b'a'), 1 => Just(b'\n'), 1 => Just(b'\r'), 1 => any::<u8>()], 0..400)
 }
 
 proptest! {
@@ -43,7 +27,24 @@ proptest! {
         cuts in prop::collection::vec(any::<usize>(), 0..12),
     ) {
         decode_frames(&data);
-        prop_assert_eq!(decode_split(40, &data, &cuts), decode_split(40, &data, &[]));
+        let once = line_buffer_frames(40, false, false, &data, &[]);
+        prop_assert_eq!(&line_buffer_frames(40, false, false, &data, &cuts), &once);
+        prop_assert_eq!(once, expected(&data, 40, false, false));
+    }
+
+    /// The daemon's read path, fed the same bytes in random reads, gives the same frames as one big read, for
+    /// the protocol's framing and the supervisor's (`\r` splitting, truncation).
+    #[test]
+    fn random_reads_frame_like_one_big_read(
+        data in line_soup(),
+        cuts in prop::collection::vec(any::<usize>(), 0..40),
+        max in 0usize..24,
+        split_cr in any::<bool>(),
+        truncate in any::<bool>(),
+    ) {
+        let once = line_buffer_frames(max, split_cr, truncate, &data, &[]);
+        prop_assert_eq!(&line_buffer_frames(max, split_cr, truncate, &data, &cuts), &once);
+        prop_assert_eq!(once, expected(&data, max, split_cr, truncate));
     }
 
     #[test]
@@ -51,22 +52,22 @@ proptest! {
         lines in prop::collection::vec(line_without_newline(64), 0..20),
         cuts in prop::collection::vec(any::<usize>(), 0..12),
     ) {
-        let mut encoded = BytesMut::new();
-        let mut codec = LineCodec::new(64);
+        let mut encoded = Vec::new();
         for l in &lines {
             // The encoder takes text; arbitrary bytes go through the wire as they are.
             encoded.extend_from_slice(l);
-            encoded.extend_from_slice(b"\n");
+            encoded.push(b'\n');
         }
-        let want: Vec<Frame> = lines.iter().map(|l| Frame::Line(Bytes::copy_from_slice(l))).collect();
-        prop_assert_eq!(decode_split(64, &encoded, &cuts), want);
+        let want: Vec<Owned> = lines.iter().cloned().map(Owned::Line).collect();
+        prop_assert_eq!(line_buffer_frames(64, false, false, &encoded, &cuts), want);
         let text: Vec<String> = lines.iter().map(|l| String::from_utf8_lossy(l).replace('\n', " ")).collect();
+        let mut codec = LineCodec::new(64);
         let mut buf = BytesMut::new();
         for t in &text {
             codec.encode(t.as_str(), &mut buf).expect("encode");
         }
-        let back: Vec<Frame> = decode_split(usize::MAX / 2, &buf, &cuts);
-        prop_assert_eq!(back, text.iter().map(|t| Frame::Line(Bytes::copy_from_slice(t.as_bytes()))).collect::<Vec<_>>());
+        let back = line_buffer_frames(usize::MAX / 2, false, false, &buf, &cuts);
+        prop_assert_eq!(back, text.iter().map(|t| Owned::Line(t.clone().into_bytes())).collect::<Vec<_>>());
     }
 
     #[test]
@@ -82,12 +83,8 @@ proptest! {
         data.push(b'\n');
         data.extend_from_slice(&after);
         data.push(b'\n');
-        let frames = decode_split(16, &data, &cuts);
-        prop_assert_eq!(frames, vec![
-            Frame::Line(Bytes::from(before)),
-            Frame::TooLong,
-            Frame::Line(Bytes::from(after)),
-        ]);
+        let frames = line_buffer_frames(16, false, false, &data, &cuts);
+        prop_assert_eq!(frames, vec![Owned::Line(before), Owned::TooLong, Owned::Line(after)]);
     }
 
     #[test]
