@@ -152,111 +152,21 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
         report.exit.cancelled = true;
         return report;
     }
-    let mut child = match command(&spec).spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            let message = spawn_message(&spec, &e);
-            tracing::debug!(program = %spec.program, "{message}");
-            report.spawn_error = Some(message);
-            return report;
-        }
-    };
-    let pid = child.id().unwrap_or(0);
-    // Declared after `child`, so dropped before it: a run dropped half-way kills the whole tree.
-    let group = match ProcessTree::adopt(&mut child) {
-        Ok(tree) => tree,
-        Err(e) => {
-            let message = format!("cannot supervise `{}`: {e}", spec.program);
-            tracing::warn!(program = %spec.program, pid, "{message}");
-            let _ = child.wait().await;
+    let (mut child, group, pid) = match start(&spec).await {
+        Ok(started) => started,
+        Err(message) => {
             report.spawn_error = Some(message);
             return report;
         }
     };
     tracing::debug!(program = %spec.program, pid, "command started");
-
     let mut capture = Capture::new(spec.kind, spec.max_output, events.clone());
     capture.enqueue(RunEvent::Started { pid });
-
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    let mut out_buf = vec![0u8; CHUNK_BYTES];
-    let mut err_buf = vec![0u8; CHUNK_BYTES];
-    let time_limit = spec.timeout.and_then(|t| Instant::now().checked_add(t));
-    let mut status: Option<io::Result<ExitStatus>> = None;
-    let mut stop: Option<Stop> = None;
-    let mut kill_at: Option<Instant> = None;
-    let mut drain_until: Option<Instant> = None;
-    let mut cancel_open = true;
-
-    loop {
-        let exited = status.is_some();
-        if exited && stdout.is_none() && stderr.is_none() {
-            break;
-        }
-        let paused = capture.pending.len() >= MAX_PENDING_EVENTS;
-        let sending = !capture.pending.is_empty() && !capture.events_closed;
-        tokio::select! {
-            r = read_some(&mut stdout, &mut out_buf), if !paused => match r {
-                Ok(n) if n > 0 => capture.chunk(Stream::Stdout, &out_buf[..n]),
-                _ => stdout = None,
-            },
-            r = read_some(&mut stderr, &mut err_buf), if !paused => match r {
-                Ok(n) if n > 0 => capture.chunk(Stream::Stderr, &err_buf[..n]),
-                _ => stderr = None,
-            },
-            s = child.wait(), if !exited => {
-                status = Some(s);
-                drain_until = Instant::now().checked_add(DRAIN_AFTER_EXIT);
-            }
-            c = cancel.changed(), if cancel_open => match c {
-                Ok(()) => {
-                    if *cancel.borrow_and_update() {
-                        if exited {
-                            tracing::debug!(pid, "cancelled while draining");
-                            break;
-                        }
-                        if stop.is_none() {
-                            tracing::debug!(pid, "cancel requested: SIGTERM to the group");
-                            stop = Some(Stop::Cancel);
-                            group.terminate();
-                            kill_at = Instant::now().checked_add(spec.grace);
-                        }
-                    }
-                }
-                Err(_) => cancel_open = false,
-            },
-            () = sleep_opt(time_limit), if !exited && stop.is_none() => {
-                tracing::debug!(pid, "time limit reached: SIGTERM to the group");
-                stop = Some(Stop::Timeout);
-                group.terminate();
-                kill_at = Instant::now().checked_add(spec.grace);
-            }
-            () = sleep_opt(kill_at), if !exited => {
-                tracing::debug!(pid, "grace over: SIGKILL to the group");
-                group.kill();
-                kill_at = None;
-            }
-            () = sleep_opt(drain_until) => {
-                tracing::debug!(pid, "output still open after the process ended; killing the group");
-                break;
-            }
-            permit = events.reserve(), if sending => match permit {
-                Ok(permit) => {
-                    if let Some(ev) = capture.pending.pop_front() {
-                        permit.send(ev);
-                    }
-                    capture.flush_ready();
-                }
-                Err(_) => capture.close_events(),
-            },
-        }
-    }
+    let mut watch = Watch::new(&mut child, &spec, pid);
+    watch.run(&mut child, &group, &mut capture, cancel, &events).await;
     // Whatever the group still holds (a grandchild, a process that ignored SIGTERM) goes now.
     drop(group);
-    drop(stdout);
-    drop(stderr);
-
+    let Watch { status, stop, .. } = watch;
     capture.finish();
     if !capture.events_closed {
         while let Some(ev) = capture.pending.pop_front() {
@@ -265,7 +175,6 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
             }
         }
     }
-
     report.exit.cancelled = stop == Some(Stop::Cancel);
     report.exit.timed_out = stop == Some(Stop::Timeout);
     match status {
@@ -283,6 +192,137 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
     }
     tracing::debug!(pid, exit = ?report.exit, "command ended");
     report
+}
+
+/// Spawns the command in a process tree of its own; the error says, in words, why it could not start.
+async fn start(spec: &RunSpec) -> Result<(tokio::process::Child, ProcessTree, u32), String> {
+    let mut child = command(spec).spawn().map_err(|e| {
+        let message = spawn_message(spec, &e);
+        tracing::debug!(program = %spec.program, "{message}");
+        message
+    })?;
+    let pid = child.id().unwrap_or(0);
+    match ProcessTree::adopt(&mut child) {
+        Ok(tree) => Ok((child, tree, pid)),
+        Err(e) => {
+            let message = format!("cannot supervise `{}`: {e}", spec.program);
+            tracing::warn!(program = %spec.program, pid, "{message}");
+            let _ = child.wait().await;
+            Err(message)
+        }
+    }
+}
+
+/// One running process as the supervisor follows it: its open pipes, how it ended, and the stop in progress.
+struct Watch {
+    pid: u32,
+    grace: Duration,
+    stdout: Option<tokio::process::ChildStdout>,
+    stderr: Option<tokio::process::ChildStderr>,
+    out_buf: Vec<u8>,
+    err_buf: Vec<u8>,
+    time_limit: Option<Instant>,
+    status: Option<io::Result<ExitStatus>>,
+    stop: Option<Stop>,
+    kill_at: Option<Instant>,
+    drain_until: Option<Instant>,
+}
+
+impl Watch {
+    fn new(child: &mut tokio::process::Child, spec: &RunSpec, pid: u32) -> Watch {
+        Watch {
+            pid,
+            grace: spec.grace,
+            stdout: child.stdout.take(),
+            stderr: child.stderr.take(),
+            out_buf: vec![0u8; CHUNK_BYTES],
+            err_buf: vec![0u8; CHUNK_BYTES],
+            time_limit: spec.timeout.and_then(|t| Instant::now().checked_add(t)),
+            status: None,
+            stop: None,
+            kill_at: None,
+            drain_until: None,
+        }
+    }
+
+    /// Follows the process until it has ended and its output is read (or the drain after its end runs out,
+    /// or a cancel arrives while draining); stops it on a cancel or at its time limit.
+    async fn run(
+        &mut self,
+        child: &mut tokio::process::Child,
+        group: &ProcessTree,
+        capture: &mut Capture,
+        mut cancel: watch::Receiver<bool>,
+        events: &mpsc::Sender<RunEvent>,
+    ) {
+        let pid = self.pid;
+        let mut cancel_open = true;
+        loop {
+            let exited = self.status.is_some();
+            if exited && self.stdout.is_none() && self.stderr.is_none() {
+                break;
+            }
+            let paused = capture.pending.len() >= MAX_PENDING_EVENTS;
+            let sending = !capture.pending.is_empty() && !capture.events_closed;
+            tokio::select! {
+                r = read_some(&mut self.stdout, &mut self.out_buf), if !paused => match r {
+                    Ok(n) if n > 0 => capture.chunk(Stream::Stdout, &self.out_buf[..n]),
+                    _ => self.stdout = None,
+                },
+                r = read_some(&mut self.stderr, &mut self.err_buf), if !paused => match r {
+                    Ok(n) if n > 0 => capture.chunk(Stream::Stderr, &self.err_buf[..n]),
+                    _ => self.stderr = None,
+                },
+                s = child.wait(), if !exited => {
+                    self.status = Some(s);
+                    self.drain_until = Instant::now().checked_add(DRAIN_AFTER_EXIT);
+                }
+                c = cancel.changed(), if cancel_open => match c {
+                    Ok(()) if *cancel.borrow_and_update() => {
+                        if exited {
+                            tracing::debug!(pid, "cancelled while draining");
+                            break;
+                        }
+                        self.terminate(group, Stop::Cancel);
+                    }
+                    Ok(()) => {}
+                    Err(_) => cancel_open = false,
+                },
+                () = sleep_opt(self.time_limit), if !exited && self.stop.is_none() => {
+                    self.terminate(group, Stop::Timeout);
+                }
+                () = sleep_opt(self.kill_at), if !exited => {
+                    tracing::debug!(pid, "grace over: SIGKILL to the group");
+                    group.kill();
+                    self.kill_at = None;
+                }
+                () = sleep_opt(self.drain_until) => {
+                    tracing::debug!(pid, "output still open after the process ended; killing the group");
+                    break;
+                }
+                permit = events.reserve(), if sending => match permit {
+                    Ok(permit) => {
+                        if let Some(ev) = capture.pending.pop_front() {
+                            permit.send(ev);
+                        }
+                        capture.flush_ready();
+                    }
+                    Err(_) => capture.close_events(),
+                },
+            }
+        }
+    }
+
+    /// SIGTERM to the group (once), and SIGKILL after the grace.
+    fn terminate(&mut self, group: &ProcessTree, why: Stop) {
+        if self.stop.is_some() {
+            return;
+        }
+        tracing::debug!(pid = self.pid, ?why, "SIGTERM to the group");
+        self.stop = Some(why);
+        group.terminate();
+        self.kill_at = Instant::now().checked_add(self.grace);
+    }
 }
 
 /// The command for `spec`: argument vector, clean environment, own process group, piped output.

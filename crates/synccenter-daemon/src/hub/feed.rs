@@ -73,21 +73,7 @@ impl Hub {
                 self.start_run(request, &handler, &items);
             }
             Notice::SyncRequested { request, handler, items, contexts, .. } => {
-                let push = m::SyncRequestedPush {
-                    request: request.to_string(),
-                    handler: handler.to_string(),
-                    items: items.iter().map(ToString::to_string).collect(),
-                    contexts: contexts.iter().map(convert::context_wire).collect(),
-                };
-                let line = push_line(names::PUSH_SYNC_REQUESTED, &push);
-                let mut served = false;
-                for c in self.conns.values().filter(|c| c.serving.contains(&handler)) {
-                    c.out.send(line.clone());
-                    served = true;
-                }
-                if !served {
-                    tracing::info!(%handler, %request, "sync requested but no connection serves the handler; waiting for a session");
-                }
+                self.ask_serving_connections(request, &handler, &items, &contexts);
             }
             Notice::RequestFinished { request, handler, result } => {
                 if let Some(conn) = self.request_owner.remove(&request)
@@ -133,6 +119,31 @@ impl Hub {
             Notice::StateChanged { target, .. } => {
                 self.update(UpdateKind::RegistryChanged { handler: target.handler.to_string() });
             }
+        }
+    }
+
+    /// A sync request for a handler that a connection serves: every serving connection is asked.
+    fn ask_serving_connections(
+        &mut self,
+        request: synccenter_core::RequestId,
+        handler: &synccenter_core::HandlerId,
+        items: &[synccenter_core::ItemId],
+        contexts: &[synccenter_core::Context],
+    ) {
+        let push = m::SyncRequestedPush {
+            request: request.to_string(),
+            handler: handler.to_string(),
+            items: items.iter().map(ToString::to_string).collect(),
+            contexts: contexts.iter().map(convert::context_wire).collect(),
+        };
+        let line = push_line(names::PUSH_SYNC_REQUESTED, &push);
+        let mut served = false;
+        for c in self.conns.values().filter(|c| c.serving.contains(handler)) {
+            c.out.send(line.clone());
+            served = true;
+        }
+        if !served {
+            tracing::info!(%handler, %request, "sync requested but no connection serves the handler; waiting for a session");
         }
     }
 

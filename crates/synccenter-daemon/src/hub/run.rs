@@ -1,5 +1,5 @@
-//! The hub's task. It drains the connections' queues in turns (round robin: a turn is one entry, a whole run of
-//! coalesced progress counting as one, so a flooding connection gets its share and no more, and a stop from
+//! The hub's task. It drains the connections' queues in turns (round robin: a turn is up to 16 entries, a whole run
+//! of coalesced progress counting as one, so a flooding connection gets its share and no more, and a stop from
 //! another connection waits at most one round), handles the daemon's own messages, hands batches to the writer
 //! whenever the writer can take one (group commit), carries out deferred I/O and the periodic work. It never
 //! awaits the store.
@@ -17,6 +17,10 @@ use crate::outbox::{ConnId, reply_line};
 use crate::queries::QueryContext;
 use crate::scheduler::RunMsg;
 use crate::writer::Batch;
+
+/// Entries a connection may have taken in one turn: enough that a pipelining client's calls go to the writer
+/// in one batch, few enough that a round over many busy connections stays short.
+const ENTRIES_PER_TURN: usize = 16;
 
 /// What the hub's task talks to.
 #[derive(Debug)]
@@ -135,11 +139,21 @@ impl Hub {
                 ready.push_back(conn);
                 continue;
             }
-            // An empty queue is idle now: its next push wakes the hub again.
-            if let Some(entry) = inbound.take() {
+            let mut busy = true;
+            for _ in 0..ENTRIES_PER_TURN {
+                if self.writer_is_behind() && inbound.next_is_durable() {
+                    break;
+                }
+                // An empty queue is idle now: its next push wakes the hub again.
+                let Some(entry) = inbound.take() else {
+                    busy = false;
+                    break;
+                };
                 self.take_entry(conn, &inbound, entry);
-                ready.push_back(conn);
                 took = true;
+            }
+            if busy {
+                ready.push_back(conn);
             }
         }
         took
