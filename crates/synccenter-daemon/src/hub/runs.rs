@@ -255,30 +255,20 @@ impl Hub {
         }
     }
 
+    /// Every registered item, with its handler.
+    fn every_item(&self) -> impl Iterator<Item = (HandlerId, ItemId)> + '_ {
+        self.center.handlers().flat_map(|h| {
+            let items = self.center.items(&h.id).unwrap_or_default();
+            items.into_iter().map(move |i| (h.id.clone(), i.id.clone()))
+        })
+    }
+
     pub(super) fn overdue_items(&self) -> Vec<String> {
-        self.center
-            .handlers()
-            .flat_map(|h| {
-                self.center
-                    .items(&h.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|i| self.setup.scheduler.is_overdue(&h.id, &i.id))
-                    .map(|i| format!("{}/{}", h.id, i.id))
-            })
-            .collect()
+        let scheduler = &self.setup.scheduler;
+        self.every_item().filter(|(h, i)| scheduler.is_overdue(h, i)).map(|(h, i)| format!("{h}/{i}")).collect()
     }
 
     pub(super) fn next_run_any(&self) -> Option<synccenter_core::Timestamp> {
-        self.center
-            .handlers()
-            .flat_map(|h| {
-                self.center
-                    .items(&h.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(move |i| self.setup.scheduler.next_run(&h.id, &i.id))
-            })
-            .min()
+        self.every_item().filter_map(|(h, i)| self.setup.scheduler.next_run(&h, &i)).min()
     }
 }
