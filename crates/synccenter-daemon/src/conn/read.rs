@@ -206,6 +206,28 @@ mod tests {
         assert_eq!(clock, [true, false, true, true, false, true, false]);
     }
 
+    proptest::proptest! {
+        /// The daemon's read path, fed the same bytes in random chunks, yields what one big read yields.
+        #[test]
+        fn random_chunkings_read_like_one_big_read(
+            picks in proptest::collection::vec(0usize..6, 0..24),
+            cuts in proptest::collection::vec(proptest::num::usize::ANY, 0..40),
+        ) {
+            let pieces = [
+                progress(1),
+                r#"{"jsonrpc":"2.0","id":7,"method":"status"}"#.to_owned(),
+                "not json".to_owned(),
+                "z".repeat(MAX_LINE_BYTES + 3),
+                progress(2) + "\r",
+                String::new(),
+            ];
+            let data = picks.iter().map(|i| pieces[*i].as_str()).collect::<Vec<_>>().join("\n").into_bytes();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (data.len() + 1)).collect();
+            cuts.sort_unstable();
+            proptest::prop_assert_eq!(run(&data, &cuts).0, run(&data, &[]).0);
+        }
+    }
+
     #[test]
     fn the_fuzz_corpus_reads_the_same_whatever_the_reads() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/frame_decoder");
