@@ -1,7 +1,7 @@
 //! One declaration per method. Each method is a marker type implementing [`Method`]: its name, its parameter
 //! and result types, whether its changes must be stored before the reply, whether it may name another host of
 //! a fleet, and which session it concerns. The daemon's dispatch, the client's typed calls and the method list
-//! of `docs/protocol.md` (checked by a test) are all driven by [`for_each_method!`], so adding a method means
+//! of `docs/protocol.md` (checked by a test) are all driven by [`for_each_method!`](crate::for_each_method), so adding a method means
 //! declaring it here and writing its handler; a declared method without a handler does not compile.
 
 use std::fmt::Debug;

@@ -2,7 +2,7 @@
 //!
 //! The row codec of the SQL stores (SQLite and PostgreSQL), written once so that the two cannot drift apart
 //! on what a stored value means. It is pure: no I/O, no driver. A store reads its driver's rows through
-//! [`Columns`] and binds the [`Param`]s of [`write`] in its own types; what stays in each store is what its
+//! [`Columns`] and binds the [`Param`]s of [`write`](mod@write) in its own types; what stays in each store is what its
 //! dialect differs in: the SQL text, binding, and for PostgreSQL the host column and the U+0000 cleaning.
 //!
 //! Reads trust nothing: a number outside an enum, a mask that does not fit, an ID the core would refuse, a
