@@ -1,4 +1,4 @@
-//! The hub's task. It drains the connections' queues in turns (round robin: a turn is up to 16 entries, a whole run
+//! The hub's task. It drains the connections' queues in turns (round robin: a turn is up to 64 entries, a whole run
 //! of coalesced progress counting as one, so a flooding connection gets its share and no more, and a stop from
 //! another connection waits at most one round), handles the daemon's own messages, hands batches to the writer
 //! whenever the writer can take one (group commit), carries out deferred I/O and the periodic work. It never
@@ -20,7 +20,7 @@ use crate::writer::Batch;
 
 /// Entries a connection may have taken in one turn: enough that a pipelining client's calls go to the writer
 /// in one batch, few enough that a round over many busy connections stays short.
-const ENTRIES_PER_TURN: usize = 16;
+const ENTRIES_PER_TURN: usize = 64;
 
 /// What the hub's task talks to.
 #[derive(Debug)]
