@@ -506,3 +506,33 @@ impl Store for SqliteStore {
         Ok(out.into_iter().next())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn synchronous(conn: &mut SqliteConnection) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous").fetch_one(conn).await.expect("PRAGMA synchronous")
+    }
+
+    /// `PRAGMA synchronous` is per connection and not stored in the file, so it is read on the store's own
+    /// connections: `apply`'s writer, the one it opens after closing that, and every one of the pool's (2 is
+    /// FULL; WAL with NORMAL survives a process crash as well, so only this tells the two apart).
+    #[tokio::test]
+    async fn every_connection_that_writes_uses_synchronous_full() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open_in_dir(dir.path()).await.expect("open");
+        let mut writer = store.writer.lock().await;
+        assert_eq!(synchronous(writer.as_mut().expect("the writer is open")).await, 2, "apply's writer");
+        let mut reopened = sqlx::Connection::connect_with(&*store.writer_options).await.expect("reopen");
+        assert_eq!(synchronous(&mut reopened).await, 2, "a reopened writer");
+        drop(writer);
+        let mut pooled = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            pooled.push(store.conn().await.expect("a pooled connection"));
+        }
+        for conn in &mut pooled {
+            assert_eq!(synchronous(conn).await, 2, "a pooled connection");
+        }
+    }
+}

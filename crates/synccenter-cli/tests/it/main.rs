@@ -545,6 +545,43 @@ async fn http_get(addr: &str, path: &str, cookie: Option<&str>) -> String {
     out
 }
 
+/// `synccenter daemon` with only its `--socket`, `--data-dir` and `--config` in `dir`, and `http` (an `--http`
+/// flag, or none to take `[daemon] http` of the configuration); returns its output once it exits.
+async fn daemon_with_http(dir: &std::path::Path, http: Option<&str>) -> Output {
+    let mut c = Command::new(BIN);
+    c.arg("--socket")
+        .arg(synccenter_platform::transport::endpoint_in(dir, "s"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(dir.join("config.toml"));
+    if let Some(http) = http {
+        c.args(["--http", http]);
+    }
+    let run = c.arg("daemon").stdin(Stdio::null()).kill_on_drop(true).output();
+    tokio::time::timeout(HANG_GUARD, run).await.expect("a refused daemon exits").expect("run")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_loopback_dashboard_address_is_refused_and_the_daemon_does_not_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for flag in ["0.0.0.0:0", "[::]:0", "192.0.2.1:7420"] {
+        let o = daemon_with_http(dir.path(), Some(flag)).await;
+        assert_ne!(o.status.code(), Some(0), "--http {flag} must be refused");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("the dashboard listens on loopback only; {flag} is not a loopback address")),
+            "--http {flag}: {err}"
+        );
+        assert!(!err.contains("synccenter daemon ready"), "--http {flag}: the daemon started: {err}");
+    }
+    // The configuration's `[daemon] http` is held to the same rule.
+    std::fs::write(dir.path().join("config.toml"), "[daemon]\nhttp = \"0.0.0.0:0\"\n").expect("write config");
+    let o = daemon_with_http(dir.path(), None).await;
+    assert_ne!(o.status.code(), Some(0), "[daemon] http = 0.0.0.0:0 must be refused");
+    assert!(stderr(&o).contains("0.0.0.0:0 is not a loopback address"), "{}", stderr(&o));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_link_logs_in_once_and_the_api_then_answers() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -577,5 +614,11 @@ async fn the_dashboard_link_logs_in_once_and_the_api_then_answers() {
     let handlers = http_get(&addr, "/api/v1/handlers", Some(cookie)).await;
     assert!(handlers.starts_with("HTTP/1.1 200") && handlers.contains("\"nas\""), "{handlers}");
     let page = http_get(&addr, "/", Some(cookie)).await;
-    assert!(page.contains("X-Frame-Options") || page.to_ascii_lowercase().contains("x-frame-options: deny"), "{page}");
+    let header = |name: &str| {
+        let head = page.split("\r\n\r\n").next().unwrap_or_default();
+        let line = head.lines().find(|l| l.split(':').next().is_some_and(|n| n.trim().eq_ignore_ascii_case(name)));
+        line.and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_owned())
+    };
+    assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{page}");
+    assert_eq!(header("cross-origin-resource-policy").as_deref(), Some("same-origin"), "{page}");
 }

@@ -159,6 +159,7 @@ async fn framing_and_sniffing_are_forbidden_everywhere() {
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{path}: {csp}");
         assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
         assert_eq!(h[header::REFERRER_POLICY], "no-referrer", "{path}");
+        assert_eq!(h["cross-origin-resource-policy"], "same-origin", "{path}");
     }
     let api = call(&app, get("/api/v1/status")).await;
     assert_eq!(api.headers()[header::CACHE_CONTROL], "no-store");

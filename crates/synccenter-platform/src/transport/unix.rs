@@ -119,3 +119,63 @@ pub(super) fn split(stream: Stream) -> (ReadHalf, WriteHalf) {
 pub(super) fn endpoint_in(dir: &Path, name: &str) -> PathBuf {
     dir.join("run").join(format!("{name}.sock"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Binds `dir/s.sock` and returns why the directory was refused; nothing may have been created there.
+    fn refusal(dir: &Path) -> String {
+        let path = dir.join("s.sock");
+        match bind(&path) {
+            Err(SocketError::UnsafeDirectory { path: refused, reason }) => {
+                assert_eq!(refused, dir, "the refusal names the directory");
+                assert!(std::fs::symlink_metadata(&path).is_err(), "a refused bind created {}", path.display());
+                reason
+            }
+            other => panic!("{} must be refused as unsafe, got {other:?}", dir.display()),
+        }
+    }
+
+    fn private_dir(parent: &Path, name: &str) -> PathBuf {
+        let dir = parent.join(name);
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).expect("mkdir");
+        dir
+    }
+
+    #[test]
+    fn a_symbolic_link_to_a_private_directory_is_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let target = private_dir(tmp.path(), "real");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        assert_eq!(refusal(&link), "it is a symbolic link");
+        assert_eq!(std::fs::read_dir(&target).expect("read").count(), 0, "nothing was made behind the link");
+    }
+
+    #[test]
+    fn a_socket_directory_that_is_a_file_is_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("run");
+        std::fs::write(&file, "not a directory").expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert_eq!(refusal(&file), "it is not a directory");
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), "not a directory", "the file is untouched");
+    }
+
+    /// As root (CI's case) a private directory is given to uid 65534; any other user is refused the root
+    /// directory, which root owns, so the refusal is tried either way.
+    #[test]
+    fn a_socket_directory_of_another_user_is_refused_even_when_private() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (dir, owner) = if rustix::process::getuid().is_root() {
+            let dir = private_dir(tmp.path(), "theirs");
+            std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).expect("chown");
+            (dir, 65534)
+        } else {
+            (PathBuf::from("/"), 0)
+        };
+        let me = rustix::process::getuid().as_raw();
+        assert_eq!(refusal(&dir), format!("it belongs to uid {owner}, not to this user ({me})"));
+    }
+}
