@@ -2,8 +2,8 @@
 //! concurrency, calls after the end, loss of the owner).
 
 use synccenter_core::{
-    Change, Context, EndReason, EventLevel, HResult, HandlerCapabilities, HandlerId, HandlerSpec, ItemId, ItemSpec,
-    NewEvent, Notice, OwnerId, ProgressStatus, SyncControlFlags,
+    Change, Context, CoreError, EndReason, EventLevel, HResult, HandlerCapabilities, HandlerId, HandlerSpec, IdKind,
+    IdProblem, ItemId, ItemSpec, NewEvent, Notice, OwnerId, ProgressStatus, SyncControlFlags,
 };
 
 use crate::support::{Fx, OWNER, assert_refused, handler_spec, hid, ids, iid, item_spec};
@@ -40,17 +40,26 @@ fn b37_create_session_without_items_is_invalidarg() {
 
 #[test]
 fn b38_sixty_four_unit_ids_are_invalidarg() {
+    // An ID reaches `create_session` only as a `HandlerId`/`ItemId`, so the core's length check (§5.7) is
+    // their constructor. A handler and an item of 63 units are registered and each call differs from a valid
+    // one by one unit only, so the refusal must come from the length check (not "unknown"), and say so.
     let mut fx = Fx::new();
-    let long = "a".repeat(64);
-    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| {
-        let h = HandlerId::new(long.clone())?;
-        c.create_session(OWNER, &h, &ids(&["A"]))
-    });
-    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| {
-        let i = ItemId::new(long.clone())?;
-        c.create_session(OWNER, &hid("H"), &[i])
-    });
-    assert!(HandlerId::new("a".repeat(63)).is_ok(), "63 units plus the terminator fit");
+    let (h63, i63) = ("h".repeat(63), "i".repeat(63));
+    fx.c.register_handler(hid(&h63), handler_spec("Long IDs")).unwrap();
+    fx.c.register_item(&hid(&h63), iid(&i63), item_spec("Long")).unwrap();
+    for (kind, handler, item) in
+        [(IdKind::Handler, format!("{h63}h"), i63.clone()), (IdKind::Item, h63.clone(), format!("{i63}i"))]
+    {
+        let err = assert_refused(&mut fx, HResult::E_INVALIDARG, |c| {
+            c.create_session(OWNER, &HandlerId::new(handler.as_str())?, &[ItemId::new(item.as_str())?])
+        });
+        assert!(
+            matches!(err, CoreError::InvalidId { kind: k, problem: IdProblem::TooLong { units: 64 }, .. } if k == kind),
+            "refused for its length: {err:?}"
+        );
+    }
+    let s = fx.c.create_session(OWNER, &hid(&h63), &[iid(&i63)]).unwrap();
+    assert_eq!(fx.c.session(s).unwrap().items.len(), 1, "63 units plus the terminator fit");
 }
 
 #[test]

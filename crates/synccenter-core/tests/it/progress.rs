@@ -1,9 +1,9 @@
 //! Progress and completion: behaviours 1–12 (`ReportProgress`, the per-item state machine, session-end
 //! finalization, text limits, membership and range checks, `SetHandlerProgressText`).
 
-use synccenter_core::{CancelRequest, Change, ENDED_WITHOUT_RESULT, HResult, Notice, ProgressStatus};
+use synccenter_core::{CancelRequest, Change, CoreError, ENDED_WITHOUT_RESULT, HResult, Notice, ProgressStatus};
 
-use crate::support::{Fx, H_COMMENT, assert_refused, iid};
+use crate::support::{Fx, H_COMMENT, assert_refused, ids, iid};
 
 use ProgressStatus::{Canceled, Failed, Succeeded, Updating, UpdatingIndeterminate};
 
@@ -105,11 +105,14 @@ fn b06_non_final_statuses_alternate_freely() {
 
 #[test]
 fn b07_final_report_whose_cancel_request_is_not_read_succeeds() {
-    // A NULL `pnCancelRequest` is a caller that ignores the returned value.
+    // A NULL `pnCancelRequest` is a caller that ignores the returned value: here the item was stopped, and
+    // the handler's final `CANCELED` report succeeds whatever it would have been told.
     let mut fx = Fx::new();
     let s = fx.session(&["A"]);
     fx.c.report_progress(s, &iid("A"), Updating, Some("working"), 1, 2).unwrap();
-    let _ = fx.c.report_progress(s, &iid("A"), Canceled, Some(""), 0, 0).unwrap();
+    fx.c.stop_items(&fx.h(), &ids(&["A"])).unwrap();
+    let cancel = fx.c.report_progress(s, &iid("A"), Canceled, Some(""), 0, 0).unwrap();
+    assert_eq!(cancel, CancelRequest::CancelItem, "the request in force, for a caller that reads it");
     let p = fx.progress(s, "A");
     assert_eq!(p.status, Some(Canceled));
     assert_eq!(p.text, "", "Some(\"\") clears the text");
@@ -165,17 +168,28 @@ fn b10_report_for_item_not_in_session_is_invalidarg() {
 
 #[test]
 fn b11_status_outside_1_to_6_is_invalidarg() {
+    // A status reaches `report_progress` only as a `ProgressStatus`, so the core's range check (§5.5) is
+    // `ProgressStatus::from_number`: each number goes through it and then to the core, as a wire number would.
     let mut fx = Fx::new();
-    let s = fx.session(&["A"]);
-    for n in [0, 7] {
-        assert_refused(&mut fx, HResult::E_INVALIDARG, |c| {
+    let s = fx.session(&["A", "B", "C"]);
+    for n in [0, 7, u32::MAX] {
+        let err = assert_refused(&mut fx, HResult::E_INVALIDARG, |c| {
             let status = ProgressStatus::from_number(n)?;
             c.report_progress(s, &iid("A"), status, Some("x"), 1, 2)
         });
+        assert!(
+            matches!(err, CoreError::OutOfRange { what: "progress status", value } if value == i64::from(n)),
+            "refused by the range check, not by the session: {err:?}"
+        );
     }
     assert_eq!(fx.progress(s, "A").status, None);
-    for n in 1..=6 {
-        assert_eq!(ProgressStatus::from_number(n).unwrap().number(), n);
+    // The same path accepts each defined number (after a final status only FAILED is, so the other final ones
+    // go to their own items).
+    for (n, item) in [(1, "A"), (2, "A"), (3, "A"), (4, "A"), (5, "B"), (6, "C")] {
+        let status = ProgressStatus::from_number(n).unwrap();
+        assert_eq!(status.number(), n);
+        fx.c.report_progress(s, &iid(item), status, Some("x"), 1, 2).unwrap();
+        assert_eq!(fx.progress(s, item).status, Some(status));
     }
 }
 

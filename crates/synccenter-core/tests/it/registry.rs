@@ -54,13 +54,19 @@ fn b56_unknown_connection_state_is_connected() {
 
 #[test]
 fn b57_is_active_not_implemented_keeps_the_state_set_by_activate_handler() {
-    let mut fx = Fx::with_handler(HandlerSpec { active: Some(false), ..handler_spec("Handler H") });
+    let mut fx = Fx::new();
     let h = fx.h();
-    assert!(!fx.c.handler(&h).unwrap().active);
+    // `UpdateHandler` with `IsActive` → E_NOTIMPL: the field is not supplied, so the state that
+    // `ActivateHandler` set stands, whichever way it was set.
+    fx.c.activate_handler(&h, false, ControlFlags::WAIT, &mut AlwaysConfirm).unwrap();
+    assert!(!fx.c.handler(&h).unwrap().active, "inactive when the call returns");
+    assert!(!fx.c.register_handler(h.clone(), HandlerSpec::default()).unwrap().active);
+    assert!(!fx.c.handler(&h).unwrap().active, "still inactive: not listed in Sync Center");
+    assert_refused(&mut fx, HResult::ERROR_NOT_READY, |c| c.start_handler(&h, SyncControlFlags::empty(), None));
+
     fx.c.activate_handler(&h, true, ControlFlags::WAIT, &mut AlwaysConfirm).unwrap();
     assert!(fx.c.handler(&h).unwrap().active, "active when the call returns");
-    // `UpdateHandler` with `IsActive` → E_NOTIMPL: the field is not supplied.
-    fx.c.register_handler(h.clone(), HandlerSpec::default()).unwrap();
+    assert!(fx.c.register_handler(h.clone(), HandlerSpec::default()).unwrap().active);
     assert!(fx.c.handler(&h).unwrap().active);
     fx.c.start_handler(&h, SyncControlFlags::empty(), None).unwrap();
 }
@@ -73,6 +79,12 @@ fn b58_is_active_failing_keeps_last_known_active() {
     let updated = fx.c.register_handler(h.clone(), HandlerSpec { active: None, ..HandlerSpec::default() }).unwrap();
     assert!(updated.active);
     assert_eq!(updated.name, "Handler H", "other unsupplied fields are kept too");
+
+    // The last known state is kept, not a default: a handler last known inactive stays inactive.
+    let mut fx = Fx::with_handler(HandlerSpec { active: Some(false), ..handler_spec("Handler H") });
+    let updated = fx.c.register_handler(h.clone(), HandlerSpec { active: None, ..HandlerSpec::default() }).unwrap();
+    assert!(!updated.active);
+    assert!(!fx.c.handler(&h).unwrap().active);
 }
 
 #[test]
