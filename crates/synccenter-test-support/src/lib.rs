@@ -4,8 +4,11 @@
 
 #![allow(clippy::missing_panics_doc)]
 
+pub mod component;
 #[cfg(unix)]
 pub mod postgres;
+
+pub use component::{program, require, under_ci};
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};

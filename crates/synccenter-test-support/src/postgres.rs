@@ -14,6 +14,10 @@ use anyhow::{Context, bail};
 /// Where Debian installs the server's programs, one directory per major version.
 const DEBIAN_PG_ROOT: &str = "/usr/lib/postgresql";
 
+/// Environment variable naming the suite's shared server (an admin URL, e.g. of the `postgres` database);
+/// `bash .ci/start-postgres` starts one and prints the line to export.
+pub const SUITE_URL_ENV: &str = "SYNCCENTER_TEST_PG_URL";
+
 /// Environment variable naming the directory of `initdb` and `pg_ctl`, overriding the search.
 pub const PG_BIN_ENV: &str = "SYNCCENTER_TEST_PG_BIN";
 
@@ -62,6 +66,13 @@ impl PgServer {
         run(&mut initdb, "initdb")?;
         server.start_again()?;
         Ok(server)
+    }
+
+    /// [`PgServer::start`] for a test that needs PostgreSQL installed: `None` (the test returns) when it is
+    /// not, under the rule of [`require`](crate::require); any other failure to start fails the test.
+    pub fn start_if_installed() -> Option<PgServer> {
+        crate::require("PostgreSQL (for a private server)", find_bin().map_err(|e| format!("{e:#}")))?;
+        Some(PgServer::start().unwrap_or_else(|e| panic!("cannot start a private PostgreSQL server: {e:#}")))
     }
 
     /// The URL of the `postgres` database as the superuser.
@@ -164,6 +175,18 @@ pub fn find_bin() -> anyhow::Result<PathBuf> {
             "PostgreSQL is not installed: no {DEBIAN_PG_ROOT}/*/bin/initdb (install Debian's postgresql package, \
              e.g. with `bash .ci/start-postgres` as root, or set {PG_BIN_ENV})"
         ),
+    }
+}
+
+/// The suite's shared server from [`SUITE_URL_ENV`], or why there is none; for
+/// [`require`](crate::require).
+pub fn suite_url() -> Result<String, String> {
+    match std::env::var(SUITE_URL_ENV) {
+        Ok(url) if !url.trim().is_empty() => Ok(url),
+        _ => Err(format!(
+            "{SUITE_URL_ENV} is not set; start a server with `bash .ci/start-postgres` and export the \
+             {SUITE_URL_ENV}=... line it prints"
+        )),
     }
 }
 

@@ -132,7 +132,7 @@ fn by_host(v: &Value, key: &str) -> BTreeMap<String, Vec<Value>> {
 async fn three_hosts_share_one_database() {
     let t0 = Instant::now();
     let phase = |what: &str| eprintln!("[{:>6.2?}] {what}", t0.elapsed());
-    let mut pg = PgServer::start().expect("a private PostgreSQL server");
+    let Some(mut pg) = PgServer::start_if_installed() else { return };
     phase("PostgreSQL up");
     let url = pg.url();
     let a = Host::start("host-a", &url).await;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use synccenter_core::{Clock, ManualClock, Timestamp};
-use synccenter_test_support::{HANG_GUARD, RawConn, TestDaemon};
+use synccenter_test_support::{HANG_GUARD, RawConn, TestDaemon, program, require};
 
 /// 2030-01-01T00:00:00Z, where the injected clocks start.
 const Y2030: i64 = 1_893_456_000;
@@ -90,15 +90,9 @@ fn handler_toml(handler: &str, item: &str, kind: &str, command: &[&str], extra: 
     )
 }
 
-/// Whether `tool` is on `PATH`. A missing tool fails the test under CI and skips it elsewhere.
-#[allow(clippy::print_stderr)]
+/// Whether `tool` is on `PATH`: a missing tool fails the test under CI and reports it `SKIPPED:` elsewhere.
 fn have(tool: &str) -> bool {
-    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "{tool} is required under CI but is not on PATH");
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
+    require(tool, program(tool)).is_some()
 }
 
 /// Writes `files` files of `size` pseudo-random (incompressible) bytes under `root`, half of them in a
@@ -259,35 +253,46 @@ async fn handler_info(c: &mut RawConn, handler: &str) -> Value {
     handlers.into_iter().find(|h| h["handler"] == handler).unwrap_or_else(|| panic!("{handler} not listed: {r}"))
 }
 
-/// Whether `pid` is gone (no `/proc/PID`, or a zombie nobody reaped), waiting a little for the kill to land.
-async fn gone(pid: u32) -> bool {
-    for _ in 0..100 {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => return true,
-            Ok(stat) => {
-                let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().chars().next());
-                if state == Some(Some('Z')) || state == Some(Some('X')) {
-                    return true;
-                }
-            }
+/// Whether `pid` is gone: no `/proc/PID`, or a zombie nobody reaped.
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+            matches!(state, Some('Z' | 'X'))
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    false
 }
 
-/// The pid a script wrote to `file`, polling with a short backoff (no event tells when it is there).
-async fn read_pid(file: &Path) -> u32 {
+/// What `probe` finds, polling with a short backoff where no event tells; still nothing after [`HANG_GUARD`]
+/// fails the test with `failure`.
+async fn poll_until<T>(mut probe: impl FnMut() -> Option<T>, failure: impl FnOnce() -> String) -> T {
     let deadline = tokio::time::Instant::now() + HANG_GUARD;
     let mut pause = Duration::from_millis(5);
     loop {
-        if let Some(pid) = std::fs::read_to_string(file).ok().and_then(|s| s.trim().parse().ok()) {
-            return pid;
+        if let Some(found) = probe() {
+            return found;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{} never got a pid", file.display());
+        if tokio::time::Instant::now() >= deadline {
+            panic!("{} (waited {HANG_GUARD:?})", failure());
+        }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(200));
     }
+}
+
+/// Waits until `pid` (`what`) is gone after a stop; a process still there fails the test as a survivor.
+async fn wait_gone(pid: u32, what: &str) {
+    poll_until(|| gone(pid).then_some(()), || format!("{what} {pid} survived the stop")).await;
+}
+
+/// The pid a script wrote to `file` (no event tells when it is there).
+async fn read_pid(file: &Path) -> u32 {
+    poll_until(
+        || std::fs::read_to_string(file).ok().and_then(|s| s.trim().parse().ok()),
+        || format!("{} never got a pid", file.display()),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,8 +413,8 @@ async fn a_stopped_long_run_ends_canceled_with_no_process_left() {
     assert_eq!(ended["status"], "canceled", "{ended}");
     let result = rig.ctl.next_push_of("control.sync_result").await["params"].clone();
     assert_eq!((&result["request"], &result["status"]), (&request, &json!("canceled")), "{result}");
-    assert!(gone(shell).await, "the shell {shell} survived the stop");
-    assert!(gone(sleeper).await, "its child {sleeper} survived the stop");
+    wait_gone(shell, "the shell").await;
+    wait_gone(sleeper, "its child").await;
     let history = ended_sessions(&mut rig.ctl, "long").await;
     assert_eq!(history[0]["items"][0]["status"], "canceled", "{history:#?}");
 }

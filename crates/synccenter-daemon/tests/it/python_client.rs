@@ -1,38 +1,34 @@
 //! Runs `docs/examples/client.py` (standard-library Python 3) against a real daemon, so the documented client
 //! keeps working, and checks through a raw connection that what it reported is in the daemon: the handler,
-//! the ended session and the event; likewise `docs/examples/session.sh` where `socat` is installed. It does not
-//! test Python or socat: without `python3` it skips, except under CI, and without `socat` it always skips.
+//! the ended session and the event; likewise `docs/examples/session.sh` through `socat`. It does not test
+//! Python or socat: without them the tests fail under CI (`.ci/run` installs both) and are reported
+//! `SKIPPED:` elsewhere (`synccenter_test_support::require`).
 
 use std::path::PathBuf;
 use std::process::Stdio;
 
 use serde_json::json;
-use synccenter_test_support::{HANG_GUARD, TestDaemon};
+use synccenter_test_support::{HANG_GUARD, TestDaemon, require};
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/client.py")
 }
 
-/// Whether `python3` runs; under CI its absence is a failure.
-// The skip must be visible in the test output.
-#[allow(clippy::print_stderr)]
-fn python_available() -> bool {
-    let found = std::process::Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "python3 is required under CI to run docs/examples/client.py");
-        eprintln!("skipping: python3 is not installed");
-    }
-    found
+/// Whether `program` runs (`program ARG` succeeds): missing, it fails the test under CI and reports it
+/// `SKIPPED:` elsewhere.
+fn runs(program: &str, arg: &str) -> bool {
+    let status = std::process::Command::new(program).arg(arg).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let found = match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("`{program} {arg}` failed ({s})")),
+        Err(e) => Err(format!("cannot run `{program}`: {e}")),
+    };
+    require(program, found).is_some()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_python_client_runs_a_session() {
-    if !python_available() {
+    if !runs("python3", "--version") {
         return;
     }
     let d = TestDaemon::start().await;
@@ -70,25 +66,9 @@ async fn the_documented_python_client_runs_a_session() {
     assert_eq!(c.ok("sessions.list", json!({})).await["sessions"], json!([]));
 }
 
-/// Whether `socat` runs. It is optional even under CI: the shell example is documentation.
-// The skip must be visible in the test output.
-#[allow(clippy::print_stderr)]
-fn socat_available() -> bool {
-    let found = std::process::Command::new("socat")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("skipping: socat is not installed");
-    }
-    found
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_socat_session_outlives_its_connections() {
-    if !socat_available() {
+    if !runs("socat", "-V") {
         return;
     }
     let d = TestDaemon::start().await;

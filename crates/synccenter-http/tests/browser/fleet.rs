@@ -4,37 +4,20 @@
 //! (forwarded through the database), and host-b shows as down once it stops.
 //!
 //! The database server is named by `SYNCCENTER_TEST_PG_URL` (`bash .ci/start-postgres` starts one and prints
-//! it). Without it the test fails under `CI=true` and is skipped with a note otherwise.
+//! it). Without it the test fails under CI and is reported `SKIPPED:` otherwise (`require`).
 
 use std::time::Duration;
 
 use serde_json::json;
 use sqlx::Connection;
-use synccenter_test_support::TestDaemon;
+use synccenter_test_support::postgres::suite_url;
+use synccenter_test_support::{TestDaemon, require};
 
 use crate::harness::{Browser, Setup, http_listener, sel};
 
-/// The environment variable naming the suite's PostgreSQL server (an admin URL, e.g. of `postgres`).
-const URL_ENV: &str = "SYNCCENTER_TEST_PG_URL";
-
-/// The suite's server, or `None` (after a note on stderr) when none is configured outside CI.
+/// The suite's server, or `None` (the test returns) when there is none outside CI.
 fn server_url() -> Option<String> {
-    match std::env::var(URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-            "{URL_ENV} is not set. Under CI=true the fleet dashboard test never skips: start a server with \
-             `bash .ci/start-postgres` and export the {URL_ENV}=... line it prints"
-        ),
-        _ => {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "note: {URL_ENV} is not set, so the fleet dashboard test is skipped; run `bash .ci/start-postgres` \
-                 and export the URL it prints to run it"
-            );
-            None
-        }
-    }
+    require("the suite's PostgreSQL server", suite_url())
 }
 
 /// `url` with its database (the path) replaced by `database`.

@@ -10,39 +10,21 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use synccenter_test_support::{HANG_GUARD, TestDaemon};
+use synccenter_test_support::{HANG_GUARD, TestDaemon, program, require};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How often the DOM is polled while waiting.
 const POLL: Duration = Duration::from_millis(50);
 
-/// The Chromium binary, if installed.
-fn chromium() -> Option<PathBuf> {
+/// The Chromium binary (`CHROME_BIN`, else the first of Debian's and others' names on `PATH`), or why not.
+fn chromium() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("CHROME_BIN").map(PathBuf::from).filter(|p| p.is_file()) {
-        return Some(p);
+        return Ok(p);
     }
-    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|n| on_path(n))
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
+    ["chromium", "chromium-browser", "google-chrome"]
         .iter()
-        .flat_map(std::env::split_paths)
-        .chain([PathBuf::from("/usr/bin")])
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Says why the browser tests cannot run: a failure under CI, a skip otherwise. Returns `None` (skip).
-#[allow(clippy::print_stderr)]
-fn missing(what: &str) -> Option<Browser> {
-    let msg = format!(
-        "browser test skipped: {what} not found (install Debian's `chromium` and `chromium-driver`, \
-         or set CHROME_BIN)"
-    );
-    assert!(std::env::var_os("CI").is_none(), "CI is set and the browser tests cannot run: {msg}");
-    eprintln!("{msg}");
-    None
+        .find_map(|n| program(n).ok())
+        .ok_or_else(|| "no `chromium` on PATH (install Debian's `chromium`, or set CHROME_BIN)".to_owned())
 }
 
 /// A chromedriver child process (in its own process group, so Chromium goes with it) and one session.
@@ -56,8 +38,9 @@ pub(crate) struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port and opens a fresh headless Chromium profile; `None` to skip.
     pub(crate) async fn start() -> Option<Browser> {
-        let Some(chrome) = chromium() else { return missing("chromium") };
-        let Some(driver_bin) = on_path("chromedriver") else { return missing("chromedriver") };
+        let chrome = require("Chromium, for the browser tests", chromium())?;
+        let driver_bin =
+            require("chromedriver, for the browser tests (Debian's `chromium-driver`)", program("chromedriver"))?;
         let mut driver = Driver({
             use std::os::unix::process::CommandExt;
             Command::new(driver_bin)

@@ -4,7 +4,8 @@
 //! tests run in parallel. Every wait polls the DOM every 50 ms up to [`HANG_GUARD`](synccenter_test_support::HANG_GUARD):
 //! a hang guard, not a speed assertion.
 //!
-//! Without Chromium or chromedriver the tests skip with a message, unless `CI` is set: then they fail.
+//! Without Chromium or chromedriver the tests fail under CI and are reported `SKIPPED:` elsewhere
+//! (`synccenter_test_support::require`).
 //! Screenshots of the views land in `target/dashboard-screenshots/`. Debian's Chromium runs on Linux only, so
 //! on other platforms this binary is empty (the `it` tests cover the HTTP API everywhere).
 

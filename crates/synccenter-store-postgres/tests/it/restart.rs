@@ -1,8 +1,6 @@
-//! The database server goes away and comes back under a running store: calls fail quickly as unavailable
-//! (never hang), and the same store works again once the server is back, with nothing lost. Runs on a
+//! The database server goes away and comes back under a running store: calls fail as unavailable (never
+//! hang: each wait has a hang guard), and the same store works again once the server is back, with nothing lost. Runs on a
 //! private server (`PgServer`) so that stopping it disturbs no other test.
-
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 use synccenter_core::{Change, EventLevel, Store, StoreError};
@@ -10,23 +8,11 @@ use synccenter_store_postgres::{PgStore, REQUESTS_CHANNEL};
 use synccenter_store_tests::sample::{eid, event};
 use synccenter_test_support::postgres::PgServer;
 
-use crate::support::{HANG_GUARD, create_database, note, under_ci};
-
-/// A private server, or `None` (after a note) outside CI when PostgreSQL is not installed.
-fn private_server() -> Option<PgServer> {
-    match PgServer::start() {
-        Ok(server) => Some(server),
-        Err(e) if under_ci() => panic!("cannot start a private PostgreSQL server (under CI=true this fails): {e:#}"),
-        Err(e) => {
-            note(&format!("skipping, no private PostgreSQL server: {e:#}"));
-            None
-        }
-    }
-}
+use crate::support::{HANG_GUARD, create_database};
 
 #[tokio::test]
 async fn store_survives_a_server_restart() {
-    let Some(mut server) = private_server() else { return };
+    let Some(mut server) = PgServer::start_if_installed() else { return };
     let url = create_database(&server.url()).await;
     let store = PgStore::connect(&url, "a").await.unwrap();
     let mut listener = store.listen().await.unwrap();
@@ -34,10 +20,11 @@ async fn store_survives_a_server_restart() {
     store.apply(&first).await.unwrap();
 
     server.stop().unwrap();
-    let started = Instant::now();
     let second = [Change::EventAdded(event(2, "nas", None, EventLevel::Info, 2))];
-    let err = tokio::time::timeout(HANG_GUARD, store.apply(&second)).await.expect("no hang").expect_err("server down");
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    let err = tokio::time::timeout(HANG_GUARD, store.apply(&second))
+        .await
+        .expect("a write to a stopped server hung instead of failing as unavailable")
+        .expect_err("server down");
     let StoreError::Unavailable(msg) = &err else { panic!("expected Unavailable, got {err:?}") };
     assert!(msg.contains(&format!("127.0.0.1:{}", server.port())), "names the server: {msg}");
 

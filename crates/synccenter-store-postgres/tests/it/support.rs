@@ -1,48 +1,21 @@
 //! Where the PostgreSQL tests find a server, and throwaway databases on it.
 //!
 //! The suite's server is named by `SYNCCENTER_TEST_PG_URL` (`bash .ci/start-postgres` starts one and prints
-//! it). Without it the tests cannot run: under `CI=true` that is a failure, never a skip; on a developer's
-//! machine they print a note and return early.
+//! it). Without it the tests cannot run: `synccenter_test_support::require` fails them under CI and reports
+//! them `SKIPPED:` elsewhere.
 
 use std::time::Duration;
 
 use sqlx::Connection;
-
-/// The environment variable naming the suite's server (an admin URL, e.g. of the `postgres` database).
-pub(crate) const URL_ENV: &str = "SYNCCENTER_TEST_PG_URL";
+use synccenter_test_support::postgres::suite_url;
+use synccenter_test_support::require;
 
 /// How long any single wait may take before the test is declared hung.
 pub(crate) const HANG_GUARD: Duration = Duration::from_secs(20);
 
-/// True under CI, where a missing server fails the tests.
-pub(crate) fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// The suite's server, or `None` (after a note on stderr) when none is configured outside CI. Panics under
-/// CI when none is configured.
+/// The suite's server, or `None` (the test returns) when there is none outside CI.
 pub(crate) fn server_url() -> Option<String> {
-    match std::env::var(URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if under_ci() => panic!(
-            "{URL_ENV} is not set. Under CI=true the PostgreSQL tests never skip: start a server with \
-             `bash .ci/start-postgres` and export the {URL_ENV}=... line it prints"
-        ),
-        _ => {
-            note(&format!(
-                "{URL_ENV} is not set, so the PostgreSQL tests do nothing; run `bash .ci/start-postgres` and export \
-                 the URL it prints to run them"
-            ));
-            None
-        }
-    }
-}
-
-/// Writes a note straight to the process's stderr, past the test harness's capture, so that it is seen even
-/// when the test passes (or the binary ends early).
-pub(crate) fn note(text: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "note: {text}");
+    require("the suite's PostgreSQL server", suite_url())
 }
 
 /// `url` with its database (the path) replaced by `database`.
