@@ -23,6 +23,8 @@ pub(crate) fn run(
         .init();
     let paths = Paths::resolve(env, overrides).context("cannot resolve the daemon's paths")?;
     let runtime = synccenter_daemon::runtime().context("cannot start the async runtime")?;
+    // The dashboard's address is checked before the socket is bound, so a refused one leaves nothing behind.
+    let http = bind_dashboard(http, &paths.config)?;
     runtime.block_on(async {
         let listener = synccenter_daemon::bind(&paths.socket)?;
         let mut config = synccenter_daemon::Config::new(paths.socket.clone(), paths.data_dir.clone());
@@ -36,7 +38,7 @@ pub(crate) fn run(
         );
         config.config_file = Some(paths.config.clone());
         config.reload_on_sighup = true;
-        config.http = bind_dashboard(http, &paths.config)?.map(std::sync::Arc::new);
+        config.http = http.map(std::sync::Arc::new);
         synccenter_daemon::run(config, listener, shutdown_signal()).await?;
         anyhow::Ok(ExitCode::SUCCESS)
     })

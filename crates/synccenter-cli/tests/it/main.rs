@@ -574,6 +574,9 @@ async fn a_non_loopback_dashboard_address_is_refused_and_the_daemon_does_not_sta
             "--http {flag}: {err}"
         );
         assert!(!err.contains("synccenter daemon ready"), "--http {flag}: the daemon started: {err}");
+        // Nothing is left behind: the address is checked before the socket is bound.
+        let socket = synccenter_platform::transport::endpoint_in(dir.path(), "s");
+        assert!(!socket.exists(), "--http {flag} left {socket:?} behind");
     }
     // The configuration's `[daemon] http` is held to the same rule.
     std::fs::write(dir.path().join("config.toml"), "[daemon]\nhttp = \"0.0.0.0:0\"\n").expect("write config");
