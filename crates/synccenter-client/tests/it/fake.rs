@@ -1,4 +1,5 @@
-//! A fake daemon for the client's tests: canned answers, a record of every message, and pushes on command.
+//! A fake daemon for the client's tests of what it writes and of transport faults: minimal answers, a record of
+//! every message, and a close on command.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,7 +22,6 @@ use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 
 enum Control {
-    Push(String),
     Close,
 }
 
@@ -80,39 +80,25 @@ impl FakeServer {
         }
     }
 
-    pub(crate) fn push(&self, method: &str, params: Value) {
-        let line = json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string();
-        self.control.send(Control::Push(line)).expect("server running");
-    }
-
     pub(crate) fn close(&self) {
         self.control.send(Control::Close).expect("server running");
     }
 }
 
-fn answer(msg: &Incoming) -> Option<Result<Value, Value>> {
-    let not_found = || json!({"code": -32000, "message": "no such handler", "data": {"hresult": 0x8007_0490_u32, "name": "E_NOTFOUND"}});
+fn answer(msg: &Incoming) -> Option<Value> {
     Some(match msg.method.as_str() {
-        names::HELLO => Ok(json!({"protocol": 1, "server": "fake 0", "max_line_bytes": 65536})),
-        names::STATUS => Ok(json!({
+        names::HELLO => json!({"protocol": 1, "server": "fake 0", "max_line_bytes": 65536}),
+        names::STATUS => json!({
             "server": "fake 0", "protocol": 1, "pid": 1, "socket": "/s", "data_dir": "/d", "store": "none",
             "started_at": "2026-01-01T00:00:00Z", "handlers": 0, "live_sessions": 0, "connections": 1,
             "reports_applied": 0, "added_later": true
-        })),
-        names::SESSION_CREATE => Ok(json!({"session": "s-1"})),
-        names::SESSION_END => Ok(json!({"status": "succeeded", "errors": 0, "conflicts": 0})),
-        names::SESSION_REPORT_EVENT => Ok(json!({"event": "e-1"})),
-        names::SESSION_REPORT_PROGRESS => Ok(json!({"cancel": "none"})),
-        names::SUBSCRIBE => Ok(json!({"seq": 5, "handlers": [], "sessions": []})),
-        names::HANDLER_REGISTER => Ok(json!({
-            "handler": msg.params["handler"], "name": msg.params["name"], "type": "unspecified", "type_label": "",
-            "comment": "", "display_text": "", "active": true, "enabled": true, "connected": true, "hidden": false,
-            "capabilities": [], "policies": [], "retention": "keep", "syncing": false, "item_count": 0,
-            "error_count": 0, "conflict_count": 0
-        })),
-        names::HANDLER_REMOVE if msg.params["handler"] == "missing" => Err(not_found()),
+        }),
+        names::SESSION_CREATE => json!({"session": "s-1"}),
+        names::SESSION_END => json!({"status": "succeeded", "errors": 0, "conflicts": 0}),
+        names::SESSION_REPORT_EVENT => json!({"event": "e-1"}),
+        names::SESSION_REPORT_PROGRESS => json!({"cancel": "none"}),
         "test.hang" => return None,
-        _ => Ok(json!({})),
+        _ => json!({}),
     })
 }
 
@@ -134,11 +120,8 @@ async fn serve(
                     params: msg.params.map_or(Value::Null, |p| serde_json::from_str(p.get()).expect("params are JSON")),
                 };
                 let reply = match (&msg.id, answer(&msg)) {
-                    (Some(RequestId::Number(id)), Some(Ok(result))) => {
+                    (Some(RequestId::Number(id)), Some(result)) => {
                         Some(json!({"jsonrpc": "2.0", "id": id, "result": result}))
-                    }
-                    (Some(RequestId::Number(id)), Some(Err(error))) => {
-                        Some(json!({"jsonrpc": "2.0", "id": id, "error": error}))
                     }
                     _ => None,
                 };
@@ -148,7 +131,6 @@ async fn serve(
                 }
             }
             cmd = control.recv() => match cmd {
-                Some(Control::Push(line)) => framed.send(line).await.expect("push"),
                 Some(Control::Close) | None => return,
             },
         }

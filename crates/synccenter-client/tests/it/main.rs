@@ -1,17 +1,17 @@
-//! The client against a fake daemon: a listener on the platform's transport in a temp dir that answers with canned results, records
-//! every message it receives, and pushes or closes on command. It checks the client's side of the protocol
-//! (ordering, coalescing, pushes, ends) without the real daemon; the daemon's own tests cover the other side.
+//! The client's tests. Every typed method is called against the real daemon (`real_*` modules), its result
+//! read back through another call. The fake daemon here (a listener that records every message and closes on
+//! command) is kept for what the real one cannot show: the exact messages the client writes (ordering,
+//! coalescing, the end a drop sends) and transport faults (a daemon that closes under pending calls).
 
 mod fake;
 mod real_daemon;
+mod real_registry;
+mod real_session;
 
 use std::time::Duration;
 
-use futures_util::FutureExt;
-
-use synccenter_client::methods::{HandlerRegisterParams, names};
-use synccenter_client::{CancelWire, Client, ClientError, EventLevelWire, Push, StatusWire};
-use synccenter_protocol::methods::{Update, UpdateKind};
+use synccenter_client::methods::names;
+use synccenter_client::{Client, ClientError, EventLevelWire, StatusWire};
 
 use fake::FakeServer;
 
@@ -36,45 +36,6 @@ async fn hello_is_sent_first() {
     assert!(hello.id.is_some());
     assert_eq!(hello.params["protocol"], serde_json::json!({"min": 1, "max": 1}));
     assert!(hello.params["client"].as_str().is_some_and(|c| c.starts_with("synccenter-client/")));
-}
-
-#[tokio::test]
-async fn a_call_gets_its_typed_result() {
-    let server = FakeServer::start().await;
-    let client = server.connect().await;
-    let info = guard(
-        "register",
-        client.register_handler(HandlerRegisterParams {
-            handler: "nas".into(),
-            name: Some("NAS".into()),
-            ..HandlerRegisterParams::default()
-        }),
-    )
-    .await
-    .expect("register");
-    assert_eq!(info.handler, "nas");
-    assert_eq!(info.name, "NAS");
-    guard("serve", client.serve_handler("nas")).await.expect("serve returns {}");
-}
-
-#[tokio::test]
-async fn an_rpc_error_carries_the_hresult() {
-    let server = FakeServer::start().await;
-    let client = server.connect().await;
-    let err = guard("remove", client.remove_handler("missing")).await.expect_err("the fake refuses");
-    assert_eq!(err.hresult(), Some(0x8007_0490));
-    match &err {
-        ClientError::Rpc { method, code, name, .. } => {
-            assert_eq!(method, names::HANDLER_REMOVE);
-            assert_eq!(*code, -32000);
-            assert_eq!(name, "E_NOTFOUND");
-        }
-        other => panic!("expected Rpc, got {other:?}"),
-    }
-    let shown = err.to_string();
-    assert!(shown.contains("handler.remove") && shown.contains("E_NOTFOUND"), "{shown}");
-    // The connection survives a refused call.
-    guard("status", client.status()).await.expect("status after an error");
 }
 
 #[tokio::test]
@@ -153,37 +114,6 @@ async fn an_event_follows_the_progress_reported_before_it() {
 }
 
 #[tokio::test]
-async fn a_pushed_cancel_wakes_cancelled_and_updates_the_state() {
-    let server = FakeServer::start().await;
-    let client = server.connect().await;
-    let session = guard("create", client.create_session("nas", ["docs", "photos"])).await.expect("create");
-    assert!(!session.cancel_state().any());
-    let waiting = session.cancelled();
-    server.push(
-        names::PUSH_CANCEL_REQUESTED,
-        serde_json::json!({"session": session.id(), "item": "docs", "cancel": "cancel_item"}),
-    );
-    let push = guard("cancelled", waiting).await.expect("push");
-    assert_eq!(push.item.as_deref(), Some("docs"));
-    assert_eq!(push.cancel, CancelWire::CancelItem);
-    let state = session.cancel_state();
-    assert!(state.is_cancelled("docs") && !state.is_cancelled("photos") && !state.all);
-
-    // A push read before anyone waits is not missed: the status reply follows it on the connection.
-    server.push(names::PUSH_CANCEL_REQUESTED, serde_json::json!({"session": session.id(), "cancel": "cancel_all"}));
-    guard("status", client.status()).await.expect("status");
-    assert!(session.cancel_state().all);
-    let push = guard("cancelled", session.cancelled()).await.expect("an earlier push");
-    assert_eq!(push.cancel, CancelWire::CancelAll);
-    // Sticky: the item stop is still there.
-    assert!(session.cancel_state().items.contains("docs"));
-    // A push for another session does not concern this one.
-    server.push(names::PUSH_CANCEL_REQUESTED, serde_json::json!({"session": "other", "cancel": "cancel_all"}));
-    guard("status", client.status()).await.expect("status");
-    assert!(session.cancelled().now_or_never().is_none(), "no new push for this session");
-}
-
-#[tokio::test]
 async fn dropping_a_session_ends_it() {
     let mut server = FakeServer::start().await;
     let client = server.connect().await;
@@ -218,28 +148,6 @@ async fn closing_the_connection_fails_pending_calls() {
         session.report_progress("docs", StatusWire::Updating, None, 0, 0),
         Err(ClientError::Disconnected)
     ));
-}
-
-#[tokio::test]
-async fn pushes_and_updates_reach_their_receivers() {
-    let server = FakeServer::start().await;
-    let client = server.connect().await;
-    let mut pushes = client.pushes().expect("first take");
-    assert!(client.pushes().is_none(), "taken once");
-    let mut sub = guard("subscribe", client.subscribe()).await.expect("subscribe");
-    assert_eq!(sub.snapshot().seq, 5);
-    server.push(
-        names::PUSH_SYNC_REQUESTED,
-        serde_json::json!({"request": "r-1", "handler": "nas", "items": ["docs"], "contexts": []}),
-    );
-    server.push(names::PUSH_UPDATE, serde_json::json!({"seq": 5, "type": "registry_changed", "handler": "old"}));
-    server.push(names::PUSH_UPDATE, serde_json::json!({"seq": 6, "type": "registry_changed", "handler": "nas"}));
-    match guard("push", pushes.recv()).await.expect("a push") {
-        Push::SyncRequested(p) => assert_eq!((p.request.as_str(), p.items.len()), ("r-1", 1)),
-        other => panic!("unexpected push {other:?}"),
-    }
-    let update = guard("update", sub.next()).await.expect("update");
-    assert_eq!(update, Update { seq: 6, change: UpdateKind::RegistryChanged { handler: "nas".into() } });
 }
 
 #[tokio::test]
