@@ -1,17 +1,22 @@
-//! The crash loop: the real `synccenter daemon` process, SIGKILLed at a random moment while clients report
-//! progress, events, conflicts and final statuses, then restarted on the same store, over and over. After
+//! The crash loop: the real `synccenter daemon` process, SIGKILLed at a seeded random moment while clients
+//! report progress, events, conflicts and final statuses, then restarted on the same store, over and over. After
 //! every kill the store passes `synccenter db check` (SQLite's full `integrity_check`), and after every
 //! restart everything the daemon acknowledged before the kill is there exactly once, and every session that
 //! was live at the kill is ended with reason `daemon_restarted` and one warning event.
 //!
-//! The kill moments come from a seeded generator; the seed is printed, and `SYNCCENTER_CRASH_SEED=<seed>`
-//! replays a run. Waits are on the daemon's "ready" log line, replies and process exits.
+//! A kill moment is counted in acknowledgements, not in milliseconds: the kill comes right after the Nth
+//! acknowledgement of an iteration (N from a seeded generator), which leaves the session of the client that
+//! received it live (that client stops there), while the other clients are anywhere in their work. So every
+//! kill interrupts at least one live session, and the choices a seed makes (kill points, finals, statuses)
+//! do not depend on the machine's speed; only how far the other clients got is left to the scheduler. The
+//! seed is printed, and `SYNCCENTER_CRASH_SEED=<seed>` replays a run. Waits are on the daemon's "ready" log
+//! line, replies, the kill point and process exits.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use synccenter_test_support::HANG_GUARD;
@@ -24,8 +29,8 @@ use super::{BIN, code, stderr, stdout};
 
 const ITERATIONS: usize = 20;
 const CLIENTS: usize = 3;
-/// The kill comes this long (at most) after the clients start.
-const MAX_KILL_DELAY_MS: u64 = 200;
+/// The kill comes after at most this many acknowledgements of an iteration (a session takes five or six).
+const MAX_KILL_POINT: u64 = 60;
 const ITEMS: [&str; 3] = ["a", "b", "c"];
 
 /// SplitMix64: small, seedable, good enough to pick moments.
@@ -63,6 +68,29 @@ struct Ledger {
 }
 
 type Shared = Arc<Mutex<Ledger>>;
+
+/// Where an iteration's kill comes: after the Nth acknowledgement that leaves a session live.
+struct KillPoint {
+    remaining: AtomicUsize,
+    reached: tokio::sync::Notify,
+}
+
+impl KillPoint {
+    fn new(n: u64) -> Arc<KillPoint> {
+        let remaining = AtomicUsize::new(usize::try_from(n).expect("a small kill point"));
+        Arc::new(KillPoint { remaining, reached: tokio::sync::Notify::new() })
+    }
+
+    /// Counts one acknowledgement; `true` for the one the kill comes after (its client must stop there).
+    fn count(&self) -> bool {
+        let before = self.remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if before == Ok(1) {
+            self.reached.notify_one();
+            return true;
+        }
+        false
+    }
+}
 
 fn with<T>(ledger: &Shared, f: impl FnOnce(&mut Ledger) -> T) -> T {
     f(&mut ledger.lock().expect("ledger lock"))
@@ -118,16 +146,34 @@ impl Client {
             Err(e) => panic!("{method} {params} was refused: {e}"),
         }
     }
+
+    /// Sends nothing more and waits for the kill to close the connection.
+    async fn wait_for_the_kill(&mut self) {
+        let closed = async { while let Ok(Some(_)) = self.read.next_line().await {} };
+        tokio::time::timeout(HANG_GUARD, closed).await.expect("the daemon was killed in time");
+    }
+}
+
+/// Counts an acknowledgement at the kill point; `None` (stop reporting) when the kill comes after this one.
+async fn acked(c: &mut Client, kill: &KillPoint) -> Option<()> {
+    if kill.count() {
+        c.wait_for_the_kill().await;
+        return None;
+    }
+    Some(())
 }
 
 /// One reporter: sessions with progress, an event, a conflict and final statuses, until the daemon dies.
-async fn reporter(socket: PathBuf, ledger: Shared, iteration: usize, seed: u64) {
+async fn reporter(socket: PathBuf, ledger: Shared, kill: Arc<KillPoint>, iteration: usize, seed: u64) {
     let mut rng = Rng(seed);
     let Some(mut c) = Client::connect(&socket).await else { return };
     loop {
         let Some(created) = c.must("session.create", json!({"handler": "crash", "items": ITEMS})).await else { return };
         let s = created["session"].as_str().expect("session id").to_owned();
         with(&ledger, |l| l.sessions.insert(s.clone(), SessionFacts { iteration, ..SessionFacts::default() }));
+        if acked(&mut c, &kill).await.is_none() {
+            return;
+        }
         for step in 1..=4 {
             for item in ITEMS {
                 let p = json!({"session": s, "item": item, "status": "updating", "step": step, "max_step": 4});
@@ -140,10 +186,16 @@ async fn reporter(socket: PathBuf, ledger: Shared, iteration: usize, seed: u64) 
             "description": format!("iteration {iteration}: one file could not be copied")});
         let Some(e) = c.must("session.report_event", event).await else { return };
         with(&ledger, |l| l.events.insert(e["event"].as_str().expect("event id").to_owned()));
+        if acked(&mut c, &kill).await.is_none() {
+            return;
+        }
         let conflict = json!({"session": s, "item": "b", "name": "report.odt", "description": "changed on both sides",
             "versions": [{"location_short": "here", "types": ["updated"]}, {"location_short": "there", "types": ["updated"]}]});
         let Some(k) = c.must("session.report_conflict", conflict).await else { return };
         with(&ledger, |l| l.conflicts.insert(k["conflict"].as_str().expect("conflict id").to_owned()));
+        if acked(&mut c, &kill).await.is_none() {
+            return;
+        }
         // Finals are requests, so each is acknowledged once durable; the last item is sometimes left open.
         let finals = 2 + rng.below(2) as usize;
         for item in &ITEMS[..finals] {
@@ -155,6 +207,9 @@ async fn reporter(socket: PathBuf, ledger: Shared, iteration: usize, seed: u64) 
             with(&ledger, |l| {
                 l.sessions.entry(s.clone()).or_default().finals.insert((*item).to_owned(), status.into())
             });
+            if acked(&mut c, &kill).await.is_none() {
+                return;
+            }
         }
         with(&ledger, |l| l.sessions.entry(s.clone()).or_default().end_sent = true);
         if c.must("session.end", json!({"session": s})).await.is_none() {
@@ -335,11 +390,15 @@ async fn acknowledged_records_survive_sigkill_at_random_moments() {
         } else {
             verify(&daemon.socket, &ledger).await;
         }
+        let kill = KillPoint::new(1 + rng.below(MAX_KILL_POINT));
         let clients: Vec<_> = (0..CLIENTS)
-            .map(|_| tokio::spawn(reporter(daemon.socket.clone(), ledger.clone(), iteration, rng.next())))
+            .map(|_| {
+                let (socket, ledger, kill) = (daemon.socket.clone(), ledger.clone(), kill.clone());
+                tokio::spawn(reporter(socket, ledger, kill, iteration, rng.next()))
+            })
             .collect();
-        // The kill moment is the experiment's input, not a wait for something.
-        tokio::time::sleep(Duration::from_millis(rng.below(MAX_KILL_DELAY_MS))).await;
+        let reached = tokio::time::timeout(HANG_GUARD, kill.reached.notified()).await;
+        reached.unwrap_or_else(|_| panic!("iteration {iteration} never reached its kill point (seed {seed})"));
         daemon.kill().await;
         for c in clients {
             tokio::time::timeout(HANG_GUARD, c).await.expect("a client hung after the kill").expect("client panicked");
@@ -353,7 +412,8 @@ async fn acknowledged_records_survive_sigkill_at_random_moments() {
     let (events, interrupted) =
         with(&ledger, |l| (l.events.len(), l.sessions.values().filter(|f| !f.end_acked && !f.end_sent).count()));
     assert!(reported > ITERATIONS, "the clients did too little to test anything: {reported} sessions, {events} events");
-    assert!(interrupted > 0, "no session was ever live at a kill (seed {seed})");
+    // One client stops with its session live at every kill point, so this holds for every seed.
+    assert!(interrupted >= ITERATIONS, "only {interrupted} sessions were live at {ITERATIONS} kills (seed {seed})");
 }
 
 #[allow(clippy::print_stderr, reason = "the seed must be visible to replay a failure")]
