@@ -46,6 +46,10 @@ pub(crate) enum HubMsg {
     EventsRemoved {
         removed: u64,
     },
+    /// The fleet had declared this host down and ended these sessions of it (some may have ended here since).
+    EndedByFleet {
+        sessions: Vec<synccenter_core::SessionId>,
+    },
     /// Re-read the configuration file (SIGHUP).
     Reload,
     Shutdown,

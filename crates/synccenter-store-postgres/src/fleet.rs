@@ -40,6 +40,16 @@ pub struct HostRecord {
     pub version: String,
 }
 
+/// How hosts judge each other's liveness (both on the server's clock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    /// A host whose last heartbeat is older than this is down.
+    pub down_after: Duration,
+    /// Heartbeats further apart than this break a host's run of heartbeats (it was cut off meanwhile). Must
+    /// be shorter than `down_after`.
+    pub continuity: Duration,
+}
+
 /// A host that went silent and the live sessions of it that were ended as `host_lost`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LostHost {
@@ -97,14 +107,15 @@ struct MemberRow {
 }
 
 impl PgStore {
-    /// Records that this host's daemon (`version`) started: its row is created or refreshed, with its start
-    /// and last sighting set to now (server clock) and no longer down.
+    /// Records that this host's daemon (`version`) started: its row is created or refreshed, with its start,
+    /// last sighting and run of heartbeats set to now (server clock) and no longer down.
     pub async fn register_host(&self, version: &str) -> Result<(), StoreError> {
         version.clone_into(&mut self.version.lock().unwrap_or_else(|p| p.into_inner()));
         sqlx::query(
-            "INSERT INTO hosts (host, started_at, seen_at, down_since, version) VALUES ($1, now(), now(), NULL, $2) \
+            "INSERT INTO hosts (host, started_at, seen_at, down_since, version, connected_since) \
+             VALUES ($1, now(), now(), NULL, $2, now()) \
              ON CONFLICT (host) DO UPDATE SET started_at = now(), seen_at = now(), down_since = NULL, \
-             version = EXCLUDED.version",
+             version = EXCLUDED.version, connected_since = now()",
         )
         .bind(&self.host)
         .bind(crate::codec::clean(version))
@@ -115,18 +126,24 @@ impl PgStore {
     }
 
     /// This host is alive: its last sighting becomes now (server clock) and it is no longer down. A missing
-    /// row is registered again (with the version of the last [`register_host`](Self::register_host)).
+    /// row is registered again (with the version of the last [`register_host`](Self::register_host)). When
+    /// the previous heartbeat is older than `bounds.continuity` (or the host had been declared down), this one
+    /// begins a new run of heartbeats: the host must then stay connected for a whole down bound before it
+    /// judges others again (see [`end_sessions_of_silent_hosts`](Self::end_sessions_of_silent_hosts)).
     ///
     /// Returns when the fleet had declared this host down, if it had: its live sessions were then ended by a
-    /// survivor as `host_lost`, which the daemon may want to know.
-    pub async fn heartbeat(&self) -> Result<Option<Timestamp>, StoreError> {
+    /// survivor as `host_lost` ([`sessions_lost_by`](Self::sessions_lost_by) lists them).
+    pub async fn heartbeat(&self, bounds: Liveness) -> Result<Option<Timestamp>, StoreError> {
         let was_down: Option<Option<i64>> = sqlx::query_scalar(concat!(
-            "UPDATE hosts h SET seen_at = now(), down_since = NULL \
-             FROM (SELECT host, down_since FROM hosts WHERE host = $1 FOR UPDATE) old \
+            "UPDATE hosts h SET seen_at = now(), down_since = NULL, connected_since = CASE \
+             WHEN old.down_since IS NULL AND old.connected_since IS NOT NULL \
+             AND old.seen_at >= now() - $2 * interval '1 microsecond' THEN old.connected_since ELSE now() END \
+             FROM (SELECT host, down_since, seen_at, connected_since FROM hosts WHERE host = $1 FOR UPDATE) old \
              WHERE h.host = old.host RETURNING ",
             epoch_us!("old.down_since")
         ))
         .bind(&self.host)
+        .bind(micros(bounds.continuity))
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| self.sql_err(e))?;
@@ -138,6 +155,22 @@ impl PgStore {
                 Ok(None)
             }
         }
+    }
+
+    /// This host's sessions that another host ended as `host_lost`, most recently ended first (at most
+    /// `limit`): after [`heartbeat`](Self::heartbeat) says this host had been declared down, the daemon ends
+    /// those still live in its memory the same way, so that the host and the database tell one story.
+    pub async fn sessions_lost_by(&self, limit: u32) -> Result<Vec<SessionId>, StoreError> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM sessions WHERE host = $1 AND end_reason = $2 ORDER BY ended_at DESC LIMIT $3",
+        )
+        .bind(&self.host)
+        .bind(EndReason::HostLost.name())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.sql_err(e))?;
+        Ok(ids.into_iter().map(SessionId).collect())
     }
 
     /// Every host, by name. A host is up when it was not declared down and was seen within `down_after`
@@ -172,6 +205,12 @@ impl PgStore {
     /// Declares down every other host not seen within `down_after` (server clock) and ends its live sessions
     /// as `host_lost` at `at`, all in one transaction.
     ///
+    /// This host judges only while its own run of heartbeats is unbroken (its last one within
+    /// `bounds.continuity`) and began a whole `down_after` ago: after an outage of the database every host
+    /// looks silent until its next heartbeat, and a judge that was itself cut off cannot tell a silent host
+    /// from one that could not reach the database either. A judgement thus rests only on heartbeats written
+    /// while both hosts could reach the database. Otherwise it returns `None`: this host may not judge yet.
+    ///
     /// Each such session ends as the core ends a session whose owner is gone: its members without a
     /// completion status become failed with the text [`ENDED_WITHOUT_RESULT`], its result is the aggregate of
     /// its members' statuses (so failed whenever a member was unfinished), and one warning event, written as
@@ -183,10 +222,25 @@ impl PgStore {
     /// call declared down (also those without a live session), by name.
     pub async fn end_sessions_of_silent_hosts(
         &self,
-        down_after: Duration,
+        bounds: Liveness,
         at: Timestamp,
-    ) -> Result<Vec<LostHost>, StoreError> {
+    ) -> Result<Option<Vec<LostHost>>, StoreError> {
+        let down_after = bounds.down_after;
         let mut tx = self.pool.begin().await.map_err(|e| self.sql_err(e))?;
+        let may_judge: Option<bool> = sqlx::query_scalar(
+            "SELECT connected_since IS NOT NULL AND connected_since <= now() - $2 * interval '1 microsecond' \
+             AND seen_at >= now() - $3 * interval '1 microsecond' AND down_since IS NULL \
+             FROM hosts WHERE host = $1",
+        )
+        .bind(&self.host)
+        .bind(micros(down_after))
+        .bind(micros(bounds.continuity))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| self.sql_err(e))?;
+        if may_judge != Some(true) {
+            return Ok(None);
+        }
         // Locking in one order keeps concurrent survivors from deadlocking; a row another survivor marked
         // meanwhile is re-read after its lock is released and no longer matches.
         let silent: Vec<String> = sqlx::query_scalar(
@@ -223,7 +277,7 @@ impl PgStore {
             lost.push(LostHost { host, sessions: ended });
         }
         tx.commit().await.map_err(|e| self.sql_err(e))?;
-        Ok(lost)
+        Ok(Some(lost))
     }
 
     /// Ends one live session of the lost `host` (its row is locked by the caller's transaction).

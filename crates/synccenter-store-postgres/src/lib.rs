@@ -57,7 +57,7 @@ use crate::codec::{Row, host_args, hosted, select_list, ts};
 use crate::errors::{ACQUIRE_TIMEOUT, bad_value, corrupt, from_migrate, from_sqlx};
 
 pub use crate::errors::redact_url;
-pub use crate::fleet::{FleetHandler, HostRecord, LostHost};
+pub use crate::fleet::{FleetHandler, HostRecord, Liveness, LostHost};
 pub use crate::requests::{DONE_CHANNEL, Notification, Notifications, REQUESTS_CHANNEL, RemoteRequest};
 
 /// How long opening a connection may take before the server counts as unreachable.
@@ -437,6 +437,6 @@ mod tests {
     #[test]
     fn the_build_embeds_its_migrations() {
         let versions: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
-        assert_eq!(versions, vec![1]);
+        assert_eq!(versions, vec![1, 2]);
     }
 }

@@ -23,6 +23,8 @@ use synccenter_test_support::HANG_GUARD;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::seeded::{self, Rng};
 use tokio::process::{Child, Command};
 
 use super::{BIN, code, stderr, stdout};
@@ -32,23 +34,6 @@ const CLIENTS: usize = 3;
 /// The kill comes after at most this many acknowledgements of an iteration (a session takes five or six).
 const MAX_KILL_POINT: u64 = 60;
 const ITEMS: [&str; 3] = ["a", "b", "c"];
-
-/// SplitMix64: small, seedable, good enough to pick moments.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// What the daemon acknowledged (and what was merely sent) for one session.
 #[derive(Debug, Default, Clone)]
@@ -364,11 +349,7 @@ async fn integrity_ok(db: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_records_survive_sigkill_at_random_moments() {
-    let seed = match std::env::var("SYNCCENTER_CRASH_SEED") {
-        Ok(s) => s.parse().expect("SYNCCENTER_CRASH_SEED is a number"),
-        Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64),
-    };
-    announce_seed(seed);
+    let seed = seeded::seed("SYNCCENTER_CRASH_SEED", "crash loop");
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("data").join("synccenter.sqlite");
@@ -414,9 +395,4 @@ async fn acknowledged_records_survive_sigkill_at_random_moments() {
     assert!(reported > ITERATIONS, "the clients did too little to test anything: {reported} sessions, {events} events");
     // One client stops with its session live at every kill point, so this holds for every seed.
     assert!(interrupted >= ITERATIONS, "only {interrupted} sessions were live at {ITERATIONS} kills (seed {seed})");
-}
-
-#[allow(clippy::print_stderr, reason = "the seed must be visible to replay a failure")]
-fn announce_seed(seed: u64) {
-    eprintln!("crash loop seed {seed} (SYNCCENTER_CRASH_SEED={seed} replays it)");
 }

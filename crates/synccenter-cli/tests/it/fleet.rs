@@ -17,17 +17,22 @@ use tokio::process::{Child, Command};
 
 use super::BIN;
 
+/// The hosts' liveness bounds: generous for a loaded two-core machine (a healthy host would have to miss ten
+/// heartbeats in a row to be judged down), short enough for a test.
+const HEARTBEAT: &str = "300ms";
+const DOWN_AFTER: &str = "3s";
+
 /// One host: a `synccenter daemon` process with its own socket and data directory.
-struct Host {
-    name: &'static str,
-    child: Child,
-    socket: PathBuf,
+pub(super) struct Host {
+    pub(super) name: &'static str,
+    pub(super) child: Child,
+    pub(super) socket: PathBuf,
     _dir: tempfile::TempDir,
     log: Arc<Mutex<String>>,
 }
 
 impl Host {
-    async fn start(name: &'static str, database: &str) -> Host {
+    pub(super) async fn start(name: &'static str, database: &str) -> Host {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("run/synccenter.sock");
         let mut child = Command::new(BIN)
@@ -38,7 +43,7 @@ impl Host {
             .arg("--config")
             .arg(dir.path().join("none.toml"))
             .args(["--database", database, "--host", name, "--http", "off"])
-            .args(["daemon", "--heartbeat", "200ms", "--down-after", "1500ms"])
+            .args(["daemon", "--heartbeat", HEARTBEAT, "--down-after", DOWN_AFTER])
             .env("SYNCCENTER_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -69,11 +74,11 @@ impl Host {
         Host { name, child, socket, _dir: dir, log }
     }
 
-    fn log(&self) -> String {
+    pub(super) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
-    async fn cli(&self, args: &[&str]) -> Value {
+    pub(super) async fn cli(&self, args: &[&str]) -> Value {
         let out = self.run(&[&["--json"], args].concat()).await;
         serde_json::from_slice(&out).expect("one JSON document")
     }
@@ -107,7 +112,7 @@ impl Host {
 
 /// Re-asks until `check` holds: these states (a heartbeat missed, a buffer replayed) have no event a test
 /// could wait on from outside the daemons, so the CLI is polled, with the hang guard as the bound.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(super) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -7,6 +7,7 @@
 mod crash;
 mod db;
 mod run_anywhere;
+mod seeded;
 // The service definitions in contrib/, started as their service manager would and stopped with SIGTERM.
 #[cfg(unix)]
 mod services;
@@ -23,6 +24,8 @@ use tokio::process::{Child, ChildStderr, Command};
 // A private PostgreSQL server per test (`initdb`, `pg_ctl`): Unix only.
 #[cfg(unix)]
 mod fleet;
+#[cfg(unix)]
+mod fleet_outage;
 
 const BIN: &str = env!("CARGO_BIN_EXE_synccenter");
 

@@ -363,6 +363,14 @@ impl Center {
         Ok(self.finish_session(session, reason))
     }
 
+    /// Ends a live session that another host of a fleet already ended in the shared store, as `host_lost`
+    /// while this host was cut off: the same as [`end_session_for`](Self::end_session_for) with
+    /// [`EndReason::HostLost`], without a second warning event (the judge wrote one).
+    pub fn end_session_ended_elsewhere(&mut self, session: SessionId) -> Result<SessionSummary, CoreError> {
+        self.live(session)?;
+        Ok(self.finish(session, EndReason::HostLost, Explain::AlreadyRecorded))
+    }
+
     /// The owner disappeared: ends each of its sessions with a warning event (§5.1, §5.3).
     pub fn end_owner(&mut self, owner: OwnerId) -> Vec<SessionSummary> {
         let ids: Vec<SessionId> = self.sessions.values().filter(|s| s.owner == owner).map(|s| s.id).collect();
@@ -378,6 +386,10 @@ impl Center {
     /// The end of a live session: finalize items, record last-sync times, explain a lost owner, settle the
     /// start requests it served, and dispatch what waits for its handler.
     pub(super) fn finish_session(&mut self, session: SessionId, reason: EndReason) -> SessionSummary {
+        self.finish(session, reason, Explain::Event)
+    }
+
+    fn finish(&mut self, session: SessionId, reason: EndReason, explain: Explain) -> SessionSummary {
         let now = self.clock.now();
         let mut s = self.sessions.remove(&session).expect("caller checked the session is live");
         if let Some(list) = self.live_by_handler.get_mut(&s.handler.folded()) {
@@ -401,7 +413,7 @@ impl Center {
                 });
             }
         }
-        if reason != EndReason::Ended {
+        if reason != EndReason::Ended && explain == Explain::Event {
             let why = match reason {
                 EndReason::Restarted => "Sync Center stopped (daemon restarted) while",
                 EndReason::Shutdown => "Sync Center was shut down while",
@@ -475,4 +487,12 @@ impl Center {
             }
         }
     }
+}
+
+/// Whether ending a session for a reason other than its owner's request writes the warning event that says why.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Explain {
+    Event,
+    /// Another host already wrote it to the shared store.
+    AlreadyRecorded,
 }

@@ -195,3 +195,21 @@ fn b43_disabled_handler_or_disconnected_item_is_not_ready() {
         assert_refused(&mut fx, HResult::ERROR_NOT_READY, |c| c.create_session(OWNER, &h, &ids(&["A"])));
     }
 }
+
+/// A session another host of a fleet ended while this one was cut off ends here with the same outcome (host
+/// lost, unfinished items failed) and no second warning; a session not live here is refused and nothing changes.
+#[test]
+fn a_session_ended_elsewhere_ends_here_without_a_second_warning() {
+    let mut fx = Fx::new();
+    let s = fx.c.create_session(OWNER, &fx.h(), &ids(&["A", "B"])).unwrap();
+    fx.c.report_progress(s, &iid("A"), ProgressStatus::Succeeded, None, 1, 1).unwrap();
+    fx.c.take_changes();
+    let summary = fx.c.end_session_ended_elsewhere(s).unwrap();
+    assert_eq!(summary.status, Failed);
+    let changes = fx.c.take_changes();
+    assert!(changes.iter().any(|ch| matches!(ch, Change::SessionEnded { session, reason: EndReason::HostLost, status: Failed, .. } if *session == s)), "{changes:?}");
+    assert!(changes.iter().any(|ch| matches!(ch, Change::ItemProgressed { item, progress, .. } if item.as_str() == "B" && progress.status == Some(Failed))), "{changes:?}");
+    assert!(!changes.iter().any(|ch| matches!(ch, Change::EventAdded(_))), "no second warning: {changes:?}");
+    assert_eq!(fx.c.end_session(s).unwrap(), summary, "the owner's end learns the same outcome");
+    assert_refused(&mut fx, HResult::E_UNEXPECTED, |c| c.end_session_ended_elsewhere(s));
+}

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use synccenter_core::{Clock, StoreError};
-use synccenter_store_postgres::{DONE_CHANNEL, PgStore, REQUESTS_CHANNEL};
+use synccenter_store_postgres::{DONE_CHANNEL, Liveness, PgStore, REQUESTS_CHANNEL};
 use tokio::sync::{Notify, mpsc, watch};
 
 pub(crate) use buffer::OutageBuffer;
@@ -36,6 +36,16 @@ pub struct FleetTimings {
     pub request_expiry: Duration,
     /// Most bytes the local outage buffer may hold.
     pub buffer_cap: u64,
+}
+
+impl FleetTimings {
+    /// The bounds on the server's clock: heartbeats further apart than twice the beat (never as far apart
+    /// as `down_after` minus a beat, so that a host that merely missed beats is never judged by one that
+    /// did too) break a host's run, after which it waits a whole down bound before judging others.
+    pub(crate) fn liveness(&self) -> Liveness {
+        let continuity = (self.heartbeat * 2).min(self.down_after.saturating_sub(self.heartbeat));
+        Liveness { down_after: self.down_after, continuity }
+    }
 }
 
 impl Default for FleetTimings {
@@ -89,14 +99,15 @@ pub(crate) async fn connect(
 pub(crate) fn spawn(link: &FleetLink, hub: mpsc::Sender<HubMsg>, clock: Arc<dyn Clock>, stop: watch::Receiver<bool>) {
     let Some(shared) = link.shared.clone() else { return };
     let wake = Arc::new(Notify::new());
-    tokio::spawn(remote::serve(shared.clone(), hub, wake.clone(), link.timings.request_expiry));
+    tokio::spawn(remote::serve(shared.clone(), hub.clone(), wake.clone(), link.timings.request_expiry));
     tokio::spawn(listen(shared.clone(), link.waiters.clone(), wake.clone(), stop.clone()));
-    tokio::spawn(liveness(shared, link.timings, clock, wake, stop));
+    tokio::spawn(liveness(shared, hub, link.timings, clock, wake, stop));
 }
 
 /// Heartbeat, buffer replay, request poll and the ending of silent hosts' sessions, once per beat.
 async fn liveness(
     shared: Arc<SharedStore>,
+    hub: mpsc::Sender<HubMsg>,
     timings: FleetTimings,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
@@ -104,9 +115,9 @@ async fn liveness(
 ) {
     let mut beat = tokio::time::interval(timings.heartbeat);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Other hosts are judged only after this one has been connected for a whole down bound: after an outage
-    // of the database every host looks silent until its next heartbeat.
-    let mut connected_since: Option<tokio::time::Instant> = None;
+    let bounds = timings.liveness();
+    // Whether the last check judged (for the log: a host says when it starts judging again after a gap).
+    let mut judging = false;
     loop {
         tokio::select! {
             _ = beat.tick() => {}
@@ -114,29 +125,63 @@ async fn liveness(
         }
         if let Err(e) = shared.replay().await {
             tracing::debug!(error = %e, "the shared database is still away");
-            connected_since = None;
             continue;
         }
-        if let Err(e) = shared.pg().heartbeat().await {
-            tracing::warn!(error = %e, "cannot write this host's heartbeat");
-            connected_since = None;
-            continue;
+        // A heartbeat slower than the continuity bound breaks this host's run anyway: past it, the host is
+        // cut off, says so in `status`, and tries again on the next beat.
+        let written =
+            tokio::time::timeout(bounds.continuity, shared.pg().heartbeat(bounds)).await.unwrap_or_else(|_| {
+                Err(synccenter_core::StoreError::Unavailable(format!(
+                    "the shared database did not take this host's heartbeat within {} ms",
+                    bounds.continuity.as_millis()
+                )))
+            });
+        match written {
+            Ok(was_down) => {
+                shared.connected();
+                if let Some(since) = was_down {
+                    lost_by_fleet(&shared, &hub, since).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot write this host's heartbeat");
+                shared.unreachable(e.to_string());
+                judging = false;
+                continue;
+            }
         }
         wake.notify_one();
-        let since = *connected_since.get_or_insert_with(tokio::time::Instant::now);
-        if since.elapsed() < timings.down_after {
-            continue;
-        }
-        match shared.pg().end_sessions_of_silent_hosts(timings.down_after, clock.now()).await {
-            Ok(lost) => {
+        match shared.pg().end_sessions_of_silent_hosts(bounds, clock.now()).await {
+            Ok(Some(lost)) => {
+                if !judging {
+                    judging = true;
+                    tracing::info!("connected for a whole down bound: judging the other hosts' heartbeats");
+                }
                 for host in lost {
                     tracing::warn!(host = %host.host, sessions = host.sessions.len(), "a host went silent; ended its live sessions");
                 }
             }
+            Ok(None) => judging = false,
             Err(e) => tracing::warn!(error = %e, "cannot check the other hosts' heartbeats"),
         }
     }
 }
+
+/// The fleet had declared this host down and ended its live sessions: the hub ends them here too, with the
+/// same outcome, so that the host and the database tell one story.
+async fn lost_by_fleet(shared: &SharedStore, hub: &mpsc::Sender<HubMsg>, since: synccenter_core::Timestamp) {
+    tracing::warn!(since = %crate::convert::ts(since), "the other hosts had declared this one down; ending here the sessions they ended");
+    match shared.pg().sessions_lost_by(MAX_LOST_SESSIONS).await {
+        Ok(sessions) => {
+            let _ = hub.send(HubMsg::EndedByFleet { sessions }).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read which sessions the other hosts ended"),
+    }
+}
+
+/// How many of its sessions ended by others a host reads back after being declared down (most recent first;
+/// older ones ended long ago and are no longer live anywhere).
+const MAX_LOST_SESSIONS: u32 = 10_000;
 
 /// Follows the database's notifications: requests for this host wake the request runner, completions wake
 /// the callers waiting for them. After a lost connection it reconnects and polls once, since notifications

@@ -94,6 +94,21 @@ impl SharedStore {
         }
     }
 
+    /// A heartbeat failed: the database is unreachable for this host, whether or not it has changes to buffer.
+    pub(crate) fn unreachable(&self, reason: String) {
+        self.begin_outage(reason);
+    }
+
+    /// A heartbeat was written: the outage is over once the buffer is empty too.
+    pub(crate) fn connected(&self) {
+        if self.buffered_batches.load(Ordering::Relaxed) > 0 {
+            return;
+        }
+        if let Some(o) = self.outage.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            tracing::info!(since = %convert::ts(o.since), "the shared database is back");
+        }
+    }
+
     /// Writes the buffer to the database, oldest batch first, then drops what was written. Returns how many
     /// batches were written. The buffer stays locked only to read and to trim it, never while waiting for the
     /// database, so writes keep landing in it meanwhile; an error leaves it whole (a later replay applies the
@@ -102,7 +117,6 @@ impl SharedStore {
         let batches = {
             let mut buffer = self.buffer.lock().await;
             if buffer.is_empty() {
-                self.outage.lock().unwrap_or_else(|p| p.into_inner()).take();
                 return Ok(0);
             }
             buffer.read_all().map_err(|e| StoreError::Unavailable(e.to_string()))?
@@ -118,10 +132,8 @@ impl SharedStore {
         let mut buffer = self.buffer.lock().await;
         buffer.drop_first(batches.len()).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         self.count(&buffer);
-        if buffer.is_empty()
-            && let Some(o) = self.outage.lock().unwrap_or_else(|p| p.into_inner()).take()
-        {
-            tracing::info!(since = %convert::ts(o.since), "the shared database is back; the local buffer was written");
+        if buffer.is_empty() {
+            tracing::info!(batches = batches.len(), "the local buffer was written to the shared database");
         }
         Ok(batches.len() as u64)
     }

@@ -275,6 +275,17 @@ impl Hub {
         }
     }
 
+    /// Ends here, as `host_lost`, the sessions the other hosts ended while this one was declared down; those
+    /// no longer live here are left alone (the database keeps the first end either way).
+    pub(crate) fn end_sessions_ended_by_fleet(&mut self, sessions: &[SessionId]) {
+        for &session in sessions {
+            if self.center.end_session_ended_elsewhere(session).is_ok() {
+                self.leases.remove(&session);
+                tracing::warn!(%session, "ended a session the other hosts had ended while this host was declared down");
+            }
+        }
+    }
+
     fn renew_lease(&mut self, session: Option<&str>) {
         if self.leases.is_empty() {
             return;

@@ -116,6 +116,7 @@ impl Hub {
             HubMsg::Closed { conn } => self.close(conn),
             HubMsg::Call { conn, id, call } => self.call(conn, Some(id), *call),
             HubMsg::EventsRemoved { removed } => self.events_removed(removed),
+            HubMsg::EndedByFleet { sessions } => self.end_sessions_ended_by_fleet(&sessions),
             HubMsg::Reload => {
                 if let Err(e) = self.reload() {
                     tracing::error!("configuration refused; keeping the last good one:\n{e}");

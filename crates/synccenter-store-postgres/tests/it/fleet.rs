@@ -9,10 +9,23 @@ use synccenter_core::{
     Change, ENDED_WITHOUT_RESULT, EndReason, EventFilter, EventLevel, EventQuery, ItemProgress, ProgressStatus,
     SessionQuery, Store, Timestamp,
 };
-use synccenter_store_postgres::{DONE_CHANNEL, PgStore, REQUESTS_CHANNEL};
+use synccenter_store_postgres::{DONE_CHANNEL, Liveness, PgStore, REQUESTS_CHANNEL};
 use synccenter_store_tests::sample::{cid, conflict, eid, event, handler, hid, iid, item, sid, started, t};
 
 use crate::support::{HANG_GUARD, fresh_database, raw};
+
+/// Bounds far from any delay of a test machine: a heartbeat within ten minutes keeps a host's run unbroken.
+const BOUNDS: Liveness = Liveness { down_after: Duration::from_secs(1_800), continuity: Duration::from_secs(600) };
+
+/// Makes every host named a judge: its run of heartbeats began two hours ago (as if it had beaten since).
+async fn judges_since_long(conn: &mut sqlx::PgConnection, hosts: &[&str]) {
+    let hosts: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+    sqlx::query("UPDATE hosts SET connected_since = now() - interval '2 hours' WHERE host = ANY($1)")
+        .bind(&hosts)
+        .execute(conn)
+        .await
+        .unwrap();
+}
 
 async fn two_hosts(url: &str) -> (PgStore, PgStore) {
     (PgStore::connect(url, "a").await.expect("host a"), PgStore::connect(url, "b").await.expect("host b"))
@@ -178,14 +191,14 @@ async fn hosts_register_and_heartbeat() {
     assert!(hosts[1].seen_at < hosts[0].seen_at);
     assert!(a.hosts(Duration::from_secs(7_200)).await.unwrap()[1].up, "seen within two hours");
     let before = hosts[1].seen_at;
-    assert_eq!(b.heartbeat().await.unwrap(), None, "b was never declared down");
+    assert_eq!(b.heartbeat(BOUNDS).await.unwrap(), None, "b was never declared down");
     let hosts = a.hosts(Duration::from_secs(60)).await.unwrap();
     assert!(hosts[1].up);
     assert!(hosts[1].seen_at > before);
 
     // A heartbeat re-registers a host whose row is gone, with its version.
     sqlx::query("DELETE FROM hosts WHERE host = 'a'").execute(&mut conn).await.unwrap();
-    assert_eq!(a.heartbeat().await.unwrap(), None);
+    assert_eq!(a.heartbeat(BOUNDS).await.unwrap(), None);
     let hosts = b.hosts(Duration::from_secs(60)).await.unwrap();
     assert_eq!((hosts[0].host.as_str(), hosts[0].up, hosts[0].version.as_str()), ("a", true, "1.2.3"));
 }
@@ -226,18 +239,18 @@ async fn survivors_end_a_silent_hosts_sessions_exactly_once() {
         .execute(&mut conn)
         .await
         .unwrap();
+    judges_since_long(&mut conn, &["a", "b"]).await;
 
-    let down_after = Duration::from_millis(500);
+    let bounds = Liveness { down_after: Duration::from_millis(500), continuity: Duration::from_secs(600) };
     let at = Timestamp::from_micros(1_000);
-    let (ra, rb) =
-        tokio::join!(a.end_sessions_of_silent_hosts(down_after, at), b.end_sessions_of_silent_hosts(down_after, at));
-    let mut lost: Vec<_> = ra.unwrap().into_iter().chain(rb.unwrap()).collect();
+    let (ra, rb) = tokio::join!(a.end_sessions_of_silent_hosts(bounds, at), b.end_sessions_of_silent_hosts(bounds, at));
+    let mut lost: Vec<_> = ra.unwrap().expect("a judges").into_iter().chain(rb.unwrap().expect("b judges")).collect();
     assert_eq!(lost.len(), 1, "one survivor declared c down: {lost:?}");
     let lost = lost.remove(0);
     assert_eq!(lost.host, "c");
     assert_eq!(lost.sessions, vec![sid(1), sid(2)]);
     // Again: nothing left to do.
-    assert!(a.end_sessions_of_silent_hosts(down_after, at).await.unwrap().is_empty());
+    assert_eq!(a.end_sessions_of_silent_hosts(bounds, at).await.unwrap(), Some(Vec::new()));
 
     let s1 = c.get_session(sid(1)).await.unwrap().unwrap();
     let end = s1.ended.unwrap();
@@ -272,7 +285,7 @@ async fn survivors_end_a_silent_hosts_sessions_exactly_once() {
     assert_eq!(c_events.len(), 2, "the warnings are c's events");
     assert_eq!(c_events.iter().filter(|(_, e)| e.handler == hid("phone")).count(), 1, "the session's handler");
 
-    let hosts = a.hosts(down_after).await.unwrap();
+    let hosts = a.hosts(bounds.down_after).await.unwrap();
     let hc = hosts.iter().find(|h| h.host == "c").unwrap();
     assert!(!hc.up);
     let down_since = hc.down_since.expect("declared down");
@@ -290,8 +303,8 @@ async fn survivors_end_a_silent_hosts_sessions_exactly_once() {
     .await
     .unwrap();
     assert_eq!(c.get_session(sid(1)).await.unwrap().unwrap(), s1, "the first end wins");
-    assert_eq!(c.heartbeat().await.unwrap(), Some(down_since), "the heartbeat says c had been declared down");
-    let hc = a.hosts(down_after).await.unwrap().into_iter().find(|h| h.host == "c").unwrap();
+    assert_eq!(c.heartbeat(BOUNDS).await.unwrap(), Some(down_since), "the heartbeat says c had been declared down");
+    let hc = a.hosts(bounds.down_after).await.unwrap().into_iter().find(|h| h.host == "c").unwrap();
     assert!(hc.up);
     assert_eq!(hc.down_since, None);
     // Declared down again later, and back through register_host.
@@ -299,16 +312,84 @@ async fn survivors_end_a_silent_hosts_sessions_exactly_once() {
         .execute(&mut conn)
         .await
         .unwrap();
-    let again = b.end_sessions_of_silent_hosts(down_after, at).await.unwrap();
+    let again = b.end_sessions_of_silent_hosts(bounds, at).await.unwrap().expect("b judges");
     assert_eq!(again.len(), 1);
     assert!(again[0].sessions.is_empty(), "nothing live any more");
     c.register_host("test").await.unwrap();
-    let hc = a.hosts(down_after).await.unwrap().into_iter().find(|h| h.host == "c").unwrap();
+    let hc = a.hosts(bounds.down_after).await.unwrap().into_iter().find(|h| h.host == "c").unwrap();
     assert!(hc.up && hc.down_since.is_none());
-    // A host never declares itself lost.
-    sqlx::query("UPDATE hosts SET seen_at = now() - interval '1 hour'").execute(&mut conn).await.unwrap();
-    let lost = a.end_sessions_of_silent_hosts(down_after, at).await.unwrap();
+    // A judge declares every other silent host lost, never itself.
+    judges_since_long(&mut conn, &["a"]).await;
+    sqlx::query("UPDATE hosts SET seen_at = now() - interval '1 hour' WHERE host <> 'a'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let lost = a.end_sessions_of_silent_hosts(bounds, at).await.unwrap().expect("a judges");
     assert_eq!(lost.iter().map(|l| l.host.as_str()).collect::<Vec<_>>(), vec!["b", "c"]);
+}
+
+/// After an outage every host looks silent: a host judges others only while its own heartbeats are unbroken
+/// (the last within the continuity bound) and began a whole down bound ago; a heartbeat after a gap, or after
+/// being declared down, begins a new run.
+#[tokio::test]
+async fn a_host_judges_only_after_a_whole_down_bound_of_unbroken_heartbeats() {
+    let Some(url) = fresh_database().await else { return };
+    let (a, b) = two_hosts(&url).await;
+    for s in [&a, &b] {
+        s.register_host("test").await.unwrap();
+    }
+    let mut conn = raw(&url).await;
+    let b_silent = "UPDATE hosts SET seen_at = now() - interval '1 hour', down_since = NULL WHERE host = 'b'";
+    let connected_since = "SELECT connected_since < now() - interval '1 hour' FROM hosts WHERE host = 'a'";
+    let at = Timestamp::from_micros(1_000);
+    let judged = |lost: Option<Vec<synccenter_store_postgres::LostHost>>| {
+        lost.map(|lost| lost.into_iter().map(|l| l.host).collect::<Vec<_>>())
+    };
+
+    sqlx::query(b_silent).execute(&mut conn).await.unwrap();
+    let bounds = Liveness { down_after: Duration::from_secs(60), continuity: Duration::from_secs(30) };
+    assert_eq!(judged(a.end_sessions_of_silent_hosts(bounds, at).await.unwrap()), None, "a just connected");
+    judges_since_long(&mut conn, &["a"]).await;
+    assert_eq!(judged(a.end_sessions_of_silent_hosts(bounds, at).await.unwrap()), Some(vec!["b".to_owned()]));
+
+    // a was cut off itself: its last heartbeat is older than the continuity bound.
+    sqlx::query(b_silent).execute(&mut conn).await.unwrap();
+    sqlx::query("UPDATE hosts SET seen_at = now() - interval '45 seconds' WHERE host = 'a'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(judged(a.end_sessions_of_silent_hosts(bounds, at).await.unwrap()), None, "a is cut off");
+    // Its next heartbeat begins a new run, so it still waits a whole down bound.
+    assert_eq!(a.heartbeat(bounds).await.unwrap(), None);
+    let kept: bool = sqlx::query_scalar(connected_since).fetch_one(&mut conn).await.unwrap();
+    assert!(!kept, "a heartbeat after a gap begins a new run");
+    assert_eq!(judged(a.end_sessions_of_silent_hosts(bounds, at).await.unwrap()), None, "a new run");
+
+    // Heartbeats within the bound keep the run.
+    judges_since_long(&mut conn, &["a"]).await;
+    sqlx::query("UPDATE hosts SET seen_at = now() - interval '20 seconds' WHERE host = 'a'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(a.heartbeat(bounds).await.unwrap(), None);
+    let kept: bool = sqlx::query_scalar(connected_since).fetch_one(&mut conn).await.unwrap();
+    assert!(kept, "an unbroken run is kept");
+    assert_eq!(judged(a.end_sessions_of_silent_hosts(bounds, at).await.unwrap()), Some(vec!["b".to_owned()]));
+
+    // A host declared down begins a new run when it is back, and learns which of its sessions were ended.
+    b.apply(&[started(7, "nas", &["docs"], 100)]).await.unwrap();
+    sqlx::query(b_silent).execute(&mut conn).await.unwrap();
+    judges_since_long(&mut conn, &["b"]).await;
+    assert_eq!(judged(a.end_sessions_of_silent_hosts(bounds, at).await.unwrap()), Some(vec!["b".to_owned()]));
+    assert!(b.heartbeat(bounds).await.unwrap().is_some(), "b is told it was declared down");
+    assert_eq!(b.sessions_lost_by(10).await.unwrap(), vec![sid(7)]);
+    assert!(a.sessions_lost_by(10).await.unwrap().is_empty());
+    let fresh: bool =
+        sqlx::query_scalar("SELECT connected_since > now() - interval '1 minute' FROM hosts WHERE host = 'b'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(fresh, "a host declared down begins a new run");
 }
 
 /// A request enqueued on one host reaches the target's pending list and wakes its listener; the result

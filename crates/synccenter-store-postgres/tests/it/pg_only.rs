@@ -60,8 +60,8 @@ async fn concurrent_connects_migrate_once() {
     }
     let mut conn = raw(&url).await;
     let applied: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations").fetch_all(&mut conn).await.unwrap();
-    assert_eq!(applied, vec![1]);
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(applied, vec![1, 2]);
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM handlers").fetch_one(&mut conn).await.unwrap();
     assert_eq!(n, 4);
 }

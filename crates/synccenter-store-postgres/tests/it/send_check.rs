@@ -19,11 +19,14 @@ fn spawnable(store: Arc<PgStore>) {
         let _ = s.fleet_handlers().await;
         let _ = s.fleet_conflicts().await;
         let _ = s.hosts(std::time::Duration::from_secs(1)).await;
-        let _ = s.heartbeat().await;
+        let bounds = synccenter_store_postgres::Liveness {
+            down_after: std::time::Duration::from_secs(2),
+            continuity: std::time::Duration::from_secs(1),
+        };
+        let _ = s.heartbeat(bounds).await;
+        let _ = s.sessions_lost_by(1).await;
         let _ = s.register_host("v").await;
-        let _ = s
-            .end_sessions_of_silent_hosts(std::time::Duration::from_secs(1), synccenter_core::Timestamp::from_micros(0))
-            .await;
+        let _ = s.end_sessions_of_silent_hosts(bounds, synccenter_core::Timestamp::from_micros(0)).await;
         let _ = s.enqueue_request("h", "m", &serde_json::Value::Null).await;
         let _ = s.pending_requests().await;
         let _ = s.complete_request(1, &serde_json::Value::Null).await;
