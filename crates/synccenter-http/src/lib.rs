@@ -26,6 +26,7 @@ mod error;
 mod feed;
 mod metrics;
 mod openapi;
+mod ping;
 mod rate_limit;
 mod route_doc;
 mod routes;
