@@ -154,6 +154,13 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Register (or update) a handler and, optionally, items of it.
     Register(RegisterArgs),
+    /// Print the Healthchecks-compatible ping URL of an item (cron jobs, borgmatic, curl report through it).
+    PingUrl {
+        /// The handler.
+        handler: String,
+        /// The item.
+        item: String,
+    },
     /// Check, back up or recover the database file (works without the daemon).
     #[command(subcommand)]
     Db(DbCommand),

@@ -9,6 +9,7 @@ mod db;
 mod exit;
 mod fleet;
 mod output;
+mod ping;
 mod run;
 mod verbs;
 mod watch;
@@ -107,6 +108,7 @@ fn run_client(
             Command::Session(cmd) => verbs::session(&ctx, cmd).await,
             Command::Run(args) => run::run(&ctx, args).await,
             Command::Register(args) => verbs::register(&ctx, args).await,
+            Command::PingUrl { handler, item } => ping::ping_url(&ctx, &handler, &item).await,
         }
     })
 }

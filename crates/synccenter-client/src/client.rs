@@ -14,9 +14,10 @@ use synccenter_protocol::methods::{
     ControlTargetParams, CreateSessionParams, CreateSessionResult, DeleteItemParams, Empty, EnableParams, EventInfo,
     EventParams, EventsFilterParams, EventsListResult, EventsRemoveParams, HandlerInfo, HandlerListParams,
     HandlerListResult, HandlerParams, HandlerRegisterParams, HelloParams, HelloResult, ItemInfo, ItemListParams,
-    ItemListResult, ItemRegisterParams, PauseParams, RemovedResult, ResolveParams, ResolveResult, ResumeParams,
-    SessionInfo, SessionRecordInfo, SessionsHistoryParams, SessionsHistoryResult, SessionsListResult, StartResult,
-    StatusResult, SubscribeResult, SyncFailedParams, VersionRange,
+    ItemListResult, ItemRegisterParams, PauseParams, PingReportParams, PingReportResult, PingUrlParams, PingUrlResult,
+    RemovedResult, ResolveParams, ResolveResult, ResumeParams, SessionInfo, SessionRecordInfo, SessionsHistoryParams,
+    SessionsHistoryResult, SessionsListResult, StartResult, StatusResult, SubscribeResult, SyncFailedParams,
+    VersionRange,
 };
 use synccenter_protocol::{Env, MIN_SUPPORTED_PROTOCOL, Overrides, PROTOCOL_VERSION, Paths};
 use tokio::sync::mpsc;
@@ -284,5 +285,15 @@ impl Client {
         let rx = self.shared().subscribe_updates()?;
         let snapshot: SubscribeResult = self.request::<api::Subscribe>(&Empty {}).await?;
         Ok(Subscription::new(self.clone(), snapshot, rx))
+    }
+
+    /// `ping.report`: a Healthchecks-style ping for one item.
+    pub async fn ping_report(&self, params: PingReportParams) -> Result<PingReportResult, ClientError> {
+        self.request::<api::PingReport>(&params).await
+    }
+
+    /// `ping.url`: an item's ping UUID, its handler's ping key, and the URLs built from them.
+    pub async fn ping_url(&self, handler: &str, item: &str) -> Result<PingUrlResult, ClientError> {
+        self.request::<api::PingUrl>(&PingUrlParams { handler: handler.to_owned(), item: item.to_owned() }).await
     }
 }

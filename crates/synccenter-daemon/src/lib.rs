@@ -278,6 +278,11 @@ async fn start_hub(
         runs: runs_tx,
     };
     let mut hub = hub::Hub::new(center, notices, setup);
+    let ping_keys = hub::PingKeys::load(&config.data_dir);
+    if let Err(e) = &ping_keys {
+        tracing::error!(error = %e, "no ping secret; ping URLs are refused until it is fixed");
+    }
+    hub.set_ping_keys(ping_keys);
     match hub.reload() {
         Ok(n) if n > 0 => seed_schedules(&mut hub, &store).await,
         Ok(_) => {}

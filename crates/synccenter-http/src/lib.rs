@@ -26,6 +26,7 @@ mod error;
 mod feed;
 mod metrics;
 mod openapi;
+mod ping;
 mod rate_limit;
 mod route_doc;
 mod routes;
@@ -47,7 +48,7 @@ pub use route_doc::RouteDoc;
 pub use routes::route_table;
 pub use serve::{HEADER_READ_TIMEOUT, ServeOptions, serve, serve_with};
 pub use stream::KEEP_ALIVE;
-pub use token::{TOKEN_FILE, TOKEN_LEN, generate_token, load_or_create_token};
+pub use token::{TOKEN_FILE, TOKEN_LEN, constant_time_eq, generate_token, load_or_create_secret, load_or_create_token};
 
 /// The running dashboard: a connection to the daemon, the live feed's ring buffer and its epoch. Cheap to
 /// clone; the background feed task stops when the last clone (and every router made from it) is gone.

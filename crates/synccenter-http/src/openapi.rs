@@ -113,6 +113,7 @@ fn schemas() -> Value {
             ("session", string()), ("since", string()), ("until", string()), ("after", string()), ("limit", int()),
         ], &[], true),
         "Removed": obj(&[("removed", int())], &["removed"], false),
+        "PushResult": obj(&[("ok", boolean()), ("msg", string())], &["ok"], false),
         "Conflict": obj(&[
             ("conflict", string()), ("handler", string()), ("item", string()), ("key", string()), ("name", string()), ("description", string()),
             ("versions", json!({"type": "array", "items": {"type": "object"}})), ("abilities", strings()),

@@ -12,11 +12,27 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::route_doc::{ParamDoc, ParamIn, RouteDoc, param};
 use crate::state::AppState;
-use crate::{api, assets, openapi, security, stream};
+use crate::{api, assets, openapi, ping, security, stream};
 
 const INCLUDE_HIDDEN: ParamDoc = param("include_hidden", ParamIn::Query, "boolean", "Include hidden entries.");
 const HANDLER_PATH: ParamDoc = param("h", ParamIn::Path, "string", "The handler ID.");
 const ID_PATH: ParamDoc = param("id", ParamIn::Path, "string", "The ID.");
+const PING_CHECK: ParamDoc = param("check", ParamIn::Path, "string", "The item's ping UUID (`synccenter ping-url`).");
+const PING_FIRST: ParamDoc =
+    param("first", ParamIn::Path, "string", "The item's ping UUID, or the handler's ping key.");
+const PING_SECOND: ParamDoc =
+    param("second", ParamIn::Path, "string", "After a UUID: start, fail, log or 0-255; after a key: the slug.");
+const PING_KEY: ParamDoc = param("key", ParamIn::Path, "string", "The handler's ping key.");
+const PING_SLUG: ParamDoc = param("slug", ParamIn::Path, "string", "The item ID in lower case.");
+const PING_SIGNAL: ParamDoc = param("signal", ParamIn::Path, "string", "start, fail, log or an exit status 0-255.");
+const PING_RID: ParamDoc =
+    param("rid", ParamIn::Query, "string", "A run ID (canonical UUID) pairing a start with its end.");
+const PING_CREATE: ParamDoc =
+    param("create", ParamIn::Query, "string", "1: register the slug's item when the handler has none (201 Created).");
+const PUSH_TOKEN: ParamDoc = param("token", ParamIn::Path, "string", "The item's ping UUID.");
+const PUSH_STATUS: ParamDoc = param("status", ParamIn::Query, "string", "up (default) or down.");
+const PUSH_MSG: ParamDoc = param("msg", ParamIn::Query, "string", "Text kept with the event.");
+const PUSH_PING: ParamDoc = param("ping", ParamIn::Query, "string", "A response time in ms (checked, not stored).");
 
 struct Route {
     doc: RouteDoc,
@@ -32,7 +48,7 @@ fn route(
     response: &'static str,
     service: MethodRouter<Arc<AppState>>,
 ) -> Route {
-    let auth = path.starts_with("/api/") || path == "/metrics";
+    let auth = (path.starts_with("/api/") && !security::is_ping(path)) || path == "/metrics";
     Route { doc: RouteDoc { method, path, summary, params, body, response, auth }, service }
 }
 
@@ -262,6 +278,78 @@ fn routes() -> Vec<Route> {
             "text/event-stream",
             get(stream::stream),
         ),
+        route(
+            "GET",
+            "/ping/{check}",
+            "Healthchecks success ping for the item whose ping UUID this is (HEAD too); no token (docs/integrations.md).",
+            const { &[PING_CHECK, PING_RID] },
+            None,
+            "text/plain",
+            get(ping::ping_check),
+        ),
+        route(
+            "POST",
+            "/ping/{check}",
+            "The same; the text/plain body (a log) is stored up to Ping-Body-Limit bytes.",
+            const { &[PING_CHECK, PING_RID] },
+            None,
+            "text/plain",
+            post(ping::ping_check),
+        ),
+        route(
+            "GET",
+            "/ping/{first}/{second}",
+            "A ping UUID with /start, /fail, /log or /<exit status 0-255>; or a handler's ping key with a slug (the item ID in lower case): success.",
+            const { &[PING_FIRST, PING_SECOND, PING_RID, PING_CREATE] },
+            None,
+            "text/plain",
+            get(ping::ping_pair),
+        ),
+        route(
+            "POST",
+            "/ping/{first}/{second}",
+            "The same with a body (a log).",
+            const { &[PING_FIRST, PING_SECOND, PING_RID, PING_CREATE] },
+            None,
+            "text/plain",
+            post(ping::ping_pair),
+        ),
+        route(
+            "GET",
+            "/ping/{key}/{slug}/{signal}",
+            "A handler's ping key and a slug with /start, /fail, /log or /<exit status 0-255>.",
+            const { &[PING_KEY, PING_SLUG, PING_SIGNAL, PING_RID, PING_CREATE] },
+            None,
+            "text/plain",
+            get(ping::ping_slug),
+        ),
+        route(
+            "POST",
+            "/ping/{key}/{slug}/{signal}",
+            "The same with a body (a log).",
+            const { &[PING_KEY, PING_SLUG, PING_SIGNAL, PING_RID, PING_CREATE] },
+            None,
+            "text/plain",
+            post(ping::ping_slug),
+        ),
+        route(
+            "GET",
+            "/api/push/{token}",
+            "Uptime Kuma's push: status=up (default) is a success of the item whose ping UUID is the token, anything else a failure; msg is the event's text. No token cookie needed.",
+            const { &[PUSH_TOKEN, PUSH_STATUS, PUSH_MSG, PUSH_PING] },
+            None,
+            "PushResult",
+            get(ping::push),
+        ),
+        route(
+            "POST",
+            "/api/push/{token}",
+            "The same by POST (the body is ignored, as Uptime Kuma ignores it).",
+            const { &[PUSH_TOKEN, PUSH_STATUS, PUSH_MSG, PUSH_PING] },
+            None,
+            "PushResult",
+            post(ping::push),
+        ),
         route("GET", "/api/v1/openapi.json", "This document.", &[], None, "OpenApi", get(openapi_json)),
         route("GET", "/metrics", "Prometheus metrics (text format 0.0.4).", &[], None, "text/plain", get(api::metrics)),
     ]
@@ -281,11 +369,12 @@ pub fn route_table() -> Vec<RouteDoc> {
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let mut router: Router<Arc<AppState>> = Router::new();
     for route in routes() {
-        router = router.route(route.doc.path, route.service);
+        // Ping bodies (a job's log) may be larger than the API's: they are cut to Ping-Body-Limit when stored.
+        let limit = if security::is_ping(route.doc.path) { ping::PING_MAX_REQUEST_BODY } else { state.config.max_body };
+        router = router.route(route.doc.path, route.service.layer(RequestBodyLimitLayer::new(limit)));
     }
     router
         .fallback(api::no_route)
-        .layer(RequestBodyLimitLayer::new(state.config.max_body))
         .layer(from_fn_with_state(state.clone(), security::guard))
         .layer(from_fn(security::headers))
         .with_state(state)

@@ -11,8 +11,11 @@
 //!    API with the cookie, which `SameSite` does not withhold between ports of one host), and `/api/…` and
 //!    `/metrics` refuse what the browser marks `Sec-Fetch-Site: same-site` or `cross-site`; then a global
 //!    token bucket bounds the request rate, then `/api/…` and `/metrics` need the token (cookie or bearer),
-//!    and every request other than GET/HEAD needs the token *and* an `Origin` equal to `http://<Host>`.
-//! 3. `tower_http::limit::RequestBodyLimitLayer` bounds request bodies (in `routes`).
+//!    and every request other than GET/HEAD needs the token *and* an `Origin` equal to `http://<Host>`. The
+//!    ping routes (`/ping/…`, `/api/push/…`) are the exception: after the Host and Origin checks they have a
+//!    token bucket of their own (a ping flood cannot lock the page out, nor the reverse) and need no token,
+//!    their secret path being the credential; they can only report for their own item.
+//! 3. `tower_http::limit::RequestBodyLimitLayer` bounds request bodies, per route (in `routes`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,8 +63,13 @@ fn host_of(req: &Request) -> Option<String> {
         .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
 }
 
+/// The ping routes (`/ping/…`, Uptime Kuma's `/api/push/…`): their secret path is their credential.
+pub(crate) fn is_ping(path: &str) -> bool {
+    path.starts_with("/ping/") || path.starts_with("/api/push/")
+}
+
 fn needs_token(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path == "/metrics"
+    ((path == "/api" || path.starts_with("/api/")) && !is_ping(path)) || path == "/metrics"
 }
 
 /// Host check, rate limit, token and Origin (see the module docs).
@@ -83,8 +91,13 @@ pub(crate) async fn guard(State(state): State<Arc<AppState>>, req: Request, next
     if needs_token(req.uri().path()) && fetch_site.is_some_and(|s| s != "same-origin" && s != "none") {
         return ApiError::CrossSite.into_response();
     }
-    if !state.admit(Instant::now()) {
+    let ping = is_ping(req.uri().path());
+    let admitted = if ping { state.admit_ping(Instant::now()) } else { state.admit(Instant::now()) };
+    if !admitted {
         return ApiError::RateLimited.into_response();
+    }
+    if ping {
+        return next.run(req).await;
     }
     let authed = token_matches(&config.token, request_token(req.headers()));
     let safe = req.method() == Method::GET || req.method() == Method::HEAD;
@@ -115,7 +128,7 @@ pub(crate) async fn headers(req: Request, next: Next) -> Response {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin"));
-    if needs_token(&path) || path == "/login" {
+    if needs_token(&path) || is_ping(&path) || path == "/login" {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response

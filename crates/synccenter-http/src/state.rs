@@ -25,6 +25,8 @@ pub(crate) struct AppState {
     feed: Mutex<Feed>,
     live: broadcast::Sender<Live>,
     rate_limit: Mutex<TokenBucket>,
+    /// The ping routes' own bucket.
+    ping_rate_limit: Mutex<TokenBucket>,
     task: Mutex<Option<AbortHandle>>,
 }
 
@@ -52,6 +54,7 @@ impl AppState {
         let (live, _) = broadcast::channel(LIVE_CAPACITY);
         AppState {
             rate_limit: Mutex::new(TokenBucket::new(config.rate_per_second)),
+            ping_rate_limit: Mutex::new(TokenBucket::new(config.rate_per_second)),
             feed: Mutex::new(Feed::new(started_at, seq)),
             client: RwLock::new(Some(client)),
             config,
@@ -91,6 +94,11 @@ impl AppState {
     /// Whether the global rate limit lets one more request through at `now`.
     pub(crate) fn admit(&self, now: Instant) -> bool {
         lock(&self.rate_limit).take(now)
+    }
+
+    /// Whether the ping routes' rate limit lets one more ping through at `now`.
+    pub(crate) fn admit_ping(&self, now: Instant) -> bool {
+        lock(&self.ping_rate_limit).take(now)
     }
 
     /// Keeps an update from the daemon and sends it to live streams.

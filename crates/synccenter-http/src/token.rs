@@ -35,7 +35,13 @@ fn hex(bytes: &[u8]) -> String {
 /// Reads `dashboard.token` from `data_dir`, creating it (mode 0600, atomically, never overwriting) when absent.
 /// Fails when the file is readable by group or others, belongs to another user, or holds no token.
 pub fn load_or_create_token(data_dir: &Path) -> Result<String, HttpError> {
-    let path = data_dir.join(TOKEN_FILE);
+    load_or_create_secret(data_dir, TOKEN_FILE)
+}
+
+/// [`load_or_create_token`] for another secret of the same form in file `name` of `data_dir` (the daemon's
+/// `ping.secret`, from which ping URLs are derived).
+pub fn load_or_create_secret(data_dir: &Path, name: &str) -> Result<String, HttpError> {
+    let path = data_dir.join(name);
     let io = |source| HttpError::TokenIo { path: path.clone(), source };
     std::fs::create_dir_all(data_dir).map_err(io)?;
     match std::fs::symlink_metadata(&path) {
@@ -44,7 +50,7 @@ pub fn load_or_create_token(data_dir: &Path) -> Result<String, HttpError> {
             let token = generate_token()?;
             // Write a private temporary file, then link it into place: readers never see a half-written token
             // and a concurrent creator's token is never overwritten.
-            let tmp = data_dir.join(format!(".{TOKEN_FILE}.{}.tmp", std::process::id()));
+            let tmp = data_dir.join(format!(".{name}.{}.tmp", std::process::id()));
             let _ = std::fs::remove_file(&tmp);
             let written = (|| {
                 let mut f = create_new_private(&tmp)?;
@@ -83,7 +89,7 @@ fn read_token(path: &Path) -> Result<String, HttpError> {
 }
 
 /// Compares two secrets in time that depends only on their lengths.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -219,6 +219,10 @@ declare! {
     ConflictsRemove = "conflicts.remove", ConflictsRemoveParams => Empty, Always;
     /// The state now, then every change as an `update` push.
     Subscribe = "subscribe", Empty => SubscribeResult, Never;
+    /// A Healthchecks-style ping for one item: a start opens a session the daemon owns, an end closes it.
+    PingReport = "ping.report", PingReportParams => PingReportResult, Always;
+    /// An item's ping UUID, its handler's ping key, and the URLs built from them.
+    PingUrl = "ping.url", PingUrlParams => PingUrlResult, Never;
     /// Every host of the fleet.
     FleetHosts = "fleet.hosts", Empty => FleetHostsResult, Never;
     /// Handlers of every host.

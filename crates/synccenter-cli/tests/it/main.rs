@@ -6,6 +6,8 @@
 #[cfg(unix)]
 mod crash;
 mod db;
+// The dashboard's ping endpoint, driven by curl and borgmatic.
+mod ping;
 mod run_anywhere;
 mod seeded;
 // The service definitions in contrib/, started as their service manager would and stopped with SIGTERM.

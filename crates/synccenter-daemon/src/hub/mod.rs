@@ -12,6 +12,7 @@
 //! - `ledger`: running progress not yet written or published.
 //! - `feed`: notices and the live feed.
 //! - `runs`: command handlers' runs, schedules and configuration.
+//! - `ping`: Healthchecks-style pings: their secret names and the sessions they open.
 //! - `run`: the loop that drains connections' queues in turns and talks to the writer.
 
 mod control;
@@ -19,6 +20,7 @@ mod dispatch;
 mod feed;
 mod info;
 mod ledger;
+mod ping;
 mod registry;
 mod results;
 mod run;
@@ -35,6 +37,7 @@ use synccenter_core::{Center, HandlerId, Notice, RequestId as CoreRequestId, Ses
 use synccenter_protocol::RequestId;
 use tokio::sync::{mpsc, oneshot};
 
+pub(crate) use ping::PingKeys;
 pub(crate) use run::{HubIo, run};
 
 use crate::fleet::FleetLink;
@@ -113,6 +116,8 @@ pub(crate) struct Hub {
     reports_taken: u64,
     /// Command handlers registered from the configuration, to remove those a reload drops.
     configured: BTreeSet<HandlerId>,
+    /// The ping secret and the sessions start pings opened.
+    pings: ping::Pings,
 }
 
 impl std::fmt::Debug for Hub {
@@ -137,7 +142,13 @@ impl Hub {
             seq: 0,
             reports_taken: 0,
             configured: BTreeSet::new(),
+            pings: ping::Pings::default(),
         }
+    }
+
+    /// The secret ping URLs are derived from, or why there is none (pings are then refused).
+    pub(crate) fn set_ping_keys(&mut self, keys: Result<PingKeys, String>) {
+        self.pings.set_keys(keys);
     }
 
     fn out(&self, conn: ConnId) -> Option<Outbox> {
@@ -244,10 +255,12 @@ impl Hub {
         self.take_effects();
     }
 
-    /// Ends sessions whose lease ran out, pauses whose time came, and runs what schedules make due.
+    /// Ends sessions whose lease ran out, fails ping sessions past their grace time, ends pauses whose time came,
+    /// and runs what schedules make due.
     pub(crate) fn housekeeping(&mut self) {
         self.retry_failed_writes();
         self.expire_leases();
+        self.expire_pings(Instant::now());
         self.center.tick();
         self.take_effects();
         self.schedule();

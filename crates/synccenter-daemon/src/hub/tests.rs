@@ -7,6 +7,7 @@
 
 mod control;
 mod dispatch;
+mod ping;
 mod session;
 
 use std::sync::Arc;

@@ -71,6 +71,8 @@ fn methods() -> Vec<(&'static str, Decode, Value)> {
         ("conflicts.resolve", decode::<m::ResolveParams>, json!({"conflict": s, "choice": {"keep": [{"index": 0}]}})),
         ("conflicts.remove", decode::<m::ConflictsRemoveParams>, json!({"conflicts": []})),
         ("subscribe", decode::<m::Empty>, json!({})),
+        ("ping.report", decode::<m::PingReportParams>, json!({})),
+        ("ping.url", decode::<m::PingUrlParams>, json!({"handler": "h", "item": "a"})),
         (fleet::FLEET_HOSTS, decode::<m::Empty>, json!({})),
         (fleet::FLEET_HANDLERS, decode::<FleetHandlersParams>, json!({})),
         (fleet::FLEET_SESSIONS, decode::<FleetSessionsParams>, json!({})),
