@@ -63,19 +63,21 @@ impl Socket {
                 let mut control = RecvAncillaryBuffer::new(&mut space);
                 let flags = RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT;
                 let msg = recvmsg(&self.sock, &mut [IoSliceMut::new(buf)], &mut control, flags)?;
-                let (mut credentials, mut descriptors) = (None, 0);
+                let (mut credentials, mut descriptors) = (None, Vec::new());
                 for message in control.drain() {
                     match message {
                         RecvAncillaryMessage::ScmCredentials(c) => credentials = Some(c),
-                        // Each descriptor is an `OwnedFd`, closed as it is counted.
-                        RecvAncillaryMessage::ScmRights(fds) => descriptors += fds.count(),
+                        RecvAncillaryMessage::ScmRights(fds) => descriptors.extend(fds),
                         _ => {}
                     }
                 }
                 let sender = credentials.and_then(|c| u32::try_from(c.pid.as_raw_nonzero().get()).ok());
-                // Checked at once: the sender must still be there (or be the group's leader).
+                // Checked at once, and before the descriptors are closed: a sender waiting on its barrier is
+                // still there (a sender must be, unless it is the group's leader).
                 let from_tree = credentials.is_some_and(|c| c.uid == me) && sender.is_some_and(|p| tree.contains(p));
-                Ok(Datagram { len: msg.bytes, sender, from_tree, descriptors })
+                let closed = descriptors.len();
+                drop(descriptors);
+                Ok(Datagram { len: msg.bytes, sender, from_tree, descriptors: closed })
             })
             .await
     }
