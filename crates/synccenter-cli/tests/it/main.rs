@@ -6,6 +6,9 @@
 #[cfg(unix)]
 mod crash;
 mod db;
+// systemd-notify, Python's sdnotify and FIFOs: sd_notify is supported on Linux only.
+#[cfg(unix)]
+mod notify;
 mod run_anywhere;
 // The service definitions in contrib/, started as their service manager would and stopped with SIGTERM.
 #[cfg(unix)]
