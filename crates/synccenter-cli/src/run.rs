@@ -4,6 +4,10 @@
 //! SIGINT/SIGTERM to this process; Ctrl+C on Windows) sends SIGTERM to the whole group, then SIGKILL after the
 //! grace period (on Windows the tree is terminated at once).
 //!
+//! On Linux the child gets `NOTIFY_SOCKET` (`sd_notify`): a `STATUS=` from its process tree becomes the
+//! item's progress text and an `ERRNO=` goes into the failure event; refused, dropped or malformed messages
+//! end in one warning event (see `docs/integrations.md`). There is no watchdog or time limit here.
+//!
 //! It does not restart, retry or capture output: the child's stdio is inherited.
 
 use std::time::Duration;
@@ -11,7 +15,9 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::json;
 use synccenter_client::{CancelWire, EventLevelWire, StatusWire};
+use synccenter_platform::notify::NotifySocket;
 use synccenter_platform::process::{self, Console, ProcessTree, StopSignals};
+use synccenter_runs::notify::{Intake, MAX_DATAGRAM, NotifyMessage, Sender};
 
 use crate::cli::RunArgs;
 use crate::exit::Exit;
@@ -64,6 +70,39 @@ async fn stop_group(child: &mut tokio::process::Child, tree: &ProcessTree, grace
     Ok(())
 }
 
+/// The command's `sd_notify` socket, when this platform has one.
+struct Notify {
+    socket: Option<NotifySocket>,
+    buf: Vec<u8>,
+    intake: Intake,
+    started: tokio::time::Instant,
+    errno: Option<u32>,
+}
+
+impl Notify {
+    fn open() -> Notify {
+        let socket = if synccenter_platform::notify::SUPPORTED { NotifySocket::bind().ok() } else { None };
+        let buf = vec![0u8; MAX_DATAGRAM];
+        Notify { socket, buf, intake: Intake::new(), started: tokio::time::Instant::now(), errno: None }
+    }
+
+    /// The next datagram's messages that pass the intake; waits forever without a socket.
+    async fn next(&mut self, tree: &ProcessTree) -> Vec<NotifyMessage> {
+        let Some(socket) = &self.socket else { return std::future::pending().await };
+        match socket.recv(&mut self.buf, tree).await {
+            Ok(d) => {
+                let sender = if d.from_tree { Sender::Run } else { Sender::Outsider };
+                let data = &self.buf[..d.len.min(self.buf.len())];
+                self.intake.datagram(self.started.elapsed(), sender, data, d.len)
+            }
+            Err(_) => {
+                self.socket = None;
+                Vec::new()
+            }
+        }
+    }
+}
+
 /// `run`.
 pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
     let client = ctx.connect().await?;
@@ -76,8 +115,12 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
     let id = session.id().to_owned();
     session.report_progress(&args.item, StatusWire::UpdatingIndeterminate, Some(&cmdline), 0, 0)?;
 
+    let mut notify = Notify::open();
     let mut cmd = tokio::process::Command::new(&args.command[0]);
     cmd.args(&args.command[1..]);
+    if let Some(socket) = &notify.socket {
+        cmd.env("NOTIFY_SOCKET", socket.path());
+    }
     process::prepare(&mut cmd, Console::Inherit);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -105,8 +148,22 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
                 }
             },
             _ = stop_signals.recv() => break Outcome::Cancelled,
+            messages = notify.next(&tree) => {
+                for message in messages {
+                    match message {
+                        NotifyMessage::Status(text) => {
+                            session.report_progress(&args.item, StatusWire::UpdatingIndeterminate, Some(&text), 0, 0)?;
+                        }
+                        NotifyMessage::Errno(errno) => notify.errno = Some(errno),
+                        _ => {}
+                    }
+                }
+            }
         }
     };
+    if let Some(summary) = notify.intake.summary() {
+        session.report_event(Some(&args.item), EventLevelWire::Warning, "sd_notify", &summary).await?;
+    }
 
     let (code, exit_status) = match outcome {
         Outcome::Cancelled => {
@@ -123,7 +180,10 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
         Outcome::Exited(status) => {
             tree.release();
             session.report_progress(&args.item, StatusWire::Failed, Some(""), 0, 0)?;
-            let description = format!("`{cmdline}` {}", describe(status));
+            let mut description = format!("`{cmdline}` {}", describe(status));
+            if let Some(errno) = notify.errno {
+                description.push_str(&format!("; it reported ERRNO={errno} ({})", errno_text(errno)));
+            }
             session
                 .report_event(Some(&args.item), EventLevelWire::Error, "command failed", &description)
                 .await
@@ -147,6 +207,12 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
         output::note(&format!("synccenter: {what}: {} (the command {how})", end.status.name()));
     }
     Ok(code)
+}
+
+/// The system's words for an `errno`: `Input/output error`.
+fn errno_text(errno: u32) -> String {
+    let text = i32::try_from(errno).map(|n| std::io::Error::from_raw_os_error(n).to_string()).unwrap_or_default();
+    text.split(" (os error").next().unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]

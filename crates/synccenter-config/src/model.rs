@@ -130,6 +130,9 @@ pub struct ItemConfig {
     pub env: BTreeMap<String, String>,
     /// Run time after which the command is stopped and the item fails.
     pub timeout: Option<Duration>,
+    /// How long a run may go without a sign of life (`WATCHDOG=1` or any other accepted `sd_notify` message,
+    /// or progress in its output) before it is stopped as hung and the item fails.
+    pub watchdog: Option<Duration>,
     /// Effective schedule: the item's, else the handler's, else `None` (manual only).
     pub schedule: Option<Schedule>,
     /// Effective retry policy: item fields over handler fields over defaults.

@@ -52,6 +52,7 @@ pub(crate) struct RawItem {
     #[serde(default)]
     pub(crate) env: BTreeMap<String, Spanned<String>>,
     pub(crate) timeout: Option<Spanned<String>>,
+    pub(crate) watchdog: Option<Spanned<String>>,
     pub(crate) schedule: Option<Spanned<RawSchedule>>,
     pub(crate) retry: Option<Spanned<RawRetry>>,
     pub(crate) freshness: Option<Spanned<String>>,

@@ -283,6 +283,7 @@ impl Cx<'_> {
             }
         }
         let timeout = raw.timeout.as_ref().and_then(|t| self.duration(t, &f("timeout"), true));
+        let watchdog = raw.watchdog.as_ref().and_then(|t| self.duration(t, &f("watchdog"), true));
         let schedule = match &raw.schedule {
             Some(s) => self.schedule(s, &f("schedule")),
             None => handler_schedule.clone(),
@@ -309,6 +310,7 @@ impl Cx<'_> {
             workdir,
             env,
             timeout,
+            watchdog,
             schedule,
             retry,
             freshness,

@@ -449,11 +449,17 @@ async fn run_one(
         grace,
         kind: item.kind,
         max_output: supervisor::DEFAULT_MAX_OUTPUT,
+        watchdog: item.watchdog,
     };
     let report = supervisor::run(spec, stop_rx, events_tx).await;
     watcher.abort();
     let seen = forward.await.unwrap_or_default();
-    let outcome = classify(report.exit, item.kind, &seen);
+    let mut outcome = classify(report.exit, item.kind, &seen);
+    if let Some(errno) = report.errno
+        && outcome.status != Final::Succeeded
+    {
+        outcome.reason.push_str(&format!("; the command reported {}", supervisor::errno_text(errno)));
+    }
     ItemDone { outcome, kind: item.kind, stderr_tail: report.stderr_tail, not_started: report.spawn_error }
 }
 

@@ -11,6 +11,8 @@
 //! - [`process`]: process trees and stop signals. A process group on Unix (SIGTERM, then SIGKILL), a Job Object
 //!   on Windows (its whole tree terminated at once); SIGTERM/SIGINT/SIGHUP versus the console control events.
 //! - [`fs`]: files only their owner may read (the dashboard token).
+//! - [`notify`]: the `sd_notify` socket a command gets as `NOTIFY_SOCKET`, with each sender's credentials
+//!   checked against the run's process tree (Linux; not supported on macOS and Windows).
 //!
 //! Where things live (the directories, the pipe name) is resolved without any system call from the environment,
 //! in `synccenter-protocol`'s `paths`, so that every platform's resolution is tested on any platform.
@@ -22,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod fs;
+pub mod notify;
 pub mod peer;
 pub mod process;
 pub mod transport;

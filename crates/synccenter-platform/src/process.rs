@@ -94,6 +94,13 @@ impl ProcessTree {
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
     }
+
+    /// Whether process `pid` belongs to the tree: on Unix it is in the group (`getpgid`) or is the group's
+    /// leader (also after the leader exited: its pid stays reserved while the group has members). A process
+    /// that left the group (`setsid`) is not in it. Always false on Windows, where nothing asks.
+    pub fn contains(&self, pid: u32) -> bool {
+        self.inner.contains(pid)
+    }
 }
 
 impl Drop for ProcessTree {

@@ -6,7 +6,7 @@
 //! turns the tool's own machine-readable output into [`progress::Observation`]s (progress, warnings,
 //! errors, conflicts, a summary). When the process ends, [`outcome::classify`] decides the final state,
 //! [`backoff::RetryPolicy`] how long to wait before the next attempt, and [`freshness`] whether an item
-//! has gone too long without a success.
+//! has gone too long without a success, and [`notify`] what a run says over `sd_notify`.
 //!
 //! Deliberately absent: no process spawning, no async runtime, no clock reads and no randomness. Time and
 //! random numbers are arguments, so every rule here is a pure function, tested on captured real output
@@ -16,6 +16,7 @@
 
 pub mod backoff;
 pub mod freshness;
+pub mod notify;
 pub mod outcome;
 pub mod progress;
 pub mod rclone;

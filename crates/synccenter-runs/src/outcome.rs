@@ -1,7 +1,7 @@
 //! What a finished run means: its final state, whether a retry may help, and why.
 //!
 //! [`classify`] looks at how the process ended ([`ExitInfo`]), which tool it was, and what its output
-//! said. Precedence: a cancel the user asked for wins, then a timeout, then death by a signal, then the
+//! said. Precedence: a cancel the user asked for wins, then a hang, then a timeout, then death by a signal, then the
 //! exit code read per tool:
 //!
 //! - **rsync**: 0 succeeded. **24** ("some files vanished before they could be transferred") counts as
@@ -21,6 +21,8 @@
 //!   retryable; 1, 4, 5, 8 failed, retryable.
 //! - **script**: 0 succeeded; 75 (`EX_TEMPFAIL`) failed, retryable; 69 (`EX_UNAVAILABLE`) disconnected,
 //!   retryable; anything else failed, not retryable.
+//!
+//! A run stopped as hung (its watchdog ran out) is *failed* and retryable, like a timeout.
 //!
 //! A zero exit is success even if error observations were seen: the tool is the judge, and its errors are
 //! already events. The reason then says how many errors and warnings were reported.
@@ -43,6 +45,8 @@ pub struct ExitInfo {
     pub timed_out: bool,
     /// The runner stopped it because a cancel was requested.
     pub cancelled: bool,
+    /// The runner stopped it as hung: its watchdog (this period) ran out without a `WATCHDOG=1` or progress.
+    pub hung: Option<std::time::Duration>,
 }
 
 /// The final state of a run, as Sync Center shows it.
@@ -87,6 +91,18 @@ pub fn classify(exit: ExitInfo, kind: Kind, observations_seen: &[Observation]) -
     };
     if exit.cancelled {
         return Outcome::new(Final::Canceled, false, format!("{kind} was cancelled"));
+    }
+    if let Some(period) = exit.hung {
+        let period = if period < std::time::Duration::from_secs(60) {
+            format!("{}s", period.as_millis() as f64 / 1000.0)
+        } else {
+            units::clock(period)
+        };
+        return Outcome::new(
+            Final::Failed,
+            true,
+            with_error(format!("{kind} was stopped as hung: no WATCHDOG=1 or progress for {period} (its watchdog)")),
+        );
     }
     if exit.timed_out {
         return Outcome::new(
@@ -299,9 +315,22 @@ mod tests {
 
     #[test]
     fn cancel_beats_everything() {
-        let e = ExitInfo { code: None, signal: Some(15), timed_out: true, cancelled: true };
+        let hung = Some(std::time::Duration::from_secs(60));
+        let e = ExitInfo { code: None, signal: Some(15), timed_out: true, cancelled: true, hung };
         let o = classify(e, Kind::Rsync, &[]);
         assert_eq!((o.status, o.retryable), (Final::Canceled, false));
+    }
+
+    #[test]
+    fn a_hang_fails_retryably_and_says_so() {
+        let hung = Some(std::time::Duration::from_millis(1500));
+        let o =
+            classify(ExitInfo { hung, timed_out: true, signal: Some(15), ..ExitInfo::default() }, Kind::Script, &[]);
+        assert_eq!((o.status, o.retryable), (Final::Failed, true));
+        assert_eq!(o.reason, "script was stopped as hung: no WATCHDOG=1 or progress for 1.5s (its watchdog)");
+        let hung = Some(std::time::Duration::from_secs(90));
+        let o = classify(ExitInfo { hung, ..ExitInfo::default() }, Kind::Rsync, &[]);
+        assert!(o.reason.ends_with("for 1:30 (its watchdog)"), "{}", o.reason);
     }
 
     #[test]

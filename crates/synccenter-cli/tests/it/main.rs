@@ -6,6 +6,9 @@
 #[cfg(unix)]
 mod crash;
 mod db;
+// systemd-notify, Python's sdnotify and FIFOs: sd_notify is supported on Linux only.
+#[cfg(unix)]
+mod notify;
 // The dashboard's ping endpoint, driven by curl and borgmatic.
 mod ping;
 mod run_anywhere;

@@ -68,6 +68,13 @@ fn every_malformed_config_names_field_and_line() {
             "not a duration",
         ),
         (
+            "zero watchdog",
+            item_with(&format!("{cmd}watchdog = \"0s\"\n")),
+            "handler[0].item[0].watchdog",
+            9,
+            "longer than zero",
+        ),
+        (
             "duration without unit",
             format!("{HANDLER}freshness = \"24\"\n"),
             "handler[0].freshness",

@@ -25,6 +25,8 @@ fn example_parses() {
     let notes = config.handler("cloud").unwrap().item("notes").unwrap();
     assert_eq!(notes.workdir.as_deref(), Some(Path::new("/home/me/.config/synccenter/scripts")));
     assert_eq!(notes.command, ["./sync-notes.sh", "--verbose"]);
+    assert_eq!(notes.watchdog, Some(std::time::Duration::from_secs(300)));
+    assert_eq!(config.handler("cloud").unwrap().items[0].watchdog, None, "no watchdog unless declared");
 }
 
 #[test]

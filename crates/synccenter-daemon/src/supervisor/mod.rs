@@ -16,7 +16,11 @@
 //!   reading. Every line goes to the kind's [`Reader`], and every observation to the caller as it happens,
 //!   through a bounded channel: progress and text are coalesced and log lines dropped when the caller is
 //!   slow, errors, warnings, conflicts and summaries never are (the pipes are left unread instead);
-//! - a cancel or the time limit sends SIGTERM to the whole group at once, and SIGKILL after
+//! - on Linux the child gets `NOTIFY_SOCKET`, a socket of its own run for `sd_notify` ([`notify`]): a
+//!   status becomes the item's progress text, `ERRNO=` goes into the report, `EXTEND_TIMEOUT_USEC=` moves the
+//!   time limit; with a watchdog ([`RunSpec::watchdog`]) a run that shows no sign of life (an accepted
+//!   notification, or progress or text read from its output) for that long is stopped as hung;
+//! - a cancel, the time limit or the watchdog sends SIGTERM to the whole group at once, and SIGKILL after
 //!   [`RunSpec::grace`] (Windows has no polite stop for a windowless tree: it terminates the job at once); when the main process has ended, the pipes get [`DRAIN_AFTER_EXIT`] to reach
 //!   end-of-file (a grandchild holding them must not hang the run), then the group is SIGKILLed anyway, so
 //!   nothing started by the run survives it (also when the run's future is dropped half-way).
@@ -30,12 +34,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use synccenter_platform::process::{self, Console, DEFAULT_PATH, INHERITED_ENV, ProcessTree};
 use synccenter_protocol::{LineBuffer, LineFrame, LineFramer};
+use synccenter_runs::notify::NotifyMessage;
 use synccenter_runs::progress::{Kind, Observation, Reader, Stream};
 use synccenter_runs::{ExitInfo, StderrTail};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -81,6 +86,8 @@ pub(crate) struct RunSpec {
     pub(crate) kind: Kind,
     /// How many bytes of output (both streams) are read into the reader; the rest is drained and dropped.
     pub(crate) max_output: u64,
+    /// How long the run may go without a sign of life before it is stopped as hung; `None` means no watchdog.
+    pub(crate) watchdog: Option<Duration>,
 }
 
 #[cfg(all(test, unix))]
@@ -97,6 +104,7 @@ impl RunSpec {
             grace: DEFAULT_GRACE,
             kind,
             max_output: DEFAULT_MAX_OUTPUT,
+            watchdog: None,
         }
     }
 }
@@ -126,6 +134,8 @@ pub(crate) struct RunReport {
     /// Why the process could not be started, e.g. ``cannot run `rsync`: No such file or directory (os
     /// error 2)``.
     pub(crate) spawn_error: Option<String>,
+    /// The last `ERRNO=` the run sent over `sd_notify`.
+    pub(crate) errno: Option<u32>,
 }
 
 /// Why the runner stopped the process.
@@ -133,6 +143,8 @@ pub(crate) struct RunReport {
 enum Stop {
     Cancel,
     Timeout,
+    /// The watchdog ran out (or the run sent `WATCHDOG=trigger`); the period.
+    Hung(Duration),
 }
 
 /// Runs one command to its end. `cancel` becoming true stops it (TERM to the group, KILL after `grace`).
@@ -146,13 +158,19 @@ enum Stop {
 /// A cancel that is already requested when this is called starts nothing. A cancel that arrives after the
 /// main process ended on its own cuts the drain short but leaves its exit status as it was.
 pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events: mpsc::Sender<RunEvent>) -> RunReport {
-    let mut report =
-        RunReport { exit: ExitInfo::default(), stderr_tail: String::new(), output_truncated: false, spawn_error: None };
+    let mut report = RunReport {
+        exit: ExitInfo::default(),
+        stderr_tail: String::new(),
+        output_truncated: false,
+        spawn_error: None,
+        errno: None,
+    };
     if *cancel.borrow_and_update() {
         report.exit.cancelled = true;
         return report;
     }
-    let (mut child, group, pid) = match start(&spec).await {
+    let notify = Notify::open();
+    let (mut child, group, pid) = match start(&spec, notify.path()).await {
         Ok(started) => started,
         Err(message) => {
             report.spawn_error = Some(message);
@@ -162,12 +180,16 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
     tracing::debug!(program = %spec.program, pid, "command started");
     let mut capture = Capture::new(spec.kind, spec.max_output, events.clone());
     capture.enqueue(RunEvent::Started { pid });
-    let mut watch = Watch::new(&mut child, &spec, pid);
+    let mut watch = Watch::new(&mut child, &spec, pid, notify);
     watch.run(&mut child, &group, &mut capture, cancel, &events).await;
     // Whatever the group still holds (a grandchild, a process that ignored SIGTERM) goes now.
     drop(group);
-    let Watch { status, stop, .. } = watch;
+    let Watch { status, stop, notify, .. } = watch;
     capture.finish();
+    if let Some(message) = notify.summary() {
+        capture.enqueue(RunEvent::Observation(Observation::Warning { message }));
+    }
+    report.errno = notify.errno;
     if !capture.events_closed {
         while let Some(ev) = capture.pending.pop_front() {
             if events.send(ev).await.is_err() {
@@ -177,6 +199,10 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
     }
     report.exit.cancelled = stop == Some(Stop::Cancel);
     report.exit.timed_out = stop == Some(Stop::Timeout);
+    report.exit.hung = match stop {
+        Some(Stop::Hung(period)) => Some(period),
+        _ => None,
+    };
     match status {
         Some(Ok(s)) => {
             report.exit.code = s.code();
@@ -195,8 +221,8 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
 }
 
 /// Spawns the command in a process tree of its own; the error says, in words, why it could not start.
-async fn start(spec: &RunSpec) -> Result<(tokio::process::Child, ProcessTree, u32), String> {
-    let mut child = command(spec).spawn().map_err(|e| {
+async fn start(spec: &RunSpec, notify: Option<&Path>) -> Result<(tokio::process::Child, ProcessTree, u32), String> {
+    let mut child = command(spec, notify).spawn().map_err(|e| {
         let message = spawn_message(spec, &e);
         tracing::debug!(program = %spec.program, "{message}");
         message
@@ -222,6 +248,10 @@ struct Watch {
     out_buf: Vec<u8>,
     err_buf: Vec<u8>,
     time_limit: Option<Instant>,
+    /// The watchdog's period and when it runs out, unless there is a sign of life first.
+    watchdog: Option<Duration>,
+    watchdog_at: Option<Instant>,
+    notify: Notify,
     status: Option<io::Result<ExitStatus>>,
     stop: Option<Stop>,
     kill_at: Option<Instant>,
@@ -229,7 +259,7 @@ struct Watch {
 }
 
 impl Watch {
-    fn new(child: &mut tokio::process::Child, spec: &RunSpec, pid: u32) -> Watch {
+    fn new(child: &mut tokio::process::Child, spec: &RunSpec, pid: u32, notify: Notify) -> Watch {
         Watch {
             pid,
             grace: spec.grace,
@@ -238,6 +268,9 @@ impl Watch {
             out_buf: vec![0u8; CHUNK_BYTES],
             err_buf: vec![0u8; CHUNK_BYTES],
             time_limit: spec.timeout.and_then(|t| Instant::now().checked_add(t)),
+            watchdog: spec.watchdog,
+            watchdog_at: spec.watchdog.and_then(|t| Instant::now().checked_add(t)),
+            notify,
             status: None,
             stop: None,
             kill_at: None,
@@ -266,13 +299,27 @@ impl Watch {
             let sending = !capture.pending.is_empty() && !capture.events_closed;
             tokio::select! {
                 r = read_some(&mut self.stdout, &mut self.out_buf), if !paused => match r {
-                    Ok(n) if n > 0 => capture.chunk(Stream::Stdout, &self.out_buf[..n]),
+                    Ok(n) if n > 0 => {
+                        capture.chunk(Stream::Stdout, &self.out_buf[..n]);
+                        self.alive_if(capture.take_lively());
+                    }
                     _ => self.stdout = None,
                 },
                 r = read_some(&mut self.stderr, &mut self.err_buf), if !paused => match r {
-                    Ok(n) if n > 0 => capture.chunk(Stream::Stderr, &self.err_buf[..n]),
+                    Ok(n) if n > 0 => {
+                        capture.chunk(Stream::Stderr, &self.err_buf[..n]);
+                        self.alive_if(capture.take_lively());
+                    }
                     _ => self.stderr = None,
                 },
+                messages = self.notify.next(group), if self.notify.is_open() && !paused => {
+                    self.notified(messages, group, capture);
+                }
+                () = sleep_opt(self.watchdog_at), if !exited && self.stop.is_none() => {
+                    let period = self.watchdog.unwrap_or_default();
+                    tracing::info!(pid, ?period, "no sign of life within the watchdog period: stopping the run as hung");
+                    self.terminate(group, Stop::Hung(period));
+                }
                 s = child.wait(), if !exited => {
                     self.status = Some(s);
                     self.drain_until = Instant::now().checked_add(DRAIN_AFTER_EXIT);
@@ -313,6 +360,44 @@ impl Watch {
         }
     }
 
+    /// A sign of life (when `lively`): the watchdog starts over.
+    fn alive_if(&mut self, lively: bool) {
+        if lively && let Some(period) = self.watchdog {
+            self.watchdog_at = Instant::now().checked_add(period);
+        }
+    }
+
+    /// What one datagram of the run said.
+    fn notified(&mut self, messages: Vec<NotifyMessage>, group: &ProcessTree, capture: &mut Capture) {
+        let pid = self.pid;
+        self.alive_if(!messages.is_empty());
+        for message in messages {
+            match message {
+                NotifyMessage::Status(text) => capture.enqueue(RunEvent::Observation(Observation::Text { text })),
+                NotifyMessage::Errno(errno) => self.notify.errno = Some(errno),
+                NotifyMessage::ExtendTimeout(more) => {
+                    let wanted = Instant::now().checked_add(more);
+                    if let (Some(limit), Some(wanted)) = (self.time_limit, wanted) {
+                        self.time_limit = Some(limit.max(wanted));
+                    }
+                }
+                NotifyMessage::WatchdogUsec(period) => {
+                    self.watchdog = Some(period);
+                    self.alive_if(true);
+                }
+                NotifyMessage::WatchdogTrigger if self.status.is_none() => {
+                    tracing::info!(pid, "the run sent WATCHDOG=trigger: stopping it as hung");
+                    self.terminate(group, Stop::Hung(self.watchdog.unwrap_or_default()));
+                }
+                NotifyMessage::Ready | NotifyMessage::Reloading | NotifyMessage::Stopping => {
+                    tracing::info!(pid, ?message, "sd_notify");
+                }
+                NotifyMessage::Unsupported(key) => tracing::debug!(pid, key, "an sd_notify key synccenter ignores"),
+                NotifyMessage::Watchdog | NotifyMessage::WatchdogTrigger | NotifyMessage::Barrier => {}
+            }
+        }
+    }
+
     /// SIGTERM to the group (once), and SIGKILL after the grace.
     fn terminate(&mut self, group: &ProcessTree, why: Stop) {
         if self.stop.is_some() {
@@ -326,7 +411,7 @@ impl Watch {
 }
 
 /// The command for `spec`: argument vector, clean environment, own process group, piped output.
-fn command(spec: &RunSpec) -> Command {
+fn command(spec: &RunSpec, notify: Option<&Path>) -> Command {
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args).env_clear();
     let path = std::env::var_os("PATH").filter(|p| !p.is_empty()).unwrap_or_else(|| DEFAULT_PATH.into());
@@ -337,6 +422,9 @@ fn command(spec: &RunSpec) -> Command {
         }
     }
     cmd.envs(&spec.env);
+    if let Some(socket) = notify {
+        cmd.env("NOTIFY_SOCKET", socket);
+    }
     if let Some(dir) = &spec.workdir {
         cmd.current_dir(dir);
     }
@@ -383,6 +471,8 @@ struct Capture {
     events_closed: bool,
     dropped_logs: u64,
     lines: Vec<String>,
+    /// Progress or text was read since [`Capture::take_lively`] last asked: a sign of life.
+    lively: bool,
 }
 
 impl Capture {
@@ -400,6 +490,7 @@ impl Capture {
             events_closed: false,
             dropped_logs: 0,
             lines: Vec::new(),
+            lively: false,
         }
     }
 
@@ -442,6 +533,7 @@ impl Capture {
         }
         if feed && !line.is_empty() {
             for obs in self.reader.line(stream, line) {
+                self.lively |= matches!(obs, Observation::Progress(_) | Observation::Text { .. });
                 self.enqueue(RunEvent::Observation(obs));
             }
         }
@@ -464,6 +556,10 @@ impl Capture {
         for obs in self.reader.finish() {
             self.enqueue(RunEvent::Observation(obs));
         }
+    }
+
+    fn take_lively(&mut self) -> bool {
+        std::mem::take(&mut self.lively)
     }
 
     fn truncated(&self) -> bool {
@@ -580,7 +676,14 @@ impl LineSplitter {
     }
 }
 
+mod notify;
+use notify::Notify;
+pub(crate) use notify::errno_text;
+
 // These run shell scripts (`sh`, `sleep`, `printf`): Unix only. On Windows the supervisor's Job Object path is
 // tested through the daemon (`transport`) and the CLI (`run_anywhere`) under Wine.
 #[cfg(all(test, unix))]
 mod tests;
+// `systemd-notify` and Python: Unix only (and supported on Linux only).
+#[cfg(all(test, unix))]
+mod notify_tests;

@@ -13,6 +13,9 @@ mod faults;
 mod flood;
 mod lifecycle;
 mod limits;
+// systemd-notify through command handlers: sd_notify is supported on Linux only.
+#[cfg(unix)]
+mod notify;
 // Python owners, SIGSTOP, fork and a second user through setpriv: Unix only (`transport` covers every platform).
 #[cfg(unix)]
 mod owners;

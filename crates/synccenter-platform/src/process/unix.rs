@@ -49,6 +49,12 @@ impl Tree {
 
     pub(super) fn release(&mut self) {}
 
+    pub(super) fn contains(&self, pid: u32) -> bool {
+        let Some(pgid) = self.pgid else { return false };
+        let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else { return false };
+        pid == pgid || rustix::process::getpgid(Some(pid)).is_ok_and(|group| group == pgid)
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.pgid.is_none_or(|pgid| test_kill_process_group(pgid).is_err())
     }

@@ -79,6 +79,11 @@ impl Tree {
     pub(super) fn is_empty(&self) -> bool {
         self.job.active_processes().is_ok_and(|n| n == 0)
     }
+
+    /// Nothing asks on Windows (no `sd_notify` there).
+    pub(super) fn contains(&self, _pid: u32) -> bool {
+        false
+    }
 }
 
 pub(super) fn browser(url: &str) -> std::process::Command {
