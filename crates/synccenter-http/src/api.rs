@@ -125,6 +125,11 @@ pub(crate) async fn items(
     json_ok(json!({"items": client(&state)?.items(&h, q.include_hidden).await?}))
 }
 
+/// `GET /api/v1/handlers/{h}/items/{i}/ping-url`: where the item's pings go, as `synccenter ping-url` prints it.
+pub(crate) async fn ping_url(State(state): State<Arc<AppState>>, Path((h, i)): Path<(String, String)>) -> ApiResult {
+    json_ok(client(&state)?.ping_url(&h, &i).await?)
+}
+
 pub(crate) async fn sessions(State(state): State<Arc<AppState>>) -> ApiResult {
     json_ok(json!({"sessions": client(&state)?.sessions().await?}))
 }

@@ -113,6 +113,10 @@ fn schemas() -> Value {
             ("session", string()), ("since", string()), ("until", string()), ("after", string()), ("limit", int()),
         ], &[], true),
         "Removed": obj(&[("removed", int())], &["removed"], false),
+        "PingUrl": obj(&[
+            ("handler", string()), ("item", string()), ("uuid", string()), ("key", string()), ("path", string()), ("slug_path", string()),
+            ("url", string()), ("slug_url", string()), ("push_url", string()), ("body_limit", int()), ("grace_seconds", int()),
+        ], &["handler", "item", "uuid", "key", "path", "slug_path", "body_limit", "grace_seconds"], false),
         "PushResult": obj(&[("ok", boolean()), ("msg", string())], &["ok"], false),
         "Conflict": obj(&[
             ("conflict", string()), ("handler", string()), ("item", string()), ("key", string()), ("name", string()), ("description", string()),

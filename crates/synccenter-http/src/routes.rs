@@ -17,6 +17,7 @@ use crate::{api, assets, openapi, ping, security, stream};
 const INCLUDE_HIDDEN: ParamDoc = param("include_hidden", ParamIn::Query, "boolean", "Include hidden entries.");
 const HANDLER_PATH: ParamDoc = param("h", ParamIn::Path, "string", "The handler ID.");
 const ID_PATH: ParamDoc = param("id", ParamIn::Path, "string", "The ID.");
+const ITEM_PATH: ParamDoc = param("i", ParamIn::Path, "string", "The item ID.");
 const PING_CHECK: ParamDoc = param("check", ParamIn::Path, "string", "The item's ping UUID (`synccenter ping-url`).");
 const PING_FIRST: ParamDoc =
     param("first", ParamIn::Path, "string", "The item's ping UUID, or the handler's ping key.");
@@ -85,6 +86,15 @@ fn routes() -> Vec<Route> {
             None,
             "ItemList",
             get(api::items),
+        ),
+        route(
+            "GET",
+            "/api/v1/handlers/{h}/items/{i}/ping-url",
+            "The item's ping UUID, its handler's ping key and the Healthchecks and Uptime Kuma URLs built from them (`ping.url`; docs/integrations.md).",
+            const { &[HANDLER_PATH, ITEM_PATH] },
+            None,
+            "PingUrl",
+            get(api::ping_url),
         ),
         route(
             "GET",

@@ -5,6 +5,7 @@
 
 mod api;
 mod fleet;
+mod ping_url;
 mod security;
 mod serve;
 mod stream;
