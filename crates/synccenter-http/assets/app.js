@@ -4,7 +4,8 @@
 // It renders five views (Sync Center, Live sessions, Sync Results, Conflicts, Fleet) from the
 // same-origin JSON API under /api/v1 and keeps them current from the SSE stream /api/v1/stream.
 // The Fleet view also polls /api/v1/fleet while it is shown: other hosts' changes reach this
-// daemon through the shared database, not through its stream.
+// daemon through the shared database, not through its stream. An item's ping URL is fetched
+// from /api/v1/handlers/{h}/items/{i}/ping-url when the user asks for it.
 //
 // Rules kept here: one `state` object; one render function per view; DOM built only with
 // createElement/createElementNS + textContent (never innerHTML), so handler-supplied strings
@@ -39,6 +40,7 @@ const state = {
   items: new Map(), // handler id -> items array
   itemsLoading: new Set(),
   charts: new Map(), // handler id -> days array (null while loading)
+  pings: new Map(), // `${handler}\n${item}` -> {data, error, note}: the open ping URL panels
   sessions: new Map(), // session id -> SessionInfo
   ended: new Map(), // session id -> {session: SessionInfo, end: session_ended update}
   rowRefs: new Map(), // `${session}\n${item}` -> DOM refs of a progress row
@@ -540,6 +542,12 @@ function itemRow(h, it) {
   if (allowed(pol, 'stop')) actions.push(button('Stop', `stop-${hid}-${iid}`, () => control('stop', { handler: hid, items: [iid] }), { cls: 'small' }));
   if (it.enabled && allowed(pol, 'disable')) actions.push(button('Disable', `disable-${hid}-${iid}`, () => control('enable', { handler: hid, item: iid, enable: false }), { cls: 'small' }));
   if (!it.enabled && allowed(pol, 'enable')) actions.push(button('Enable', `enable-${hid}-${iid}`, () => control('enable', { handler: hid, item: iid, enable: true }), { cls: 'small' }));
+  const ping = state.pings.get(pingKey(hid, iid));
+  actions.push(el('button', {
+    type: 'button', class: 'btn small ghost', testid: `ping-url-${hid}-${iid}`, text: 'Ping URL',
+    'aria-expanded': String(Boolean(ping)), 'aria-controls': `ping-panel-${hid}-${iid}`,
+    'aria-label': `Ping URL of ${it.name || iid}`, onclick: () => togglePing(hid, iid),
+  }));
   return el('li', { class: `item state-${key}`, testid: `item-${hid}-${iid}`, 'data-state': key },
     el('div', { class: 'item-head' },
       el('strong', { text: it.name || iid }),
@@ -551,12 +559,85 @@ function itemRow(h, it) {
     it.comment ? el('p', { class: 'muted small', text: it.comment }) : null,
     el('p', { class: 'muted small' }, 'Last sync: ', timeEl(it.last_sync, null, 'never'), it.next_run ? [' · Next: ', timeEl(it.next_run)] : null),
     prog && running ? el('div', { class: 'item-progress' }, progressBar(null, prog), el('span', { class: 'small', text: progressText(prog) })) : null,
-    actions.length ? el('div', { class: 'actions compact' }, actions) : null);
+    el('div', { class: 'actions compact' }, actions),
+    ping ? pingPanel(hid, iid, it.name || iid, ping) : null);
 }
 
 function progressText(p) {
   const max = num(p.max_step);
   return [max > 0 ? `${num(p.step)}/${max}` : '', p.text || ''].filter(Boolean).join(' — ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// An item's ping URLs (Healthchecks, by slug, Uptime Kuma; docs/integrations.md), asked for per item
+
+const pingKey = (handler, item) => `${handler}\n${item}`;
+
+async function togglePing(hid, iid) {
+  const key = pingKey(hid, iid);
+  if (state.pings.has(key)) {
+    state.pings.delete(key);
+    invalidate('handlers');
+    return;
+  }
+  const entry = { data: null, error: null, note: '' };
+  state.pings.set(key, entry);
+  invalidate('handlers');
+  try {
+    entry.data = await api('GET', `/handlers/${encodeURIComponent(hid)}/items/${encodeURIComponent(iid)}/ping-url`, undefined, { quiet: true });
+  } catch (e) {
+    entry.error = e.message;
+  }
+  invalidate('handlers');
+}
+
+/** The daemon's absolute URL, or this page's origin with the path (a dashboard the daemon does not host). */
+const absolute = (url, path) => url || new URL(path, location.origin).href;
+
+function pingPanel(hid, iid, name, entry) {
+  const id = `${hid}-${iid}`;
+  const close = (e) => {
+    if (e.key !== 'Escape') return;
+    state.pings.delete(pingKey(hid, iid));
+    invalidate('handlers');
+    document.querySelector(`[data-testid="${CSS.escape(`ping-url-${id}`)}"]`)?.focus();
+  };
+  const wrap = { class: 'ping', id: `ping-panel-${id}`, testid: `ping-panel-${id}`, role: 'group', 'aria-label': `Ping URLs of ${name}`, onkeydown: close };
+  const d = entry.data;
+  if (!d) {
+    return el('div', wrap, entry.error
+      ? el('p', { class: 'ping-error', role: 'alert', testid: `ping-error-${id}`, text: entry.error })
+      : el('p', { class: 'muted small', text: 'Loading…' }));
+  }
+  const hours = Math.round(num(d.grace_seconds) / 360) / 10;
+  return el('div', wrap,
+    copyField(entry, 'Healthchecks ping URL', absolute(d.url, d.path), `url-${id}`),
+    copyField(entry, 'By slug', absolute(d.slug_url, d.slug_path), `slug-${id}`),
+    copyField(entry, 'Uptime Kuma push URL', absolute(d.push_url, `/api/push/${d.uuid}`), `push-${id}`),
+    el('p', { class: 'muted small', text: `Append /start, /fail, /log or /<exit status> to the ping URL. The first ${num(d.body_limit)} bytes of a request body are kept; a start waits ${hours} h for its end.` }),
+    el('p', { class: 'small', role: 'status', testid: `ping-status-${id}`, text: entry.note }));
+}
+
+/** A read-only field that selects itself on focus, with a Copy button. */
+function copyField(entry, label, value, id) {
+  const input = el('input', {
+    type: 'text', readOnly: true, value, title: value, testid: `ping-field-${id}`, autocomplete: 'off',
+    onfocus: (e) => e.target.select(),
+  });
+  return el('div', { class: 'copy-field' },
+    el('label', { class: 'field' }, el('span', { text: label }), input),
+    button('Copy', `ping-copy-${id}`, () => copyUrl(entry, label, input), { cls: 'small', aria: `Copy the ${label}` }));
+}
+
+async function copyUrl(entry, label, input) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+    entry.note = `${label} copied.`;
+  } catch {
+    input.focus();
+    entry.note = 'The browser did not allow copying: the field is selected, press Ctrl+C (⌘C).';
+  }
+  invalidate('handlers');
 }
 
 // ---------------------------------------------------------------------------------------------
