@@ -206,7 +206,7 @@ pub(crate) fn document(routes: &[RouteDoc]) -> Value {
         "info": {
             "title": "synccenter dashboard API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Mirrors the local protocol's registry, control, results and conflicts. Every /api route and /metrics need the token (cookie `synccenter_token` or `Authorization: Bearer`); requests other than GET/HEAD also need `Origin: http://<Host>`, and a foreign Origin is refused on every request. See docs/dashboard.md.",
+            "description": "Mirrors the local protocol's registry, control, results and conflicts. Every /api route (but Uptime Kuma's /api/push/…, which like /ping/… is credentialed by its secret path) and /metrics need the token (cookie `synccenter_token` or `Authorization: Bearer`); requests other than GET/HEAD also need `Origin: http://<Host>`, and a foreign Origin is refused on every request. See docs/dashboard.md.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
