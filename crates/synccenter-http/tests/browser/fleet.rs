@@ -43,13 +43,14 @@ async fn fresh_database() -> Option<String> {
     Some(with_database(&admin, &name))
 }
 
-/// A daemon of the fleet: `host` on the shared database, with fast heartbeats, and a dashboard if `http`.
+/// A daemon of the fleet: `host` on the shared database, with fast heartbeats, and a dashboard if `http`. The
+/// down bound is ten beats: generous for a loaded two-core machine, short enough for a test.
 async fn fleet_daemon(url: &str, host: &str, http: bool) -> TestDaemon {
     TestDaemon::start_with(tempfile::tempdir().expect("tempdir"), |c| {
         c.database = Some(url.to_owned());
         c.host = Some(host.into());
-        c.fleet.heartbeat = Duration::from_millis(200);
-        c.fleet.down_after = Duration::from_millis(1500);
+        c.fleet.heartbeat = Duration::from_millis(300);
+        c.fleet.down_after = Duration::from_secs(3);
         if http {
             c.http = Some(http_listener());
         }
