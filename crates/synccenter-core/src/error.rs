@@ -18,6 +18,15 @@ pub enum IdKind {
     Item,
 }
 
+impl fmt::Display for IdKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IdKind::Handler => "handler",
+            IdKind::Item => "item",
+        })
+    }
+}
+
 /// What is wrong with an identifier (§5.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdProblem {
@@ -30,6 +39,18 @@ pub enum IdProblem {
     },
     /// Contains U+0000..=U+001F.
     ControlCharacter,
+}
+
+impl fmt::Display for IdProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdProblem::Empty => f.write_str("it is empty"),
+            IdProblem::TooLong { units } => {
+                write!(f, "it is {units} UTF-16 units long; the limit is {}", crate::text::MAX_ID_UNITS)
+            }
+            IdProblem::ControlCharacter => f.write_str("it contains a control character (U+0000 to U+001F)"),
+        }
+    }
 }
 
 /// Which mask carried undefined bits.
@@ -53,6 +74,22 @@ pub enum FlagKind {
     ConflictItemType,
     /// `SYNCMGR_EVENT_FLAGS` (no flag is defined).
     EventFlags,
+}
+
+impl fmt::Display for FlagKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FlagKind::HandlerCapabilities => "handler capabilities",
+            FlagKind::HandlerPolicies => "handler policies",
+            FlagKind::ItemCapabilities => "item capabilities",
+            FlagKind::ItemPolicies => "item policies",
+            FlagKind::ControlFlags => "control flags",
+            FlagKind::SyncControlFlags => "sync control flags",
+            FlagKind::ResolutionAbilities => "resolution abilities",
+            FlagKind::ConflictItemType => "conflict item type",
+            FlagKind::EventFlags => "event flags",
+        })
+    }
 }
 
 /// A control action that policies and confirmations govern.
@@ -148,7 +185,7 @@ pub enum StoreError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
     /// An identifier breaks §5.7.
-    #[error("{kind:?} ID {id:?} is invalid: {problem:?}")]
+    #[error("{kind} ID {id:?} is invalid: {problem}")]
     InvalidId {
         /// Handler or item.
         kind: IdKind,
@@ -166,7 +203,7 @@ pub enum CoreError {
         value: i64,
     },
     /// A mask with bits outside the defined flags (§5.23).
-    #[error("{kind:?} has undefined bits 0x{bits:X}")]
+    #[error("the {kind} mask has undefined bits 0x{bits:X}")]
     UndefinedFlags {
         /// Which mask.
         kind: FlagKind,
@@ -174,7 +211,7 @@ pub enum CoreError {
         bits: u32,
     },
     /// A flag name that the mask does not define.
-    #[error("{kind:?} has no flag named {name:?}")]
+    #[error("the {kind} mask has no flag named {name:?}")]
     UnknownFlagName {
         /// Which mask.
         kind: FlagKind,
@@ -260,7 +297,11 @@ pub enum CoreError {
         item: ItemId,
     },
     /// A report after a completion status other than `failed`; the item is now `failed` (§2.2.1).
-    #[error("item {item:?} already ended {from:?}; {to:?} is refused and the item is marked failed")]
+    #[error(
+        "item {item:?} already ended as {}; a report of {} is refused and the item is marked failed",
+        .from.name(),
+        .to.name()
+    )]
     TransitionRefused {
         /// The item.
         item: ItemId,
@@ -322,7 +363,7 @@ pub enum CoreError {
     #[error("no queued start request of this handler carries that context")]
     ContextNotPending,
     /// The conflict's abilities do not allow this resolution (§2.18, behaviour 80).
-    #[error("conflict {conflict} does not allow {choice}; it would need {needs:?}")]
+    #[error("conflict {conflict} does not allow {choice}; it would need {}", .needs.names().join(" and "))]
     ResolutionNotAllowed {
         /// The conflict.
         conflict: ConflictId,

@@ -1,5 +1,5 @@
-//! Command handlers, the part without I/O: what synccenter understands of an rsync, restic, rclone or
-//! script run, and the rules around a run.
+//! Command handlers, the part without I/O: what synccenter understands of an rsync, restic, rclone, borg
+//! or script run, and the rules around a run.
 //!
 //! A command handler's sync is a child process. Something else (the runner, which owns the process) reads
 //! its stdout and stderr, splits them into lines and feeds each line to a [`progress::Reader`]; the reader
@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod backoff;
+pub mod borg;
 pub mod freshness;
 pub mod notify;
 pub mod outcome;
@@ -27,4 +28,4 @@ mod units;
 
 pub use backoff::{PolicyError, RetryPolicy};
 pub use outcome::{ExitInfo, Final, Outcome, StderrTail, classify};
-pub use progress::{Kind, Observation, Progress, Reader, Stream, Unit, UnknownKind, reader};
+pub use progress::{EventText, Kind, Observation, Progress, Reader, Stream, Unit, UnknownKind, reader};

@@ -21,6 +21,13 @@
 //!   retryable; 1, 4, 5, 8 failed, retryable.
 //! - **script**: 0 succeeded; 75 (`EX_TEMPFAIL`) failed, retryable; 69 (`EX_UNAVAILABLE`) disconnected,
 //!   retryable; anything else failed, not retryable.
+//! - **borg**: 0 succeeded; 1 (and the modern warning codes 100–127) succeeded with warnings; 128 + N is
+//!   death by signal N; other codes failed, retryable, or *disconnected* when the errors show that the
+//!   repository does not exist or cannot be reached, or not retryable for a wrong passphrase.
+//!
+//! A run synccenter stopped at a person's request (stop, pause) is *canceled*, whatever the tool printed
+//! or returned as it died; the runner has already turned what it printed after the stop into log lines
+//! ([`Observation::after_stop`]).
 //!
 //! A run stopped as hung (its watchdog ran out) is *failed* and retryable, like a timeout.
 //!
@@ -90,7 +97,7 @@ pub fn classify(exit: ExitInfo, kind: Kind, observations_seen: &[Observation]) -
         None => s,
     };
     if exit.cancelled {
-        return Outcome::new(Final::Canceled, false, format!("{kind} was cancelled"));
+        return Outcome::new(Final::Canceled, false, format!("{kind} was stopped at your request"));
     }
     if let Some(period) = exit.hung {
         let period = if period < std::time::Duration::from_secs(60) {
@@ -111,89 +118,118 @@ pub fn classify(exit: ExitInfo, kind: Kind, observations_seen: &[Observation]) -
             with_error(format!("{kind} ran past its time limit and was stopped")),
         );
     }
-    if let Some(sig) = exit.signal {
+    // borg reports death by a signal as 128 + N.
+    let signal = exit.signal.or(exit.code.filter(|c| kind == Kind::Borg && (129..160).contains(c)).map(|c| c - 128));
+    if let Some(sig) = signal {
         return Outcome::new(Final::Failed, true, with_error(format!("{kind} was killed by {}", signal_name(sig))));
     }
     let Some(code) = exit.code else {
         return Outcome::new(Final::Failed, true, with_error(format!("{kind} ended without an exit status")));
     };
-    if code == 0 {
-        return Outcome::new(Final::Succeeded, false, success_reason(kind, observations_seen, None));
+    match meaning(kind, code, observations_seen) {
+        Meaning::Success(note) => Outcome::new(Final::Succeeded, false, success_reason(kind, observations_seen, note)),
+        Meaning::Failure(status, retryable, what) => {
+            Outcome::new(status, retryable, with_error(format!("{kind} exited with code {code} ({what})")))
+        }
     }
+}
+
+/// What an exit code says, per tool.
+enum Meaning {
+    /// The run did its job; the note says with what reservation.
+    Success(Option<&'static str>),
+    /// The final state, whether a retry may help, and what the code means.
+    Failure(Final, bool, &'static str),
+}
+
+fn meaning(kind: Kind, code: i32, seen: &[Observation]) -> Meaning {
+    use Final::{Disconnected, Failed};
+    use Meaning::{Failure, Success};
     let errors_mention = |needles: &[&str]| {
-        observations_seen.iter().any(|o| match o {
+        seen.iter().any(|o| match o {
             Observation::Error { message, .. } => needles.iter().any(|n| message.contains(n)),
             _ => false,
         })
     };
-    let (status, retryable, what): (Final, bool, &str) = match kind {
+    if code == 0 {
+        return Success(None);
+    }
+    match kind {
         Kind::Rsync => match code {
-            24 => {
-                let note = "some files vanished before they could be transferred";
-                return Outcome::new(Final::Succeeded, false, success_reason(kind, observations_seen, Some(note)));
-            }
+            24 => Success(Some("some files vanished before they could be transferred")),
             23 if errors_mention(&["change_dir"]) && errors_mention(&["No such file or directory"]) => {
-                (Final::Disconnected, true, "the source directory is missing")
+                Failure(Disconnected, true, "the source directory is missing")
             }
-            23 => (Final::Failed, true, "partial transfer due to error"),
-            5 => (Final::Disconnected, true, "error starting client-server protocol"),
-            10 => (Final::Disconnected, true, "error in socket I/O"),
-            12 => (Final::Disconnected, true, "error in rsync protocol data stream"),
-            30 => (Final::Disconnected, true, "timeout in data send/receive"),
-            35 => (Final::Disconnected, true, "timeout waiting for daemon connection"),
-            255 => (Final::Disconnected, true, "the remote shell failed"),
-            1 => (Final::Failed, false, "syntax or usage error"),
-            2 => (Final::Failed, false, "protocol incompatibility"),
-            3 => (Final::Failed, false, "errors selecting input/output files or directories"),
-            4 => (Final::Failed, false, "requested action not supported"),
-            25 => (Final::Failed, false, "the --max-delete limit stopped deletions"),
-            11 => (Final::Failed, true, "error in file I/O"),
-            _ => (Final::Failed, true, "error"),
+            23 => Failure(Failed, true, "partial transfer due to error"),
+            5 => Failure(Disconnected, true, "error starting client-server protocol"),
+            10 => Failure(Disconnected, true, "error in socket I/O"),
+            12 => Failure(Disconnected, true, "error in rsync protocol data stream"),
+            30 => Failure(Disconnected, true, "timeout in data send/receive"),
+            35 => Failure(Disconnected, true, "timeout waiting for daemon connection"),
+            255 => Failure(Disconnected, true, "the remote shell failed"),
+            1 => Failure(Failed, false, "syntax or usage error"),
+            2 => Failure(Failed, false, "protocol incompatibility"),
+            3 => Failure(Failed, false, "errors selecting input/output files or directories"),
+            4 => Failure(Failed, false, "requested action not supported"),
+            25 => Failure(Failed, false, "the --max-delete limit stopped deletions"),
+            11 => Failure(Failed, true, "error in file I/O"),
+            _ => Failure(Failed, true, "error"),
         },
         Kind::Restic => match code {
-            3 => (Final::Failed, false, "the snapshot was saved, but some source files could not be read"),
-            10 => (Final::Disconnected, true, "the repository does not exist"),
-            11 => (Final::Failed, true, "the repository could not be locked"),
-            12 => (Final::Failed, false, "wrong password"),
-            1 if errors_mention(&["wrong password", "no key found"]) => (Final::Failed, false, "wrong password"),
-            1 if errors_mention(&[
-                "unable to open config file",
-                "unable to open repository",
-                "repository does not exist",
-                "connection refused",
-                "no such host",
-                "network is unreachable",
-            ]) =>
-            {
-                (Final::Disconnected, true, "the repository could not be reached")
-            }
-            _ => (Final::Failed, true, "error"),
+            3 => Failure(Failed, false, "the snapshot was saved, but some source files could not be read"),
+            10 => Failure(Disconnected, true, "the repository does not exist"),
+            11 => Failure(Failed, true, "the repository could not be locked"),
+            12 => Failure(Failed, false, "wrong password"),
+            1 if errors_mention(&["wrong password", "no key found"]) => Failure(Failed, false, "wrong password"),
+            1 if errors_mention(&UNREACHABLE) => Failure(Disconnected, true, "the repository could not be reached"),
+            _ => Failure(Failed, true, "error"),
         },
         Kind::Rclone => match code {
-            9 => {
-                return Outcome::new(
-                    Final::Succeeded,
-                    false,
-                    success_reason(kind, observations_seen, Some("nothing to transfer")),
-                );
-            }
-            3 => (Final::Disconnected, true, "directory not found"),
-            2 => (Final::Failed, false, "syntax or usage error"),
-            6 => (Final::Failed, false, "errors that retrying will not fix"),
-            7 => (Final::Failed, false, "fatal error"),
-            4 => (Final::Failed, true, "file not found"),
-            5 => (Final::Failed, true, "temporary error"),
-            8 => (Final::Failed, true, "transfer limit exceeded"),
-            _ => (Final::Failed, true, "error"),
+            9 => Success(Some("nothing to transfer")),
+            3 => Failure(Disconnected, true, "directory not found"),
+            2 => Failure(Failed, false, "syntax or usage error"),
+            6 => Failure(Failed, false, "errors that retrying will not fix"),
+            7 => Failure(Failed, false, "fatal error"),
+            4 => Failure(Failed, true, "file not found"),
+            5 => Failure(Failed, true, "temporary error"),
+            8 => Failure(Failed, true, "transfer limit exceeded"),
+            _ => Failure(Failed, true, "error"),
         },
         Kind::Script => match code {
-            75 => (Final::Failed, true, "temporary failure"),
-            69 => (Final::Disconnected, true, "the target is unavailable"),
-            _ => (Final::Failed, false, "error"),
+            75 => Failure(Failed, true, "temporary failure"),
+            69 => Failure(Disconnected, true, "the target is unavailable"),
+            _ => Failure(Failed, false, "error"),
         },
-    };
-    Outcome::new(status, retryable, with_error(format!("{kind} exited with code {code} ({what})")))
+        Kind::Borg => match code {
+            // 1 is borg's legacy "warning"; 100..=127 its modern warning codes (BORG_EXIT_CODES=modern).
+            1 | 100..=127 => Success(Some("with warnings")),
+            _ if errors_mention(&["passphrase supplied", "passphrase is incorrect"]) => {
+                Failure(Failed, false, "wrong passphrase")
+            }
+            _ if errors_mention(&["does not exist", "is not a valid repository"]) => {
+                Failure(Disconnected, true, "the repository does not exist")
+            }
+            _ if errors_mention(&UNREACHABLE) => Failure(Disconnected, true, "the repository could not be reached"),
+            _ if errors_mention(&["Failed to create/acquire the lock"]) => {
+                Failure(Failed, true, "the repository is locked")
+            }
+            _ => Failure(Failed, true, "error"),
+        },
+    }
 }
+
+/// Words in a tool's errors that say its repository could not be reached.
+const UNREACHABLE: [&str; 9] = [
+    "unable to open config file",
+    "unable to open repository",
+    "repository does not exist",
+    "connection refused",
+    "Connection refused",
+    "Connection closed by remote host",
+    "no such host",
+    "Could not resolve hostname",
+    "network is unreachable",
+];
 
 fn success_reason(kind: Kind, seen: &[Observation], note: Option<&str>) -> String {
     let errors = seen.iter().filter(|o| matches!(o, Observation::Error { .. })).count();
@@ -204,9 +240,13 @@ fn success_reason(kind: Kind, seen: &[Observation], note: Option<&str>) -> Strin
     }
     match (errors, warnings) {
         (0, 0) => {}
-        (0, w) => s.push_str(&format!(" with {w} warnings")),
-        (e, 0) => s.push_str(&format!(" with {e} errors reported")),
-        (e, w) => s.push_str(&format!(" with {e} errors and {w} warnings reported")),
+        (0, w) => s.push_str(&format!(" with {}", units::count(w as u64, "warning"))),
+        (e, 0) => s.push_str(&format!(" with {} reported", units::count(e as u64, "error"))),
+        (e, w) => s.push_str(&format!(
+            " with {} and {} reported",
+            units::count(e as u64, "error"),
+            units::count(w as u64, "warning")
+        )),
     }
     s
 }
@@ -351,7 +391,7 @@ mod tests {
         assert_eq!(vanished.status, Final::Succeeded);
         assert_eq!(
             vanished.reason,
-            "rsync succeeded (some files vanished before they could be transferred) with 1 warnings"
+            "rsync succeeded (some files vanished before they could be transferred) with 1 warning"
         );
         let partial =
             classify(exit(23), Kind::Rsync, &[err("rsync: send_files failed to open \"a\": Permission denied (13)")]);
@@ -401,7 +441,7 @@ mod tests {
     fn zero_exit_succeeds_even_with_errors() {
         let o = classify(exit(0), Kind::Script, &[err("a"), Observation::Warning { message: "w".into() }]);
         assert_eq!(o.status, Final::Succeeded);
-        assert_eq!(o.reason, "script succeeded with 1 errors and 1 warnings reported");
+        assert_eq!(o.reason, "script succeeded with 1 error and 1 warning reported");
         assert_eq!(classify(exit(0), Kind::Rclone, &[]).reason, "rclone succeeded");
     }
 

@@ -13,6 +13,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use synccenter_core::EventLevel;
+
 use crate::units;
 
 /// Which output stream of the child process a line came from.
@@ -101,6 +103,19 @@ pub enum Observation {
     },
 }
 
+/// An event for a person: see [`Observation::event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventText {
+    /// How serious it is.
+    pub level: EventLevel,
+    /// The kind of event, a few words.
+    pub name: &'static str,
+    /// The detail, in the tool's words.
+    pub description: String,
+    /// The file or object concerned, when the tool names one.
+    pub context: Option<String>,
+}
+
 /// Turns a command's output, line by line, into observations. Never panics, never fails.
 pub trait Reader {
     /// One line of output without its terminator (see the module docs for `\r`).
@@ -121,11 +136,13 @@ pub enum Kind {
     Rclone,
     /// Any program speaking the `@synccenter` line protocol (see [`crate::script`]).
     Script,
+    /// `borg create --progress --log-json --json` (see [`crate::borg`]).
+    Borg,
 }
 
-/// A handler kind name that is not one of `rsync`, `restic`, `rclone`, `script`.
+/// A handler kind name that is not one of `rsync`, `restic`, `rclone`, `script`, `borg`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown command kind {name:?}; expected one of rsync, restic, rclone, script")]
+#[error("unknown command kind {name:?}; expected one of rsync, restic, rclone, script, borg")]
 pub struct UnknownKind {
     /// The name given, clipped to 64 bytes.
     pub name: String,
@@ -133,16 +150,17 @@ pub struct UnknownKind {
 
 impl Kind {
     /// Every kind, in documentation order.
-    pub const ALL: [Kind; 4] = [Kind::Rsync, Kind::Restic, Kind::Rclone, Kind::Script];
+    pub const ALL: [Kind; 5] = [Kind::Rsync, Kind::Restic, Kind::Rclone, Kind::Script, Kind::Borg];
 
-    /// The kind called `name` in the configuration (`rsync`, `restic`, `rclone`, `script`; exact, lower
-    /// case).
+    /// The kind called `name` in the configuration (`rsync`, `restic`, `rclone`, `script`, `borg`; exact,
+    /// lower case).
     pub fn from_name(name: &str) -> Result<Kind, UnknownKind> {
         match name {
             "rsync" => Ok(Kind::Rsync),
             "restic" => Ok(Kind::Restic),
             "rclone" => Ok(Kind::Rclone),
             "script" => Ok(Kind::Script),
+            "borg" => Ok(Kind::Borg),
             other => Err(UnknownKind { name: units::clip_to(other, 64).to_owned() }),
         }
     }
@@ -154,6 +172,7 @@ impl Kind {
             Kind::Restic => "restic",
             Kind::Rclone => "rclone",
             Kind::Script => "script",
+            Kind::Borg => "borg",
         }
     }
 }
@@ -178,6 +197,7 @@ pub fn reader(kind: Kind) -> Box<dyn Reader + Send> {
         Kind::Restic => Box::new(crate::restic::ResticReader::new()),
         Kind::Rclone => Box::new(crate::rclone::RcloneReader::new()),
         Kind::Script => Box::new(crate::script::ScriptReader::new()),
+        Kind::Borg => Box::new(crate::borg::BorgReader::new()),
     }
 }
 
@@ -255,6 +275,36 @@ impl Observation {
         Observation::Error { message: units::clip(message), path: path.map(units::clip) }
     }
 
+    /// The event a person sees for this observation, if it is one: a short name that says what kind of
+    /// thing happened ("Tool error", "Warning", "Transfer summary", "Conflict"), the tool's words in the
+    /// description. Progress, text, log lines and conflicts with versions (reported as conflicts) are not
+    /// events.
+    pub fn event(&self) -> Option<EventText> {
+        let (level, name, description, context) = match self {
+            Observation::Warning { message } => (EventLevel::Warning, "Warning", message.clone(), None),
+            Observation::Error { message, path } => (EventLevel::Error, "Tool error", message.clone(), path.clone()),
+            Observation::Summary { text, .. } => (EventLevel::Info, "Transfer summary", text.clone(), None),
+            Observation::Conflict { path, description, versions } if versions.len() < 2 => {
+                (EventLevel::Warning, "Conflict", format!("{path}: {description}"), None)
+            }
+            _ => return None,
+        };
+        Some(EventText { level, name, description, context })
+    }
+
+    /// What this observation means when it was read after synccenter began stopping the run (a person's
+    /// stop or pause, the time limit, the watchdog): what a tool prints as it dies (rsync's `received
+    /// SIGINT, SIGTERM, or SIGHUP (code 20)`, borg's `Received SIGTERM`) and a half run's totals are not
+    /// the person's business, so errors, warnings and summaries become log lines. The rest is kept.
+    pub fn after_stop(self) -> Observation {
+        match self {
+            Observation::Error { message: line, .. }
+            | Observation::Warning { message: line }
+            | Observation::Summary { text: line, .. } => Observation::Log { line },
+            other => other,
+        }
+    }
+
     /// The progress, if this is one.
     pub fn as_progress(&self) -> Option<&Progress> {
         match self {
@@ -280,7 +330,7 @@ mod tests {
         }
         let err = Kind::from_name("unison").unwrap_err();
         assert_eq!(err.name, "unison");
-        assert!(err.to_string().contains("rsync, restic, rclone, script"));
+        assert!(err.to_string().contains("rsync, restic, rclone, script, borg"));
         assert!(Kind::from_name("RSYNC").is_err());
     }
 

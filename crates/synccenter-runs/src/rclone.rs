@@ -163,12 +163,16 @@ impl Reader for RcloneReader {
             let files = n("transfers");
             let bytes = n("bytes");
             let errors = n("errors");
-            let mut text = format!("{} files, {} transferred", files.unwrap_or(0), units::bytes(bytes.unwrap_or(0)));
+            let mut text = format!(
+                "{}, {} transferred",
+                units::count(files.unwrap_or(0), "file"),
+                units::bytes(bytes.unwrap_or(0))
+            );
             if let Some(c) = n("checks").filter(|c| *c > 0) {
                 text.push_str(&format!(", {c} checked"));
             }
             if let Some(e) = errors.filter(|e| *e > 0) {
-                text.push_str(&format!(", {e} errors"));
+                text.push_str(&format!(", {}", units::count(e, "error")));
             }
             out.push(Observation::Summary { text, files, bytes, errors });
         }

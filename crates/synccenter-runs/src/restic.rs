@@ -86,7 +86,7 @@ impl ResticReader {
             units::bytes(n("data_added").unwrap_or(0)),
         ));
         if self.errors > 0 {
-            text.push_str(&format!("; {} errors", self.errors));
+            text.push_str(&format!("; {}", units::count(self.errors, "error")));
         }
         Observation::Summary { text, files, bytes, errors: Some(self.errors) }
     }

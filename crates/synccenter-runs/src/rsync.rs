@@ -2,7 +2,7 @@
 //!
 //! # Flags the command must use
 //!
-//! `rsync -a --info=progress2 --itemize-changes --stats SRC/ DST/` (any other options may be added, but
+//! `rsync -a --info=progress2 [--itemize-changes] [--stats] SRC/ DST/` (any other options may be added, but
 //! not `--progress`, `-P`, `--info=progress1`, `--out-format` or `-v`, which change the line shapes).
 //!
 //! - `--info=progress2` prints whole-transfer progress, `  1,238,099  45%  1.18MB/s    0:00:01 (xfr#12,
@@ -12,8 +12,10 @@
 //!   absent while the percentage is 0. The rate is in rsync's 1024-based units. The time column is an
 //!   ETA only on lines without `(xfr#…)`; on those it is the elapsed time, so no ETA is reported.
 //!   Repeated identical progress lines are reported once.
-//! - `--itemize-changes` prints `>f+++++++++ dir/file` for each transferred file; the reader counts
-//!   `<f`/`>f` lines as transferred files and reports every itemized line as [`Observation::Log`].
+//! - `--itemize-changes` (optional) prints `>f+++++++++ dir/file` for each transferred file; the reader
+//!   counts `<f`/`>f` lines as transferred files and reports every itemized line as [`Observation::Log`].
+//!   Without it the files are counted from the progress lines' `xfr#N` (files transferred so far); with
+//!   both, the larger count wins.
 //! - `--stats` prints totals at the end; the reader turns them into one [`Observation::Summary`] (regular
 //!   files transferred, total transferred file size). Without `--stats`, `finish` summarises the counted
 //!   files and the last progress instead.
@@ -32,6 +34,8 @@ use crate::units;
 #[derive(Debug, Default)]
 pub struct RsyncReader {
     files_transferred: u64,
+    /// The highest `xfr#N` of the progress lines.
+    files_xfr: u64,
     errors: u64,
     last_progress: Option<Progress>,
     stats_files: Option<u64>,
@@ -75,6 +79,7 @@ impl RsyncReader {
 
     fn stdout(&mut self, line: &str, out: &mut Vec<Observation>) {
         if let Some(p) = parse_progress2(line) {
+            self.files_xfr = self.files_xfr.max(xfr(&p.text).unwrap_or(0));
             if self.last_progress.as_ref() != Some(&p) {
                 self.last_progress = Some(p.clone());
                 out.push(Observation::Progress(p));
@@ -101,14 +106,14 @@ impl RsyncReader {
 
     fn summary(&mut self) -> Observation {
         self.summarised = true;
-        let files = self.stats_files.unwrap_or(self.files_transferred);
+        let files = self.stats_files.unwrap_or(self.files_transferred.max(self.files_xfr));
         let bytes = self.stats_bytes.or(self.last_progress.as_ref().map(|p| p.done));
-        let mut text = format!("{files} files transferred");
+        let mut text = format!("{} transferred", units::count(files, "file"));
         if let Some(b) = bytes {
             text.push_str(&format!(", {}", units::bytes(b)));
         }
         if self.errors > 0 {
-            text.push_str(&format!(", {} errors", self.errors));
+            text.push_str(&format!(", {}", units::count(self.errors, "error")));
         }
         Observation::Summary { text, files: Some(files), bytes, errors: Some(self.errors) }
     }
@@ -136,6 +141,13 @@ fn quoted(s: &str) -> Option<&str> {
     let start = s.find('"')? + 1;
     let len = s[start..].find('"')?;
     Some(&s[start..start + len])
+}
+
+/// `N` of a progress line's `xfr#N, to-chk=A/B`.
+fn xfr(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix("xfr#")?;
+    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 /// Whether `line` starts with an `--itemize-changes` code such as `>f+++++++++` or `cd..t......`.
@@ -276,12 +288,20 @@ mod tests {
         assert_eq!(
             s,
             [Observation::Summary {
-                text: "1 files transferred, 10 B".into(),
+                text: "1 file transferred, 10 B".into(),
                 files: Some(1),
                 bytes: Some(10),
                 errors: Some(0)
             }]
         );
         assert!(RsyncReader::new().finish().is_empty());
+    }
+
+    #[test]
+    fn xfr_counts() {
+        assert_eq!(xfr("xfr#12, to-chk=34/60"), Some(12));
+        assert_eq!(xfr("xfr#7"), Some(7));
+        assert_eq!(xfr("to-chk=3/4"), None);
+        assert_eq!(xfr("xfr#, to-chk=3/4"), None);
     }
 }

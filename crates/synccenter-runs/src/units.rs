@@ -47,6 +47,11 @@ pub(crate) fn clip_to(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// `n` and a noun, plural unless `n` is 1: `1 file`, `3 files`, `0 errors`. English plurals in `s` only.
+pub(crate) fn count(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// A decimal integer that may contain thousands separators (`1,238,099`).
 pub(crate) fn integer_with_commas(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b',') {
@@ -93,6 +98,13 @@ mod tests {
         assert!(c.len() <= MAX_TEXT_BYTES);
         assert!(c.chars().all(|ch| ch == 'é'));
         assert_eq!(clip_to("aé", 2), "a");
+    }
+
+    #[test]
+    fn counts_agree_in_number() {
+        assert_eq!(count(1, "file"), "1 file");
+        assert_eq!(count(0, "file"), "0 files");
+        assert_eq!(count(300, "error"), "300 errors");
     }
 
     #[test]

@@ -11,7 +11,8 @@ fn example_parses() {
     assert_eq!(config.daemon.http.to_string(), "127.0.0.1:7420");
     assert_eq!(config.handlers.len(), 2);
     let backups = config.handler("BACKUPS").unwrap();
-    assert_eq!(backups.items.len(), 2);
+    assert_eq!(backups.items.len(), 3);
+    assert_eq!(backups.item("borg-home").unwrap().kind, Kind::Borg);
     let restic = backups.item("restic-home").unwrap();
     assert_eq!(restic.kind, Kind::Restic);
     assert_eq!(restic.retry.attempts, 5);
@@ -27,6 +28,15 @@ fn example_parses() {
     assert_eq!(notes.command, ["./sync-notes.sh", "--verbose"]);
     assert_eq!(notes.watchdog, Some(std::time::Duration::from_secs(300)));
     assert_eq!(config.handler("cloud").unwrap().items[0].watchdog, None, "no watchdog unless declared");
+}
+
+#[test]
+fn example_uses_every_kind() {
+    let config = parse(Config::example_toml(), Path::new("/c/config.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let used: Vec<Kind> = config.handlers.iter().flat_map(|h| h.items.iter().map(|i| i.kind)).collect();
+    for kind in Kind::ALL {
+        assert!(used.contains(&kind), "docs/config.example.toml has no item of kind {kind}");
+    }
 }
 
 #[test]

@@ -2,4 +2,5 @@
 
 mod errors;
 mod example;
+mod messages;
 mod schedule;

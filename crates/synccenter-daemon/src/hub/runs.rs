@@ -138,7 +138,7 @@ impl Hub {
 
     /// What the running tool printed, as progress, events and conflicts.
     fn observed(&mut self, session: SessionId, item: ItemId, observation: synccenter_runs::progress::Observation) {
-        use synccenter_core::{EventLevel, NewEvent, ProgressStatus as P};
+        use synccenter_core::{NewEvent, ProgressStatus as P};
         use synccenter_runs::progress::Observation as O;
         let event = |level, name: &str, description: &str| NewEvent {
             item: Some(item.clone()),
@@ -168,17 +168,6 @@ impl Hub {
                 };
                 let _ = self.center.report_progress(session, &item, status, Some(&text), step, max);
             }
-            O::Warning { message } => {
-                let _ = self.center.report_event(session, event(EventLevel::Warning, &message, &message));
-            }
-            O::Error { message, path } => {
-                let mut e = event(EventLevel::Error, &message, &message);
-                e.context = path;
-                let _ = self.center.report_event(session, e);
-            }
-            O::Summary { text, .. } => {
-                let _ = self.center.report_event(session, event(EventLevel::Info, "Summary", &text));
-            }
             O::Conflict { path, description, versions } if versions.len() >= 2 => {
                 let conflict = NewConflict {
                     item: Some(item.clone()),
@@ -200,11 +189,13 @@ impl Hub {
                     tracing::warn!(error = %e, "a conflict the tool reported was refused");
                 }
             }
-            O::Conflict { path, description, .. } => {
-                let text = format!("{path}: {description}");
-                let _ = self.center.report_event(session, event(EventLevel::Warning, "Conflict", &text));
+            other => {
+                if let Some(e) = other.event() {
+                    let mut event = event(e.level, e.name, &e.description);
+                    event.context = e.context;
+                    let _ = self.center.report_event(session, event);
+                }
             }
-            O::Log { .. } => {}
         }
     }
 

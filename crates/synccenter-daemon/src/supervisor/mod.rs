@@ -21,7 +21,8 @@
 //!   time limit; with a watchdog ([`RunSpec::watchdog`]) a run that shows no sign of life (an accepted
 //!   notification, or progress or text read from its output) for that long is stopped as hung;
 //! - a cancel, the time limit or the watchdog sends SIGTERM to the whole group at once, and SIGKILL after
-//!   [`RunSpec::grace`] (Windows has no polite stop for a windowless tree: it terminates the job at once); when the main process has ended, the pipes get [`DRAIN_AFTER_EXIT`] to reach
+//!   [`RunSpec::grace`]; from then on the errors, warnings and summary the tool prints as it dies are only
+//!   log lines ([`Observation::after_stop`]): the stop is synccenter's doing, not a failure of the tool (Windows has no polite stop for a windowless tree: it terminates the job at once); when the main process has ended, the pipes get [`DRAIN_AFTER_EXIT`] to reach
 //!   end-of-file (a grandchild holding them must not hang the run), then the group is SIGKILLed anyway, so
 //!   nothing started by the run survives it (also when the run's future is dropped half-way).
 //!
@@ -291,6 +292,8 @@ impl Watch {
         let pid = self.pid;
         let mut cancel_open = true;
         loop {
+            // Once synccenter is stopping the run, what the tool prints as it dies is only logged.
+            capture.stopping = self.stop.is_some();
             let exited = self.status.is_some();
             if exited && self.stdout.is_none() && self.stderr.is_none() {
                 break;
@@ -473,6 +476,8 @@ struct Capture {
     lines: Vec<String>,
     /// Progress or text was read since [`Capture::take_lively`] last asked: a sign of life.
     lively: bool,
+    /// The run is being stopped: observations pass through [`Observation::after_stop`].
+    stopping: bool,
 }
 
 impl Capture {
@@ -491,6 +496,7 @@ impl Capture {
             dropped_logs: 0,
             lines: Vec::new(),
             lively: false,
+            stopping: false,
         }
     }
 
@@ -534,7 +540,7 @@ impl Capture {
         if feed && !line.is_empty() {
             for obs in self.reader.line(stream, line) {
                 self.lively |= matches!(obs, Observation::Progress(_) | Observation::Text { .. });
-                self.enqueue(RunEvent::Observation(obs));
+                self.observed(obs);
             }
         }
     }
@@ -554,8 +560,13 @@ impl Capture {
             self.line(Stream::Stderr, &line, feed);
         }
         for obs in self.reader.finish() {
-            self.enqueue(RunEvent::Observation(obs));
+            self.observed(obs);
         }
+    }
+
+    fn observed(&mut self, obs: Observation) {
+        let obs = if self.stopping { obs.after_stop() } else { obs };
+        self.enqueue(RunEvent::Observation(obs));
     }
 
     fn take_lively(&mut self) -> bool {

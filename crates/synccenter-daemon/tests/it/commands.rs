@@ -1,4 +1,4 @@
-//! Command handlers end to end: handlers declared in `config.toml` run real rsync, restic and rclone
+//! Command handlers end to end: handlers declared in `config.toml` run real rsync, restic, rclone and borg
 //! commands and scripts on generated data in the test's temporary directory, through the real daemon.
 //!
 //! Each test starts a daemon with its own configuration and a subscribed watcher, and waits on what the
@@ -315,7 +315,7 @@ async fn rsync_of_a_generated_tree_succeeds_with_progress() {
     assert_progress(&run, &command);
     assert_eq!(read_tree(&dst), read_tree(&src), "the destination differs from the source");
     let events = item_events(&mut rig.ctl, "usb", "docs").await;
-    assert!(events.iter().any(|e| e["name"] == "Summary" && e["level"] == "info"), "no summary: {events:#?}");
+    assert!(events.iter().any(|e| e["name"] == "Transfer summary" && e["level"] == "info"), "no summary: {events:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,7 +351,7 @@ async fn restic_backup_into_a_fresh_repository() {
     assert_eq!(run.result["status"], "succeeded", "{}", run.result);
     assert_progress(&run, &command);
     let events = item_events(&mut rig.ctl, "restic", "home").await;
-    assert!(events.iter().any(|e| e["name"] == "Summary"), "no summary: {events:#?}");
+    assert!(events.iter().any(|e| e["name"] == "Transfer summary"), "no summary: {events:#?}");
     let snapshots = restic(&["snapshots", "--json", "--repo", path_str(&repo)]).expect("run restic snapshots");
     assert!(snapshots.status.success(), "{}", String::from_utf8_lossy(&snapshots.stderr));
     let list: Value = serde_json::from_slice(&snapshots.stdout).expect("restic snapshots --json");
@@ -388,7 +388,7 @@ async fn rclone_copy_between_local_directories() {
     assert_progress(&run, &command);
     assert_eq!(read_tree(&dst), read_tree(&src), "the destination differs from the source");
     let events = item_events(&mut rig.ctl, "cloud", "photos").await;
-    assert!(events.iter().any(|e| e["name"] == "Summary"), "no summary: {events:#?}");
+    assert!(events.iter().any(|e| e["name"] == "Transfer summary"), "no summary: {events:#?}");
     assert!(!events.iter().any(|e| e["level"] != "info"), "unexpected warnings or errors: {events:#?}");
 }
 
@@ -636,4 +636,147 @@ async fn arguments_are_passed_literally_and_a_missing_program_gives_a_clear_even
     assert_eq!(error["name"], "The command could not start", "{error}");
     let description = error["description"].as_str().unwrap_or_default();
     assert!(description.contains("synccenter-no-such-program") && description.contains("No such file"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsync_without_itemize_counts_the_files_it_sent() {
+    if !have("rsync") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    generate_tree(&src, 40, 10_000, 5);
+    let (s, d) = (format!("{}/", path_str(&src)), format!("{}/", path_str(&dst)));
+    // Neither --itemize-changes nor --stats: only the progress lines' xfr#N count the files.
+    let command = ["rsync", "-a", "--info=progress2", s.as_str(), d.as_str()];
+    let mut rig = start(dir, &handler_toml("usb", "docs", "rsync", &command, ""), None).await;
+
+    let run = start_and_follow(&mut rig, "usb").await;
+    assert_eq!(run.ended["status"], "succeeded", "{}", run.ended);
+    let events = item_events(&mut rig.ctl, "usb", "docs").await;
+    let summary = events.iter().find(|e| e["name"] == "Transfer summary").expect("a summary");
+    assert_eq!(summary["description"], "40 files transferred, 390.6 KiB", "{summary}");
+}
+
+/// Environment for borg runs kept in `dir`: the repository, a passphrase, and borg's own files.
+fn borg_env(dir: &Path) -> Vec<(&'static str, String)> {
+    let repo = dir.join("borg-repo");
+    vec![
+        ("BORG_REPO", path_str(&repo).to_owned()),
+        ("BORG_PASSPHRASE", "test".to_owned()),
+        ("BORG_BASE_DIR", path_str(&dir.join("borg-base")).to_owned()),
+    ]
+}
+
+/// `borg init` of the repository of [`borg_env`]; the `env = {…}` line of an item that uses it.
+fn borg_init(dir: &Path) -> String {
+    let env = borg_env(dir);
+    let init = std::process::Command::new("borg")
+        .args(["init", "--encryption", "repokey"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("run borg init");
+    assert!(init.status.success(), "borg init failed: {}", String::from_utf8_lossy(&init.stderr));
+    let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k} = {}", q(v))).collect();
+    format!("env = {{ {} }}", pairs.join(", "))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn borg_create_reports_progress_and_the_archive_totals() {
+    if !have("borg") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    generate_tree(&src, 6, 800_000, 6);
+    let env = borg_init(dir.path());
+    // lzma on incompressible data keeps borg busy for a few of its 0.2 s progress lines.
+    let command = ["borg", "create", "--progress", "--log-json", "--json", "-C", "lzma,6", "::first", path_str(&src)];
+    let mut rig = start(dir, &handler_toml("borg", "home", "borg", &command, &env), None).await;
+
+    let run = start_and_follow(&mut rig, "borg").await;
+    assert_eq!(run.result["status"], "succeeded", "{}", run.result);
+    let seen = tool_progress(&run.progress, &command);
+    assert!(seen.len() >= 3, "expected at least 3 distinct progress values, saw {seen:#?}");
+    let events = item_events(&mut rig.ctl, "borg", "home").await;
+    let summary = events.iter().find(|e| e["name"] == "Transfer summary").expect("a summary");
+    let text = summary["description"].as_str().unwrap_or_default();
+    assert!(text.starts_with("archive first: 6 files, 4.6 MiB read"), "{summary}");
+    assert!(!events.iter().any(|e| e["level"] != "info"), "unexpected warnings or errors: {events:#?}");
+}
+
+/// A run of each real tool that lasts well beyond its first progress report: kind, command, `env` line.
+fn long_runs(dir: &Path) -> Vec<(&'static str, Vec<String>, String)> {
+    let (src, out) = (dir.join("src"), dir.join("out"));
+    generate_tree(&src, 8, 1_000_000, 7);
+    let s = path_str(&src).to_owned();
+    let o = |name: &str| path_str(&out.join(name)).to_owned();
+    let own = |v: &[&str]| v.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    let mut runs = Vec::new();
+    if have("rsync") {
+        let c = own(&["rsync", "-a", "--info=progress2", "--itemize-changes", "--stats", "--bwlimit=300"]);
+        runs.push(("rsync", [c, vec![format!("{s}/"), format!("{}/", o("rsync"))]].concat(), String::new()));
+    }
+    if have("rclone") {
+        let c =
+            own(&["rclone", "copy", &s, &o("rclone"), "--use-json-log", "--stats", "1s", "-v", "--bwlimit", "300k"]);
+        runs.push(("rclone", c, "env = { RCLONE_CONFIG = \"/dev/null\" }".to_owned()));
+    }
+    if have("restic") {
+        let (repo, cache) = (o("restic"), o("restic-cache"));
+        let init = std::process::Command::new("restic")
+            .args(["init", "--repo", &repo])
+            .env("RESTIC_PASSWORD", "test")
+            .env("RESTIC_CACHE_DIR", &cache)
+            .output()
+            .expect("run restic init");
+        assert!(init.status.success(), "restic init failed: {}", String::from_utf8_lossy(&init.stderr));
+        let env = format!(
+            "env = {{ RESTIC_PASSWORD = \"test\", RESTIC_REPOSITORY = {}, RESTIC_CACHE_DIR = {} }}",
+            q(&repo),
+            q(&cache)
+        );
+        runs.push(("restic", own(&["restic", "backup", "--json", "--limit-upload", "300", &s]), env));
+    }
+    if have("borg") {
+        let env = borg_init(dir);
+        runs.push((
+            "borg",
+            own(&["borg", "create", "--progress", "--log-json", "--json", "-C", "lzma,9", "::a", &s]),
+            env,
+        ));
+    }
+    runs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_stopping_a_real_tool_gets_canceled_and_no_error_events() {
+    let data = tempfile::tempdir().expect("tempdir");
+    for (kind, command, env) in long_runs(data.path()) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let command: Vec<&str> = command.iter().map(String::as_str).collect();
+        let mut rig = start(dir, &handler_toml("long", "data", kind, &command, &env), None).await;
+
+        let started = rig.ctl.ok("control.start", json!({"handler": "long"})).await;
+        let request = started["requests"][0].clone();
+        // The tool is running and reporting before the person stops it.
+        let start_text = command.join(" ");
+        until_update(&mut rig.watch, |u| {
+            let running = u["status"] == "updating" || u["status"] == "updating_indeterminate";
+            u["type"] == "progress" && running && u["text"] != start_text.as_str()
+        })
+        .await;
+        rig.ctl.ok("control.stop", json!({"handler": "long"})).await;
+        let (ended, before) = until_update(&mut rig.watch, |u| is_session_ended(u, "long")).await;
+        assert_eq!(ended["status"], "canceled", "{kind}: {ended}");
+        let last = before.iter().rev().find(|u| u["type"] == "progress").expect("the item's final progress");
+        assert_eq!(
+            (&last["status"], &last["text"]),
+            (&json!("canceled"), &json!(format!("{kind} was stopped at your request")))
+        );
+        let result = rig.ctl.next_push_of("control.sync_result").await["params"].clone();
+        assert_eq!((&result["request"], &result["status"]), (&request, &json!("canceled")), "{kind}: {result}");
+        let events = item_events(&mut rig.ctl, "long", "data").await;
+        assert!(events.iter().all(|e| e["level"] == "info"), "{kind}: a stop is not an error: {events:#?}");
+    }
 }

@@ -60,7 +60,7 @@ fn rclone_unreadable_file() {
             Some("secret.txt")
         )
     );
-    assert_eq!(summary(&obs), (Some(1), Some(5000), Some(1), "1 files, 4.9 KiB transferred, 2 checked, 1 errors"));
+    assert_eq!(summary(&obs), (Some(1), Some(5000), Some(1), "1 file, 4.9 KiB transferred, 2 checked, 1 error"));
     let o = classify(exit(1), Kind::Rclone, &obs);
     assert_eq!((o.status, o.retryable), (Final::Failed, true));
 }

@@ -82,3 +82,13 @@ fn rsync_vanished_file_is_a_warning_and_success() {
     assert_eq!(o.status, Final::Succeeded);
     assert_eq!(o.reason, "rsync succeeded (some files vanished before they could be transferred) with 2 warnings");
 }
+
+#[test]
+fn rsync_without_itemize_counts_files_from_progress_lines() {
+    // `rsync -a --info=progress2` of 300 files of 200,000 bytes: no itemized lines, no --stats.
+    let obs = replay(Kind::Rsync, Some("rsync-progress2-plain.txt"), None);
+    assert_progress_advances(&progress(&obs));
+    assert_eq!(summary(&obs), (Some(300), Some(60_000_000), Some(0), "300 files transferred, 57.2 MiB"));
+    let split = replay_split(Kind::Rsync, Some("rsync-progress2-plain.txt"), None, &['\r', '\n']);
+    assert_eq!(summary(&split).0, Some(300));
+}
