@@ -18,6 +18,7 @@ mod hub;
 mod inbox;
 mod outbox;
 mod queries;
+mod runlog;
 mod runtime;
 mod scheduler;
 mod settings;
@@ -38,6 +39,7 @@ use crate::store::DaemonStore;
 use synccenter_core::Store as _;
 
 pub use fleet::FleetTimings;
+pub use runlog::LogLimits;
 pub use runtime::{RandomIds, SystemClock};
 pub use settings::{Intervals, Limits};
 pub use synccenter_platform::transport::{Listener, SocketError, bind};
@@ -72,6 +74,8 @@ pub struct Config {
     pub store_page_limit: Option<PageLimit>,
     /// Caps on what one client may hold (items per session are `center.max_items_per_session`).
     pub limits: Limits,
+    /// How much the command runs' logs (`logs/` in the data directory) keep.
+    pub logs: LogLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -104,6 +108,7 @@ impl Config {
             http: None,
             store_page_limit: None,
             limits: Limits::default(),
+            logs: LogLimits::default(),
         }
     }
 }
@@ -272,7 +277,11 @@ async fn start_hub(
         },
         intervals: config.intervals,
         limits: config.limits,
-        scheduler: scheduler::Scheduler::new(config.config_file.clone(), clock.now()),
+        scheduler: {
+            let mut scheduler = scheduler::Scheduler::new(config.config_file.clone(), clock.now());
+            scheduler.keep_logs(runlog::LogSetup::new(&config.data_dir, config.logs));
+            scheduler
+        },
         fleet: fleet.clone(),
         health,
         runs: runs_tx,

@@ -17,6 +17,7 @@ use synccenter_runs::outcome::{Final, Outcome, classify};
 use synccenter_runs::progress::{Kind, Observation};
 use tokio::sync::{mpsc, watch};
 
+use crate::runlog::{self, LogSetup, LogTarget};
 use crate::supervisor::{self, RunEvent, RunSpec};
 
 /// Owner IDs of the daemon's own runs; connections count up from 1 and never get here.
@@ -81,6 +82,8 @@ pub(crate) struct Scheduler {
     runs: HashMap<SessionId, Run>,
     owners: HashMap<OwnerId, SessionId>,
     next_owner: u64,
+    /// Where runs keep their logs; `None` keeps none.
+    logs: Option<LogSetup>,
 }
 
 /// A start to issue: items of a handler that are due.
@@ -102,7 +105,22 @@ impl Scheduler {
             runs: HashMap::new(),
             owners: HashMap::new(),
             next_owner: RUN_OWNER_BASE,
+            logs: None,
         }
+    }
+
+    /// Runs keep their logs there from now on.
+    pub(crate) fn keep_logs(&mut self, logs: LogSetup) {
+        self.logs = Some(logs);
+    }
+
+    pub(crate) fn logs(&self) -> Option<&LogSetup> {
+        self.logs.as_ref()
+    }
+
+    /// Whether `session` is a run still going (its log may still grow).
+    pub(crate) fn is_running(&self, session: SessionId) -> bool {
+        self.runs.contains_key(&session)
     }
 
     /// Reads the configuration file. On error the last good configuration stays in force.
@@ -299,7 +317,7 @@ impl Scheduler {
         self.owners.insert(owner, session);
         let plan: Vec<ItemConfig> = items.iter().filter_map(|i| self.item(handler, i).cloned()).collect();
         let grace = self.config.daemon.grace_period;
-        tokio::spawn(run_items(session, plan, grace, rx, hub));
+        tokio::spawn(run_items(session, plan, grace, self.logs.clone(), rx, hub));
     }
 
     /// A stop for one of the daemon's runs; false when `owner` is not a run.
@@ -351,9 +369,16 @@ async fn run_items(
     session: SessionId,
     plan: Vec<ItemConfig>,
     grace: Duration,
+    logs: Option<LogSetup>,
     cancel: watch::Receiver<CancelSet>,
     hub: mpsc::Sender<RunMsg>,
 ) {
+    if let Some(setup) = logs.clone() {
+        let removed = tokio::task::spawn_blocking(move || runlog::prune(&setup, session)).await.unwrap_or(0);
+        if removed > 0 {
+            tracing::info!(removed, "removed old run logs");
+        }
+    }
     for item in plan {
         let id = item.id.clone();
         let send = |msg| {
@@ -393,7 +418,8 @@ async fn run_items(
         if !send(RunMsg::ItemStarted { session, item: id.clone(), text }).await {
             return;
         }
-        let done = run_one(session, &item, grace, cancel.clone(), &hub).await;
+        let log = logs.clone().map(|setup| LogTarget { setup, session, item: id.to_string() });
+        let done = run_one(session, &item, grace, log, cancel.clone(), &hub).await;
         if !send(RunMsg::ItemDone { session, item: id, done }).await {
             return;
         }
@@ -405,6 +431,7 @@ async fn run_one(
     session: SessionId,
     item: &ItemConfig,
     grace: Duration,
+    log: Option<LogTarget>,
     mut cancel: watch::Receiver<CancelSet>,
     hub: &mpsc::Sender<RunMsg>,
 ) -> ItemDone {
@@ -450,6 +477,7 @@ async fn run_one(
         kind: item.kind,
         max_output: supervisor::DEFAULT_MAX_OUTPUT,
         watchdog: item.watchdog,
+        log,
     };
     let report = supervisor::run(spec, stop_rx, events_tx).await;
     watcher.abort();

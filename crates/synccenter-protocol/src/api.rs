@@ -223,6 +223,8 @@ declare! {
     PingReport = "ping.report", PingReportParams => PingReportResult, Always;
     /// An item's ping UUID, its handler's ping key, and the URLs built from them.
     PingUrl = "ping.url", PingUrlParams => PingUrlResult, Never;
+    /// A page of a command run's log (reads its file).
+    LogsRead = "logs.read", LogsReadParams => LogsReadResult, Never;
     /// Every host of the fleet.
     FleetHosts = "fleet.hosts", Empty => FleetHostsResult, Never;
     /// Handlers of every host.

@@ -4,7 +4,7 @@
 //! IDs travel as strings and are validated by the daemon (1..=63 UTF-16 units, no control characters);
 //! sessions, events and conflicts are UUIDs; times are RFC 3339 UTC strings.
 //!
-//! One file per family of methods (`session`, `registry`, `control`, `results`, `ping`, `feed` for the live feed and
+//! One file per family of methods (`session`, `registry`, `control`, `results`, `ping`, `logs`, `feed` for the live feed and
 //! the pushes), all re-exported here; this file holds the names, `hello` and `status`.
 
 // A field whose name says what it is has no doc comment; docs/protocol.md describes every field.
@@ -19,6 +19,7 @@ mod decode;
 pub use decode::{decode_params, object_only};
 mod control;
 mod feed;
+mod logs;
 mod ping;
 mod registry;
 mod results;
@@ -26,6 +27,7 @@ mod session;
 
 pub use control::*;
 pub use feed::*;
+pub use logs::*;
 pub use ping::*;
 pub use registry::*;
 pub use results::*;

@@ -13,6 +13,7 @@
 //! - `feed`: notices and the live feed.
 //! - `runs`: command handlers' runs, schedules and configuration.
 //! - `ping`: Healthchecks-style pings: their secret names and the sessions they open.
+//! - `logs`: run logs (`logs.read`), read off the hub's task.
 //! - `run`: the loop that drains connections' queues in turns and talks to the writer.
 
 mod control;
@@ -20,6 +21,7 @@ mod dispatch;
 mod feed;
 mod info;
 mod ledger;
+mod logs;
 mod ping;
 mod registry;
 mod results;

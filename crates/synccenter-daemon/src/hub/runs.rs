@@ -209,11 +209,17 @@ impl Hub {
             Final::Disconnected => P::Disconnected,
         };
         let handler = self.center.session(session).map(|v| v.handler).ok();
+        // A run that started has a log; the failure event points to it.
+        let log_command = (self.setup.scheduler.logs().is_some() && done.not_started.is_none())
+            .then(|| format!("synccenter logs {session} {}", shell_word(item.as_str())));
         let _ = self.center.report_progress(session, &item, status, Some(&done.outcome.reason), 0, 0);
         let event = match (status, &done.not_started) {
             (P::Failed, Some(why)) => Some((EventLevel::Error, "The command could not start".to_owned(), why.clone())),
             (P::Failed, None) => {
                 let mut description = done.outcome.reason.clone();
+                if let Some(command) = &log_command {
+                    description.push_str(&format!("\n\nIts whole output: {command}"));
+                }
                 if !done.stderr_tail.trim().is_empty() {
                     description.push_str("\n\nEnd of its error output:\n");
                     description.push_str(&done.stderr_tail);
@@ -226,11 +232,14 @@ impl Hub {
             _ => None,
         };
         if let Some((level, name, description)) = event {
+            let link = log_command.filter(|_| status == P::Failed);
             let e = NewEvent {
                 item: Some(item.clone()),
                 level: Some(level),
                 name: Some(name),
                 description: Some(description),
+                link_text: link.as_ref().map(|_| "Run log".to_owned()),
+                link_reference: link,
                 ..NewEvent::default()
             };
             let _ = self.center.report_event(session, e);
@@ -262,4 +271,10 @@ impl Hub {
     pub(super) fn next_run_any(&self) -> Option<synccenter_core::Timestamp> {
         self.every_item().filter_map(|(h, i)| self.setup.scheduler.next_run(&h, &i)).min()
     }
+}
+
+/// `word` as one word of a POSIX shell command line: as it is when it is plain, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:@%+=,".contains(&b));
+    if plain { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }

@@ -16,6 +16,7 @@ use crate::convert::{self, RpcResult};
 use crate::fleet::FleetLink;
 use crate::inbox::HubMsg;
 use crate::outbox::{Reply, json};
+use crate::runlog;
 use crate::store::DaemonStore;
 
 mod fleet;
@@ -40,6 +41,44 @@ pub(crate) enum Query {
     FleetSessions(FleetSessionsParams),
     FleetEvents(FleetEventsParams),
     FleetConflicts(Vec<ConflictInfo>, FleetConflictsParams),
+    LogRead(LogRead),
+}
+
+/// A page of a run's log to read (`logs.read`), with what the hub knew.
+#[derive(Debug)]
+pub(crate) struct LogRead {
+    pub(crate) path: std::path::PathBuf,
+    /// As the client named it, for messages.
+    pub(crate) session: String,
+    pub(crate) item: Option<String>,
+    pub(crate) offset: u64,
+    pub(crate) limit: usize,
+    /// The run still goes: its log may grow, or not exist yet.
+    pub(crate) running: bool,
+}
+
+impl LogRead {
+    async fn run(self) -> Reply {
+        let LogRead { path, session, item, offset, limit, running } = self;
+        let page = tokio::task::spawn_blocking(move || runlog::read(&path, item.as_deref(), offset, limit))
+            .await
+            .map_err(|e| convert::invalid(format!("cannot read the log: {e}")))?;
+        let page = match page {
+            Ok(page) => page,
+            Err(runlog::ReadError::Missing) if running && offset == 0 => {
+                runlog::Page { text: String::new(), next_offset: 0, at_end: true }
+            }
+            Err(runlog::ReadError::Missing) => {
+                return Err(convert::invalid(format!(
+                    "session {session} has no log: only the runs of command handlers have one, and old ones are \
+                     removed (docs/commands.md, Run logs)"
+                )));
+            }
+            Err(e) => return Err(convert::invalid(e.to_string())),
+        };
+        let complete = page.at_end && !running;
+        Ok(json(m::LogsReadResult { text: page.text, next_offset: page.next_offset, complete }))
+    }
 }
 
 /// What a query needs besides its parameters.
@@ -90,6 +129,7 @@ impl Query {
             Query::FleetSessions(p) => fleet::sessions(cx.fleet, cx.store, p).await,
             Query::FleetEvents(p) => fleet::events(cx.fleet, cx.store, p).await,
             Query::FleetConflicts(local, p) => fleet::conflicts(cx.fleet, local, p).await,
+            Query::LogRead(read) => read.run().await,
         }
     }
 }

@@ -49,6 +49,8 @@ use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
+use crate::runlog::{self, LogTarget, RunLog};
+
 /// The grace between SIGTERM and SIGKILL in tests (the daemon takes it from `config.toml`).
 #[cfg(all(test, unix))]
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(10);
@@ -89,6 +91,8 @@ pub(crate) struct RunSpec {
     pub(crate) max_output: u64,
     /// How long the run may go without a sign of life before it is stopped as hung; `None` means no watchdog.
     pub(crate) watchdog: Option<Duration>,
+    /// Where every line goes as well ([`crate::runlog`]); `None` keeps no log.
+    pub(crate) log: Option<LogTarget>,
 }
 
 #[cfg(all(test, unix))]
@@ -106,6 +110,7 @@ impl RunSpec {
             kind,
             max_output: DEFAULT_MAX_OUTPUT,
             watchdog: None,
+            log: None,
         }
     }
 }
@@ -166,20 +171,25 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
         spawn_error: None,
         errno: None,
     };
+    let mut log = RunLog::open(spec.log.as_ref());
     if *cancel.borrow_and_update() {
         report.exit.cancelled = true;
+        log.finish("stopped before it started");
         return report;
     }
     let notify = Notify::open();
     let (mut child, group, pid) = match start(&spec, notify.path()).await {
         Ok(started) => started,
         Err(message) => {
+            log.finish(&message);
             report.spawn_error = Some(message);
             return report;
         }
     };
     tracing::debug!(program = %spec.program, pid, "command started");
-    let mut capture = Capture::new(spec.kind, spec.max_output, events.clone());
+    log.note(&format!("started: {}", command_line(&spec)));
+    log.flush();
+    let mut capture = Capture::new(spec.kind, spec.max_output, events.clone(), log);
     capture.enqueue(RunEvent::Started { pid });
     let mut watch = Watch::new(&mut child, &spec, pid, notify);
     watch.run(&mut child, &group, &mut capture, cancel, &events).await;
@@ -212,6 +222,7 @@ pub(crate) async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>, events
         Some(Err(e)) => tracing::warn!(pid, "cannot read the exit status of `{}`: {e}", spec.program),
         None => {}
     }
+    capture.log.finish(&ended(&report.exit));
     report.stderr_tail = capture.tail.render();
     report.output_truncated = capture.truncated();
     if capture.dropped_logs > 0 {
@@ -436,6 +447,30 @@ fn command(spec: &RunSpec, notify: Option<&Path>) -> Command {
     cmd
 }
 
+/// The command as the log's first note shows it.
+fn command_line(spec: &RunSpec) -> String {
+    std::iter::once(&spec.program).chain(&spec.args).map(String::as_str).collect::<Vec<_>>().join(" ")
+}
+
+/// The log's last note: how the process ended.
+fn ended(exit: &ExitInfo) -> String {
+    let how = match (exit.code, exit.signal) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => "exit status unknown".to_owned(),
+    };
+    let why = if exit.cancelled {
+        ", stopped on request"
+    } else if exit.timed_out {
+        ", stopped at its time limit"
+    } else if exit.hung.is_some() {
+        ", stopped by its watchdog"
+    } else {
+        ""
+    };
+    format!("ended: {how}{why}")
+}
+
 /// A human sentence for a failed spawn.
 fn spawn_message(spec: &RunSpec, err: &io::Error) -> String {
     match &spec.workdir {
@@ -473,15 +508,17 @@ struct Capture {
     pending: VecDeque<RunEvent>,
     events_closed: bool,
     dropped_logs: u64,
-    lines: Vec<String>,
+    lines: Vec<(String, bool)>,
     /// Progress or text was read since [`Capture::take_lively`] last asked: a sign of life.
     lively: bool,
     /// The run is being stopped: observations pass through [`Observation::after_stop`].
     stopping: bool,
+    /// Every line, also past `max_output`.
+    log: RunLog,
 }
 
 impl Capture {
-    fn new(kind: Kind, max_output: u64, events: mpsc::Sender<RunEvent>) -> Capture {
+    fn new(kind: Kind, max_output: u64, events: mpsc::Sender<RunEvent>, log: RunLog) -> Capture {
         Capture {
             reader: synccenter_runs::progress::reader(kind),
             tail: StderrTail::new(TAIL_LINES, TAIL_BYTES),
@@ -497,6 +534,7 @@ impl Capture {
             lines: Vec::new(),
             lively: false,
             stopping: false,
+            log,
         }
     }
 
@@ -511,14 +549,14 @@ impl Capture {
         if !over.is_empty() {
             if !self.over_cap {
                 self.over_cap = true;
-                // A stdout line cut by the cap is not fed half.
-                self.stdout.clear();
+                // The line in progress is still split (for the log), but no longer fed: never half.
                 tracing::debug!(max_output = self.max_output, "output cap reached; draining the rest");
+                let note = format!("{} bytes of output read: from here on, lines only go to this log", self.max_output);
+                self.log.note(&note);
             }
-            if stream == Stream::Stderr {
-                self.split(stream, over, false);
-            }
+            self.split(stream, over, false);
         }
+        self.log.flush();
     }
 
     fn split(&mut self, stream: Stream, data: &[u8], feed: bool) {
@@ -527,13 +565,18 @@ impl Capture {
             Stream::Stdout => self.stdout.push(data, &mut lines),
             Stream::Stderr => self.stderr.push(data, &mut lines),
         }
-        for line in lines.drain(..) {
-            self.line(stream, &line, feed);
+        for (line, cut) in lines.drain(..) {
+            self.line(stream, &line, cut, feed);
         }
         self.lines = lines;
     }
 
-    fn line(&mut self, stream: Stream, line: &str, feed: bool) {
+    fn line(&mut self, stream: Stream, line: &str, cut: bool, feed: bool) {
+        let logged = match stream {
+            Stream::Stdout => runlog::Stream::Out,
+            Stream::Stderr => runlog::Stream::Err,
+        };
+        self.log.line(logged, line, cut);
         if stream == Stream::Stderr {
             self.tail.push(line);
         }
@@ -548,16 +591,14 @@ impl Capture {
     /// Both streams are done: the last unterminated lines, then whatever the reader still holds.
     fn finish(&mut self) {
         let mut lines = Vec::new();
-        if !self.over_cap {
-            self.stdout.finish(&mut lines);
-            for line in lines.drain(..) {
-                self.line(Stream::Stdout, &line, true);
-            }
+        let feed = !self.over_cap;
+        self.stdout.finish(&mut lines);
+        for (line, cut) in lines.drain(..) {
+            self.line(Stream::Stdout, &line, cut, feed);
         }
         self.stderr.finish(&mut lines);
-        let feed = !self.over_cap;
-        for line in lines.drain(..) {
-            self.line(Stream::Stderr, &line, feed);
+        for (line, cut) in lines.drain(..) {
+            self.line(Stream::Stderr, &line, cut, feed);
         }
         for obs in self.reader.finish() {
             self.observed(obs);
@@ -649,19 +690,19 @@ impl LineSplitter {
         LineSplitter { lines: LineBuffer::new(framer, 0), split_cr, truncated: false }
     }
 
-    fn push(&mut self, data: &[u8], out: &mut Vec<String>) {
+    fn push(&mut self, data: &[u8], out: &mut Vec<(String, bool)>) {
         self.lines.buf_mut().extend_from_slice(data);
         self.drain(false, out);
     }
 
-    fn drain(&mut self, eof: bool, out: &mut Vec<String>) {
+    fn drain(&mut self, eof: bool, out: &mut Vec<(String, bool)>) {
         let Self { lines, split_cr, truncated } = self;
         lines.drain(eof, |frame| {
-            let mut line = match frame {
-                LineFrame::Line(line) => line,
+            let (mut line, cut) = match frame {
+                LineFrame::Line(line) => (line, false),
                 LineFrame::Truncated(head) => {
                     *truncated = true;
-                    head
+                    (head, true)
                 }
                 // Not from a truncating framer.
                 LineFrame::TooLong => {
@@ -672,18 +713,13 @@ impl LineSplitter {
             if !*split_cr && let Some(l) = line.strip_suffix(b"\r") {
                 line = l;
             }
-            out.push(String::from_utf8_lossy(line).into_owned());
+            out.push((String::from_utf8_lossy(line).into_owned(), cut));
         });
     }
 
     /// The last line, if it had no terminator.
-    fn finish(&mut self, out: &mut Vec<String>) {
+    fn finish(&mut self, out: &mut Vec<(String, bool)>) {
         self.drain(true, out);
-    }
-
-    /// Forgets the line in progress.
-    fn clear(&mut self) {
-        self.lines.clear();
     }
 }
 

@@ -73,6 +73,7 @@ fn methods() -> Vec<(&'static str, Decode, Value)> {
         ("subscribe", decode::<m::Empty>, json!({})),
         ("ping.report", decode::<m::PingReportParams>, json!({})),
         ("ping.url", decode::<m::PingUrlParams>, json!({"handler": "h", "item": "a"})),
+        ("logs.read", decode::<m::LogsReadParams>, json!({"session": "s"})),
         (fleet::FLEET_HOSTS, decode::<m::Empty>, json!({})),
         (fleet::FLEET_HANDLERS, decode::<FleetHandlersParams>, json!({})),
         (fleet::FLEET_SESSIONS, decode::<FleetSessionsParams>, json!({})),
