@@ -161,6 +161,16 @@ pub(crate) enum Command {
         /// The item.
         item: String,
     },
+    /// Print the whole output of a command run (its session), or of one item of it.
+    Logs {
+        /// The run's session (as `sessions --history`, the run's failure event and the dashboard show it).
+        session: String,
+        /// Only this item's lines.
+        item: Option<String>,
+        /// Keep printing while the run goes; return when it has ended.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Check, back up or recover the database file (works without the daemon).
     #[command(subcommand)]
     Db(DbCommand),

@@ -8,6 +8,7 @@ mod daemon;
 mod db;
 mod exit;
 mod fleet;
+mod logs;
 mod output;
 mod ping;
 mod run;
@@ -109,6 +110,7 @@ fn run_client(
             Command::Run(args) => run::run(&ctx, args).await,
             Command::Register(args) => verbs::register(&ctx, args).await,
             Command::PingUrl { handler, item } => ping::ping_url(&ctx, &handler, &item).await,
+            Command::Logs { session, item, follow } => logs::logs(&ctx, session, item, follow).await,
         }
     })
 }

@@ -14,10 +14,10 @@ use synccenter_protocol::methods::{
     ControlTargetParams, CreateSessionParams, CreateSessionResult, DeleteItemParams, Empty, EnableParams, EventInfo,
     EventParams, EventsFilterParams, EventsListResult, EventsRemoveParams, HandlerInfo, HandlerListParams,
     HandlerListResult, HandlerParams, HandlerRegisterParams, HelloParams, HelloResult, ItemInfo, ItemListParams,
-    ItemListResult, ItemRegisterParams, PauseParams, PingReportParams, PingReportResult, PingUrlParams, PingUrlResult,
-    RemovedResult, ResolveParams, ResolveResult, ResumeParams, SessionInfo, SessionRecordInfo, SessionsHistoryParams,
-    SessionsHistoryResult, SessionsListResult, StartResult, StatusResult, SubscribeResult, SyncFailedParams,
-    VersionRange,
+    ItemListResult, ItemRegisterParams, LogsReadParams, LogsReadResult, PauseParams, PingReportParams,
+    PingReportResult, PingUrlParams, PingUrlResult, RemovedResult, ResolveParams, ResolveResult, ResumeParams,
+    SessionInfo, SessionRecordInfo, SessionsHistoryParams, SessionsHistoryResult, SessionsListResult, StartResult,
+    StatusResult, SubscribeResult, SyncFailedParams, VersionRange,
 };
 use synccenter_protocol::{Env, MIN_SUPPORTED_PROTOCOL, Overrides, PROTOCOL_VERSION, Paths};
 use tokio::sync::mpsc;
@@ -290,6 +290,11 @@ impl Client {
     /// `ping.report`: a Healthchecks-style ping for one item.
     pub async fn ping_report(&self, params: PingReportParams) -> Result<PingReportResult, ClientError> {
         self.request::<api::PingReport>(&params).await
+    }
+
+    /// `logs.read`: a page of a command run's log.
+    pub async fn logs_read(&self, params: LogsReadParams) -> Result<LogsReadResult, ClientError> {
+        self.request::<api::LogsRead>(&params).await
     }
 
     /// `ping.url`: an item's ping UUID, its handler's ping key, and the URLs built from them.

@@ -6,6 +6,9 @@
 #[cfg(unix)]
 mod crash;
 mod db;
+// Shell scripts, /dev/urandom and file modes.
+#[cfg(unix)]
+mod logs;
 // systemd-notify, Python's sdnotify and FIFOs: sd_notify is supported on Linux only.
 #[cfg(unix)]
 mod notify;
