@@ -916,7 +916,23 @@ function renderDetails(root, e) {
     e.description ? el('p', { class: 'description', testid: 'event-description', text: e.description }) : null,
     link ? el('p', {}, link) : null,
     ctx ? [el('h4', { text: 'Context' }), el('pre', { class: 'context', testid: 'event-context', text: ctx })] : null,
+    e.session ? runLog(e.session, e.item) : null,
     button('Remove', `remove-selected-event`, () => removeEvent(e.event), { cls: 'small ghost' }));
+}
+
+// The "log" link: the first page of the run's whole output (`logs.read`; a session a client reported has none).
+function runLog(session, item) {
+  const out = el('pre', { class: 'context', testid: 'run-log' });
+  out.hidden = true;
+  const query = item ? `?item=${encodeURIComponent(item)}` : '';
+  const show = async () => {
+    try {
+      const page = await api('GET', `/sessions/${encodeURIComponent(session)}/log${query}`, undefined, { quiet: true });
+      out.textContent = page.text + (page.complete ? '' : `\n… the rest: synccenter logs ${session}`);
+    } catch (err) { out.textContent = err.message; }
+    out.hidden = false;
+  };
+  return [button('log', 'show-run-log', show, { cls: 'small ghost', aria: 'Show the run log' }), out];
 }
 
 async function removeEvent(id) {

@@ -21,7 +21,7 @@ use synccenter_protocol::fleet::{
 };
 use synccenter_protocol::methods::{
     ActivateParams, ChoiceWire, ConflictsListParams, ControlTargetParams, Empty, EnableParams, EventsFilterParams,
-    PauseParams, ResolveParams, ResumeParams, SessionsHistoryParams,
+    LogsReadParams, PauseParams, ResolveParams, ResumeParams, SessionsHistoryParams,
 };
 use synccenter_protocol::{EventLevelWire, MAX_PAGE};
 use time::{Date, OffsetDateTime};
@@ -128,6 +128,24 @@ pub(crate) async fn items(
 /// `GET /api/v1/handlers/{h}/items/{i}/ping-url`: where the item's pings go, as `synccenter ping-url` prints it.
 pub(crate) async fn ping_url(State(state): State<Arc<AppState>>, Path((h, i)): Path<(String, String)>) -> ApiResult {
     json_ok(client(&state)?.ping_url(&h, &i).await?)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LogQuery {
+    item: Option<String>,
+    offset: Option<u64>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/sessions/{id}/log`: `logs.read`.
+pub(crate) async fn run_log(
+    State(state): State<Arc<AppState>>,
+    Path(session): Path<String>,
+    q: Result<Query<LogQuery>, QueryRejection>,
+) -> ApiResult {
+    let q = query(q)?;
+    let params = LogsReadParams { session, item: q.item, offset: q.offset, limit: q.limit };
+    json_ok(client(&state)?.logs_read(params).await?)
 }
 
 pub(crate) async fn sessions(State(state): State<Arc<AppState>>) -> ApiResult {

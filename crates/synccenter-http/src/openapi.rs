@@ -56,7 +56,7 @@ fn schemas() -> Value {
         &["item", "step", "max_step", "text"],
         false,
     );
-    json!({
+    let mut schemas = json!({
         "Error": obj(&[("error", obj(&[("message", string()), ("hresult", int()), ("name", string())], &["message", "hresult", "name"], false))], &["error"], false),
         "Empty": obj(&[], &[], false),
         "Status": obj(&[
@@ -143,7 +143,14 @@ fn schemas() -> Value {
         ], &["handler", "days"], false),
         "Update": {"type": "object", "description": "The protocol's `update` push: `seq`, `type` and the fields of the change.", "properties": {"seq": int(), "type": string()}, "required": ["seq", "type"]},
         "OpenApi": {"type": "object"},
-    })
+    });
+    // Outside the literal above, which is at `json!`'s recursion limit.
+    schemas["RunLog"] = obj(
+        &[("text", string()), ("next_offset", int()), ("complete", boolean())],
+        &["text", "next_offset", "complete"],
+        false,
+    );
+    schemas
 }
 
 fn operation(route: &RouteDoc) -> Value {

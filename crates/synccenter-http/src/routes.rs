@@ -131,6 +131,22 @@ fn routes() -> Vec<Route> {
         ),
         route(
             "GET",
+            "/api/v1/sessions/{id}/log",
+            "A page of a command run's log (`logs.read`; docs/commands.md, Run logs).",
+            const {
+                &[
+                    ID_PATH,
+                    param("item", Query, "string", "Only this item's lines."),
+                    param("offset", Query, "integer", "Where to start: 0, or the `next_offset` of the previous page."),
+                    param("limit", Query, "integer", "Bytes of the log to read (at most 1048576)."),
+                ]
+            },
+            None,
+            "RunLog",
+            get(api::run_log),
+        ),
+        route(
+            "GET",
             "/api/v1/fleet",
             "Every host of the fleet with its liveness, handlers and live sessions (`fleet.hosts`, `fleet.handlers`, `fleet.sessions` with `live`); a daemon on its own store is a fleet of one.",
             const { &[INCLUDE_HIDDEN] },

@@ -6,6 +6,7 @@
 mod api;
 mod fleet;
 mod ping_url;
+mod run_log;
 mod security;
 mod serve;
 mod stream;
