@@ -39,7 +39,15 @@ pub(crate) fn run(
         config.config_file = Some(paths.config.clone());
         config.reload_on_sighup = true;
         config.http = http.map(std::sync::Arc::new);
-        synccenter_daemon::run(config, listener, shutdown_signal()).await?;
+        // The desktop part (KDE job server) runs beside the daemon while it runs, when there is a session bus.
+        let desktop = crate::desktop::wanted(&paths.config)
+            .then(|| tokio::spawn(crate::desktop::supervise(paths.socket.clone())));
+        let ran = synccenter_daemon::run(config, listener, shutdown_signal()).await;
+        if let Some(d) = desktop {
+            d.abort();
+            let _ = d.await;
+        }
+        ran?;
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }
@@ -103,7 +111,7 @@ pub(crate) fn check_config(env: &Env, overrides: &Overrides, json: bool) -> anyh
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::exit::Exit::FAILURE) })
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let Ok(mut signals) = synccenter_platform::process::StopSignals::install() else {
         tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
         return std::future::pending().await;

@@ -113,6 +113,8 @@ pub(crate) struct Hub {
     reports_taken: u64,
     /// Command handlers registered from the configuration, to remove those a reload drops.
     configured: BTreeSet<HandlerId>,
+    /// The latest `desktop.report` and its connection (shown by `status` while that connection is open).
+    desktop: Option<(ConnId, String)>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -129,6 +131,7 @@ impl Hub {
             setup,
             conns: BTreeMap::new(),
             creators: HashMap::new(),
+            desktop: None,
             request_owner: HashMap::new(),
             leases: HashMap::new(),
             ledger: ProgressLedger::default(),
