@@ -6,6 +6,9 @@
 #[cfg(unix)]
 mod crash;
 mod db;
+// `synccenter desktop` on a private dbus-daemon, driven by the real kioclient5 (Linux packages).
+#[cfg(unix)]
+mod desktop;
 mod run_anywhere;
 // The service definitions in contrib/, started as their service manager would and stopped with SIGTERM.
 #[cfg(unix)]
