@@ -13,14 +13,7 @@ pub(crate) fn run(
     host: Option<String>,
     fleet: &crate::cli::FleetArgs,
 ) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SYNCCENTER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_ansi(false)
-        .init();
+    log_to_stderr();
     let paths = Paths::resolve(env, overrides).context("cannot resolve the daemon's paths")?;
     let runtime = synccenter_daemon::runtime().context("cannot start the async runtime")?;
     // The dashboard's address is checked before the socket is bound, so a refused one leaves nothing behind.
@@ -50,6 +43,18 @@ pub(crate) fn run(
         ran?;
         anyhow::Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Logs to stderr at `SYNCCENTER_LOG`'s level (default `info`), for the daemon and `synccenter desktop`.
+pub(crate) fn log_to_stderr() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SYNCCENTER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_ansi(false)
+        .try_init();
 }
 
 /// Binds the dashboard's address: `--http`, else `[daemon] http` of the configuration, else the default. Only

@@ -16,14 +16,7 @@ fn bus_address() -> Option<String> {
 }
 
 pub(crate) async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SYNCCENTER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_ansi(false)
-        .try_init();
+    crate::daemon::log_to_stderr();
     let options = synccenter_desktop::Options { socket: ctx.socket.clone(), bus_address: bus_address() };
     synccenter_desktop::run(options, crate::daemon::shutdown_signal()).await.context("synccenter desktop")?;
     Ok(Exit::OK)

@@ -291,12 +291,8 @@ impl JobV2 {
         self.0.set(number("errorCode", u64::from(error_code))).await
     }
 
-    #[zbus(signal, name = "cancelRequested")]
-    async fn cancel_requested(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
-    #[zbus(signal, name = "suspendRequested")]
-    async fn suspend_requested(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
-    #[zbus(signal, name = "resumeRequested")]
-    async fn resume_requested(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
+    // Its signals (`cancelRequested`, `suspendRequested`, `resumeRequested`) are emitted by the tracker on this
+    // interface as on V3's; Qt's generated proxies subscribe without introspecting.
 }
 
 /// Removes a finished job's object, whichever interface it has.
