@@ -20,11 +20,12 @@ pub(crate) fn builder(address: &str) -> Result<zbus::connection::Builder<'static
 
 /// Asks for `name` without queueing; true when this connection owns it now.
 pub(crate) async fn claim(conn: &Connection, name: &'static str) -> Result<bool, DesktopError> {
-    let reply = conn
-        .request_name_with_flags(name, RequestNameFlags::DO_NOT_QUEUE)
-        .await
-        .map_err(DesktopError::bus("requesting a name"))?;
-    Ok(matches!(reply, RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner))
+    match conn.request_name_with_flags(name, RequestNameFlags::DO_NOT_QUEUE).await {
+        Ok(reply) => Ok(matches!(reply, RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner)),
+        // zbus answers a taken name with an error rather than `Exists`.
+        Err(zbus::Error::NameTaken) => Ok(false),
+        Err(e) => Err(DesktopError::bus("requesting a name")(e)),
+    }
 }
 
 /// Who owns `name`: its unique name and, when the bus says, its process ID and command.

@@ -212,3 +212,30 @@ async fn bad_d_bus_calls_get_d_bus_errors_and_change_nothing() {
     let events = cli_json(&d, &["results"]).await;
     assert_eq!(events["total"], 0, "{events}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_the_names_are_owned_a_second_desktop_monitors_and_still_records_the_jobs() {
+    let Some(bus) = bus().await else { return };
+    let d = TestDaemon::start().await;
+    let _owner = desktop(&d, &bus).await;
+    let _monitor = desktop(&d, &bus).await;
+    let status = cli_json(&d, &["status"]).await;
+    assert!(status["desktop"].as_str().is_some_and(|s| s.contains("monitoring")), "the latest report: {status}");
+    let work = tempfile::tempdir().expect("tempdir");
+    let src = tree(work.path(), 4);
+    let client = Client::connect(&d.socket).await.expect("connect");
+    let mut feed = client.subscribe().await.expect("subscribe");
+    let copy = kioclient(&bus, work.path(), &src, &work.path().join("a"));
+    // The owner's session and the monitor's, both for the same job.
+    let mut ended = Vec::new();
+    while ended.len() < 2 {
+        let u = tokio::time::timeout(HANG_GUARD, feed.next()).await.expect("the feed stalled").expect("feed");
+        if let UpdateKind::SessionEnded { handler, status, .. } = u.change
+            && handler == HANDLER
+        {
+            ended.push(status);
+        }
+    }
+    assert_eq!(exit_code(copy).await, 0);
+    assert_eq!(ended, [StatusWire::Succeeded, StatusWire::Succeeded]);
+}
