@@ -47,8 +47,8 @@ pub(crate) async fn owner_of(conn: &Connection, name: &str) -> Option<String> {
     })
 }
 
-/// Sends [`JobMsg::ClientGone`] for every unique name that leaves the bus, until the tracker stops.
-pub(crate) async fn watch_departures(conn: Connection, tx: mpsc::Sender<JobMsg>) -> Result<(), DesktopError> {
+/// The `NameOwnerChanged` signals of `conn`'s bus, from the moment this returns.
+pub(crate) async fn departures(conn: &Connection) -> Result<zbus::MessageStream, DesktopError> {
     let rule = zbus::MatchRule::builder()
         .msg_type(zbus::message::Type::Signal)
         .sender(DBUS)
@@ -56,8 +56,11 @@ pub(crate) async fn watch_departures(conn: Connection, tx: mpsc::Sender<JobMsg>)
         .member("NameOwnerChanged")
         .build()
         .map_err(DesktopError::bus("a match rule"))?;
-    let mut stream =
-        zbus::MessageStream::for_match_rule(rule, &conn, None).await.map_err(DesktopError::bus("watching names"))?;
+    zbus::MessageStream::for_match_rule(rule, conn, None).await.map_err(DesktopError::bus("watching names"))
+}
+
+/// Sends [`JobMsg::ClientGone`] for every unique name that leaves the bus, until the tracker stops.
+pub(crate) async fn forward_departures(mut stream: zbus::MessageStream, tx: mpsc::Sender<JobMsg>) {
     while let Some(Ok(msg)) = stream.next().await {
         if let Some(client) = departed(&msg)
             && tx.send(JobMsg::ClientGone { client }).await.is_err()
@@ -65,7 +68,6 @@ pub(crate) async fn watch_departures(conn: Connection, tx: mpsc::Sender<JobMsg>)
             break;
         }
     }
-    Ok(())
 }
 
 /// The unique name a `NameOwnerChanged` signal says has left, if it says that.

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use synccenter_client::methods::{DesktopReportParams, UpdateKind};
-use synccenter_client::{Client, ClientError};
+use synccenter_client::{Client, ClientError, Subscription};
 use synccenter_protocol::api;
 use tokio::sync::mpsc;
 use zbus::Connection;
@@ -87,23 +87,20 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         .build()
         .await
         .map_err(DesktopError::bus("connecting to the session bus"))?;
+    // Everything listens before the role is logged and reported, so a job that follows is not missed.
+    tokio::spawn(bus::forward_departures(bus::departures(&conn).await?, tx.clone()));
+    let feed = client.subscribe().await?;
+    tokio::spawn(watch_pauses(feed, tx.clone()));
     let role = claim(&conn).await?;
-    tracing::info!(%role, "synccenter desktop");
-    client.request::<api::DesktopReport>(&DesktopReportParams { state: role.to_string() }).await?;
     let emitter = match &role {
         Role::Server { .. } => Some(conn.clone()),
         Role::Monitor { .. } => {
-            let (address, tx) = (address.clone(), tx.clone());
-            tokio::spawn(async move {
-                if let Err(e) = monitor::run(&address, tx).await {
-                    tracing::warn!(error = %e, "the KDE job monitor stopped");
-                }
-            });
+            tokio::spawn(monitor::forward(monitor::start(&address).await?, tx.clone()));
             None
         }
     };
-    tokio::spawn(watch_departures(conn.clone(), tx.clone()));
-    tokio::spawn(watch_pauses(client.clone(), tx.clone()));
+    tracing::info!(%role, "synccenter desktop");
+    client.request::<api::DesktopReport>(&DesktopReportParams { state: role.to_string() }).await?;
     let tag = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let tracker = jobs::Tracker::new(client, emitter, tag);
     tokio::select! {
@@ -126,18 +123,8 @@ async fn claim(conn: &Connection) -> Result<Role, DesktopError> {
     Ok(Role::Server { kuiserver_owner })
 }
 
-async fn watch_departures(conn: Connection, tx: mpsc::Sender<kde::JobMsg>) {
-    if let Err(e) = bus::watch_departures(conn, tx).await {
-        tracing::warn!(error = %e, "cannot watch for applications leaving the bus");
-    }
-}
-
 /// A change of one of KDE's handlers (a pause, a resume) makes the tracker look at the pauses again.
-async fn watch_pauses(client: Client, tx: mpsc::Sender<kde::JobMsg>) {
-    let mut feed = match client.subscribe().await {
-        Ok(feed) => feed,
-        Err(e) => return tracing::warn!(error = %e, "cannot follow pauses"),
-    };
+async fn watch_pauses(mut feed: Subscription, tx: mpsc::Sender<kde::JobMsg>) {
     loop {
         match feed.next().await {
             Ok(u) => {

@@ -35,8 +35,8 @@ struct Pending {
     fields: Vec<(String, Field)>,
 }
 
-/// Watches the bus at `address` and sends what the job calls say to the tracker, until it stops.
-pub(crate) async fn run(address: &str, tx: mpsc::Sender<JobMsg>) -> Result<(), DesktopError> {
+/// A monitor connection to the bus at `address`, receiving the job calls from the moment this returns.
+pub(crate) async fn start(address: &str) -> Result<zbus::MessageStream, DesktopError> {
     let conn = bus::builder(address)?.build().await.map_err(DesktopError::bus("connecting the monitor"))?;
     let rules: Vec<&str> = RULES.to_vec();
     conn.call_method(
@@ -48,7 +48,11 @@ pub(crate) async fn run(address: &str, tx: mpsc::Sender<JobMsg>) -> Result<(), D
     )
     .await
     .map_err(DesktopError::bus("becoming a monitor"))?;
-    let mut stream = zbus::MessageStream::from(&conn);
+    Ok(zbus::MessageStream::from(&conn))
+}
+
+/// Sends what the monitored job calls say to the tracker, until it stops.
+pub(crate) async fn forward(mut stream: zbus::MessageStream, tx: mpsc::Sender<JobMsg>) {
     let mut pending: HashMap<(String, u32), Pending> = HashMap::new();
     while let Some(Ok(msg)) = stream.next().await {
         let Some(job_msg) = read(&msg, &mut pending) else { continue };
@@ -56,7 +60,6 @@ pub(crate) async fn run(address: &str, tx: mpsc::Sender<JobMsg>) -> Result<(), D
             break;
         }
     }
-    Ok(())
 }
 
 /// What one monitored message says, if it concerns a job.

@@ -2,7 +2,8 @@
 //! machine's own), driven by the real `kioclient5 --interactive copy` (Debian `kde-cli-tools`): a copy becomes a
 //! session that succeeds; a stop cancels the copy; a pause suspends it and a resume lets it finish; a killed
 //! client's job fails with an event; bad D-Bus calls get D-Bus errors and change nothing. Waits are on the
-//! daemon's live feed and on process exits.
+//! daemon's live feed and on process exits; the copies that are stopped or killed hold on a named pipe, so
+//! they cannot finish first on a fast or a loaded machine.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -74,6 +75,19 @@ fn tree(root: &Path, dirs: usize) -> PathBuf {
     src
 }
 
+/// A directory holding one named pipe (held open for writing): KIO's copy of it stays live, at its first
+/// progress, until it is stopped or killed (KIO waits on the special file), however loaded the machine is.
+async fn blocked_source(root: &Path, name: &str) -> (PathBuf, std::fs::File) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let pipe = dir.join("pipe");
+    let made = Command::new("mkfifo").arg(&pipe).status().await.expect("mkfifo");
+    assert!(made.success(), "mkfifo");
+    // Read and write: opening does not wait for a reader, and the copy sees no end until this is dropped.
+    let writer = std::fs::OpenOptions::new().read(true).write(true).open(&pipe).expect("open the pipe");
+    (dir, writer)
+}
+
 fn kioclient(bus: &Bus, runtime: &Path, src: &Path, dst: &Path) -> Child {
     Command::new("kioclient5")
         .args(["--interactive", "copy"])
@@ -102,7 +116,8 @@ struct Seen {
 /// Reads the feed until `done` holds for the (first) KDE session seen from now on.
 async fn follow(feed: &mut Subscription, seen: &mut Seen, done: impl Fn(&Seen) -> bool) {
     while !done(seen) {
-        let u = tokio::time::timeout(HANG_GUARD, feed.next()).await.expect("the feed stalled").expect("feed");
+        let u = tokio::time::timeout(HANG_GUARD, feed.next()).await;
+        let u = u.unwrap_or_else(|_| panic!("the feed stalled with {seen:?}")).expect("feed");
         match u.change {
             UpdateKind::SessionStarted { session } if session.handler == HANDLER && seen.session.is_none() => {
                 seen.session = Some(session.session);
@@ -133,7 +148,7 @@ async fn kde_copies_become_sessions_that_succeed_stop_pause_and_fail() {
     let status = cli_json(&d, &["status"]).await;
     assert!(status["desktop"].as_str().is_some_and(|s| s.contains("owns org.kde.JobViewServer")), "{status}");
     let work = tempfile::tempdir().expect("tempdir");
-    let src = tree(work.path(), 40);
+    let src = tree(work.path(), 60);
     let client = Client::connect(&d.socket).await.expect("connect");
     let mut feed = client.subscribe().await.expect("subscribe");
 
@@ -146,7 +161,8 @@ async fn kde_copies_become_sessions_that_succeed_stop_pause_and_fail() {
     assert!(seen.steps.len() >= 3, "at least 3 distinct progress values: {seen:?}");
 
     // A copy stopped with `synccenter stop`: the client exits non-zero, the session ends canceled.
-    let copy = kioclient(&bus, work.path(), &src, &work.path().join("b"));
+    let (blocked, _writer) = blocked_source(work.path(), "stop").await;
+    let copy = kioclient(&bus, work.path(), &blocked, &work.path().join("b"));
     let mut seen = Seen::default();
     follow(&mut feed, &mut seen, |s| !s.steps.is_empty()).await;
     let o = cli(&d, &["stop", HANDLER]).await;
@@ -156,9 +172,10 @@ async fn kde_copies_become_sessions_that_succeed_stop_pause_and_fail() {
     assert_eq!(seen.ended, Some(StatusWire::Canceled), "{seen:?}");
 
     // A copy paused (suspended: its progress says so, the session stays live), resumed, then succeeded.
+    // It acts as soon as the session appears, well before a copy of this size ends.
     let copy = kioclient(&bus, work.path(), &src, &work.path().join("c"));
     let mut seen = Seen::default();
-    follow(&mut feed, &mut seen, |s| !s.steps.is_empty()).await;
+    follow(&mut feed, &mut seen, |s| s.session.is_some()).await;
     assert_eq!(code(&cli(&d, &["pause", HANDLER]).await), 0);
     follow(&mut feed, &mut seen, |s| s.ended.is_some() || s.texts.iter().any(|t| t.starts_with("suspended"))).await;
     assert_eq!(seen.ended, None, "a pause does not end the job: {seen:?}");
@@ -168,7 +185,8 @@ async fn kde_copies_become_sessions_that_succeed_stop_pause_and_fail() {
     assert_eq!(seen.ended, Some(StatusWire::Succeeded), "{seen:?}");
 
     // A client killed mid-job: its session fails with an event saying so.
-    let mut copy = kioclient(&bus, work.path(), &src, &work.path().join("e"));
+    let (blocked, _writer) = blocked_source(work.path(), "kill").await;
+    let mut copy = kioclient(&bus, work.path(), &blocked, &work.path().join("e"));
     let mut seen = Seen::default();
     follow(&mut feed, &mut seen, |s| !s.steps.is_empty()).await;
     copy.start_kill().expect("kill kioclient5");
@@ -228,13 +246,16 @@ async fn where_the_names_are_owned_a_second_desktop_monitors_and_still_records_t
     let copy = kioclient(&bus, work.path(), &src, &work.path().join("a"));
     // The owner's session and the monitor's, both for the same job.
     let mut ended = Vec::new();
+    let mut seen = Vec::new();
     while ended.len() < 2 {
-        let u = tokio::time::timeout(HANG_GUARD, feed.next()).await.expect("the feed stalled").expect("feed");
-        if let UpdateKind::SessionEnded { handler, status, .. } = u.change
+        let u = tokio::time::timeout(HANG_GUARD, feed.next()).await;
+        let u = u.unwrap_or_else(|_| panic!("the feed stalled; ended {ended:?} after {seen:#?}")).expect("feed");
+        if let UpdateKind::SessionEnded { handler, status, .. } = &u.change
             && handler == HANDLER
         {
-            ended.push(status);
+            ended.push(*status);
         }
+        seen.push(u.change);
     }
     assert_eq!(exit_code(copy).await, 0);
     assert_eq!(ended, [StatusWire::Succeeded, StatusWire::Succeeded]);
