@@ -49,6 +49,8 @@ pub(crate) enum Command {
     },
     /// Re-read the configuration file (as SIGHUP does); a refused file leaves the last good one in force.
     Reload,
+    /// Run the desktop part (KDE job server) in the foreground, on the bus of DBUS_SESSION_BUS_ADDRESS.
+    Desktop,
     /// Print the dashboard's address with its one-time login link (and open it with --open).
     Dashboard {
         /// Open the link in the desktop's browser (xdg-open; open on macOS; the default browser on Windows).

@@ -13,14 +13,7 @@ pub(crate) fn run(
     host: Option<String>,
     fleet: &crate::cli::FleetArgs,
 ) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SYNCCENTER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_ansi(false)
-        .init();
+    log_to_stderr();
     let paths = Paths::resolve(env, overrides).context("cannot resolve the daemon's paths")?;
     let runtime = synccenter_daemon::runtime().context("cannot start the async runtime")?;
     // The dashboard's address is checked before the socket is bound, so a refused one leaves nothing behind.
@@ -39,9 +32,29 @@ pub(crate) fn run(
         config.config_file = Some(paths.config.clone());
         config.reload_on_sighup = true;
         config.http = http.map(std::sync::Arc::new);
-        synccenter_daemon::run(config, listener, shutdown_signal()).await?;
+        // The desktop part (KDE job server) runs beside the daemon while it runs, when there is a session bus.
+        let desktop = crate::desktop::wanted(&paths.config)
+            .then(|| tokio::spawn(crate::desktop::supervise(paths.socket.clone())));
+        let ran = synccenter_daemon::run(config, listener, shutdown_signal()).await;
+        if let Some(d) = desktop {
+            d.abort();
+            let _ = d.await;
+        }
+        ran?;
         anyhow::Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Logs to stderr at `SYNCCENTER_LOG`'s level (default `info`), for the daemon and `synccenter desktop`.
+pub(crate) fn log_to_stderr() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SYNCCENTER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_ansi(false)
+        .try_init();
 }
 
 /// Binds the dashboard's address: `--http`, else `[daemon] http` of the configuration, else the default. Only
@@ -103,7 +116,7 @@ pub(crate) fn check_config(env: &Env, overrides: &Overrides, json: bool) -> anyh
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::exit::Exit::FAILURE) })
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let Ok(mut signals) = synccenter_platform::process::StopSignals::install() else {
         tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
         return std::future::pending().await;

@@ -6,6 +6,7 @@
 mod cli;
 mod daemon;
 mod db;
+mod desktop;
 mod exit;
 mod fleet;
 mod logs;
@@ -79,6 +80,7 @@ fn run_client(
         match command {
             Command::Daemon { .. } | Command::Db(_) | Command::Completions { .. } => unreachable!("handled in main"),
             Command::Reload => verbs::reload(&ctx).await,
+            Command::Desktop => desktop::run(&ctx).await,
             Command::Dashboard { open } => verbs::dashboard(&ctx, open).await,
             Command::Status { all_hosts } if all_hosts || ctx.host.is_some() => fleet::status(&ctx).await,
             Command::Status { .. } => verbs::status(&ctx).await,

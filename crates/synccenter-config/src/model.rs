@@ -30,6 +30,21 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// The `[[handler]]` tables, in file order.
     pub handlers: Vec<HandlerConfig>,
+    /// The `[desktop]` table.
+    pub desktop: DesktopConfig,
+}
+
+/// The `[desktop]` table: the desktop part (`synccenter desktop`) that the daemon starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesktopConfig {
+    /// Whether the daemon starts `synccenter desktop` when it has a session bus (`enable`, default true).
+    pub enable: bool,
+}
+
+impl Default for DesktopConfig {
+    fn default() -> Self {
+        Self { enable: true }
+    }
 }
 
 impl Config {

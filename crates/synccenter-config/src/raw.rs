@@ -20,6 +20,13 @@ pub(crate) struct RawDaemon {
     pub(crate) host: Option<Spanned<String>>,
 }
 
+/// `[desktop]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDesktop {
+    pub(crate) enable: Option<bool>,
+}
+
 /// One `[[handler]]`, without its `item` array (removed before deserializing).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +157,8 @@ mod tests {
         let root = DeTable::parse(example).unwrap().into_inner();
         let (mut daemon, mut handler, mut item, mut schedule, mut retry) = Default::default();
         keys_of(sub(&root, "daemon").and_then(DeValue::as_table).unwrap(), &mut daemon);
+        let mut desktop = BTreeSet::new();
+        keys_of(sub(&root, "desktop").and_then(DeValue::as_table).unwrap(), &mut desktop);
         for h in sub(&root, "handler").and_then(DeValue::as_array).unwrap() {
             let h = h.get_ref().as_table().unwrap();
             keys_of(h, &mut handler);
@@ -168,8 +177,9 @@ mod tests {
             }
         }
         handler.remove("item");
-        let checks: [(&str, BTreeSet<String>, BTreeSet<String>); 5] = [
+        let checks: [(&str, BTreeSet<String>, BTreeSet<String>); 6] = [
             ("[daemon]", schema_keys::<RawDaemon>(), daemon),
+            ("[desktop]", schema_keys::<RawDesktop>(), desktop),
             ("[[handler]]", schema_keys::<RawHandler>(), handler),
             ("[[handler.item]]", schema_keys::<RawItem>(), item),
             ("schedule", schema_keys::<RawSchedule>(), schedule),
@@ -188,6 +198,7 @@ mod tests {
         let doc = include_str!("../../../docs/configuration.md");
         let all = [
             schema_keys::<RawDaemon>(),
+            schema_keys::<RawDesktop>(),
             schema_keys::<RawHandler>(),
             schema_keys::<RawItem>(),
             schema_keys::<RawSchedule>(),

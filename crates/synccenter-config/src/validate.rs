@@ -22,7 +22,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use crate::duration::parse_duration;
 use crate::error::{ConfigError, ConfigErrors, Locator};
 use crate::model::{Config, DaemonConfig, HandlerConfig, ItemConfig};
-use crate::raw::{RawDaemon, RawHandler, RawItem, RawRetry, RawSchedule};
+use crate::raw::{RawDaemon, RawDesktop, RawHandler, RawItem, RawRetry, RawSchedule};
 use crate::schedule::{CronSchedule, Schedule, Trigger};
 use synccenter_runs::backoff::RetryPolicy;
 use synccenter_runs::progress::Kind;
@@ -50,9 +50,16 @@ pub(crate) fn parse_str(src: &str, path: &Path) -> Result<Config, ConfigErrors> 
                 }
             }
             "handler" => config.handlers = cx.handlers(value),
-            other => {
-                cx.push(Some(key.span()), other, format!("unknown field `{other}`, expected `daemon` or `handler`"))
+            "desktop" => {
+                if let Some(raw) = cx.deserialize::<RawDesktop>(value, "desktop") {
+                    config.desktop.enable = raw.enable.unwrap_or(true);
+                }
             }
+            other => cx.push(
+                Some(key.span()),
+                other,
+                format!("unknown field `{other}`, expected `daemon`, `desktop` or `handler`"),
+            ),
         }
     }
     if cx.errors.is_empty() { Ok(config) } else { Err(cx.finish()) }

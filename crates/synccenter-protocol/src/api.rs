@@ -167,6 +167,8 @@ declare! {
     SessionReportConflict = "session.report_conflict", ReportConflictParams => ReportConflictResult, Always, session;
     /// Ends a session with its summary.
     SessionEnd = "session.end", SessionParams => EndResult, Always, session;
+    /// A pause of the handler holds this session still instead of stopping it.
+    SessionDeclareSuspendable = "session.declare_suspendable", SessionParams => Empty, Never, session;
     /// Registers or updates a handler.
     HandlerRegister = "handler.register", HandlerRegisterParams => HandlerInfo, Always;
     /// Handlers with their state and counts (reads the store for the counts).
@@ -217,6 +219,8 @@ declare! {
     ConflictsResolve = "conflicts.resolve", ResolveParams => ResolveResult, Always, forward;
     /// The owner reports conflicts gone.
     ConflictsRemove = "conflicts.remove", ConflictsRemoveParams => Empty, Always;
+    /// What this connection's desktop part (`synccenter desktop`) does, shown by `status`.
+    DesktopReport = "desktop.report", DesktopReportParams => Empty, Never;
     /// The state now, then every change as an `update` push.
     Subscribe = "subscribe", Empty => SubscribeResult, Never;
     /// A Healthchecks-style ping for one item: a start opens a session the daemon owns, an end closes it.

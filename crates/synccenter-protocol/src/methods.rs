@@ -212,6 +212,16 @@ pub struct StatusResult {
     pub host: String,
     /// Set while the store cannot be written and durable changes wait in the local buffer.
     pub degraded: Option<DegradedInfo>,
+    /// What `synccenter desktop` does, while it is connected (`desktop.report`).
+    pub desktop: Option<String>,
+}
+
+/// `desktop.report`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesktopReportParams {
+    /// One line, e.g. `KDE job server (owns org.kde.JobViewServer)`; at most 1,000 characters.
+    pub state: String,
 }
 
 /// The store's outage as `status` reports it.

@@ -6,6 +6,9 @@
 #[cfg(unix)]
 mod crash;
 mod db;
+// `synccenter desktop` on a private dbus-daemon, driven by the real kioclient5 (Linux packages).
+#[cfg(unix)]
+mod desktop;
 // Shell scripts, /dev/urandom and file modes.
 #[cfg(unix)]
 mod logs;

@@ -115,10 +115,29 @@ impl Center {
     }
 
     fn stop_handler_unchecked(&mut self, handler: &HandlerId) {
+        self.stop_sessions(handler, true);
+    }
+
+    /// What a pause stops: the handler's live sessions except suspendable ones, which hold still until the
+    /// pause ends; refused, like a stop, by a policy forbidding stops.
+    pub(super) fn stop_for_pause(&mut self, handler: &HandlerId) -> Result<(), CoreError> {
+        self.check_handler_stoppable(handler)?;
+        self.stop_sessions(handler, false);
+        Ok(())
+    }
+
+    /// Marks a live session as one that a pause of its handler suspends rather than stops: its owner holds it
+    /// still while the handler is paused (as `handler.list` says) and goes on when it is resumed.
+    pub fn set_suspendable(&mut self, session: SessionId) -> Result<(), CoreError> {
+        self.live_mut(session)?.suspendable = true;
+        Ok(())
+    }
+
+    fn stop_sessions(&mut self, handler: &HandlerId, suspendable_too: bool) {
         let live: Vec<SessionId> = self.live_ids(handler).to_vec();
         for sid in live {
             let s = self.sessions.get_mut(&sid).expect("live index is consistent");
-            if !s.stop_all {
+            if !s.stop_all && (suspendable_too || !s.suspendable) {
                 s.stop_all = true;
                 let owner = s.owner;
                 self.notify(Notice::CancelRequested {

@@ -80,6 +80,8 @@ struct LiveSession {
     item_stops: BTreeSet<ItemId>,
     contexts: Vec<Context>,
     handler_errors: u32,
+    /// A pause of the handler holds it still instead of stopping it ([`Center::set_suspendable`]).
+    suspendable: bool,
 }
 
 impl LiveSession {
@@ -212,6 +214,7 @@ impl Center {
                 item_stops: BTreeSet::new(),
                 contexts: Vec::new(),
                 handler_errors: 0,
+                suspendable: false,
             };
             c.live_by_handler.entry(record.handler.folded()).or_default().push(record.id);
             c.sessions.insert(record.id, session);

@@ -132,7 +132,7 @@ impl Center {
 
     /// Pauses a handler (or, with `None`, every handler): no run starts and no session can be created until it
     /// is resumed or `until` passes; waiting requests are dropped and live sessions are asked to stop where
-    /// their policies allow it. Pausing again replaces the end of the pause.
+    /// their policies allow it, except suspendable ones ([`Center::set_suspendable`]), which hold still. Pausing again replaces the end of the pause.
     pub fn pause(&mut self, handler: Option<&HandlerId>, until: Option<Timestamp>) -> Result<(), CoreError> {
         let now = self.clock.now();
         if until.is_some_and(|u| u <= now) {
@@ -151,7 +151,7 @@ impl Center {
             e.handler.pause = Some(crate::model::Pause { since, until });
             let saved = e.handler.clone();
             self.changes.push(Change::HandlerSaved(saved));
-            if self.stop_handler(&h).is_err() {
+            if self.stop_for_pause(&h).is_err() {
                 // Stopping is forbidden by policy: running sessions finish, nothing new starts.
                 self.stop_waiting(&h, None);
             }

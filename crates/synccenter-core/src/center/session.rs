@@ -111,6 +111,7 @@ impl Center {
                 item_stops: BTreeSet::new(),
                 contexts: Vec::new(),
                 handler_errors: 0,
+                suspendable: false,
             },
         );
         self.live_by_handler.entry(handler.folded()).or_default().push(id);

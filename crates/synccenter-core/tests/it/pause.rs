@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use synccenter_core::{
-    CancelRequest, Change, HResult, HandlerPolicies, HandlerSpec, Notice, OwnerId, SyncControlFlags, Timestamp,
+    CancelRequest, Change, HResult, HandlerCapabilities, HandlerPolicies, HandlerSpec, Notice, OwnerId,
+    SyncControlFlags, Timestamp,
 };
 
 use crate::support::{Fx, assert_refused, handler_spec, ids};
@@ -73,4 +74,26 @@ fn a_pause_with_an_end_ends_by_itself_and_one_in_the_past_is_refused() {
     assert_refused(&mut fx, HResult::E_INVALIDARG, |c| {
         c.pause(Some(&synccenter_core::HandlerId::new("nope").unwrap()), None)
     });
+}
+
+#[test]
+fn a_pause_holds_a_suspendable_session_still_instead_of_stopping_it() {
+    let mut fx = Fx::with_handler(HandlerSpec {
+        capabilities: Some(HandlerCapabilities::SUPPORTS_CONCURRENT_SESSIONS),
+        ..handler_spec("Handler H")
+    });
+    let held = fx.session(&["A"]);
+    fx.c.set_suspendable(held).unwrap();
+    let stopped = fx.session(&["B"]);
+    fx.take_notices();
+    fx.c.pause(Some(&fx.h()), None).unwrap();
+    let notices = fx.take_notices();
+    let cancelled = |s| notices.iter().any(|n| matches!(n, Notice::CancelRequested { session, .. } if *session == s));
+    assert!(!cancelled(held) && cancelled(stopped), "{notices:?}");
+    assert!(fx.c.can_continue(held, None).unwrap(), "the suspendable session is not asked to stop");
+    assert!(!fx.c.can_continue(stopped, None).unwrap());
+    fx.c.resume(Some(&fx.h())).unwrap();
+    assert!(fx.c.can_continue(held, None).unwrap());
+    let gone = synccenter_core::SessionId::parse("00000000-0000-0000-0000-000000000007").unwrap();
+    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.set_suspendable(gone));
 }

@@ -83,7 +83,18 @@ impl Handle<api::Status> for Hub {
             host: self.setup.fleet.host.clone(),
             degraded: self.setup.fleet.shared.as_ref().and_then(|s| s.degraded()),
             paused: self.paused(),
+            desktop: self.desktop.as_ref().filter(|(c, _)| self.conns.contains_key(c)).map(|(_, s)| s.clone()),
         })
+    }
+}
+
+impl Handle<api::DesktopReport> for Hub {
+    fn handle(&mut self, conn: ConnId, p: m::DesktopReportParams) -> Handled<m::Empty> {
+        if p.state.chars().count() > 1000 || p.state.chars().any(char::is_control) {
+            return Err(convert::invalid("state must be one line of at most 1000 characters"));
+        }
+        self.desktop = Some((conn, p.state));
+        done(m::Empty {})
     }
 }
 

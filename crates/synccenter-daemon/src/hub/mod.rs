@@ -120,6 +120,8 @@ pub(crate) struct Hub {
     configured: BTreeSet<HandlerId>,
     /// The ping secret and the sessions start pings opened.
     pings: ping::Pings,
+    /// The latest `desktop.report` and its connection (shown by `status` while that connection is open).
+    desktop: Option<(ConnId, String)>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -136,6 +138,7 @@ impl Hub {
             setup,
             conns: BTreeMap::new(),
             creators: HashMap::new(),
+            desktop: None,
             request_owner: HashMap::new(),
             leases: HashMap::new(),
             ledger: ProgressLedger::default(),

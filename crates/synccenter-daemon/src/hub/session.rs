@@ -170,6 +170,13 @@ impl Handle<api::SessionReportConflict> for Hub {
     }
 }
 
+impl Handle<api::SessionDeclareSuspendable> for Hub {
+    fn handle(&mut self, _: ConnId, p: m::SessionParams) -> Handled<m::Empty> {
+        self.center.set_suspendable(convert::session_id(&p.session)?).map_err(refused)?;
+        done(m::Empty {})
+    }
+}
+
 impl Handle<api::SessionEnd> for Hub {
     fn handle(&mut self, _: ConnId, p: m::SessionParams) -> Handled<m::EndResult> {
         let session = convert::session_id(&p.session)?;

@@ -70,6 +70,8 @@ fn methods() -> Vec<(&'static str, Decode, Value)> {
         ("conflicts.get", decode::<m::ConflictParams>, json!({"conflict": s})),
         ("conflicts.resolve", decode::<m::ResolveParams>, json!({"conflict": s, "choice": {"keep": [{"index": 0}]}})),
         ("conflicts.remove", decode::<m::ConflictsRemoveParams>, json!({"conflicts": []})),
+        ("session.declare_suspendable", decode::<m::SessionParams>, json!({"session": s})),
+        ("desktop.report", decode::<m::DesktopReportParams>, json!({"state": "x"})),
         ("subscribe", decode::<m::Empty>, json!({})),
         ("ping.report", decode::<m::PingReportParams>, json!({})),
         ("ping.url", decode::<m::PingUrlParams>, json!({"handler": "h", "item": "a"})),

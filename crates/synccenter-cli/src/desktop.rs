@@ -1,0 +1,63 @@
+//! `synccenter desktop`: the desktop part in the foreground (`synccenter-desktop`), logging to stderr, until
+//! SIGTERM or SIGINT; and the daemon's side of it: started as a child of `synccenter daemon` when there is a
+//! session bus and `[desktop] enable` is not false, restarted with backoff when it dies.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::exit::Exit;
+use crate::verbs::Ctx;
+
+/// The session bus of this process's environment, if any.
+fn bus_address() -> Option<String> {
+    std::env::var("DBUS_SESSION_BUS_ADDRESS").ok().filter(|a| !a.is_empty())
+}
+
+pub(crate) async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
+    crate::daemon::log_to_stderr();
+    let options = synccenter_desktop::Options { socket: ctx.socket.clone(), bus_address: bus_address() };
+    synccenter_desktop::run(options, crate::daemon::shutdown_signal()).await.context("synccenter desktop")?;
+    Ok(Exit::OK)
+}
+
+/// Whether the daemon starts `synccenter desktop`: a session bus, and `[desktop] enable` not false.
+pub(crate) fn wanted(config: &Path) -> bool {
+    let enabled = match synccenter_config::load_if_exists(config) {
+        Ok(Some(c)) => c.desktop.enable,
+        _ => true,
+    };
+    enabled && bus_address().is_some()
+}
+
+/// Keeps `synccenter desktop --socket SOCKET` running: restarted after 1 s, doubling to 60 s while it keeps
+/// dying within a minute. Dropping the future (the daemon stopping) kills the child.
+pub(crate) async fn supervise(socket: PathBuf) {
+    let Ok(exe) = std::env::current_exe() else {
+        return tracing::warn!("cannot find this executable; synccenter desktop is not started");
+    };
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let started = Instant::now();
+        let child = tokio::process::Command::new(&exe)
+            .arg("--socket")
+            .arg(&socket)
+            .arg("desktop")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn();
+        match child {
+            Ok(mut child) => match child.wait().await {
+                Ok(status) => tracing::warn!(%status, "synccenter desktop exited; restarting it"),
+                Err(e) => tracing::warn!(error = %e, "waiting for synccenter desktop"),
+            },
+            Err(e) => tracing::warn!(error = %e, "cannot start synccenter desktop"),
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            delay = Duration::from_secs(1);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,262 @@
+//! `synccenter desktop` as KDE's job server on a private session bus (`dbus-daemon --session`, never the
+//! machine's own), driven by the real `kioclient5 --interactive copy` (Debian `kde-cli-tools`): a copy becomes a
+//! session that succeeds; a stop cancels the copy; a pause suspends it and a resume lets it finish; a killed
+//! client's job fails with an event; bad D-Bus calls get D-Bus errors and change nothing. Waits are on the
+//! daemon's live feed and on process exits; the copies that are stopped or killed hold on a named pipe, so
+//! they cannot finish first on a fast or a loaded machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use synccenter_client::methods::UpdateKind;
+use synccenter_client::{Client, StatusWire, Subscription};
+use synccenter_test_support::component::{program, require};
+use synccenter_test_support::{HANG_GUARD, TestDaemon};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use super::{cli, cli_json, code, command, stderr};
+
+const HANDLER: &str = "kde-org.kde.kioclient";
+
+/// A private session bus, stopped when dropped.
+struct Bus {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn bus() -> Option<Bus> {
+    let dbus = require("dbus-daemon", program("dbus-daemon"))?;
+    require("kioclient5", program("kioclient5"))?;
+    let mut child = Command::new(dbus)
+        .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start dbus-daemon");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let address = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("bus address").expect("read");
+    Some(Bus { child, address: address.expect("dbus-daemon printed its address").trim().to_owned() })
+}
+
+/// `synccenter desktop` on `bus`, once it says what it does.
+async fn desktop(d: &TestDaemon, bus: &Bus) -> Child {
+    let mut c = command(d, &["desktop"]);
+    c.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    let mut child = c.spawn().expect("spawn synccenter desktop");
+    let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    loop {
+        let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("desktop started").expect("read");
+        let line = line.expect("synccenter desktop exited before it was ready");
+        if line.contains("synccenter desktop") && line.contains("role=") {
+            break;
+        }
+    }
+    child
+}
+
+/// A tree of `dirs` × 500 small files: a copy that takes long enough to be stopped or paused once it reports.
+fn tree(root: &Path, dirs: usize) -> PathBuf {
+    let src = root.join("src");
+    for d in 0..dirs {
+        let dir = src.join(format!("d{d}"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for f in 0..500 {
+            std::fs::write(dir.join(format!("f{f}")), [b'x'; 2048]).expect("write");
+        }
+    }
+    src
+}
+
+/// A directory holding one named pipe (held open for writing): KIO's copy of it stays live, at its first
+/// progress, until it is stopped or killed (KIO waits on the special file), however loaded the machine is.
+async fn blocked_source(root: &Path, name: &str) -> (PathBuf, std::fs::File) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let pipe = dir.join("pipe");
+    let made = Command::new("mkfifo").arg(&pipe).status().await.expect("mkfifo");
+    assert!(made.success(), "mkfifo");
+    // Read and write: opening does not wait for a reader, and the copy sees no end until this is dropped.
+    let writer = std::fs::OpenOptions::new().read(true).write(true).open(&pipe).expect("open the pipe");
+    (dir, writer)
+}
+
+fn kioclient(bus: &Bus, runtime: &Path, src: &Path, dst: &Path) -> Child {
+    Command::new("kioclient5")
+        .args(["--interactive", "copy"])
+        .arg(format!("file://{}", src.display()))
+        .arg(format!("file://{}", dst.display()))
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("QT_QPA_PLATFORM", "offscreen")
+        .env("XDG_RUNTIME_DIR", runtime)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn kioclient5")
+}
+
+/// What the feed said about one KDE session.
+#[derive(Debug, Default)]
+struct Seen {
+    session: Option<String>,
+    steps: Vec<u32>,
+    texts: Vec<String>,
+    ended: Option<StatusWire>,
+}
+
+/// Reads the feed until `done` holds for the (first) KDE session seen from now on.
+async fn follow(feed: &mut Subscription, seen: &mut Seen, done: impl Fn(&Seen) -> bool) {
+    while !done(seen) {
+        let u = tokio::time::timeout(HANG_GUARD, feed.next()).await;
+        let u = u.unwrap_or_else(|_| panic!("the feed stalled with {seen:?}")).expect("feed");
+        match u.change {
+            UpdateKind::SessionStarted { session } if session.handler == HANDLER && seen.session.is_none() => {
+                seen.session = Some(session.session);
+            }
+            UpdateKind::Progress { session, step, text, .. } if seen.session.as_ref() == Some(&session) => {
+                if !seen.steps.contains(&step) {
+                    seen.steps.push(step);
+                }
+                seen.texts.push(text);
+            }
+            UpdateKind::SessionEnded { session, status, .. } if seen.session.as_ref() == Some(&session) => {
+                seen.ended = Some(status);
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn exit_code(mut child: Child) -> i32 {
+    tokio::time::timeout(HANG_GUARD, child.wait()).await.expect("kioclient5 hung").expect("wait").code().unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kde_copies_become_sessions_that_succeed_stop_pause_and_fail() {
+    let Some(bus) = bus().await else { return };
+    let d = TestDaemon::start().await;
+    let _desktop = desktop(&d, &bus).await;
+    let status = cli_json(&d, &["status"]).await;
+    assert!(status["desktop"].as_str().is_some_and(|s| s.contains("owns org.kde.JobViewServer")), "{status}");
+    let work = tempfile::tempdir().expect("tempdir");
+    let src = tree(work.path(), 60);
+    let client = Client::connect(&d.socket).await.expect("connect");
+    let mut feed = client.subscribe().await.expect("subscribe");
+
+    // A copy that finishes: progress, then succeeded.
+    let copy = kioclient(&bus, work.path(), &src, &work.path().join("a"));
+    let mut seen = Seen::default();
+    follow(&mut feed, &mut seen, |s| s.ended.is_some()).await;
+    assert_eq!(exit_code(copy).await, 0);
+    assert_eq!(seen.ended, Some(StatusWire::Succeeded), "{seen:?}");
+    assert!(seen.steps.len() >= 3, "at least 3 distinct progress values: {seen:?}");
+
+    // A copy stopped with `synccenter stop`: the client exits non-zero, the session ends canceled.
+    let (blocked, _writer) = blocked_source(work.path(), "stop").await;
+    let copy = kioclient(&bus, work.path(), &blocked, &work.path().join("b"));
+    let mut seen = Seen::default();
+    follow(&mut feed, &mut seen, |s| !s.steps.is_empty()).await;
+    let o = cli(&d, &["stop", HANDLER]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    follow(&mut feed, &mut seen, |s| s.ended.is_some()).await;
+    assert_ne!(exit_code(copy).await, 0, "the stopped copy fails");
+    assert_eq!(seen.ended, Some(StatusWire::Canceled), "{seen:?}");
+
+    // A copy paused (suspended: its progress says so, the session stays live), resumed, then succeeded.
+    // It acts as soon as the session appears, well before a copy of this size ends.
+    let copy = kioclient(&bus, work.path(), &src, &work.path().join("c"));
+    let mut seen = Seen::default();
+    follow(&mut feed, &mut seen, |s| s.session.is_some()).await;
+    assert_eq!(code(&cli(&d, &["pause", HANDLER]).await), 0);
+    follow(&mut feed, &mut seen, |s| s.ended.is_some() || s.texts.iter().any(|t| t.starts_with("suspended"))).await;
+    assert_eq!(seen.ended, None, "a pause does not end the job: {seen:?}");
+    assert_eq!(code(&cli(&d, &["resume", HANDLER]).await), 0);
+    follow(&mut feed, &mut seen, |s| s.ended.is_some()).await;
+    assert_eq!(exit_code(copy).await, 0);
+    assert_eq!(seen.ended, Some(StatusWire::Succeeded), "{seen:?}");
+
+    // A client killed mid-job: its session fails with an event saying so.
+    let (blocked, _writer) = blocked_source(work.path(), "kill").await;
+    let mut copy = kioclient(&bus, work.path(), &blocked, &work.path().join("e"));
+    let mut seen = Seen::default();
+    follow(&mut feed, &mut seen, |s| !s.steps.is_empty()).await;
+    copy.start_kill().expect("kill kioclient5");
+    follow(&mut feed, &mut seen, |s| s.ended.is_some()).await;
+    assert_eq!(seen.ended, Some(StatusWire::Failed), "{seen:?}");
+    let events = cli_json(&d, &["results", "--handler", HANDLER]).await.to_string();
+    assert!(events.contains("left the session bus before it finished the job"), "{events}");
+}
+
+/// `dbus-send --print-reply` with `args`; returns its exit status and output.
+async fn dbus_send(bus: &Bus, args: &[&str]) -> (bool, String) {
+    let o = Command::new("dbus-send")
+        .args(["--session", "--print-reply", "--dest=org.kde.JobViewServer"])
+        .args(args)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .output();
+    let o = tokio::time::timeout(HANG_GUARD, o).await.expect("dbus-send hung").expect("dbus-send");
+    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_d_bus_calls_get_d_bus_errors_and_change_nothing() {
+    let Some(bus) = bus().await else { return };
+    require("dbus-send", program("dbus-send"));
+    let d = TestDaemon::start().await;
+    let _desktop = desktop(&d, &bus).await;
+    let before = cli_json(&d, &["handlers", "--all"]).await;
+    let cases: [(&[&str], &str); 3] = [
+        (&["/JobViewServer", "org.kde.JobViewServerV2.requestView", "string:org.kde.x"], "InvalidArgs"),
+        (
+            &["/org/synccenter/jobs/JobView_999", "org.kde.JobViewV3.update", "dict:string:string:title,x"],
+            "UnknownObject",
+        ),
+        (&["/org/synccenter/jobs/JobView_999", "org.kde.JobViewV3.terminate", "uint32:0", "string:"], "UnknownObject"),
+    ];
+    for (args, error) in cases {
+        let (ok, out) = dbus_send(&bus, args).await;
+        assert!(!ok && out.contains(error), "{args:?}: {out}");
+    }
+    assert_eq!(cli_json(&d, &["handlers", "--all"]).await, before, "nothing registered");
+    let events = cli_json(&d, &["results"]).await;
+    assert_eq!(events["total"], 0, "{events}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_the_names_are_owned_a_second_desktop_monitors_and_still_records_the_jobs() {
+    let Some(bus) = bus().await else { return };
+    let d = TestDaemon::start().await;
+    let _owner = desktop(&d, &bus).await;
+    let _monitor = desktop(&d, &bus).await;
+    let status = cli_json(&d, &["status"]).await;
+    assert!(status["desktop"].as_str().is_some_and(|s| s.contains("monitoring")), "the latest report: {status}");
+    let work = tempfile::tempdir().expect("tempdir");
+    let src = tree(work.path(), 4);
+    let client = Client::connect(&d.socket).await.expect("connect");
+    let mut feed = client.subscribe().await.expect("subscribe");
+    let copy = kioclient(&bus, work.path(), &src, &work.path().join("a"));
+    // The owner's session and the monitor's, both for the same job.
+    let mut ended = Vec::new();
+    let mut seen = Vec::new();
+    while ended.len() < 2 {
+        let u = tokio::time::timeout(HANG_GUARD, feed.next()).await;
+        let u = u.unwrap_or_else(|_| panic!("the feed stalled; ended {ended:?} after {seen:#?}")).expect("feed");
+        if let UpdateKind::SessionEnded { handler, status, .. } = &u.change
+            && handler == HANDLER
+        {
+            ended.push(*status);
+        }
+        seen.push(u.change);
+    }
+    assert_eq!(exit_code(copy).await, 0);
+    assert_eq!(ended, [StatusWire::Succeeded, StatusWire::Succeeded]);
+}

@@ -1,0 +1,146 @@
+//! # synccenter-desktop
+//!
+//! `synccenter desktop`: everything that speaks to the person's desktop session, as a client of the daemon (it
+//! depends on the client and the protocol, never on the core or the daemon; `.ci/check-boundaries` says so).
+//! Today that is KDE's job tracker: where nobody owns `org.kde.JobViewServer` and `org.kde.kuiserver`, this
+//! owns them and every KDE job (copies, downloads, extractions) becomes a session; where Plasma owns them, it
+//! monitors the bus read-only and records the jobs. `docs/integrations.md` has the mapping.
+//!
+//! Modules: `progress` (a job's fields as progress, pure), `kde` (the D-Bus objects), `bus` (names and
+//! departures), `jobs` (the tracker: jobs as sessions), `monitor` (jobs of someone else's server).
+
+mod bus;
+mod error;
+mod jobs;
+mod kde;
+mod monitor;
+mod progress;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use synccenter_client::methods::{DesktopReportParams, UpdateKind};
+use synccenter_client::{Client, ClientError, Subscription};
+use synccenter_protocol::api;
+use tokio::sync::mpsc;
+use zbus::Connection;
+
+pub use error::DesktopError;
+
+/// KDE's job server name.
+pub const JOB_VIEW_SERVER: &str = "org.kde.JobViewServer";
+/// The name KIO asks whether a widget tracker is needed.
+pub const KUISERVER: &str = "org.kde.kuiserver";
+
+/// Where to find the daemon and the session bus.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The daemon's socket.
+    pub socket: PathBuf,
+    /// The session bus (`DBUS_SESSION_BUS_ADDRESS`).
+    pub bus_address: Option<String>,
+}
+
+/// What the desktop part ended up doing, as `status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// This process owns KDE's names and serves the jobs.
+    Server {
+        /// Who owns `org.kde.kuiserver` when it is not this process.
+        kuiserver_owner: Option<String>,
+    },
+    /// Someone else owns them; jobs are recorded from a bus monitor.
+    Monitor {
+        /// Who owns `org.kde.JobViewServer`.
+        owner: String,
+    },
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Role::Server { kuiserver_owner: None } => {
+                write!(f, "KDE job server: owns {JOB_VIEW_SERVER} and {KUISERVER}")
+            }
+            Role::Server { kuiserver_owner: Some(o) } => {
+                write!(f, "KDE job server: owns {JOB_VIEW_SERVER}; {KUISERVER} is owned by {o}")
+            }
+            Role::Monitor { owner } => write!(
+                f,
+                "KDE jobs: monitoring, {JOB_VIEW_SERVER} is owned by {owner}; cancel goes through Plasma there"
+            ),
+        }
+    }
+}
+
+/// Runs until `shutdown` completes, the daemon's connection closes, or the bus fails.
+pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<(), DesktopError> {
+    let address = options.bus_address.ok_or(DesktopError::NoBus)?;
+    let client = Client::connect(&options.socket).await?;
+    let (tx, rx) = mpsc::channel(1024);
+    let server = kde::Server::new(tx.clone());
+    let conn = bus::builder(&address)?
+        .serve_at(kde::SERVER_PATH, kde::KuiServer)
+        .serve_at(kde::SERVER_PATH, kde::ServerV2(server.clone()))
+        .serve_at(kde::SERVER_PATH, kde::ServerV1(server))
+        .build()
+        .await
+        .map_err(DesktopError::bus("connecting to the session bus"))?;
+    // Everything listens before the role is logged and reported, so a job that follows is not missed.
+    tokio::spawn(bus::forward_departures(bus::departures(&conn).await?, tx.clone()));
+    let feed = client.subscribe().await?;
+    tokio::spawn(watch_pauses(feed, tx.clone()));
+    let role = claim(&conn).await?;
+    let emitter = match &role {
+        Role::Server { .. } => Some(conn.clone()),
+        Role::Monitor { .. } => {
+            tokio::spawn(monitor::forward(monitor::start(&address).await?, tx.clone()));
+            None
+        }
+    };
+    tracing::info!(%role, "synccenter desktop");
+    client.request::<api::DesktopReport>(&DesktopReportParams { state: role.to_string() }).await?;
+    let tag = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let tracker = jobs::Tracker::new(client, emitter, tag);
+    tokio::select! {
+        r = tracker.run(tx, rx) => r.map_err(DesktopError::from),
+        () = shutdown => Ok(()),
+    }
+}
+
+/// Owns KDE's names where nobody else does, else says who does.
+async fn claim(conn: &Connection) -> Result<Role, DesktopError> {
+    if !bus::claim(conn, JOB_VIEW_SERVER).await? {
+        let owner = bus::owner_of(conn, JOB_VIEW_SERVER).await.unwrap_or_else(|| "another process".to_owned());
+        return Ok(Role::Monitor { owner });
+    }
+    let kuiserver_owner = if bus::claim(conn, KUISERVER).await? {
+        None
+    } else {
+        Some(bus::owner_of(conn, KUISERVER).await.unwrap_or_else(|| "another process".to_owned()))
+    };
+    Ok(Role::Server { kuiserver_owner })
+}
+
+/// A change of one of KDE's handlers (a pause, a resume) makes the tracker look at the pauses again.
+async fn watch_pauses(mut feed: Subscription, tx: mpsc::Sender<kde::JobMsg>) {
+    loop {
+        match feed.next().await {
+            Ok(u) => {
+                if let UpdateKind::RegistryChanged { handler } = u.change
+                    && handler.starts_with("kde-")
+                    && tx.send(kde::JobMsg::PauseChanged).await.is_err()
+                {
+                    return;
+                }
+            }
+            Err(ClientError::Lagged { .. }) => {
+                if tx.send(kde::JobMsg::PauseChanged).await.is_err() {
+                    return;
+                }
+            }
+            Err(_) => return,
+        }
+    }
+}
