@@ -13,7 +13,8 @@ use synccenter_client::methods::Empty;
 use crate::cli::{ConflictsArgs, ResultsArgs, SessionsArgs};
 use crate::exit::Exit;
 use crate::output;
-use crate::verbs::{Ctx, event_row, filter_params, handler_rows, history_rows};
+use crate::results::filter_params;
+use crate::verbs::{Ctx, event_row, handler_rows, history_rows};
 
 fn with_host(host: &str, mut row: Vec<String>) -> Vec<String> {
     row.insert(0, host.to_owned());

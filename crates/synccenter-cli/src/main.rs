@@ -12,6 +12,7 @@ mod fleet;
 mod logs;
 mod output;
 mod ping;
+mod results;
 mod run;
 mod verbs;
 mod watch;
@@ -103,11 +104,11 @@ fn run_client(
             Command::Results(args) if args.command.is_none() && (args.all_hosts || ctx.host.is_some()) => {
                 fleet::results(&ctx, args).await
             }
-            Command::Results(args) => verbs::results(&ctx, args).await,
+            Command::Results(args) => results::results(&ctx, args).await,
             Command::Conflicts(args) if args.command.is_none() && (args.all_hosts || ctx.host.is_some()) => {
                 fleet::conflicts(&ctx, args).await
             }
-            Command::Conflicts(args) => verbs::conflicts(&ctx, args).await,
+            Command::Conflicts(args) => results::conflicts(&ctx, args).await,
             Command::Session(cmd) => verbs::session(&ctx, cmd).await,
             Command::Run(args) => run::run(&ctx, args).await,
             Command::Register(args) => verbs::register(&ctx, args).await,

@@ -9,15 +9,14 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use serde_json::json;
 use synccenter_client::methods::{
-    ActivateParams, CancelResult, ChoiceWire, ConflictInfo, ConflictsListParams, ControlTargetParams,
-    CreateSessionParams, EnableParams, EndResult, EventInfo, EventsFilterParams, HandlerInfo, HandlerRegisterParams,
-    ItemFields, ItemInfo, ItemRegisterParams, KeptWire, ReportEventParams, ReportEventResult, ReportProgressParams,
-    ResolveParams, SessionInfo, SessionItemInfo, SessionParams, SessionRecordInfo, SessionsHistoryParams, names,
+    ActivateParams, CancelResult, ControlTargetParams, CreateSessionParams, EnableParams, EndResult, EventInfo,
+    HandlerInfo, HandlerRegisterParams, ItemFields, ItemInfo, ItemRegisterParams, ReportEventParams, ReportEventResult,
+    ReportProgressParams, SessionInfo, SessionItemInfo, SessionParams, SessionRecordInfo, SessionsHistoryParams, names,
 };
 use synccenter_client::{CancelWire, Client, Push, StatusWire};
 use synccenter_protocol::ControlFlagWire;
 
-use crate::cli::{ConflictsArgs, ConflictsCommand, EventFilterArgs, RegisterArgs, ResultsArgs, ResultsCommand};
+use crate::cli::RegisterArgs;
 use crate::cli::{SessionCommand, SessionsArgs};
 use crate::exit::Exit;
 use crate::output;
@@ -107,6 +106,9 @@ pub(crate) async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
         }
         if !s.overdue.is_empty() {
             lines.push(format!("overdue:        {}", s.overdue.join(", ")));
+        }
+        if let Some(desktop) = &s.desktop {
+            lines.push(format!("desktop:        {desktop}"));
         }
         output::lines(&lines)?;
     }
@@ -473,215 +475,6 @@ pub(crate) async fn resume(ctx: &Ctx, handler: Option<String>) -> anyhow::Result
         output::json(&json!({}))?;
     } else {
         output::line(&format!("{what} resumed"))?;
-    }
-    Ok(Exit::OK)
-}
-
-pub(crate) fn filter_params(f: EventFilterArgs, limit: Option<u32>) -> EventsFilterParams {
-    EventsFilterParams {
-        handler: f.handler,
-        item: f.item,
-        levels: if f.level.is_empty() { None } else { Some(f.level.into_iter().map(Into::into).collect()) },
-        session: f.session,
-        since: f.since,
-        until: f.until,
-        limit,
-        ..EventsFilterParams::default()
-    }
-}
-
-fn event_lines(e: &EventInfo) -> Vec<String> {
-    let mut l = vec![
-        format!("event:        {}", e.event),
-        format!("time:         {}", e.time),
-        format!("level:        {}", e.level.name()),
-        format!("handler:      {}", e.handler),
-    ];
-    if let Some(i) = &e.item {
-        l.push(format!("item:         {i}"));
-    }
-    if let Some(s) = &e.session {
-        l.push(format!("session:      {s}"));
-    }
-    l.push(format!("name:         {}", e.name));
-    l.push(format!("description:  {}", e.description));
-    if let Some(t) = &e.link_text {
-        l.push(format!("link text:    {t}"));
-    }
-    if let Some(r) = &e.link_reference {
-        l.push(format!("link:         {r}"));
-    }
-    if let Some(c) = &e.context {
-        l.push(format!("context:      {c}"));
-    }
-    l
-}
-
-/// `results …`.
-pub(crate) async fn results(ctx: &Ctx, args: ResultsArgs) -> anyhow::Result<u8> {
-    let client = ctx.connect().await?;
-    match args.command {
-        None => {
-            let r = client.events(filter_params(args.filter, args.limit)).await.context("cannot list sync results")?;
-            if ctx.json {
-                output::json(&r)?;
-            } else if r.events.is_empty() {
-                output::line("no sync results")?;
-            } else {
-                let rows: Vec<Vec<String>> = r.events.iter().map(event_row).collect();
-                let mut lines =
-                    output::table(&["EVENT", "TIME", "LEVEL", "HANDLER", "ITEM", "NAME", "DESCRIPTION"], &rows);
-                if r.total > r.events.len() as u64 {
-                    lines.push(format!("({} of {} shown)", r.events.len(), r.total));
-                }
-                output::lines(&lines)?;
-            }
-        }
-        Some(ResultsCommand::Show { id }) => {
-            let e = client.event(&id).await.with_context(|| format!("cannot show the sync result {id}"))?;
-            if ctx.json {
-                output::json(&e)?;
-            } else {
-                output::lines(&event_lines(&e))?;
-            }
-        }
-        Some(ResultsCommand::Rm { ids }) => {
-            let removed = client.remove_events(ids).await.context("cannot remove the sync results")?;
-            if ctx.json {
-                output::json(&json!({ "removed": removed }))?;
-            } else {
-                output::line(&format!("{removed} removed"))?;
-            }
-        }
-        Some(ResultsCommand::Clear { filter }) => {
-            let removed =
-                client.clear_events(filter_params(filter, None)).await.context("cannot clear the sync results")?;
-            if ctx.json {
-                output::json(&json!({ "removed": removed }))?;
-            } else {
-                output::line(&format!("{removed} removed"))?;
-            }
-        }
-    }
-    Ok(Exit::OK)
-}
-
-fn choice_name(c: &ChoiceWire) -> String {
-    match c {
-        ChoiceWire::Keep(k) => {
-            let idx: Vec<String> = k.iter().map(|k| k.index.to_string()).collect();
-            format!("keep {}", idx.join(","))
-        }
-        ChoiceWire::KeepRecent => "keep recent".to_owned(),
-        ChoiceWire::KeepOther(p) => format!("keep other {p}"),
-        ChoiceWire::RemoveFromSyncSet => "remove from sync set".to_owned(),
-    }
-}
-
-fn conflict_lines(c: &ConflictInfo) -> Vec<String> {
-    let mut l = vec![
-        format!("conflict:     {}", c.conflict),
-        format!("handler:      {}", c.handler),
-        format!("item:         {}", c.item.as_deref().unwrap_or("-")),
-        format!("name:         {}", c.name),
-        format!("description:  {}", c.description),
-        format!("detected at:  {}", c.detected_at),
-        format!("abilities:    {}", c.abilities.join(", ")),
-    ];
-    if let Some(r) = &c.resolution {
-        l.push(format!("resolution:   {} (requested {})", choice_name(&r.choice), r.requested_at));
-    }
-    l.push("versions:".to_owned());
-    let rows: Vec<Vec<String>> = c
-        .versions
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            vec![
-                i.to_string(),
-                v.location_short.clone(),
-                v.location_full.clone(),
-                v.types.join(","),
-                v.modified.clone().unwrap_or_default(),
-                v.size.map(|s| s.to_string()).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    l.extend(
-        output::table(&["INDEX", "LOCATION", "FULL LOCATION", "TYPES", "MODIFIED", "SIZE"], &rows)
-            .into_iter()
-            .map(|r| format!("  {r}")),
-    );
-    l
-}
-
-/// `conflicts …`.
-pub(crate) async fn conflicts(ctx: &Ctx, args: ConflictsArgs) -> anyhow::Result<u8> {
-    let client = ctx.connect().await?;
-    match args.command {
-        None => {
-            let list = client
-                .conflicts(ConflictsListParams { handler: args.handler, item: args.item })
-                .await
-                .context("cannot list conflicts")?;
-            if ctx.json {
-                output::json(&json!({ "conflicts": list }))?;
-            } else if list.is_empty() {
-                output::line("no conflicts")?;
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            c.conflict.clone(),
-                            c.handler.clone(),
-                            c.item.clone().unwrap_or_else(|| "-".to_owned()),
-                            c.name.clone(),
-                            c.resolution.as_ref().map_or_else(|| "-".to_owned(), |r| choice_name(&r.choice)),
-                            c.description.clone(),
-                        ]
-                    })
-                    .collect();
-                output::lines(&output::table(
-                    &["CONFLICT", "HANDLER", "ITEM", "NAME", "RESOLUTION", "DESCRIPTION"],
-                    &rows,
-                ))?;
-            }
-        }
-        Some(ConflictsCommand::Show { id }) => {
-            let c = client.conflict(&id).await.with_context(|| format!("cannot show the conflict {id}"))?;
-            if ctx.json {
-                output::json(&c)?;
-            } else {
-                output::lines(&conflict_lines(&c))?;
-            }
-        }
-        Some(ConflictsCommand::Resolve { id, keep, keep_recent, keep_other, remove_from_sync_set, apply_to_all }) => {
-            let choice = if !keep.is_empty() {
-                ChoiceWire::Keep(keep.into_iter().map(|index| KeptWire { index, new_name: None }).collect())
-            } else if keep_recent {
-                ChoiceWire::KeepRecent
-            } else if let Some(p) = keep_other {
-                ChoiceWire::KeepOther(p)
-            } else if remove_from_sync_set {
-                ChoiceWire::RemoveFromSyncSet
-            } else {
-                bail!("choose a resolution: --keep, --keep-recent, --keep-other or --remove-from-sync-set");
-            };
-            let r = client
-                .resolve(ResolveParams { host: ctx.host.clone(), conflict: id.clone(), choice, apply_to_all })
-                .await
-                .with_context(|| format!("cannot resolve the conflict {id}"))?;
-            if ctx.json {
-                output::json(&r)?;
-            } else {
-                let mut l = vec![format!("resolution recorded for {} conflict(s)", r.recorded.len())];
-                if !r.needs_attention.is_empty() {
-                    l.push(format!("not allowed for (resolve separately): {}", r.needs_attention.join(", ")));
-                }
-                output::lines(&l)?;
-            }
-        }
     }
     Ok(Exit::OK)
 }

@@ -147,6 +147,8 @@ async fn kde_copies_become_sessions_that_succeed_stop_pause_and_fail() {
     let _desktop = desktop(&d, &bus).await;
     let status = cli_json(&d, &["status"]).await;
     assert!(status["desktop"].as_str().is_some_and(|s| s.contains("owns org.kde.JobViewServer")), "{status}");
+    let plain = String::from_utf8(cli(&d, &["status"]).await.stdout).expect("UTF-8");
+    assert!(plain.lines().any(|l| l.starts_with("desktop:") && l.contains("owns org.kde.JobViewServer")), "{plain}");
     let work = tempfile::tempdir().expect("tempdir");
     let src = tree(work.path(), 60);
     let client = Client::connect(&d.socket).await.expect("connect");
