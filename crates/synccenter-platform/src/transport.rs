@@ -304,4 +304,66 @@ mod tests {
         assert!(seen.as_ref().map_or(true, Vec::is_empty), "a refused peer read {seen:?}");
         listener.close();
     }
+
+    /// An endpoint path of exactly `len` bytes in a fresh private directory under `root`.
+    #[cfg(unix)]
+    fn endpoint_of_len(root: &Path, len: usize) -> PathBuf {
+        let dir = root.join("r");
+        let stem = dir.join("s").as_os_str().len();
+        assert!(stem < len, "the temporary directory's path is too long for this test");
+        dir.join("s".repeat(len - stem + 1))
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn an_endpoint_of_the_longest_length_binds_and_one_byte_more_is_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let longest = endpoint_of_len(tmp.path(), MAX_ENDPOINT_BYTES);
+        assert_eq!(longest.as_os_str().len(), MAX_ENDPOINT_BYTES);
+        bind(&longest).expect("the longest endpoint binds").close();
+        let over = endpoint_of_len(tmp.path(), MAX_ENDPOINT_BYTES + 1);
+        match bind(&over) {
+            Err(SocketError::PathTooLong { len, max, .. }) => {
+                assert_eq!((len, max), (MAX_ENDPOINT_BYTES + 1, MAX_ENDPOINT_BYTES))
+            }
+            other => panic!("expected PathTooLong, got {other:?}"),
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_closed_listener_leaves_no_socket_and_serves_no_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let endpoint = endpoint_in(dir.path(), "c");
+        bind(&endpoint).expect("bind").close();
+        assert!(std::fs::symlink_metadata(&endpoint).is_err(), "the socket file is removed");
+        assert!(connect(&endpoint).await.is_err(), "nobody listens");
+    }
+
+    #[tokio::test]
+    async fn try_write_and_shutdown_reach_the_peer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let endpoint = endpoint_in(dir.path(), "w");
+        let mut listener = bind(&endpoint).expect("bind");
+        let client = connect(&endpoint).await.expect("connect");
+        let mut server =
+            tokio::time::timeout(HANG_GUARD, listener.accept()).await.expect("accepted").expect("admitted");
+        assert_eq!(client.try_write(b"hello").expect("room for five bytes"), 5);
+        let mut got = [0u8; 5];
+        tokio::time::timeout(HANG_GUARD, server.read_exact(&mut got)).await.expect("no hang").expect("read");
+        assert_eq!(&got, b"hello");
+        // A shut-down write direction is the end of the stream for the peer, through a half and a whole stream.
+        let (_r, mut w) = client.into_split();
+        w.shutdown().await.expect("shutdown");
+        let mut rest = Vec::new();
+        tokio::time::timeout(HANG_GUARD, server.read_to_end(&mut rest)).await.expect("EOF, no hang").expect("read");
+        assert!(rest.is_empty());
+        let mut client = connect(&endpoint).await.expect("connect");
+        let mut server =
+            tokio::time::timeout(HANG_GUARD, listener.accept()).await.expect("accepted").expect("admitted");
+        client.shutdown().await.expect("shutdown");
+        tokio::time::timeout(HANG_GUARD, server.read_to_end(&mut rest)).await.expect("EOF, no hang").expect("read");
+        assert!(rest.is_empty());
+        listener.close();
+    }
 }

@@ -178,4 +178,17 @@ mod tests {
         let me = rustix::process::getuid().as_raw();
         assert_eq!(refusal(&dir), format!("it belongs to uid {owner}, not to this user ({me})"));
     }
+
+    /// A directory path that cannot be inspected (a component is a file) is refused as such, not created.
+    #[test]
+    fn a_socket_directory_that_cannot_be_inspected_is_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "x").expect("write");
+        let dir = file.join("run");
+        match bind(&dir.join("s.sock")) {
+            Err(SocketError::Io { what, path, .. }) => assert_eq!((what, path), ("cannot inspect", dir)),
+            other => panic!("expected an inspection error, got {other:?}"),
+        }
+    }
 }
