@@ -443,6 +443,11 @@ mod tests {
         assert!(!framer.is_discarding());
     }
 
+    /// The frames of one pass over `buf`, at most 4 (a broken pass that never advances ends too).
+    fn first_frames<'a>(framer: &mut LineFramer, buf: &'a [u8]) -> Vec<LineFrame<'a>> {
+        framer.frames(buf, false).take(4).collect()
+    }
+
     #[test]
     fn reset_forgets_the_line_in_progress() {
         // A line begun, then dropped by the caller.
@@ -455,12 +460,12 @@ mod tests {
         assert_eq!(framer.frames(b"abcdef", false).count(), 0);
         framer.reset();
         assert!(!framer.is_discarding() && !framer.line_in_progress());
-        assert_eq!(framer.frames(b"xy\n", false).collect::<Vec<_>>(), [LineFrame::Line(b"xy")]);
+        assert_eq!(first_frames(&mut framer, b"xy\n"), [LineFrame::Line(b"xy")]);
         // A `\r` just ended a line: after `reset` a `\n` is an empty line of its own.
         let mut framer = LineFramer::new(4).split_cr();
-        assert_eq!(framer.frames(b"a\r", false).collect::<Vec<_>>(), [LineFrame::Line(b"a")]);
+        assert_eq!(first_frames(&mut framer, b"a\r"), [LineFrame::Line(b"a")]);
         framer.reset();
-        assert_eq!(framer.frames(b"\nb\n", false).collect::<Vec<_>>(), [LineFrame::Line(b""), LineFrame::Line(b"b")]);
+        assert_eq!(first_frames(&mut framer, b"\nb\n"), [LineFrame::Line(b""), LineFrame::Line(b"b")]);
     }
 
     #[test]
