@@ -201,4 +201,96 @@ mod tests {
         #[cfg(windows)]
         assert!(matches!(&me, Identity::Sid(s) if s.to_string().starts_with("S-1-")), "{me}");
     }
+
+    #[test]
+    fn identities_read_as_words() {
+        assert_eq!(Identity::Uid(1000).to_string(), "uid 1000");
+        let system = Identity::Sid("S-1-5-18".parse().expect("sid"));
+        assert_eq!(system.to_string(), "SID S-1-5-18");
+    }
+
+    #[test]
+    fn a_domain_user_s_binary_sid_reads_as_windows_writes_it() {
+        // Revision 1, 5 sub-authorities, authority 5 (NT AUTHORITY) big-endian in 6 bytes, then each
+        // sub-authority little-endian: 21, 3623811015, 3361044348, 30300820, 1013.
+        let bytes = [
+            0x01, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x15, 0x00, 0x00, 0x00, 0xC7, 0xF7, 0xFE, 0xD7, 0x7C, 0x77,
+            0x55, 0xC8, 0x94, 0x5A, 0xCE, 0x01, 0xF5, 0x03, 0x00, 0x00,
+        ];
+        let sid = Sid::from_bytes(&bytes).expect("S-1-5-21-…");
+        assert_eq!(sid.to_string(), "S-1-5-21-3623811015-3361044348-30300820-1013");
+        assert_eq!(format!("{sid:?}"), "Sid(S-1-5-21-3623811015-3361044348-30300820-1013)");
+        let parsed: Sid = "S-1-5-21-3623811015-3361044348-30300820-1013".parse().expect("text");
+        assert_eq!(parsed.as_bytes(), bytes);
+    }
+
+    #[test]
+    fn an_authority_of_2_to_the_32_or_more_is_written_in_hex() {
+        // MS-DTYP 2.4.2.1: an identifier authority below 2^32 in decimal, from 2^32 as "0x" and 12 hex digits.
+        let with_authority = |authority: [u8; 6]| {
+            let bytes = [&[1, 1][..], &authority, &[7, 0, 0, 0]].concat();
+            Sid::from_bytes(&bytes).expect("one sub-authority").to_string()
+        };
+        assert_eq!(with_authority([0, 0, 0xFF, 0xFF, 0xFF, 0xFF]), "S-1-4294967295-7");
+        assert_eq!(with_authority([0, 1, 0, 0, 0, 0]), "S-1-0x000100000000-7");
+        assert_eq!(with_authority([0x20, 0x6C, 0x27, 0x7C, 0x66, 0x66]), "S-1-0x206C277C6666-7");
+        assert_eq!(with_authority([0xFF; 6]), "S-1-0xFFFFFFFFFFFF-7");
+        for text in ["S-1-0x000100000000-7", "S-1-0x206C277C6666-7"] {
+            assert_eq!(text.parse::<Sid>().expect(text).to_string(), text);
+        }
+    }
+
+    #[test]
+    fn a_sid_has_at_most_15_sub_authorities() {
+        let with = |count: u8| [&[1, count, 0, 0, 0, 0, 0, 5][..], &vec![0xAB; 4 * usize::from(count)]].concat();
+        let full = Sid::from_bytes(&with(15)).expect("15 sub-authorities");
+        assert_eq!(full.to_string(), format!("S-1-5{}", "-2880154539".repeat(15)));
+        assert_eq!(Sid::from_bytes(&with(16)), Err(SidError("16 sub-authorities".into())));
+        assert!(Sid::from_bytes(&with(255)).is_err());
+        assert!(Sid::from_bytes(&with(0)).is_ok(), "S-1-5 alone is a SID (NT AUTHORITY)");
+    }
+
+    /// The environment variable that makes `uid_helper` print `uid()`.
+    #[cfg(unix)]
+    const UID_HELPER: &str = "SYNCCENTER_TEST_UID_HELPER";
+
+    /// Not a test: prints `uid()` for `uid_is_this_process_s_user`, run as another user.
+    #[cfg(unix)]
+    #[test]
+    #[ignore = "a helper process of uid_is_this_process_s_user"]
+    fn uid_helper() {
+        if std::env::var_os(UID_HELPER).is_some() {
+            #[allow(clippy::print_stdout, reason = "the line the test reads")]
+            {
+                println!("UID {}", uid());
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn uid_is_this_process_s_user() {
+        use std::os::unix::fs::MetadataExt;
+        // The kernel makes this process's user the owner of a file it creates.
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("mine"), b"").expect("write");
+        let owner = std::fs::metadata(dir.path().join("mine")).expect("metadata").uid();
+        assert_eq!(uid(), owner);
+        if owner != 0 {
+            return;
+        }
+        // As root 0 is the right answer whatever `uid` does: ask it again in a process of another user.
+        let mut cmd = tokio::process::Command::new(std::env::current_exe().expect("test binary"));
+        cmd.args(["--exact", "peer::tests::uid_helper", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(UID_HELPER, "1")
+            .uid(65534)
+            .gid(65534)
+            .kill_on_drop(true);
+        let out = tokio::time::timeout(std::time::Duration::from_secs(30), cmd.output())
+            .await
+            .expect("the helper finished")
+            .expect("the helper ran");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("UID 65534\n"), "stdout {stdout:?}, stderr {:?}", String::from_utf8_lossy(&out.stderr));
+    }
 }

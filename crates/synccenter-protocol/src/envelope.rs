@@ -247,4 +247,65 @@ mod tests {
             Some("m".into())
         );
     }
+
+    #[test]
+    fn error_codes_are_the_json_rpc_2_0_numbers() {
+        // JSON-RPC 2.0, section 5.1; -32000 is the first of the range left to the server.
+        assert_eq!(error_codes::PARSE_ERROR, -32700);
+        assert_eq!(error_codes::INVALID_REQUEST, -32600);
+        assert_eq!(error_codes::METHOD_NOT_FOUND, -32601);
+        assert_eq!(error_codes::INVALID_PARAMS, -32602);
+        assert_eq!(error_codes::INTERNAL_ERROR, -32603);
+        assert_eq!(error_codes::SYNC_CENTER_ERROR, -32000);
+    }
+
+    #[test]
+    fn a_string_id_is_at_most_256_bytes() {
+        let line = |id: &str| format!(r#"{{"jsonrpc":"2.0","id":"{id}","method":"m"}}"#);
+        for id in ["", "a", &"x".repeat(256), &"é".repeat(128)] {
+            let line = line(id);
+            let ok = parse_incoming(line.as_bytes()).expect(id);
+            assert_eq!(ok.id, Some(RequestId::String(id.to_owned())));
+        }
+        // Bytes, not characters: 129 two-byte characters are 258 bytes.
+        for id in [&"x".repeat(257), &"é".repeat(129)] {
+            let line = line(id);
+            let e = parse_incoming(line.as_bytes()).expect_err(id);
+            assert_eq!((e.id, e.error.code), (None, error_codes::INVALID_REQUEST));
+            assert!(e.error.message.starts_with("\"id\" must be an integer or a string of at most 256 bytes"));
+        }
+    }
+
+    #[test]
+    fn null_params_are_no_params() {
+        let ok = parse_incoming(br#"{"jsonrpc":"2.0","id":3,"method":"status","params":null}"#).expect("null params");
+        assert_eq!((ok.id, ok.method.as_str(), ok.params.is_none()), (Some(RequestId::Number(3)), "status", true));
+        let ok = parse_incoming(br#"{"jsonrpc":"2.0","id":3,"method":"status","params":{}}"#).expect("{} params");
+        assert_eq!(ok.params.map(RawValue::get), Some("{}"));
+        for params in ["\"null\"", "0", "true"] {
+            let line = format!(r#"{{"jsonrpc":"2.0","id":3,"method":"status","params":{params}}}"#);
+            let e = parse_incoming(line.as_bytes()).expect_err(&line);
+            assert_eq!((e.id, e.error.code), (Some(RequestId::Number(3)), error_codes::INVALID_PARAMS), "{line}");
+        }
+    }
+
+    #[test]
+    fn outgoing_lines_are_exact() {
+        type Out = Outgoing<Value, Value>;
+        let reply =
+            Out::Result { jsonrpc: "2.0", id: RequestId::String("a".into()), result: serde_json::json!({"ok": true}) };
+        assert_eq!(reply.to_line(), r#"{"jsonrpc":"2.0","id":"a","result":{"ok":true}}"#);
+        let error = ErrorObject::invalid(error_codes::PARSE_ERROR, "not JSON");
+        let refused = Out::Error { jsonrpc: "2.0", id: None, error };
+        assert_eq!(
+            refused.to_line(),
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"not JSON","data":{"hresult":2147942487,"name":"E_INVALIDARG"}}}"#
+        );
+        let push =
+            Out::Call { jsonrpc: "2.0", id: None, method: "session.cancel", params: serde_json::json!({"s": 1}) };
+        assert_eq!(push.to_line(), r#"{"jsonrpc":"2.0","method":"session.cancel","params":{"s":1}}"#);
+        let request =
+            Out::Call { jsonrpc: "2.0", id: Some(RequestId::Number(-4)), method: "ping", params: Value::Null };
+        assert_eq!(request.to_line(), r#"{"jsonrpc":"2.0","id":-4,"method":"ping","params":null}"#);
+    }
 }

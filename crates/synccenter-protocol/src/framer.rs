@@ -409,4 +409,100 @@ mod tests {
             assert_eq!(framer.scanned, buf.len(), "every byte buffered was searched, and only once");
         }
     }
+
+    #[test]
+    fn a_pass_of_frames_says_how_many_bytes_it_used() {
+        let mut framer = LineFramer::new(8);
+        let buf = b"a\nbc\r\nde";
+        let mut frames = framer.frames(buf, false);
+        assert_eq!(frames.consumed(), 0);
+        assert_eq!(frames.next(), Some(LineFrame::Line(b"a")));
+        assert_eq!(frames.consumed(), 2);
+        assert_eq!(frames.next(), Some(LineFrame::Line(b"bc\r")));
+        assert_eq!(frames.consumed(), 6);
+        assert_eq!(frames.next(), None, "`de` is the line in progress");
+        assert_eq!(frames.consumed(), 6);
+        // The caller advances past them; the line in progress then ends at end of input.
+        let mut frames = framer.frames(&buf[6..], true);
+        assert_eq!((frames.next(), frames.consumed()), (Some(LineFrame::Line(b"de")), 2));
+        assert_eq!(frames.next(), None);
+    }
+
+    #[test]
+    fn discarding_lasts_from_the_limit_to_the_line_s_end() {
+        let mut framer = LineFramer::new(4);
+        assert!(!framer.is_discarding());
+        let mut frames = framer.frames(b"ab\nabcdef", false);
+        assert_eq!(frames.next(), Some(LineFrame::Line(b"ab")));
+        assert_eq!((frames.next(), frames.consumed()), (None, 9), "the over-long line's bytes are dropped");
+        assert!(framer.is_discarding());
+        assert_eq!(framer.frames(b"gh", false).count(), 0);
+        assert!(framer.is_discarding(), "still inside the over-long line");
+        let mut frames = framer.frames(b"i\nj", false);
+        assert_eq!((frames.next(), frames.consumed()), (Some(LineFrame::TooLong), 2));
+        assert!(!framer.is_discarding());
+    }
+
+    /// The frames of one pass over `buf`, at most 4 (a broken pass that never advances ends too).
+    fn first_frames<'a>(framer: &mut LineFramer, buf: &'a [u8]) -> Vec<LineFrame<'a>> {
+        framer.frames(buf, false).take(4).collect()
+    }
+
+    #[test]
+    fn reset_forgets_the_line_in_progress() {
+        // A line begun, then dropped by the caller.
+        let mut framer = LineFramer::new(4);
+        assert_eq!(framer.frames(b"abc", false).count(), 0);
+        assert!(framer.line_in_progress());
+        framer.reset();
+        assert!(!framer.line_in_progress());
+        // An over-long line being discarded: after `reset` the next line is a line, not the over-long one's end.
+        assert_eq!(framer.frames(b"abcdef", false).count(), 0);
+        framer.reset();
+        assert!(!framer.is_discarding() && !framer.line_in_progress());
+        assert_eq!(first_frames(&mut framer, b"xy\n"), [LineFrame::Line(b"xy")]);
+        // A `\r` just ended a line: after `reset` a `\n` is an empty line of its own.
+        let mut framer = LineFramer::new(4).split_cr();
+        assert_eq!(first_frames(&mut framer, b"a\r"), [LineFrame::Line(b"a")]);
+        framer.reset();
+        assert_eq!(first_frames(&mut framer, b"\nb\n"), [LineFrame::Line(b""), LineFrame::Line(b"b")]);
+    }
+
+    #[test]
+    fn clear_drops_the_bytes_and_the_line_in_progress() {
+        let mut lb = LineBuffer::new(LineFramer::new(4), 16);
+        lb.buf_mut().extend_from_slice(b"ab\ncd");
+        assert_eq!(lb.drain(false, |_| {}), 1);
+        assert_eq!(lb.buffered(), 2);
+        lb.clear();
+        assert!(lb.buffered() == 0 && !lb.line_in_progress());
+        lb.buf_mut().extend_from_slice(b"ef\nabcdefg");
+        let mut got = Vec::new();
+        assert_eq!(lb.drain(false, |f| got.push(format!("{f:?}"))), 1);
+        assert_eq!(got, ["Line([101, 102])"], "`cd` is gone");
+        assert!(lb.line_in_progress(), "discarding");
+        lb.clear();
+        assert!(!lb.line_in_progress());
+        lb.buf_mut().extend_from_slice(b"g\n");
+        let mut got = Vec::new();
+        lb.drain(false, |f| got.push(format!("{f:?}")));
+        assert_eq!(got, ["Line([103])"], "not the end of the over-long line");
+    }
+
+    #[test]
+    fn a_pass_tells_whether_it_left_a_line_in_progress() {
+        let mut lb = LineBuffer::new(LineFramer::new(4), 16);
+        lb.buf_mut().extend_from_slice(b"a\nb");
+        let mut pass = lb.pass(false);
+        assert!(!pass.line_in_progress(), "nothing searched yet");
+        assert_eq!(pass.next_frame(), Some(LineFrame::Line(b"a")));
+        assert_eq!(pass.next_frame(), None);
+        assert!(pass.line_in_progress(), "`b` has begun");
+        drop(pass);
+        lb.buf_mut().extend_from_slice(b"\n");
+        let mut pass = lb.pass(false);
+        assert_eq!(pass.next_frame(), Some(LineFrame::Line(b"b")));
+        assert_eq!(pass.next_frame(), None);
+        assert!(!pass.line_in_progress(), "every line ended");
+    }
 }

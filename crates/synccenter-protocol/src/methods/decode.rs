@@ -219,4 +219,44 @@ mod tests {
         assert!(serde_json::from_str::<Outer>(r#"{"inner":["h",["a"]]}"#).is_err());
         assert!(serde_json::from_str::<Outer>(r#"{"inner":{"handler":"h","items":["a"]}}"#).is_ok());
     }
+
+    /// Parameters with a list of objects that each need a string `id`; anything else is ignored.
+    #[derive(Debug, serde::Deserialize)]
+    struct Listed {
+        #[allow(dead_code)]
+        list: Vec<Named>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Named {
+        #[allow(dead_code)]
+        id: String,
+    }
+
+    #[test]
+    fn a_required_string_is_found_inside_a_list() {
+        let e = error::<Listed>(r#"{"list":[{"id":"a"},{}]}"#);
+        assert_eq!(
+            (e.data.name.as_str(), e.message.as_str()),
+            ("E_POINTER", "invalid params for m: missing field `id`")
+        );
+        let e = error::<Listed>(r#"{"list":[{"id":"a"},{"id":null}]}"#);
+        assert_eq!(
+            (e.data.name.as_str(), e.message.as_str()),
+            ("E_POINTER", "invalid params for m: `id` is required, not null")
+        );
+        assert_eq!(error::<Listed>(r#"{"list":[{"id":7}]}"#).data.name, "E_INVALIDARG");
+    }
+
+    #[test]
+    fn at_most_max_probes_objects_are_tried() {
+        // The top object lacks `id` too, then `fillers` empty objects, then the list's object that needs it.
+        let text = |fillers: usize| format!(r#"{{"filler":[{}],"list":[{{}}]}}"#, vec!["{}"; fillers].join(","));
+        let within = error::<Listed>(&text(MAX_PROBES - 2));
+        assert_eq!(within.data.name, "E_POINTER", "the {MAX_PROBES}th object is tried");
+        let beyond = error::<Listed>(&text(MAX_PROBES - 1));
+        assert_eq!(beyond.data.name, "E_INVALIDARG", "the {}th object is not", MAX_PROBES + 1);
+        assert!(beyond.message.contains("missing field `id`"), "{}", beyond.message);
+    }
 }
