@@ -156,7 +156,6 @@ pub fn parse_incoming(line: &[u8]) -> Result<Incoming<'_>, IncomingError> {
     };
     let params = match raw.params {
         None => None,
-        Some(p) if p.get() == "null" => None,
         Some(p) if p.get().starts_with('{') => Some(p),
         Some(_) => return fail(id, error_codes::INVALID_PARAMS, "\"params\" must be an object".into()),
     };
