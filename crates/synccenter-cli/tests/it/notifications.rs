@@ -264,3 +264,60 @@ async fn failures_notify_once_per_handler_with_actions_that_retry_and_snooze() {
     assert_eq!(n.body, "1 item synchronized.");
     assert_eq!(n.actions, ["default", "Open", "snooze", "Snooze 1 hour"], "no retry after a success: {n:?}");
 }
+
+/// Xvfb on a display it picks itself (`-displayfd`); returns it and the display's name.
+async fn xvfb() -> Option<(Child, String)> {
+    let xvfb = require("Xvfb", program("Xvfb"))?;
+    let mut child = Command::new(xvfb)
+        .args(["-displayfd", "1", "-screen", "0", "800x600x24", "-nolisten", "tcp"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start Xvfb");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let display = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("Xvfb's display").expect("read");
+    Some((child, format!(":{}", display.expect("Xvfb printed its display").trim())))
+}
+
+async fn dunstctl(bus: &Bus, args: &[&str]) -> String {
+    let run = Command::new("dunstctl").args(args).env("DBUS_SESSION_BUS_ADDRESS", &bus.address).output();
+    let o = tokio::time::timeout(HANG_GUARD, run).await.expect("dunstctl hung").expect("run dunstctl");
+    assert!(o.status.success(), "dunstctl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_is_shown_by_dunst() {
+    let Some(bus) = bus().await else { return };
+    let Some(dunst) = require("dunst", program("dunst")) else { return };
+    require("dunstctl", program("dunstctl")).expect("dunst ships dunstctl");
+    let Some((_x, display)) = xvfb().await else { return };
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut program = Command::new(dunst);
+    // No configuration of the machine's user: an empty one of its own.
+    program.env("DISPLAY", &display).env("XDG_CONFIG_HOME", home.path()).env_remove("WAYLAND_DISPLAY");
+    let _dunst = server(&bus, program).await;
+    let d = daemon().await;
+    let client = Client::connect(&d.socket).await.expect("connect");
+    let (_desktop, ready, mut log) = desktop(&d, &bus).await;
+    assert!(ready.contains("with actions"), "dunst supports actions: {ready}");
+    start(&client, "backup").await;
+    // The desktop logs each notification once the server has answered with its ID.
+    loop {
+        let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("notified").expect("read");
+        let line = line.expect("synccenter desktop exited");
+        if line.contains("notified") && line.contains("backup") {
+            break;
+        }
+    }
+    let shown: u32 = dunstctl(&bus, &["count", "displayed"]).await.parse().expect("a count");
+    let waiting: u32 = dunstctl(&bus, &["count", "waiting"]).await.parse().expect("a count");
+    assert_eq!(shown + waiting, 1, "dunst holds the one notification");
+    // Closed, it goes to dunst's history, which lists it with its words.
+    dunstctl(&bus, &["close"]).await;
+    let history = dunstctl(&bus, &["history"]).await;
+    assert!(history.contains("Backups: sync failed") && history.contains("Home folder failed."), "{history}");
+    assert!(history.contains("\"synccenter\""), "the application's name: {history}");
+}
