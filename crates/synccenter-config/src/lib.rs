@@ -20,7 +20,9 @@ use std::path::Path;
 
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{ConfigError, ConfigErrors};
-pub use model::{Config, DEFAULT_GRACE_PERIOD, DEFAULT_HTTP, DaemonConfig, DesktopConfig, HandlerConfig, ItemConfig};
+pub use model::{
+    Config, DEFAULT_GRACE_PERIOD, DEFAULT_HTTP, DaemonConfig, DesktopConfig, HandlerConfig, ItemConfig, Notify,
+};
 pub use schedule::{CronSchedule, Schedule, Trigger};
 pub use synccenter_runs::backoff::RetryPolicy;
 pub use synccenter_runs::progress::Kind;

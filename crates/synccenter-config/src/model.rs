@@ -77,6 +77,38 @@ impl Default for DaemonConfig {
     }
 }
 
+/// `notify = "never" | "failures" | "always"`: which ends of a handler's sessions reach the person as a desktop
+/// notification.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Notify {
+    /// None.
+    Never,
+    /// A failed session, or one that ends with conflicts (the default).
+    #[default]
+    Failures,
+    /// Every end, a success too.
+    Always,
+}
+
+impl Notify {
+    /// Every value, in the order the documentation lists them.
+    pub const ALL: [Notify; 3] = [Notify::Never, Notify::Failures, Notify::Always];
+
+    /// The name used in `config.toml` and on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Notify::Never => "never",
+            Notify::Failures => "failures",
+            Notify::Always => "always",
+        }
+    }
+
+    /// The value named `name` (exactly as [`Notify::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Notify> {
+        Notify::ALL.into_iter().find(|n| n.name() == name)
+    }
+}
+
 /// One `[[handler]]`: a group of command items shown as one handler in Sync Center.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HandlerConfig {
@@ -100,6 +132,8 @@ pub struct HandlerConfig {
     pub retry: RetryPolicy,
     /// The handler's freshness requirement.
     pub freshness: Option<Duration>,
+    /// When `synccenter desktop` raises a notification for the handler's sessions (`notify`).
+    pub notify: Notify,
     /// The `[[handler.item]]` tables, in file order.
     pub items: Vec<ItemConfig>,
     /// 1-based line of the `[[handler]]` header, for messages.

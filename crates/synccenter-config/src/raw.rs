@@ -44,6 +44,7 @@ pub(crate) struct RawHandler {
     pub(crate) schedule: Option<Spanned<RawSchedule>>,
     pub(crate) retry: Option<Spanned<RawRetry>>,
     pub(crate) freshness: Option<Spanned<String>>,
+    pub(crate) notify: Option<Spanned<String>>,
 }
 
 /// One `[[handler.item]]`.

@@ -21,7 +21,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::duration::parse_duration;
 use crate::error::{ConfigError, ConfigErrors, Locator};
-use crate::model::{Config, DaemonConfig, HandlerConfig, ItemConfig};
+use crate::model::{Config, DaemonConfig, HandlerConfig, ItemConfig, Notify};
 use crate::raw::{RawDaemon, RawDesktop, RawHandler, RawItem, RawRetry, RawSchedule};
 use crate::schedule::{CronSchedule, Schedule, Trigger};
 use synccenter_runs::backoff::RetryPolicy;
@@ -200,6 +200,7 @@ impl Cx<'_> {
         let schedule = raw.schedule.as_ref().and_then(|s| self.schedule(s, &format!("{prefix}.schedule")));
         let retry = self.retry(RetryPolicy::default(), raw.retry.as_ref(), &format!("{prefix}.retry"));
         let freshness = raw.freshness.as_ref().and_then(|f| self.duration(f, &format!("{prefix}.freshness"), true));
+        let notify = self.notify(raw.notify.as_ref(), &format!("{prefix}.notify"));
 
         let mut item_ids: HashSet<String> = HashSet::new();
         let mut out_items = Vec::new();
@@ -219,6 +220,7 @@ impl Cx<'_> {
             schedule,
             retry,
             freshness,
+            notify,
             items: out_items,
             line: self.loc.line_col(start).0,
         })
@@ -388,6 +390,16 @@ impl Cx<'_> {
         }
         let p = Path::new(s);
         Some(if p.is_absolute() { p.to_path_buf() } else { self.base.join(p) })
+    }
+
+    /// A handler's `notify`; an unknown value is an error (and the default stands in for it).
+    fn notify(&mut self, raw: Option<&Spanned<String>>, field: &str) -> Notify {
+        let Some(raw) = raw else { return Notify::default() };
+        Notify::from_name(raw.get_ref()).unwrap_or_else(|| {
+            let names = Notify::ALL.map(Notify::name);
+            self.at(raw, field, unknown("notify setting", raw.get_ref(), &names));
+            Notify::default()
+        })
     }
 
     fn duration(&mut self, raw: &Spanned<String>, field: &str, positive: bool) -> Option<Duration> {

@@ -413,5 +413,6 @@ pub(crate) fn stored_handler_info(h: &core::Handler, item_count: usize) -> Handl
         item_count,
         error_count: 0,
         conflict_count: 0,
+        notify: None,
     }
 }

@@ -4,8 +4,8 @@
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use zbus::Connection;
 use zbus::fdo::{RequestNameFlags, RequestNameReply};
+use zbus::{Connection, Message};
 
 use crate::error::DesktopError;
 use crate::kde::JobMsg;
@@ -28,13 +28,19 @@ pub(crate) async fn claim(conn: &Connection, name: &'static str) -> Result<bool,
     }
 }
 
+async fn ask_bus(conn: &Connection, member: &'static str, arg: String) -> Option<Message> {
+    conn.call_method(Some(DBUS), DBUS_PATH, Some(DBUS), member, &(arg,)).await.ok()
+}
+
+/// The unique name of `name`'s owner, if it has one.
+pub(crate) async fn unique_owner(conn: &Connection, name: &str) -> Option<String> {
+    ask_bus(conn, "GetNameOwner", name.to_owned()).await?.body().deserialize().ok()
+}
+
 /// Who owns `name`: its unique name and, when the bus says, its process ID and command.
 pub(crate) async fn owner_of(conn: &Connection, name: &str) -> Option<String> {
-    let call = |member: &'static str, arg: String| async move {
-        conn.call_method(Some(DBUS), DBUS_PATH, Some(DBUS), member, &(arg,)).await.ok()
-    };
-    let unique: String = call("GetNameOwner", name.to_owned()).await?.body().deserialize().ok()?;
-    let pid: Option<u32> = match call("GetConnectionUnixProcessID", unique.clone()).await {
+    let unique = unique_owner(conn, name).await?;
+    let pid: Option<u32> = match ask_bus(conn, "GetConnectionUnixProcessID", unique.clone()).await {
         Some(reply) => reply.body().deserialize().ok(),
         None => None,
     };

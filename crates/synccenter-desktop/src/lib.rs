@@ -4,16 +4,19 @@
 //! depends on the client and the protocol, never on the core or the daemon; `.ci/check-boundaries` says so).
 //! Today that is KDE's job tracker: where nobody owns `org.kde.JobViewServer` and `org.kde.kuiserver`, this
 //! owns them and every KDE job (copies, downloads, extractions) becomes a session; where Plasma owns them, it
-//! monitors the bus read-only and records the jobs. `docs/integrations.md` has the mapping.
+//! monitors the bus read-only and records the jobs (`docs/integrations.md` has the mapping). And notifications
+//! of failed sessions, with actions (`docs/desktop.md`, Notifications).
 //!
 //! Modules: `progress` (a job's fields as progress, pure), `kde` (the D-Bus objects), `bus` (names and
-//! departures), `jobs` (the tracker: jobs as sessions), `monitor` (jobs of someone else's server).
+//! departures), `jobs` (the tracker: jobs as sessions), `monitor` (jobs of someone else's server), `notify`
+//! (notifications and their actions).
 
 mod bus;
 mod error;
 mod jobs;
 mod kde;
 mod monitor;
+mod notify;
 mod progress;
 
 use std::future::Future;
@@ -90,7 +93,11 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     // Everything listens before the role is logged and reported, so a job that follows is not missed.
     tokio::spawn(bus::forward_departures(bus::departures(&conn).await?, tx.clone()));
     let feed = client.subscribe().await?;
-    tokio::spawn(watch_pauses(feed, tx.clone()));
+    let notifier = notify::Notifier::start(client.clone(), conn.clone()).await?;
+    let notifications = notifier.state();
+    let (ends_tx, ends_rx) = mpsc::channel(1024);
+    tokio::spawn(notifier.run(ends_rx));
+    tokio::spawn(watch_feed(feed, tx.clone(), ends_tx));
     let role = claim(&conn).await?;
     let emitter = match &role {
         Role::Server { .. } => Some(conn.clone()),
@@ -99,8 +106,8 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             None
         }
     };
-    tracing::info!(%role, "synccenter desktop");
-    client.request::<api::DesktopReport>(&DesktopReportParams { state: role.to_string() }).await?;
+    tracing::info!(%role, %notifications, "synccenter desktop");
+    client.request::<api::DesktopReport>(&DesktopReportParams { state: format!("{role}; {notifications}") }).await?;
     let tag = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let tracker = jobs::Tracker::new(client, emitter, tag);
     tokio::select! {
@@ -123,24 +130,27 @@ async fn claim(conn: &Connection) -> Result<Role, DesktopError> {
     Ok(Role::Server { kuiserver_owner })
 }
 
-/// A change of one of KDE's handlers (a pause, a resume) makes the tracker look at the pauses again.
-async fn watch_pauses(mut feed: Subscription, tx: mpsc::Sender<kde::JobMsg>) {
+/// A change of one of KDE's handlers (a pause, a resume) makes the tracker look at the pauses again; a
+/// session's end goes to the notifier (dropped, with a warning, when a burst fills its queue).
+async fn watch_feed(mut feed: Subscription, tx: mpsc::Sender<kde::JobMsg>, ends: mpsc::Sender<notify::Ended>) {
     loop {
-        match feed.next().await {
-            Ok(u) => {
-                if let UpdateKind::RegistryChanged { handler } = u.change
-                    && handler.starts_with("kde-")
-                    && tx.send(kde::JobMsg::PauseChanged).await.is_err()
-                {
-                    return;
+        let pauses_changed = match feed.next().await {
+            Ok(u) => match u.change {
+                UpdateKind::RegistryChanged { handler } => handler.starts_with("kde-"),
+                UpdateKind::SessionEnded { session, handler, status, errors, conflicts, .. } => {
+                    let end = notify::Ended { session, handler, status, errors, conflicts };
+                    if ends.try_send(end).is_err() {
+                        tracing::warn!("too many sessions ended at once; some are not notified");
+                    }
+                    false
                 }
-            }
-            Err(ClientError::Lagged { .. }) => {
-                if tx.send(kde::JobMsg::PauseChanged).await.is_err() {
-                    return;
-                }
-            }
+                _ => false,
+            },
+            Err(ClientError::Lagged { .. }) => true,
             Err(_) => return,
+        };
+        if pauses_changed && tx.send(kde::JobMsg::PauseChanged).await.is_err() {
+            return;
         }
     }
 }

@@ -9,6 +9,9 @@ mod db;
 // `synccenter desktop` on a private dbus-daemon, driven by the real kioclient5 (Linux packages).
 #[cfg(unix)]
 mod desktop;
+// `synccenter desktop`'s notifications on a private dbus-daemon: python3-dbusmock's notification daemon, dunst.
+#[cfg(unix)]
+mod notifications;
 // Shell scripts, /dev/urandom and file modes.
 #[cfg(unix)]
 mod logs;

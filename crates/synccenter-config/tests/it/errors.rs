@@ -231,6 +231,13 @@ fn every_malformed_config_names_field_and_line() {
             4,
             "keep, replace_on_sync",
         ),
+        (
+            "unknown notify setting",
+            format!("{HANDLER}notify = \"sometimes\"\n"),
+            "handler[0].notify",
+            4,
+            "unknown notify setting \"sometimes\"; expected one of: never, failures, always",
+        ),
         ("bad http address", "[daemon]\nhttp = \"localhost\"\n".into(), "daemon.http", 2, "IP:PORT"),
         (
             "env value wrong type",

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use synccenter_config::{Config, Kind, Trigger, load, load_if_exists, parse};
+use synccenter_config::{Config, Kind, Notify, Trigger, load, load_if_exists, parse};
 
 #[test]
 fn example_parses() {
@@ -12,6 +12,8 @@ fn example_parses() {
     assert_eq!(config.handlers.len(), 2);
     let backups = config.handler("BACKUPS").unwrap();
     assert_eq!(backups.items.len(), 3);
+    assert_eq!(backups.notify, Notify::Failures);
+    assert_eq!(config.handler("cloud").unwrap().notify, Notify::Failures, "failures unless declared");
     assert_eq!(backups.item("borg-home").unwrap().kind, Kind::Borg);
     let restic = backups.item("restic-home").unwrap();
     assert_eq!(restic.kind, Kind::Restic);
@@ -62,4 +64,13 @@ fn load_reads_a_file_and_reports_a_missing_one() {
     std::fs::write(&path, "[[handler]]\nid = \"h\"\nname = \"H\"\n").unwrap();
     assert_eq!(load(&path).unwrap().handlers.len(), 1);
     assert!(load_if_exists(&path).unwrap().is_some());
+}
+
+#[test]
+fn notify_takes_each_of_its_names() {
+    for notify in Notify::ALL {
+        let src = format!("[[handler]]\nid = \"h\"\nname = \"H\"\nnotify = \"{}\"\n", notify.name());
+        let config = parse(&src, Path::new("c.toml")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.handlers[0].notify, notify);
+    }
 }

@@ -23,6 +23,7 @@ impl Hub {
             next_run: items.iter().filter_map(|i| scheduler.next_run(id, &i.id)).min().map(convert::ts),
             overdue: items.iter().any(|i| scheduler.is_overdue(id, &i.id)),
             conflict_count: self.center.conflict_count(id),
+            notify: scheduler.config().handlers.iter().find(|c| &c.id == id).map(|c| c.notify.name().to_owned()),
             ..convert::stored_handler_info(h, self.center.item_count(id)?)
         })
     }

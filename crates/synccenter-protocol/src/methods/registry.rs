@@ -82,6 +82,9 @@ pub struct HandlerInfo {
     pub error_count: u64,
     /// Conflicts.
     pub conflict_count: u32,
+    /// When `synccenter desktop` notifies the person of the handler's sessions: `never`, `failures` or
+    /// `always`, from `config.toml` for command handlers; absent (meaning `failures`) for the others.
+    pub notify: Option<String>,
 }
 
 /// `handler.list`.
