@@ -19,31 +19,11 @@ use super::{cli, cli_json, code, command, stderr};
 
 const HANDLER: &str = "kde-org.kde.kioclient";
 
-/// A private session bus, stopped when dropped.
-struct Bus {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
+type Bus = super::private_bus::PrivateBus;
 
 async fn bus() -> Option<Bus> {
-    let dbus = require("dbus-daemon", program("dbus-daemon"))?;
     require("kioclient5", program("kioclient5"))?;
-    let mut child = Command::new(dbus)
-        .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start dbus-daemon");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let address = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("bus address").expect("read");
-    Some(Bus { child, address: address.expect("dbus-daemon printed its address").trim().to_owned() })
+    Bus::start().await
 }
 
 /// `synccenter desktop` on `bus`, once it says what it does.

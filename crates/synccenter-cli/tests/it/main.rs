@@ -20,6 +20,8 @@ mod logs;
 mod notify;
 // The dashboard's ping endpoint, driven by curl and borgmatic.
 mod ping;
+#[cfg(unix)]
+mod private_bus;
 mod run_anywhere;
 mod seeded;
 // The service definitions in contrib/, started as their service manager would and stopped with SIGTERM.

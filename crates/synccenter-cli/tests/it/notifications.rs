@@ -59,25 +59,16 @@ command = ["true"]
 
 /// A private session bus and a connection of the test's own to it; the bus stops when dropped.
 struct Bus {
-    _child: Child,
+    _private: super::private_bus::PrivateBus,
     address: String,
     conn: Connection,
 }
 
 async fn bus() -> Option<Bus> {
-    let dbus = require("dbus-daemon", program("dbus-daemon"))?;
-    let mut child = Command::new(dbus)
-        .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start dbus-daemon");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let address = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("bus address").expect("read");
-    let address = address.expect("dbus-daemon printed its address").trim().to_owned();
+    let private = super::private_bus::PrivateBus::start().await?;
+    let address = private.address.clone();
     let conn = zbus::connection::Builder::address(address.as_str()).build().await.expect("connect");
-    Some(Bus { _child: child, address, conn })
+    Some(Bus { _private: private, address, conn })
 }
 
 async fn signals(bus: &Bus, interface: &'static str, member: &'static str) -> MessageStream {
