@@ -50,7 +50,8 @@ pub fn load_or_create_secret(data_dir: &Path, name: &str) -> Result<String, Http
             let token = generate_token()?;
             // Write a private temporary file, then link it into place: readers never see a half-written token
             // and a concurrent creator's token is never overwritten.
-            let tmp = data_dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            // Unique per call (not only per process): two callers in one process must not share it.
+            let tmp = data_dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), &token[..16]));
             let _ = std::fs::remove_file(&tmp);
             let written = (|| {
                 let mut f = create_new_private(&tmp)?;
@@ -145,5 +146,47 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+        // Two differences that would cancel out if they were combined with XOR instead of OR.
+        assert!(!constant_time_eq(&[1, 1], &[0, 0]));
+    }
+
+    #[test]
+    fn a_token_of_the_right_length_that_is_not_hex_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(TOKEN_FILE);
+        std::fs::write(&path, "g".repeat(TOKEN_LEN)).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert!(matches!(load_or_create_token(dir.path()), Err(HttpError::TokenMalformed { .. })));
+    }
+
+    #[test]
+    fn a_directory_in_place_of_the_token_is_refused_as_not_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join(TOKEN_FILE)).expect("mkdir");
+        std::fs::set_permissions(dir.path().join(TOKEN_FILE), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        assert!(matches!(load_or_create_token(dir.path()), Err(HttpError::TokenNotAFile { .. })));
+    }
+
+    /// Creators racing on one missing file all end with the one token that was linked into place.
+    #[test]
+    fn concurrent_creators_agree_on_one_token() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let start = std::sync::Barrier::new(8);
+            let tokens: Vec<String> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            load_or_create_token(dir.path())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("thread").expect("a token")).collect()
+            });
+            assert!(tokens.windows(2).all(|w| w[0] == w[1]), "{tokens:?}");
+            let leftovers = std::fs::read_dir(dir.path()).expect("read").count();
+            assert_eq!(leftovers, 1, "only the token file remains");
+        }
     }
 }

@@ -48,6 +48,15 @@ async fn an_items_ping_url_is_what_the_daemon_answers_behind_the_token() {
     assert_eq!(sessions.len(), 1, "{history}");
     assert_eq!(sessions[0]["status"], "succeeded", "{history}");
     assert_eq!(sessions[0]["items"][0]["item"], "docs", "{history}");
+
+    // Uptime Kuma's push URL lives under /api/ and still needs no token (only a ping UUID).
+    let push = format!("/api/push/{uuid}?status=down&msg=disk%20full");
+    let resp = call(&app, Request::get(push).header(header::HOST, HOST).body(Body::empty()).unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::OK, "a push needs no token");
+    let history = raw.ok("sessions.history", json!({"handler": "nas"})).await;
+    let statuses: Vec<&str> =
+        history["sessions"].as_array().expect("sessions").iter().filter_map(|s| s["status"].as_str()).collect();
+    assert!(statuses.contains(&"failed"), "status=down is a failure: {history}");
 }
 
 #[tokio::test]
