@@ -211,7 +211,7 @@ impl Hub {
                 );
                 let event = (!body.is_empty())
                     .then(|| self.ping_event(session, &t.item, EventLevel::Info, "Start (ping)", body));
-                let deadline = Instant::now() + Duration::from_secs(m::PING_GRACE_SECONDS);
+                let deadline = Instant::now() + self.ping_grace(&t.handler, &t.item);
                 self.pings.open.insert((t.handler.clone(), t.item.clone()), Open { session, rid, deadline });
                 (Some(session), event.flatten())
             }
@@ -293,12 +293,22 @@ impl Hub {
         }
     }
 
+    /// How long a started ping session waits for its end: the item's `timeout` where `config.toml` declares
+    /// one, else Healthchecks' default grace time.
+    fn ping_grace(&self, handler: &HandlerId, item: &ItemId) -> Duration {
+        let config = self.setup.scheduler.config();
+        let declared =
+            config.handlers.iter().filter(|h| h.id == *handler).flat_map(|h| &h.items).find(|i| i.id == *item);
+        declared.and_then(|i| i.timeout).unwrap_or(Duration::from_secs(m::PING_GRACE_SECONDS))
+    }
+
     /// Fails the sessions whose start got no end within the grace time.
     pub(super) fn expire_pings(&mut self, now: Instant) {
         let late: Vec<((HandlerId, ItemId), SessionId)> =
             self.pings.open.iter().filter(|(_, o)| o.deadline <= now).map(|(k, o)| (k.clone(), o.session)).collect();
-        for ((_, item), session) in late {
-            let why = format!("No end ping within {} s of the start (its grace time)", m::PING_GRACE_SECONDS);
+        for ((handler, item), session) in late {
+            let grace = self.ping_grace(&handler, &item).as_secs();
+            let why = format!("No end ping within {grace} s of the start (its grace time)");
             if self.center.session(session).is_ok() {
                 self.finish_ping(session, &item, End::Failed { why }, "");
             }

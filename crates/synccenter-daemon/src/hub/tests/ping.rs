@@ -41,3 +41,31 @@ fn a_start_without_an_end_fails_after_the_grace_time() {
     assert!(fx.commit().is_empty(), "an unknown ping changes nothing");
     assert_eq!(c.result(&id)["found"], false);
 }
+
+/// An item whose `config.toml` entry has a `timeout` waits that long for the end ping, not the default grace.
+#[test]
+fn a_declared_timeout_is_the_grace_time_of_its_item() {
+    let (mut fx, mut c) = Fixture::with_handler(&["a", "b"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[[handler]]\nid = \"h\"\nname = \"H\"\n\n[[handler.item]]\nid = \"a\"\nname = \"A\"\nkind = \"script\"\n\
+         command = [\"true\"]\ntimeout = \"10m\"\n",
+    )
+    .expect("write the configuration");
+    fx.hub.setup.scheduler = crate::scheduler::Scheduler::new(Some(path), START);
+    fx.hub.setup.scheduler.load(START).expect("a valid configuration");
+    fx.hub.set_ping_keys(Ok(PingKeys::new(b"test secret")));
+    let url = fx.ok(&mut c, Call::PingUrl(m::PingUrlParams { handler: "h".into(), item: "a".into() }));
+    let uuid = url["uuid"].as_str().expect("uuid").to_owned();
+    fx.ok(&mut c, ping(&uuid, PingSignal::Start));
+    fx.commit();
+
+    fx.hub.expire_pings(Instant::now() + Duration::from_secs(9 * 60));
+    assert!(fx.commit().is_empty(), "within the item's timeout nothing happens");
+    fx.hub.expire_pings(Instant::now() + Duration::from_secs(10 * 60 + 1));
+    fx.hub.take_effects();
+    let changes = fx.commit();
+    assert!(changes.iter().any(|ch| matches!(ch, Change::SessionEnded { .. })), "{changes:?}");
+}
