@@ -12,10 +12,9 @@ use synccenter_client::methods::UpdateKind;
 use synccenter_client::{Client, StatusWire, Subscription};
 use synccenter_test_support::component::{program, require};
 use synccenter_test_support::{HANG_GUARD, TestDaemon};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use super::{cli, cli_json, code, command, stderr};
+use super::{cli, cli_json, code, stderr};
 
 const HANDLER: &str = "kde-org.kde.kioclient";
 
@@ -26,20 +25,8 @@ async fn bus() -> Option<Bus> {
     Bus::start().await
 }
 
-/// `synccenter desktop` on `bus`, once it says what it does.
 async fn desktop(d: &TestDaemon, bus: &Bus) -> Child {
-    let mut c = command(d, &["desktop"]);
-    c.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
-    let mut child = c.spawn().expect("spawn synccenter desktop");
-    let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    loop {
-        let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("desktop started").expect("read");
-        let line = line.expect("synccenter desktop exited before it was ready");
-        if line.contains("synccenter desktop") && line.contains("role=") {
-            break;
-        }
-    }
-    child
+    super::private_bus::start_desktop(d, &bus.address).await.0
 }
 
 /// A tree of `dirs` × 500 small files: a copy that takes long enough to be stopped or paused once it reports.

@@ -17,8 +17,6 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, Command};
 use zbus::{Connection, MessageStream, OwnedVariant, Variant};
 
-use super::command;
-
 const NOTIFICATIONS: &str = "org.freedesktop.Notifications";
 const PATH: &str = "/org/freedesktop/Notifications";
 const MOCK: &str = "org.freedesktop.DBus.Mock";
@@ -102,19 +100,8 @@ async fn server(bus: &Bus, mut program: Command) -> Child {
     }
 }
 
-/// `synccenter desktop` on the bus, once it says what it does; returns it and the rest of its log.
 async fn desktop(d: &TestDaemon, bus: &Bus) -> (Child, String, Lines<BufReader<ChildStderr>>) {
-    let mut c = command(d, &["desktop"]);
-    c.env("DBUS_SESSION_BUS_ADDRESS", &bus.address).env("SYNCCENTER_LOG", "info");
-    let mut child = c.spawn().expect("spawn synccenter desktop");
-    let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    loop {
-        let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("desktop started").expect("read");
-        let line = line.expect("synccenter desktop exited before it was ready");
-        if line.contains("synccenter desktop") && line.contains("role=") {
-            return (child, line, log);
-        }
-    }
+    super::private_bus::start_desktop(d, &bus.address).await
 }
 
 async fn daemon() -> TestDaemon {

@@ -1,12 +1,14 @@
 //! A private D-Bus session bus for a test (`dbus-daemon --session`), so that no test ever touches the machine's
-//! own bus; it stops when dropped.
+//! own bus; it stops when dropped. And `synccenter desktop` started on one.
 
 use std::process::Stdio;
 
-use synccenter_test_support::HANG_GUARD;
 use synccenter_test_support::component::{program, require};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use synccenter_test_support::{HANG_GUARD, TestDaemon};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, Command};
+
+use super::command;
 
 pub(super) struct PrivateBus {
     _child: Child,
@@ -29,5 +31,21 @@ impl PrivateBus {
         let address = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("bus address").expect("read");
         let address = address.expect("dbus-daemon printed its address").trim().to_owned();
         Some(PrivateBus { _child: child, address })
+    }
+}
+
+/// `synccenter desktop` for daemon `d` on the bus at `address`, once it says what it does: the process, that
+/// line, and the rest of its log.
+pub(super) async fn start_desktop(d: &TestDaemon, address: &str) -> (Child, String, Lines<BufReader<ChildStderr>>) {
+    let mut c = command(d, &["desktop"]);
+    c.env("DBUS_SESSION_BUS_ADDRESS", address).env("SYNCCENTER_LOG", "info");
+    let mut child = c.spawn().expect("spawn synccenter desktop");
+    let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    loop {
+        let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("desktop started").expect("read");
+        let line = line.expect("synccenter desktop exited before it was ready");
+        if line.contains("synccenter desktop") && line.contains("role=") {
+            return (child, line, log);
+        }
     }
 }
