@@ -33,8 +33,13 @@ pub(crate) fn run(
         config.reload_on_sighup = true;
         config.http = http.map(std::sync::Arc::new);
         // The desktop part (KDE job server) runs beside the daemon while it runs, when there is a session bus.
-        let desktop = crate::desktop::wanted(&paths.config)
-            .then(|| tokio::spawn(crate::desktop::supervise(paths.socket.clone())));
+        let desktop = match crate::desktop::wanted(&paths.config) {
+            Ok(()) => Some(tokio::spawn(crate::desktop::supervise(paths.socket.clone()))),
+            Err(why) => {
+                tracing::info!(why, "synccenter desktop is not started");
+                None
+            }
+        };
         let ran = synccenter_daemon::run(config, listener, shutdown_signal()).await;
         if let Some(d) = desktop {
             d.abort();

@@ -22,13 +22,17 @@ pub(crate) async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
     Ok(Exit::OK)
 }
 
-/// Whether the daemon starts `synccenter desktop`: a session bus, and `[desktop] enable` not false.
-pub(crate) fn wanted(config: &Path) -> bool {
+/// Whether the daemon starts `synccenter desktop`: a session bus, and `[desktop] enable` not false; if not,
+/// why not.
+pub(crate) fn wanted(config: &Path) -> Result<(), &'static str> {
     let enabled = match synccenter_config::load_if_exists(config) {
         Ok(Some(c)) => c.desktop.enable,
         _ => true,
     };
-    enabled && bus_address().is_some()
+    if !enabled {
+        return Err("[desktop] enable = false in the configuration");
+    }
+    bus_address().map(|_| ()).ok_or("no session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
 }
 
 /// Keeps `synccenter desktop --socket SOCKET` running: restarted after 1 s, doubling to 60 s while it keeps

@@ -25,9 +25,9 @@ use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::seeded::{self, Rng};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use super::{BIN, code, stderr, stdout};
+use super::{code, stderr, stdout};
 
 const ITERATIONS: usize = 20;
 const CLIENTS: usize = 3;
@@ -213,7 +213,7 @@ struct Daemon {
 impl Daemon {
     async fn start(dir: &Path) -> Daemon {
         let socket = dir.join("run/s.sock");
-        let mut child = Command::new(BIN)
+        let mut child = super::bin()
             .arg("--socket")
             .arg(&socket)
             .arg("--data-dir")
@@ -340,7 +340,7 @@ async fn verify(socket: &Path, ledger: &Shared) {
 
 /// Runs `synccenter db check FILE --json` on the stopped store.
 async fn integrity_ok(db: &Path) {
-    let out = Command::new(BIN).args(["--json", "db", "check"]).arg(db).stdin(Stdio::null()).output();
+    let out = super::bin().args(["--json", "db", "check"]).arg(db).stdin(Stdio::null()).output();
     let out = tokio::time::timeout(HANG_GUARD, out).await.expect("db check in time").expect("run db check");
     assert_eq!(code(&out), 0, "the store fails its integrity check: {}{}", stdout(&out), stderr(&out));
     let report: Value = serde_json::from_str(&stdout(&out)).expect("JSON");

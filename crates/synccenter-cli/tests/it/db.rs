@@ -7,14 +7,13 @@ use std::process::Stdio;
 
 use serde_json::{Value, json};
 use synccenter_test_support::{HANG_GUARD, TestDaemon};
-use tokio::process::Command;
 
-use super::{BIN, code, stderr, stdout};
+use super::{code, stderr, stdout};
 
 const EVENTS: usize = 300;
 
 async fn db(args: &[&str]) -> std::process::Output {
-    let out = Command::new(BIN).args(args).stdin(Stdio::null()).kill_on_drop(true).output();
+    let out = super::bin().args(args).stdin(Stdio::null()).kill_on_drop(true).output();
     tokio::time::timeout(HANG_GUARD, out).await.expect("db command hung").expect("run synccenter")
 }
 
@@ -64,7 +63,7 @@ async fn a_damaged_store_is_refused_by_name_and_recovered_by_the_db_verbs() {
     // Damage one page of the events; the daemon refuses to start on it and names the way out.
     damage_page_holding(&copy, "MARKER-00150");
     let damaged = std::fs::read(&copy).expect("read");
-    let daemon = Command::new(BIN)
+    let daemon = super::bin()
         .arg("--socket")
         .arg(synccenter_platform::transport::endpoint_in(dir.path(), "s"))
         .args(["--database", &format!("sqlite://{copy_s}"), "--http", "off", "daemon"])

@@ -12,6 +12,7 @@ use synccenter_client::methods::UpdateKind;
 use synccenter_client::{Client, StatusWire, Subscription};
 use synccenter_test_support::component::{program, require};
 use synccenter_test_support::{HANG_GUARD, TestDaemon};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use super::{cli, cli_json, code, stderr};
@@ -26,7 +27,7 @@ async fn bus() -> Option<Bus> {
 }
 
 async fn desktop(d: &TestDaemon, bus: &Bus) -> Child {
-    super::private_bus::start_desktop(d, &bus.address).await.0
+    super::private_bus::start_desktop(d, &bus.address, None).await.0
 }
 
 /// A tree of `dirs` × 500 small files: a copy that takes long enough to be stopped or paused once it reports.
@@ -228,4 +229,67 @@ async fn where_the_names_are_owned_a_second_desktop_monitors_and_still_records_t
     }
     assert_eq!(exit_code(copy).await, 0);
     assert_eq!(ended, [StatusWire::Succeeded, StatusWire::Succeeded]);
+}
+
+/// `synccenter daemon` with a session bus starts `synccenter desktop` on it (its status then says what the
+/// desktop does); with `[desktop] enable = false`, or without a session bus, it says why it does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_starts_the_desktop_part_on_its_session_bus_unless_told_not_to() {
+    let Some(bus) = bus().await else { return };
+    for (config, bus_address, expected) in [
+        ("", Some(bus.address.as_str()), None),
+        ("[desktop]\nenable = false\n", Some(bus.address.as_str()), Some("enable = false")),
+        ("", None, Some("no session bus")),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("config.toml"), config).expect("write config.toml");
+        let mut c = super::binary(dir.path(), &["daemon"]);
+        if let Some(address) = bus_address {
+            c.env("DBUS_SESSION_BUS_ADDRESS", address);
+        }
+        let mut daemon = c.env("SYNCCENTER_LOG", "info").stderr(Stdio::piped()).spawn().expect("start the daemon");
+        let mut log = BufReader::new(daemon.stderr.take().expect("stderr")).lines();
+        // The daemon's log, and its desktop child's (which shares its stderr), until the line that decides.
+        loop {
+            let line = tokio::time::timeout(HANG_GUARD, log.next_line()).await.expect("no hang").expect("read");
+            let line = line.expect("the daemon exited early");
+            if let Some(why) = expected
+                && line.contains("synccenter desktop is not started")
+            {
+                assert!(line.contains(why), "{line}");
+                break;
+            }
+            if expected.is_none() && line.contains("synccenter desktop") && line.contains("role=") {
+                break;
+            }
+        }
+        let socket = dir.path().join("run/s.sock");
+        // The desktop logs its role, then reports it: status may lag that line by one call, so it is re-read.
+        let deadline = std::time::Instant::now() + HANG_GUARD;
+        loop {
+            let out = super::bin().arg("--socket").arg(&socket).args(["--json", "status"]).output();
+            let out = tokio::time::timeout(HANG_GUARD, out).await.expect("status hung").expect("status");
+            let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            let desktop = status.get("desktop").and_then(serde_json::Value::as_str).map(str::to_owned);
+            match (expected, desktop) {
+                (None, Some(d)) => {
+                    assert!(d.contains("owns org.kde.JobViewServer"), "{status}");
+                    break;
+                }
+                (Some(_), d) => {
+                    assert_eq!(d, None, "{status}");
+                    break;
+                }
+                (None, None) => {
+                    assert!(std::time::Instant::now() < deadline, "the desktop never reported: {status}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+        // SIGTERM, so that the daemon stops its desktop child as it would at a logout (SIGKILL would orphan it).
+        let pid = daemon.id().expect("the daemon runs").to_string();
+        let term = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(term.success());
+        tokio::time::timeout(HANG_GUARD, daemon.wait()).await.expect("the daemon stops").expect("wait");
+    }
 }

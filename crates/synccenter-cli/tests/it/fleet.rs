@@ -13,9 +13,7 @@ use serde_json::{Value, json};
 use synccenter_test_support::postgres::PgServer;
 use synccenter_test_support::{HANG_GUARD, RawConn};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-use super::BIN;
+use tokio::process::Child;
 
 /// The hosts' liveness bounds: generous for a loaded two-core machine (a healthy host would have to miss ten
 /// heartbeats in a row to be judged down), short enough for a test.
@@ -35,7 +33,7 @@ impl Host {
     pub(super) async fn start(name: &'static str, database: &str) -> Host {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("run/synccenter.sock");
-        let mut child = Command::new(BIN)
+        let mut child = super::bin()
             .args(["--socket"])
             .arg(&socket)
             .arg("--data-dir")
@@ -90,7 +88,7 @@ impl Host {
 
     /// Runs the CLI against this daemon; it must succeed. Returns its standard output.
     async fn run(&self, args: &[&str]) -> Vec<u8> {
-        let out = Command::new(BIN)
+        let out = super::bin()
             .arg("--socket")
             .arg(&self.socket)
             .args(args)
@@ -187,7 +185,7 @@ async fn three_hosts_share_one_database() {
     assert_eq!(ended["status"], "failed", "{ended}");
 
     // A call naming an unknown host is refused without waiting forever.
-    let out = Command::new(BIN)
+    let out = super::bin()
         .arg("--socket")
         .arg(&a.socket)
         .args(["--host", "no-such-host", "stop", "backup"])

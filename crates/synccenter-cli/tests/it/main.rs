@@ -23,6 +23,7 @@ mod ping;
 #[cfg(unix)]
 mod private_bus;
 mod run_anywhere;
+#[cfg(unix)]
 mod seeded;
 // The service definitions in contrib/, started as their service manager would and stopped with SIGTERM.
 #[cfg(unix)]
@@ -45,8 +46,16 @@ mod fleet_outage;
 
 const BIN: &str = env!("CARGO_BIN_EXE_synccenter");
 
-fn command(d: &TestDaemon, args: &[&str]) -> Command {
+/// The `synccenter` binary, without the machine's session bus: a daemon started by a test must never start
+/// `synccenter desktop` on the person's own bus (the desktop tests give it a private one explicitly).
+fn bin() -> Command {
     let mut c = Command::new(BIN);
+    c.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    c
+}
+
+fn command(d: &TestDaemon, args: &[&str]) -> Command {
+    let mut c = bin();
     c.arg("--socket").arg(&d.socket).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     c.env_remove("SYNCCENTER_SOCKET").kill_on_drop(true);
     c
@@ -415,7 +424,7 @@ async fn the_daemon_process_serves_the_platforms_endpoint() {
     // `synccenter daemon` as a process on the platform's endpoint (a named pipe on Windows), the CLI against it.
     let dir = tempfile::tempdir().expect("tempdir");
     let endpoint = synccenter_platform::transport::endpoint_in(dir.path(), "s");
-    let mut daemon = Command::new(BIN)
+    let mut daemon = bin()
         .arg("--socket")
         .arg(&endpoint)
         .arg("--data-dir")
@@ -429,13 +438,13 @@ async fn the_daemon_process_serves_the_platforms_endpoint() {
         .spawn()
         .expect("start the daemon");
     let _log = wait_until_ready(&mut daemon).await;
-    let status = Command::new(BIN).arg("--socket").arg(&endpoint).args(["--json", "status"]).output();
+    let status = bin().arg("--socket").arg(&endpoint).args(["--json", "status"]).output();
     let o = tokio::time::timeout(HANG_GUARD, status).await.expect("status hung").expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
     assert_eq!(s["socket"], endpoint.display().to_string(), "{s}");
     // A second daemon on the same endpoint is refused.
-    let second = Command::new(BIN)
+    let second = bin()
         .arg("--socket")
         .arg(&endpoint)
         .arg("--data-dir")
@@ -453,13 +462,10 @@ async fn the_daemon_process_serves_the_platforms_endpoint() {
 async fn an_unreachable_daemon_exits_69_with_a_hint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("none.sock");
-    let o = tokio::time::timeout(
-        HANG_GUARD,
-        Command::new(BIN).arg("--socket").arg(&socket).args(["--json", "status"]).output(),
-    )
-    .await
-    .expect("hung")
-    .expect("run");
+    let o = tokio::time::timeout(HANG_GUARD, bin().arg("--socket").arg(&socket).args(["--json", "status"]).output())
+        .await
+        .expect("hung")
+        .expect("run");
     assert_eq!(o.status.code(), Some(69));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.starts_with("synccenter: ") && err.contains("is the daemon running?"), "{err}");
@@ -476,7 +482,7 @@ async fn usage_errors_exit_2() {
 /// The `synccenter` binary with only `--socket`, `--data-dir` and `--config` of a directory, no daemon needed.
 #[cfg(unix)]
 fn binary(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_synccenter"));
+    let mut c = bin();
     c.arg("--socket")
         .arg(dir.join("run/s.sock"))
         .arg("--data-dir")
@@ -519,7 +525,8 @@ async fn the_daemon_process_serves_checks_and_reloads_its_configuration_on_sighu
     let socket = dir.path().join("run/s.sock");
     poll_until(|| socket.exists()).await;
     let handlers = |dir: &Path| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_synccenter"))
+        let out = std::process::Command::new(BIN)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .arg("--socket")
             .arg(dir.join("run/s.sock"))
             .args(["handlers", "--json"])
@@ -567,7 +574,7 @@ async fn http_get(addr: &str, path: &str, cookie: Option<&str>) -> String {
 /// `synccenter daemon` with only its `--socket`, `--data-dir` and `--config` in `dir`, and `http` (an `--http`
 /// flag, or none to take `[daemon] http` of the configuration); returns its output once it exits.
 async fn daemon_with_http(dir: &std::path::Path, http: Option<&str>) -> Output {
-    let mut c = Command::new(BIN);
+    let mut c = bin();
     c.arg("--socket")
         .arg(synccenter_platform::transport::endpoint_in(dir, "s"))
         .arg("--data-dir")

@@ -101,7 +101,7 @@ async fn server(bus: &Bus, mut program: Command) -> Child {
 }
 
 async fn desktop(d: &TestDaemon, bus: &Bus) -> (Child, String, Lines<BufReader<ChildStderr>>) {
-    super::private_bus::start_desktop(d, &bus.address).await
+    super::private_bus::start_desktop(d, &bus.address, Some("info")).await
 }
 
 async fn daemon() -> TestDaemon {

@@ -34,11 +34,18 @@ impl PrivateBus {
     }
 }
 
-/// `synccenter desktop` for daemon `d` on the bus at `address`, once it says what it does: the process, that
-/// line, and the rest of its log.
-pub(super) async fn start_desktop(d: &TestDaemon, address: &str) -> (Child, String, Lines<BufReader<ChildStderr>>) {
+/// `synccenter desktop` for daemon `d` on the bus at `address` (logging at `SYNCCENTER_LOG=log`, if given),
+/// once it says what it does: the process, that line, and the rest of its log.
+pub(super) async fn start_desktop(
+    d: &TestDaemon,
+    address: &str,
+    log: Option<&str>,
+) -> (Child, String, Lines<BufReader<ChildStderr>>) {
     let mut c = command(d, &["desktop"]);
-    c.env("DBUS_SESSION_BUS_ADDRESS", address).env("SYNCCENTER_LOG", "info");
+    c.env("DBUS_SESSION_BUS_ADDRESS", address);
+    if let Some(level) = log {
+        c.env("SYNCCENTER_LOG", level);
+    }
     let mut child = c.spawn().expect("spawn synccenter desktop");
     let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
     loop {

@@ -9,9 +9,8 @@ use std::process::Stdio;
 
 use serde_json::Value;
 use synccenter_test_support::HANG_GUARD;
-use tokio::process::Command;
 
-use crate::{BIN, stderr, stdout, wait_until_ready};
+use crate::{stderr, stdout, wait_until_ready};
 
 fn contrib(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contrib").join(path)
@@ -29,7 +28,7 @@ struct Service {
 async fn serve_as_the_service_would(service: &Service, dir: &Path) {
     assert!(service.program.ends_with("/synccenter"), "the program is synccenter: {}", service.program);
     let socket = dir.join("run/s.sock");
-    let mut daemon = Command::new(BIN)
+    let mut daemon = super::bin()
         .args(&service.args)
         .env_clear()
         .env("HOME", dir.join("home"))
@@ -43,7 +42,7 @@ async fn serve_as_the_service_would(service: &Service, dir: &Path) {
         .spawn()
         .expect("start the daemon");
     let mut log = wait_until_ready(&mut daemon).await;
-    let status = Command::new(BIN).arg("--socket").arg(&socket).args(["--json", "status"]).output();
+    let status = super::bin().arg("--socket").arg(&socket).args(["--json", "status"]).output();
     let o = tokio::time::timeout(HANG_GUARD, status).await.expect("status hung").expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
