@@ -18,7 +18,8 @@ mod logs;
 // systemd-notify, Python's sdnotify and FIFOs: sd_notify is supported on Linux only.
 #[cfg(unix)]
 mod notify;
-// The dashboard's ping endpoint, driven by curl and borgmatic.
+// The dashboard's ping endpoint, driven by Debian's curl and borgmatic (Linux programs: not under Wine).
+#[cfg(unix)]
 mod ping;
 #[cfg(unix)]
 mod private_bus;
