@@ -162,16 +162,44 @@ impl Queue {
     }
 }
 
-/// Tells a client over the connection limit why it is closed (one line, never blocking), then drops it.
-pub(crate) fn refuse(stream: &Stream, max: usize) {
-    let error = ErrorObject::new(
-        error_codes::SYNC_CENTER_ERROR,
-        HResult::E_OUTOFMEMORY.code,
-        HResult::E_OUTOFMEMORY.name,
-        format!("too many connections: this daemon serves at most {max} at once; try again when one closes"),
-    );
-    let _ = stream.try_write(format!("{}\n", error_line(None, error)).as_bytes());
-    tracing::warn!(max, "connection limit reached; refused a connection");
+/// Refusals being written at once; past this, a connection over the limit is closed without a word.
+const REFUSALS_IN_FLIGHT: usize = 32;
+
+/// How long a refusal waits for the connection to take its line (a pipe is writable only once polled).
+const REFUSAL_WAIT: Duration = Duration::from_millis(500);
+
+/// Explanations for clients over the connection limit, written off the accept loop and bounded in number.
+#[derive(Clone)]
+pub(crate) struct Refusals {
+    max: usize,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Refusals {
+    pub(crate) fn new(max: usize) -> Refusals {
+        Refusals { max, in_flight: Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT)) }
+    }
+
+    /// Tells a client over the connection limit why it is closed (one line, never blocking the caller), then
+    /// drops it.
+    pub(crate) fn refuse(&self, stream: Stream) {
+        let max = self.max;
+        tracing::warn!(max, "connection limit reached; refused a connection");
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else { return };
+        let error = ErrorObject::new(
+            error_codes::SYNC_CENTER_ERROR,
+            HResult::E_OUTOFMEMORY.code,
+            HResult::E_OUTOFMEMORY.name,
+            format!("too many connections: this daemon serves at most {max} at once; try again when one closes"),
+        );
+        let line = format!("{}\n", error_line(None, error));
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Ok(Ok(())) = tokio::time::timeout(REFUSAL_WAIT, stream.writable()).await {
+                let _ = stream.try_write(line.as_bytes());
+            }
+        });
+    }
 }
 
 /// Writes the outbox's lines to the socket, a burst at a time.

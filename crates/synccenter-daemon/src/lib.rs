@@ -376,6 +376,7 @@ async fn accept_until(
 ) -> tokio::task::JoinSet<()> {
     let next_conn = AtomicU64::new(1);
     let slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1)));
+    let refusals = conn::Refusals::new(config.limits.max_connections);
     let mut conns = tokio::task::JoinSet::new();
     let shared = conn::ConnShared::new(hub.clone(), config.limits.line_timeout, stopping);
     tokio::pin!(shutdown);
@@ -396,7 +397,7 @@ async fn accept_until(
             }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            conn::refuse(&stream, config.limits.max_connections);
+            refusals.refuse(stream);
             continue;
         };
         let conn = next_conn.fetch_add(1, Ordering::Relaxed);

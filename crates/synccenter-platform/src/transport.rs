@@ -175,9 +175,15 @@ impl Stream {
         (ReadHalf(r), WriteHalf(w))
     }
 
-    /// Writes what fits without waiting.
+    /// Writes what fits without waiting; `WouldBlock` until the connection is known to be writable (on
+    /// Windows a pipe is not, until [`Stream::writable`] has been awaited once).
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.try_write(buf)
+    }
+
+    /// Waits until a write can make progress.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.inner.writable().await
     }
 }
 
@@ -345,12 +351,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let endpoint = endpoint_in(dir.path(), "w");
         let mut listener = bind(&endpoint).expect("bind");
-        let client = connect(&endpoint).await.expect("connect");
+        let mut client = connect(&endpoint).await.expect("connect");
         let mut server =
             tokio::time::timeout(HANG_GUARD, listener.accept()).await.expect("accepted").expect("admitted");
-        assert_eq!(client.try_write(b"hello").expect("room for five bytes"), 5);
+        tokio::time::timeout(HANG_GUARD, server.writable()).await.expect("writable, no hang").expect("writable");
+        assert_eq!(server.try_write(b"hello").expect("room for five bytes"), 5);
         let mut got = [0u8; 5];
-        tokio::time::timeout(HANG_GUARD, server.read_exact(&mut got)).await.expect("no hang").expect("read");
+        tokio::time::timeout(HANG_GUARD, client.read_exact(&mut got)).await.expect("no hang").expect("read");
         assert_eq!(&got, b"hello");
         // A shut-down write direction is the end of the stream for the peer, through a half and a whole stream.
         let (_r, mut w) = client.into_split();

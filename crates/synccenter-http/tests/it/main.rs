@@ -6,6 +6,8 @@
 mod api;
 mod fleet;
 mod ping_url;
+// A command handler's run of `sh`: Unix only.
+#[cfg(unix)]
 mod run_log;
 mod security;
 mod serve;

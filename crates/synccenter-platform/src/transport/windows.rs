@@ -151,6 +151,13 @@ impl Stream {
             Stream::Client(c) => c.try_write(buf),
         }
     }
+
+    pub(super) async fn writable(&self) -> io::Result<()> {
+        match self {
+            Stream::Server(s) => s.writable().await,
+            Stream::Client(c) => c.writable().await,
+        }
+    }
 }
 
 impl AsyncRead for Stream {
