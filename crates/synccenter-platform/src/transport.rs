@@ -347,19 +347,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn try_write_and_shutdown_reach_the_peer() {
+    async fn try_write_reaches_the_peer() {
         let dir = tempfile::tempdir().expect("tempdir");
         let endpoint = endpoint_in(dir.path(), "w");
         let mut listener = bind(&endpoint).expect("bind");
         let mut client = connect(&endpoint).await.expect("connect");
-        let mut server =
-            tokio::time::timeout(HANG_GUARD, listener.accept()).await.expect("accepted").expect("admitted");
+        let server = tokio::time::timeout(HANG_GUARD, listener.accept()).await.expect("accepted").expect("admitted");
         tokio::time::timeout(HANG_GUARD, server.writable()).await.expect("writable, no hang").expect("writable");
         assert_eq!(server.try_write(b"hello").expect("room for five bytes"), 5);
         let mut got = [0u8; 5];
         tokio::time::timeout(HANG_GUARD, client.read_exact(&mut got)).await.expect("no hang").expect("read");
         assert_eq!(&got, b"hello");
-        // A shut-down write direction is the end of the stream for the peer, through a half and a whole stream.
+        // Closing is the end of the stream for the peer.
+        drop(server);
+        let mut rest = Vec::new();
+        tokio::time::timeout(HANG_GUARD, client.read_to_end(&mut rest)).await.expect("EOF, no hang").expect("read");
+        assert!(rest.is_empty());
+        listener.close();
+    }
+
+    /// A shut-down write direction is the end of the stream for the peer, through a half and a whole stream.
+    /// Unix only: a named pipe has no half-close (its shutdown only flushes).
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn shutdown_reaches_the_peer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let endpoint = endpoint_in(dir.path(), "h");
+        let mut listener = bind(&endpoint).expect("bind");
+        let client = connect(&endpoint).await.expect("connect");
+        let mut server =
+            tokio::time::timeout(HANG_GUARD, listener.accept()).await.expect("accepted").expect("admitted");
         let (_r, mut w) = client.into_split();
         w.shutdown().await.expect("shutdown");
         let mut rest = Vec::new();
