@@ -126,7 +126,7 @@ pub(crate) async fn results(ctx: &Ctx, args: ResultsArgs) -> anyhow::Result<u8> 
         output::line("no sync results")?;
     } else {
         let rows: Vec<Vec<String>> =
-            r.events.iter().map(|f| [vec![f.host.clone()], event_row(&f.event)].concat()).collect();
+            r.events.iter().map(|f| [vec![f.host.clone()], event_row(&f.event, None)].concat()).collect();
         output::lines(&output::table(
             &["HOST", "EVENT", "TIME", "LEVEL", "HANDLER", "ITEM", "NAME", "DESCRIPTION"],
             &rows,

@@ -1,8 +1,11 @@
 //! `results` and `conflicts`: the Sync Results a person reads later (events and conflicts), listed, shown,
 //! removed and resolved, as tables or as the daemon's JSON.
 
+use std::collections::HashMap;
+
 use anyhow::{Context, bail};
 use serde_json::json;
+use synccenter_client::Client;
 use synccenter_client::methods::{
     ChoiceWire, ConflictInfo, ConflictsListParams, EventInfo, EventsFilterParams, KeptWire, ResolveParams,
 };
@@ -25,7 +28,35 @@ pub(crate) fn filter_params(f: EventFilterArgs, limit: Option<u32>) -> EventsFil
     }
 }
 
-fn event_lines(e: &EventInfo) -> Vec<String> {
+/// The names people gave the items of the handlers in `events`, by handler and item ID; a handler that is
+/// gone (or unreadable) has none, and its items show by ID.
+#[derive(Debug, Default)]
+struct ItemNames(HashMap<(String, String), String>);
+
+impl ItemNames {
+    async fn of(client: &Client, events: &[EventInfo]) -> ItemNames {
+        let mut handlers: Vec<&str> = events.iter().filter(|e| e.item.is_some()).map(|e| e.handler.as_str()).collect();
+        handlers.sort_unstable();
+        handlers.dedup();
+        let mut names = HashMap::new();
+        for h in handlers {
+            for i in client.items(h, true).await.unwrap_or_default() {
+                names.insert((h.to_owned(), i.item), i.name);
+            }
+        }
+        ItemNames(names)
+    }
+
+    /// `Name (id)`, or the ID alone where the name is the ID or unknown.
+    fn label(&self, handler: &str, item: &str) -> String {
+        match self.0.get(&(handler.to_owned(), item.to_owned())) {
+            Some(name) if name != item => format!("{name} ({item})"),
+            _ => item.to_owned(),
+        }
+    }
+}
+
+fn event_lines(e: &EventInfo, names: &ItemNames) -> Vec<String> {
     let mut l = vec![
         format!("event:        {}", e.event),
         format!("time:         {}", e.time),
@@ -33,7 +64,7 @@ fn event_lines(e: &EventInfo) -> Vec<String> {
         format!("handler:      {}", e.handler),
     ];
     if let Some(i) = &e.item {
-        l.push(format!("item:         {i}"));
+        l.push(format!("item:         {}", names.label(&e.handler, i)));
     }
     if let Some(s) = &e.session {
         l.push(format!("session:      {s}"));
@@ -63,7 +94,12 @@ pub(crate) async fn results(ctx: &Ctx, args: ResultsArgs) -> anyhow::Result<u8> 
             } else if r.events.is_empty() {
                 output::line("no sync results")?;
             } else {
-                let rows: Vec<Vec<String>> = r.events.iter().map(event_row).collect();
+                let names = ItemNames::of(&client, &r.events).await;
+                let rows: Vec<Vec<String>> = r
+                    .events
+                    .iter()
+                    .map(|e| event_row(e, e.item.as_ref().map(|i| names.label(&e.handler, i))))
+                    .collect();
                 let mut lines =
                     output::table(&["EVENT", "TIME", "LEVEL", "HANDLER", "ITEM", "NAME", "DESCRIPTION"], &rows);
                 if r.total > r.events.len() as u64 {
@@ -77,7 +113,8 @@ pub(crate) async fn results(ctx: &Ctx, args: ResultsArgs) -> anyhow::Result<u8> 
             if ctx.json {
                 output::json(&e)?;
             } else {
-                output::lines(&event_lines(&e))?;
+                let names = ItemNames::of(&client, std::slice::from_ref(&e)).await;
+                output::lines(&event_lines(&e, &names))?;
             }
         }
         Some(ResultsCommand::Rm { ids }) => {

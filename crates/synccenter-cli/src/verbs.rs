@@ -224,13 +224,14 @@ fn live_rows(sessions: &[SessionInfo]) -> Vec<Vec<String>> {
 }
 
 /// An event as a row under `EVENT TIME LEVEL HANDLER ITEM NAME DESCRIPTION`.
-pub(crate) fn event_row(e: &EventInfo) -> Vec<String> {
+/// A results table's row; `item` is how the item reads there (its ID when `None`).
+pub(crate) fn event_row(e: &EventInfo, item: Option<String>) -> Vec<String> {
     vec![
         e.event.clone(),
         e.time.clone(),
         e.level.name().to_owned(),
         e.handler.clone(),
-        e.item.clone().unwrap_or_else(|| "-".to_owned()),
+        item.or_else(|| e.item.clone()).unwrap_or_else(|| "-".to_owned()),
         e.name.clone(),
         e.description.clone(),
     ]

@@ -339,6 +339,9 @@ async fn results_list_show_remove_and_clear() {
     assert_eq!(one["level"], "warning");
     let human = stdout(&cli(&d, &["results", "show", &ids[1]]).await);
     assert!(human.contains("level:        warning"), "{human}");
+    assert!(human.contains("item:         Item docs (docs)"), "the item's name beside its ID: {human}");
+    let table = stdout(&cli(&d, &["results"]).await);
+    assert_eq!(table.matches("Item docs (docs)").count(), 3, "{table}");
     assert_eq!(cli_json(&d, &["results", "rm", &ids[0]]).await, json!({"removed": 1}));
     let o = cli(&d, &["results", "rm", &ids[0]]).await;
     assert_eq!(code(&o), 1, "removing a removed event fails");
