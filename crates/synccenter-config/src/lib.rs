@@ -21,7 +21,8 @@ use std::path::Path;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
-    Config, DEFAULT_GRACE_PERIOD, DEFAULT_HTTP, DaemonConfig, DesktopConfig, HandlerConfig, ItemConfig, Notify,
+    Config, DEFAULT_GRACE_PERIOD, DEFAULT_HTTP, DaemonConfig, DesktopConfig, HandlerConfig, ItemConfig, LogsConfig,
+    MIN_LOG_PER_RUN, Notify,
 };
 pub use schedule::{CronSchedule, Schedule, Trigger};
 pub use synccenter_runs::backoff::RetryPolicy;

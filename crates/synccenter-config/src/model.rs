@@ -32,7 +32,23 @@ pub struct Config {
     pub handlers: Vec<HandlerConfig>,
     /// The `[desktop]` table.
     pub desktop: DesktopConfig,
+    /// The `[logs]` table.
+    pub logs: LogsConfig,
 }
+
+/// The `[logs]` table: bounds of the per-run logs. A key left out keeps the daemon's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogsConfig {
+    /// Bytes of one run's log (`max_per_run`).
+    pub max_per_run: Option<u64>,
+    /// Bytes of all run logs together (`max_total`), at least `max_per_run`.
+    pub max_total: Option<u64>,
+    /// Logs older than this are removed (`max_age`).
+    pub max_age: Option<Duration>,
+}
+
+/// The smallest `max_per_run`: one whole line (64 KiB) and the notes around it.
+pub const MIN_LOG_PER_RUN: u64 = 128 << 10;
 
 /// The `[desktop]` table: the desktop part (`synccenter desktop`) that the daemon starts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,6 +27,15 @@ pub(crate) struct RawDesktop {
     pub(crate) enable: Option<bool>,
 }
 
+/// `[logs]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLogs {
+    pub(crate) max_per_run: Option<Spanned<String>>,
+    pub(crate) max_total: Option<Spanned<String>>,
+    pub(crate) max_age: Option<Spanned<String>>,
+}
+
 /// One `[[handler]]`, without its `item` array (removed before deserializing).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,8 +167,9 @@ mod tests {
         let root = DeTable::parse(example).unwrap().into_inner();
         let (mut daemon, mut handler, mut item, mut schedule, mut retry) = Default::default();
         keys_of(sub(&root, "daemon").and_then(DeValue::as_table).unwrap(), &mut daemon);
-        let mut desktop = BTreeSet::new();
+        let (mut desktop, mut logs) = (BTreeSet::new(), BTreeSet::new());
         keys_of(sub(&root, "desktop").and_then(DeValue::as_table).unwrap(), &mut desktop);
+        keys_of(sub(&root, "logs").and_then(DeValue::as_table).unwrap(), &mut logs);
         for h in sub(&root, "handler").and_then(DeValue::as_array).unwrap() {
             let h = h.get_ref().as_table().unwrap();
             keys_of(h, &mut handler);
@@ -178,9 +188,10 @@ mod tests {
             }
         }
         handler.remove("item");
-        let checks: [(&str, BTreeSet<String>, BTreeSet<String>); 6] = [
+        let checks: [(&str, BTreeSet<String>, BTreeSet<String>); 7] = [
             ("[daemon]", schema_keys::<RawDaemon>(), daemon),
             ("[desktop]", schema_keys::<RawDesktop>(), desktop),
+            ("[logs]", schema_keys::<RawLogs>(), logs),
             ("[[handler]]", schema_keys::<RawHandler>(), handler),
             ("[[handler.item]]", schema_keys::<RawItem>(), item),
             ("schedule", schema_keys::<RawSchedule>(), schedule),
@@ -200,6 +211,7 @@ mod tests {
         let all = [
             schema_keys::<RawDaemon>(),
             schema_keys::<RawDesktop>(),
+            schema_keys::<RawLogs>(),
             schema_keys::<RawHandler>(),
             schema_keys::<RawItem>(),
             schema_keys::<RawSchedule>(),

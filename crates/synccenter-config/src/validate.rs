@@ -21,8 +21,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::duration::parse_duration;
 use crate::error::{ConfigError, ConfigErrors, Locator};
-use crate::model::{Config, DaemonConfig, HandlerConfig, ItemConfig, Notify};
-use crate::raw::{RawDaemon, RawDesktop, RawHandler, RawItem, RawRetry, RawSchedule};
+use crate::model::{Config, DaemonConfig, HandlerConfig, ItemConfig, LogsConfig, MIN_LOG_PER_RUN, Notify};
+use crate::raw::{RawDaemon, RawDesktop, RawHandler, RawItem, RawLogs, RawRetry, RawSchedule};
 use crate::schedule::{CronSchedule, Schedule, Trigger};
 use synccenter_runs::backoff::RetryPolicy;
 use synccenter_runs::progress::Kind;
@@ -55,10 +55,15 @@ pub(crate) fn parse_str(src: &str, path: &Path) -> Result<Config, ConfigErrors> 
                     config.desktop.enable = raw.enable.unwrap_or(true);
                 }
             }
+            "logs" => {
+                if let Some(raw) = cx.deserialize::<RawLogs>(value, "logs") {
+                    config.logs = cx.logs(&raw);
+                }
+            }
             other => cx.push(
                 Some(key.span()),
                 other,
-                format!("unknown field `{other}`, expected `daemon`, `desktop` or `handler`"),
+                format!("unknown field `{other}`, expected `daemon`, `desktop`, `handler` or `logs`"),
             ),
         }
     }
@@ -126,6 +131,37 @@ impl Cx<'_> {
             d.host = Some(host.get_ref().clone());
         }
         d
+    }
+
+    fn logs(&mut self, raw: &RawLogs) -> LogsConfig {
+        let max_per_run = raw.max_per_run.as_ref().and_then(|s| self.size(s, "logs.max_per_run"));
+        let max_total = raw.max_total.as_ref().and_then(|s| self.size(s, "logs.max_total"));
+        if let (Some(run), Some(raw_run)) = (max_per_run, &raw.max_per_run)
+            && run < MIN_LOG_PER_RUN
+        {
+            self.at(raw_run, "logs.max_per_run", "must be at least 128 KiB (a whole 64 KiB line and its notes)");
+        }
+        let smallest_total = max_per_run.unwrap_or(MIN_LOG_PER_RUN);
+        if let (Some(total), Some(raw_total)) = (max_total, &raw.max_total)
+            && total < smallest_total
+        {
+            self.at(raw_total, "logs.max_total", "must be at least max_per_run: the total holds one whole run's log");
+        }
+        let max_age = raw.max_age.as_ref().and_then(|a| self.duration(a, "logs.max_age", true));
+        LogsConfig { max_per_run, max_total, max_age }
+    }
+
+    /// A size such as `"512 MiB"` (`KiB`, `MiB`, `GiB` are powers of 1024; `kB`, `MB`, `GB` of 1000; a bare
+    /// number is bytes).
+    fn size(&mut self, raw: &Spanned<String>, field: &str) -> Option<u64> {
+        match parse_size::parse_size(raw.get_ref()) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                let reason = format!("{:?} is not a size ({e}); write it such as \"512 MiB\"", raw.get_ref());
+                self.at(raw, field, reason);
+                None
+            }
+        }
     }
 
     fn handlers(&mut self, value: &Spanned<DeValue<'_>>) -> Vec<HandlerConfig> {

@@ -9,9 +9,9 @@
 //! the supervisor framed it (at most [`MAX_TEXT_BYTES`]), bytes that are not UTF-8 and control characters but
 //! tab replaced by U+FFFD, so that a log stays valid, line-structured UTF-8 whatever the command printed.
 //!
-//! Bounds: a run's log keeps its first lines up to fifteen sixteenths of [`LogLimits::max_run`], then only the
-//! last lines within the remaining sixteenth (a rolling tail in memory), written at its end after a note of what
-//! was left out. Retention ([`prune`], at the start of every run) removes logs older than
+//! Bounds: a run's log keeps its first lines up to [`LogLimits::max_run`] less a sixteenth of it, then only the
+//! last lines within that sixteenth (a rolling tail in memory, at most [`MAX_TAIL_BYTES`]), written at its end
+//! after a note of what was left out. Retention ([`prune`], at the start of every run) removes logs older than
 //! [`LogLimits::max_age`], then the oldest while all of them together exceed [`LogLimits::max_total`].
 //! Files are created owner-only. Writes are synchronous and small (one per chunk read from a pipe), on the
 //! supervisor's task, never the hub's; reads ([`read`]) run on a blocking thread.
@@ -33,6 +33,9 @@ pub(crate) const MAX_TEXT_BYTES: usize = 64 * 1024;
 /// 189 bytes of UTF-8).
 pub(crate) const MAX_RECORD_BYTES: usize = MAX_TEXT_BYTES + 512;
 
+/// The most a run's rolling tail holds in memory, whatever [`LogLimits::max_run`] is.
+pub(crate) const MAX_TAIL_BYTES: u64 = 1 << 20;
+
 /// How much run logs may keep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogLimits {
@@ -42,6 +45,17 @@ pub struct LogLimits {
     pub max_total: u64,
     /// Logs older than this are removed at the start of a run; default 30 days.
     pub max_age: Duration,
+}
+
+impl LogLimits {
+    /// These limits with the keys `config.toml`'s `[logs]` sets.
+    pub(crate) fn with(self, config: &synccenter_config::LogsConfig) -> LogLimits {
+        LogLimits {
+            max_run: config.max_per_run.unwrap_or(self.max_run),
+            max_total: config.max_total.unwrap_or(self.max_total),
+            max_age: config.max_age.unwrap_or(self.max_age),
+        }
+    }
 }
 
 impl Default for LogLimits {
@@ -127,7 +141,7 @@ impl RunLog {
             },
             None => (None, 0, LogLimits::default(), String::new()),
         };
-        let tail_budget = limits.max_run / 16;
+        let tail_budget = (limits.max_run / 16).min(MAX_TAIL_BYTES);
         RunLog {
             file,
             item,

@@ -317,7 +317,8 @@ impl Scheduler {
         self.owners.insert(owner, session);
         let plan: Vec<ItemConfig> = items.iter().filter_map(|i| self.item(handler, i).cloned()).collect();
         let grace = self.config.daemon.grace_period;
-        tokio::spawn(run_items(session, plan, grace, self.logs.clone(), rx, hub));
+        let logs = self.logs.clone().map(|l| LogSetup { limits: l.limits.with(&self.config.logs), ..l });
+        tokio::spawn(run_items(session, plan, grace, logs, rx, hub));
     }
 
     /// A stop for one of the daemon's runs; false when `owner` is not a run.

@@ -30,9 +30,13 @@ fn config(script: &str) -> String {
 }
 
 async fn daemon(script: &str, limits: synccenter_daemon::LogLimits) -> (TestDaemon, RawConn) {
+    daemon_with(&config(script), limits).await
+}
+
+async fn daemon_with(config_toml: &str, limits: synccenter_daemon::LogLimits) -> (TestDaemon, RawConn) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("config.toml");
-    std::fs::write(&path, config(script)).expect("write config.toml");
+    std::fs::write(&path, config_toml).expect("write config.toml");
     let d = TestDaemon::start_with(dir, |cfg| {
         cfg.config_file = Some(path);
         cfg.logs = limits;
@@ -157,4 +161,26 @@ async fn retention_removes_the_oldest_logs_past_the_total_and_bad_reads_are_refu
         assert_eq!(code(&o), 1, "{bad:?}: {}", stdout(&o));
         assert!(stderr(&o).contains("E_INVALIDARG"), "{bad:?}: {}", stderr(&o));
     }
+}
+
+/// `config.toml`'s `[logs]` bounds a run's log: its first lines, a note of what was left out, its last lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_table_bounds_a_runs_log() {
+    const LINES: usize = 20_000;
+    let script =
+        format!("i=0; while [ $i -lt {LINES} ]; do echo \"line $i of a run that prints a lot\"; i=$((i+1)); done");
+    let toml = format!("[logs]\nmax_per_run = \"128 KiB\"\n\n{}", config(&script));
+    let (d, mut watch) = daemon_with(&toml, synccenter_daemon::LogLimits::default()).await;
+    let session = start_run(&d, &mut watch).await;
+    until_ended(&mut watch, &session).await;
+    let log = stdout(&cli(&d, &["logs", &session]).await);
+    assert!(log.len() <= (128 << 10) + 4096, "128 KiB and a few notes: {} bytes", log.len());
+    let records = records(&log);
+    let out = texts(&records, "out");
+    assert_eq!(out.first(), Some(&"line 0 of a run that prints a lot"), "its first lines");
+    let last = format!("line {} of a run that prints a lot", LINES - 1);
+    assert_eq!(out.last(), Some(&last.as_str()), "and its last");
+    assert!(out.len() < LINES, "not all {LINES} lines: {}", out.len());
+    let notes = texts(&records, "---");
+    assert!(notes.iter().any(|n| n.contains("left out")), "a note says lines were left out: {notes:?}");
 }

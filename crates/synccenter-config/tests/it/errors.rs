@@ -254,6 +254,18 @@ fn every_malformed_config_names_field_and_line() {
             "'='",
         ),
         ("handler as a table", "[handler]\nid = \"h\"\n".into(), "handler", 1, "[[handler]]"),
+        ("a size that is not one", "[logs]\nmax_total = \"lots\"\n".into(), "logs.max_total", 2, "512 MiB"),
+        ("a size as a number", "[logs]\nmax_total = 1024\n".into(), "logs.max_total", 2, "invalid type"),
+        ("a run's log too small", "[logs]\nmax_per_run = \"4 KiB\"\n".into(), "logs.max_per_run", 2, "128 KiB"),
+        (
+            "all logs smaller than one run's",
+            "[logs]\nmax_per_run = \"64 MiB\"\nmax_total = \"1 MiB\"\n".into(),
+            "logs.max_total",
+            3,
+            "at least max_per_run",
+        ),
+        ("a zero log age", "[logs]\nmax_age = \"0s\"\n".into(), "logs.max_age", 2, "longer than zero"),
+        ("unknown logs field", "[logs]\nkeep = \"1d\"\n".into(), "logs.keep", 2, "unknown field `keep`"),
         ("invalid TOML syntax", format!("{HANDLER}comment = \"unterminated\n"), "(syntax)", 4, ""),
     ];
     assert!(cases.len() >= 15);

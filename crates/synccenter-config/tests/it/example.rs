@@ -30,6 +30,11 @@ fn example_parses() {
     assert_eq!(notes.command, ["./sync-notes.sh", "--verbose"]);
     assert_eq!(notes.watchdog, Some(std::time::Duration::from_secs(300)));
     assert_eq!(config.handler("cloud").unwrap().items[0].watchdog, None, "no watchdog unless declared");
+    assert_eq!(config.logs.max_per_run, Some(16 << 20));
+    assert_eq!(config.logs.max_total, Some(512 << 20));
+    assert_eq!(config.logs.max_age, Some(std::time::Duration::from_secs(30 * 24 * 3600)));
+    let empty = parse("", path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(empty.logs, synccenter_config::LogsConfig::default(), "no [logs]: the daemon's defaults");
 }
 
 #[test]
