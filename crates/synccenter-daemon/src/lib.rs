@@ -119,6 +119,9 @@ pub enum DaemonError {
     /// The store could not be opened or read.
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    /// The background check (after a start that skipped it) found the store's file damaged.
+    #[error("stopped: {0}")]
+    Damaged(StoreError),
     /// The socket could not be set up.
     #[error(transparent)]
     Socket(#[from] SocketError),
@@ -344,7 +347,16 @@ pub async fn run(
     // Connections are closed once the store is flushed, so a stopped daemon leaves no endpoint open behind it
     // (a named pipe exists while any instance does, and a restart must be able to create it again).
     let (conns_stop, conns_stopping) = tokio::sync::watch::channel(false);
-    let mut conns = accept_until(&config, &mut listener, &running.hub, conns_stopping, shutdown).await;
+    let mut damage = tokio::spawn(damage_found(store.clone()));
+    let mut damaged = None;
+    let stop = async {
+        tokio::select! {
+            () = shutdown => {}
+            found = &mut damage => damaged = found.ok(),
+        }
+    };
+    let mut conns = accept_until(&config, &mut listener, &running.hub, conns_stopping, stop).await;
+    damage.abort();
     tracing::info!("shutting down");
     let _ = http_stop.send(true);
     if let Some(task) = dashboard {
@@ -362,8 +374,31 @@ pub async fn run(
     {
         tracing::warn!("connections still open after 10 s; leaving them");
     }
+    if let Some(e) = damaged {
+        // Not closed cleanly: the next start reads the whole file, and refuses it.
+        return Err(DaemonError::Damaged(e));
+    }
+    if let Err(e) = store.close().await {
+        tracing::warn!(error = %e, "the store did not close cleanly; the next start checks the whole file");
+    }
     tracing::info!("store flushed; bye");
     Ok(())
+}
+
+/// The whole-file check that an open after a clean close left to the background: resolves with the damage it
+/// finds, and never when the file is sound (or was read whole at open, or is a shared database).
+async fn damage_found(store: Arc<DaemonStore>) -> StoreError {
+    if store.needs_whole_file_check() {
+        match store.check_whole_file().await {
+            Err(e @ StoreError::Corrupt(_)) => {
+                tracing::error!(error = %e, "the store's file is damaged; stopping");
+                return e;
+            }
+            Err(e) => tracing::warn!(error = %e, "the background check of the store's file could not run"),
+            Ok(()) => tracing::info!("the store's file passed its background check"),
+        }
+    }
+    std::future::pending().await
 }
 
 /// Accepts connections (each served on its own task) until `shutdown` completes; returns the open ones.

@@ -29,6 +29,27 @@ impl DaemonStore {
         }
     }
 
+    /// Whether the open left the whole-file check of the local file to the background (a clean close before).
+    pub(crate) fn needs_whole_file_check(&self) -> bool {
+        matches!(self, DaemonStore::Local(s) if s.needs_whole_file_check())
+    }
+
+    /// Reads the whole local file for damage; a shared database has nothing to read.
+    pub(crate) async fn check_whole_file(&self) -> Result<(), StoreError> {
+        match self {
+            DaemonStore::Local(s) => s.check_whole_file().await,
+            DaemonStore::Shared(_) => Ok(()),
+        }
+    }
+
+    /// Closes the local file cleanly, so that the next start can skip the whole-file check.
+    pub(crate) async fn close(&self) -> Result<(), StoreError> {
+        match self {
+            DaemonStore::Local(s) => s.close().await,
+            DaemonStore::Shared(_) => Ok(()),
+        }
+    }
+
     pub(crate) fn shared(&self) -> Option<&Arc<SharedStore>> {
         match self {
             DaemonStore::Local(_) => None,

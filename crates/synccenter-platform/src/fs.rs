@@ -37,6 +37,18 @@ pub fn create_new_private(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// A number that tells files of one file system apart: the inode on Unix; on Windows, where the metadata of a
+/// path carries none, 0.
+pub fn file_number(meta: &Metadata) -> u64 {
+    #[cfg(unix)]
+    return std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        0
+    }
+}
+
 /// Checks that a file with this metadata is readable by its owner only, and that the owner is this user.
 pub fn check_private(meta: &Metadata) -> Result<(), NotPrivate> {
     #[cfg(unix)]

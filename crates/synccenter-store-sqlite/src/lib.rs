@@ -7,12 +7,13 @@
 //! The file is opened in WAL mode with `synchronous=FULL`, so what `apply` acknowledged is on disk. A file that
 //! is not a SQLite database, is damaged, or carries a schema newer than this build is refused with
 //! `StoreError::Corrupt` naming the file and the recovery commands; it is never replaced, truncated or written
-//! to. [`maintenance`] holds those commands' work: check, backup and recover, none of which writes to the file
+//! to. After a clean close the whole-file part of that check moves to the background (`closing`). [`maintenance`] holds those commands' work: check, backup and recover, none of which writes to the file
 //! it reads.
 
 #![warn(missing_docs)]
 
 mod apply;
+mod closing;
 mod codec;
 mod errors;
 pub mod maintenance;
@@ -99,14 +100,17 @@ pub struct SqliteStore {
     writer_options: Box<SqliteConnectOptions>,
     path: PathBuf,
     page_limit: Option<PageLimit>,
+    /// Whether the open read every page: not when the last close was clean (`closing`).
+    checked_at_open: bool,
 }
 
 impl SqliteStore {
     /// Opens (creating it if missing) the database at `path` and brings its schema up to date.
     ///
-    /// A file that is not a readable SQLite database, is damaged (`PRAGMA quick_check`), or whose schema is
-    /// newer than this build, is refused with [`StoreError::Corrupt`] and left untouched; I/O problems are
-    /// [`StoreError::Unavailable`].
+    /// A file that is not a readable SQLite database, is damaged (`PRAGMA quick_check`, unless the file is as
+    /// its last clean [`SqliteStore::close`] left it: then see [`SqliteStore::needs_whole_file_check`]), or
+    /// whose schema is newer than this build, is refused with [`StoreError::Corrupt`] and left untouched; I/O
+    /// problems are [`StoreError::Unavailable`].
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         Self::open_with(path, OpenOptions::default()).await
     }
@@ -115,8 +119,10 @@ impl SqliteStore {
     pub async fn open_with(path: &Path, options: OpenOptions) -> Result<SqliteStore, StoreError> {
         let page_limit = options.page_limit;
         let path = path.to_path_buf();
+        let mut checked_at_open = true;
         if path.exists() {
-            check_existing(&path).await?;
+            checked_at_open = !closing::take_stamp(&path);
+            check_existing(&path, checked_at_open).await?;
         }
         let options = SqliteConnectOptions::new()
             .filename(&path)
@@ -141,7 +147,38 @@ impl SqliteStore {
             writer_options: Box::new(options),
             path,
             page_limit,
+            checked_at_open,
         })
+    }
+
+    /// Whether the open skipped the whole-file check (the last close was clean): then
+    /// [`SqliteStore::check_whole_file`] should run soon, in the background.
+    pub fn needs_whole_file_check(&self) -> bool {
+        !self.checked_at_open
+    }
+
+    /// Reads every page of every table and index (SQLite's `quick_check`) on a read-only connection of its
+    /// own, beside the store's work; damage is [`StoreError::Corrupt`] naming the file and the recovery
+    /// commands, as at open.
+    pub async fn check_whole_file(&self) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        let options = SqliteConnectOptions::new().filename(&self.path).read_only(true).create_if_missing(false);
+        let mut conn = SqliteConnection::connect_with(&options).await.map_err(|e| from_sqlx(&self.path, e))?;
+        let verdict = quick_check(&mut conn, &self.path).await;
+        let _ = conn.close().await;
+        verdict
+    }
+
+    /// Closes every connection and stamps the file as closed cleanly, so that the next open can skip the
+    /// whole-file check (`closing`). The store must not be used afterwards.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        if let Some(writer) = self.writer.lock().await.take() {
+            let _ = writer.close().await;
+        }
+        self.pool.close().await;
+        closing::stamp(&self.path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot stamp {} as closed: {e}", self.path.display())))
     }
 
     /// Opens [`DB_FILE_NAME`] inside `data_dir`, creating the directory if missing.
@@ -287,7 +324,7 @@ impl Drop for WriteTx<'_> {
 
 /// Reads an existing file through a read-only connection before anything may write to it: garbage, damage
 /// and a newer schema are refused here, so the file is never modified in those cases.
-async fn check_existing(path: &Path) -> Result<(), StoreError> {
+async fn check_existing(path: &Path, whole_file: bool) -> Result<(), StoreError> {
     use sqlx::Connection;
     let options = SqliteConnectOptions::new().filename(path).read_only(true).create_if_missing(false);
     let mut conn = SqliteConnection::connect_with(&options).await.map_err(|e| from_sqlx(path, e))?;
@@ -310,19 +347,24 @@ async fn check_existing(path: &Path) -> Result<(), StoreError> {
         {
             return Err(newer_schema(path, v, known));
         }
-        // Every page of every table and index, read-only: damage is found now, not under a later write. It
-        // reads the whole file once per start (docs/reliability.md).
-        let verdict: Vec<String> =
-            sqlx::query_scalar("PRAGMA quick_check(5)").fetch_all(&mut conn).await.map_err(|e| from_sqlx(path, e))?;
-        match verdict.as_slice() {
-            [ok] if ok == "ok" => Ok(()),
-            problems => Err(corrupt(path, &format!("the database file is damaged ({})", problems.join("; ")))),
-        }
+        // Every page of every table and index, read-only: damage is found now, not under a later write
+        // (docs/reliability.md). After a clean close it is left to the background (`closing`).
+        if whole_file { quick_check(&mut conn, path).await } else { Ok(()) }
     }
     .await;
     // Closing a read-only connection cannot lose data; a failure to close says nothing about the file.
     let _ = conn.close().await;
     result
+}
+
+/// SQLite's `quick_check`: damage anywhere is [`StoreError::Corrupt`].
+async fn quick_check(conn: &mut SqliteConnection, path: &Path) -> Result<(), StoreError> {
+    let verdict: Vec<String> =
+        sqlx::query_scalar("PRAGMA quick_check(5)").fetch_all(&mut *conn).await.map_err(|e| from_sqlx(path, e))?;
+    match verdict.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        problems => Err(corrupt(path, &format!("the database file is damaged ({})", problems.join("; ")))),
+    }
 }
 
 /// Pushes ` AND ...` for each condition of `filter` (after a `WHERE 1`), the same predicate as

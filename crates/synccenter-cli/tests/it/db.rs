@@ -114,3 +114,54 @@ async fn a_damaged_store_is_refused_by_name_and_recovered_by_the_db_verbs() {
     assert_eq!(history["sessions"][0]["end_reason"], "daemon_restarted", "{history}");
     assert_eq!(c.ok("handler.list", json!({})).await["handlers"][0]["handler"], "nas");
 }
+
+/// `synccenter daemon` on `--data-dir dir`, run to its exit.
+async fn daemon_exit(dir: &Path) -> std::process::Output {
+    let daemon = super::bin()
+        .arg("--socket")
+        .arg(synccenter_platform::transport::endpoint_in(dir, "s"))
+        .args(["--data-dir", dir.to_str().expect("utf-8"), "--http", "off", "daemon"])
+        .env("SYNCCENTER_LOG", "info")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(HANG_GUARD, daemon).await.expect("the daemon stopped in time").expect("run")
+}
+
+/// A daemon stopped cleanly starts again without reading its whole file first (a bounded start), and reads it
+/// in the background: decay found there (a damaged page, the file's size and time unchanged) stops the daemon
+/// with the same message as at open, and the next start, reading the whole file first, refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damage_found_in_the_background_stops_the_daemon_and_the_next_start_refuses() {
+    let d = TestDaemon::start().await;
+    let mut c = d.raw().await;
+    c.setup("nas", &["docs"], json!({})).await;
+    let s = c.session("nas", &["docs"]).await;
+    for i in 0..EVENTS {
+        let description = format!("MARKER-{i:05}-{}", "x".repeat(200));
+        c.ok("session.report_event", json!({"session": s, "level": "error", "name": "n", "description": description}))
+            .await;
+    }
+    drop(c);
+    let data = d.data_dir.clone();
+    let _dir = d.stop().await;
+    let file = data.join(synccenter_store_sqlite::DB_FILE_NAME);
+    let modified = std::fs::metadata(&file).expect("stat").modified().expect("mtime");
+    damage_page_holding(&file, "MARKER-00150");
+    std::fs::File::options().write(true).open(&file).expect("open").set_modified(modified).expect("set mtime");
+
+    let out = daemon_exit(&data).await;
+    assert_ne!(code(&out), 0, "damage found in the background stops the daemon");
+    let err = stderr(&out);
+    let name = file.display().to_string();
+    assert!(err.contains("ready") && err.contains("damaged"), "it served, then stopped: {err}");
+    assert!(err.contains(&name) && err.contains("synccenter db recover"), "{err}");
+
+    let damaged = std::fs::read(&file).expect("read");
+    let out = daemon_exit(&data).await;
+    assert_ne!(code(&out), 0);
+    let err = stderr(&out);
+    assert!(err.contains("cannot open the store") && err.contains(&name), "refused at open: {err}");
+    assert!(!err.contains("ready"), "{err}");
+    assert_eq!(std::fs::read(&file).expect("read"), damaged, "refusing changed nothing");
+}

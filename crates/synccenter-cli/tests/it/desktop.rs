@@ -41,19 +41,6 @@ async fn desktop(d: &TestDaemon, bus: &Bus) -> Child {
     child
 }
 
-/// A tree of `dirs` × 500 small files: a copy that takes long enough to be stopped or paused once it reports.
-fn tree(root: &Path, dirs: usize) -> PathBuf {
-    let src = root.join("src");
-    for d in 0..dirs {
-        let dir = src.join(format!("d{d}"));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        for f in 0..500 {
-            std::fs::write(dir.join(format!("f{f}")), [b'x'; 2048]).expect("write");
-        }
-    }
-    src
-}
-
 /// A directory holding one named pipe (held open for writing): KIO's copy of it stays live, at its first
 /// progress, until it is stopped or killed (KIO waits on the special file), however loaded the machine is.
 async fn blocked_source(root: &Path, name: &str) -> (PathBuf, std::fs::File) {
@@ -67,19 +54,21 @@ async fn blocked_source(root: &Path, name: &str) -> (PathBuf, std::fs::File) {
     (dir, writer)
 }
 
-/// Half of the held download's size, in bytes.
-const HELD_HALF: usize = 64 * 1024;
+/// The size of one chunk of a held download, in bytes.
+const CHUNK: usize = 64 * 1024;
 
-/// A file served over loopback HTTP whose second half is sent only when `release` fires: KIO's copy of
-/// `http://…/file` is live, mid-transfer, until then, and then completes. Answers every request (KIO may ask
-/// for the headers first) the same way.
-async fn held_download(release: tokio::sync::watch::Receiver<bool>) -> String {
+/// A file of `chunks` chunks served over loopback HTTP, chunk `k` (from 0) sent only once `allowed` reaches
+/// `k + 1`: KIO's copy of `http://…/file` stays live, mid-transfer, for as long as a test holds it, however fast
+/// or loaded the machine, and completes once every chunk is allowed. Every request (KIO may ask for the
+/// headers first) is answered the same way. The file is `chunks` × `CHUNK` bytes, chunk `k` filled with
+/// `b'a' + k`.
+async fn held_download(allowed: tokio::sync::watch::Receiver<usize>, chunks: usize) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/file", listener.local_addr().expect("address"));
     tokio::spawn(async move {
         while let Ok((mut conn, _)) = listener.accept().await {
-            let mut release = release.clone();
+            let mut allowed = allowed.clone();
             tokio::spawn(async move {
                 let mut head = Vec::new();
                 let mut buf = [0u8; 1024];
@@ -89,16 +78,21 @@ async fn held_download(release: tokio::sync::watch::Receiver<bool>) -> String {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
+                let length = chunks * CHUNK;
                 let headers = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
-                    2 * HELD_HALF
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {length}\r\n\r\n"
                 );
                 if conn.write_all(headers.as_bytes()).await.is_err() || head.starts_with(b"HEAD ") {
                     return;
                 }
-                let _ = conn.write_all(&[b'x'; HELD_HALF]).await;
-                if release.wait_for(|r| *r).await.is_ok() {
-                    let _ = conn.write_all(&[b'y'; HELD_HALF]).await;
+                for k in 0..chunks {
+                    if allowed.wait_for(|n| *n > k).await.is_err() {
+                        return;
+                    }
+                    let fill = b'a' + u8::try_from(k).expect("a few chunks");
+                    if conn.write_all(&vec![fill; CHUNK]).await.is_err() {
+                        return;
+                    }
                 }
             });
         }
@@ -171,17 +165,25 @@ async fn kde_copies_become_sessions_that_succeed_stop_pause_and_fail() {
     let plain = String::from_utf8(cli(&d, &["status"]).await.stdout).expect("UTF-8");
     assert!(plain.lines().any(|l| l.starts_with("desktop:") && l.contains("owns org.kde.JobViewServer")), "{plain}");
     let work = tempfile::tempdir().expect("tempdir");
-    let src = tree(work.path(), 60);
     let client = Client::connect(&d.socket).await.expect("connect");
     let mut feed = client.subscribe().await.expect("subscribe");
 
-    // A copy that finishes: progress, then succeeded.
-    let copy = kioclient(&bus, work.path(), &src, &work.path().join("a"));
+    // A copy (a download, held chunk by chunk) that finishes: a new progress value per chunk, then succeeded.
+    const CHUNKS: usize = 4;
+    let (allow, allowed) = tokio::sync::watch::channel(1);
+    let src = held_download(allowed, CHUNKS).await;
+    let copy = kioclient_url(&bus, work.path(), &src, &work.path().join("a"));
     let mut seen = Seen::default();
+    for chunk in 2..=CHUNKS {
+        let known = seen.steps.len();
+        follow(&mut feed, &mut seen, |s| s.steps.len() > known).await;
+        allow.send_replace(chunk);
+    }
     follow(&mut feed, &mut seen, |s| s.ended.is_some()).await;
     assert_eq!(exit_code(copy).await, 0);
     assert_eq!(seen.ended, Some(StatusWire::Succeeded), "{seen:?}");
     assert!(seen.steps.len() >= 3, "at least 3 distinct progress values: {seen:?}");
+    assert_eq!(std::fs::read(work.path().join("a")).expect("the copy").len(), CHUNKS * CHUNK);
 
     // A copy stopped with `synccenter stop`: the client exits non-zero, the session ends canceled.
     let (blocked, _writer) = blocked_source(work.path(), "stop").await;
@@ -194,15 +196,18 @@ async fn kde_copies_become_sessions_that_succeed_stop_pause_and_fail() {
     assert_ne!(exit_code(copy).await, 0, "the stopped copy fails");
     assert_eq!(seen.ended, Some(StatusWire::Canceled), "{seen:?}");
 
-    // A copy paused (suspended: its progress says so, the session stays live), resumed, then succeeded.
-    // It acts as soon as the session appears, well before a copy of this size ends.
-    let copy = kioclient(&bus, work.path(), &src, &work.path().join("c"));
+    // A copy paused (suspended: its progress says so, the session stays live), resumed, then succeeded. It is
+    // held half-way until resumed.
+    let (allow, allowed) = tokio::sync::watch::channel(1);
+    let src = held_download(allowed, 2).await;
+    let copy = kioclient_url(&bus, work.path(), &src, &work.path().join("c"));
     let mut seen = Seen::default();
     follow(&mut feed, &mut seen, |s| s.session.is_some()).await;
     assert_eq!(code(&cli(&d, &["pause", HANDLER]).await), 0);
     follow(&mut feed, &mut seen, |s| s.ended.is_some() || s.texts.iter().any(|t| t.starts_with("suspended"))).await;
     assert_eq!(seen.ended, None, "a pause does not end the job: {seen:?}");
     assert_eq!(code(&cli(&d, &["resume", HANDLER]).await), 0);
+    allow.send_replace(2);
     follow(&mut feed, &mut seen, |s| s.ended.is_some()).await;
     assert_eq!(exit_code(copy).await, 0);
     assert_eq!(seen.ended, Some(StatusWire::Succeeded), "{seen:?}");
@@ -266,8 +271,8 @@ async fn where_the_names_are_owned_a_second_desktop_monitors_and_still_records_t
     let status = cli_json(&d, &["status"]).await;
     assert!(status["desktop"].as_str().is_some_and(|s| s.contains("monitoring")), "the latest report: {status}");
     let work = tempfile::tempdir().expect("tempdir");
-    let (release, held) = tokio::sync::watch::channel(false);
-    let src = held_download(held).await;
+    let (allow, allowed) = tokio::sync::watch::channel(1);
+    let src = held_download(allowed, 2).await;
     let client = Client::connect(&d.socket).await.expect("connect");
     let mut feed = client.subscribe().await.expect("subscribe");
     let mut copy = kioclient_url(&bus, work.path(), &src, &work.path().join("a"));
@@ -285,13 +290,13 @@ async fn where_the_names_are_owned_a_second_desktop_monitors_and_still_records_t
         }
         if started.len() == 2 {
             // Both desktops have the job: the rest of the file lets the copy finish.
-            release.send_replace(true);
+            allow.send_replace(2);
         }
     }
     assert_eq!(exit_code(copy).await, 0);
     assert_eq!(ended, [StatusWire::Succeeded, StatusWire::Succeeded]);
     let copied = std::fs::read(work.path().join("a")).expect("the downloaded file");
-    assert!(copied.len() == 2 * HELD_HALF && copied.ends_with(b"y"), "{} bytes", copied.len());
+    assert!(copied.len() == 2 * CHUNK && copied.ends_with(b"b"), "{} bytes", copied.len());
 }
 
 /// `synccenter daemon` with a session bus starts `synccenter desktop` on it (its status then says what the

@@ -107,6 +107,55 @@ async fn a_damaged_page_is_refused_at_open_and_recover_copies_everything_else() 
     assert_eq!(maintenance::default_recover_target(&path), dir.path().join(format!("{DB_FILE_NAME}.recovered-2")));
 }
 
+/// After a clean close an open reads no page (a bounded start); damage that left the file's size, time and
+/// inode as the close stamped them (decay on the disk) is found by the whole-file check the daemon runs in the
+/// background, and the next open, the stamp being used up, reads the whole file and refuses it untouched.
+#[tokio::test]
+async fn after_a_clean_close_the_whole_file_check_moves_to_the_background() {
+    let dir = TempDir::new().unwrap();
+    let store = filled(dir.path(), 400).await;
+    let path = store.path().to_owned();
+    assert!(!store.needs_whole_file_check(), "a new file needs no later check");
+    store.close().await.expect("close");
+    drop(store);
+    let store = SqliteStore::open(&path).await.expect("open");
+    assert!(store.needs_whole_file_check(), "a cleanly closed file is opened without reading it whole");
+    store.check_whole_file().await.expect("a sound file passes");
+    store.close().await.expect("close");
+    drop(store);
+
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    damage_page_holding(&path, "MARKER-00200");
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(modified).unwrap();
+    let store = SqliteStore::open(&path).await.expect("the file is as stamped: it opens at once");
+    let err = store.check_whole_file().await.expect_err("the whole-file check finds the damage");
+    let StoreError::Corrupt(msg) = &err else { panic!("expected Corrupt, got {err:?}") };
+    assert!(msg.contains(&path.display().to_string()) && msg.contains("synccenter db recover"), "{msg}");
+    drop(store);
+
+    let damaged = std::fs::read(&path).unwrap();
+    let err = SqliteStore::open(&path).await.expect_err("no stamp now: read whole and refused");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), damaged, "refusing left the file as it was");
+}
+
+/// A stamp vouches only for the file its close left: a file changed since (here, damaged in place with a new
+/// modification time) is read whole at open and refused.
+#[tokio::test]
+async fn a_file_changed_since_its_clean_close_is_checked_whole_at_open() {
+    let dir = TempDir::new().unwrap();
+    let store = filled(dir.path(), 400).await;
+    let path = store.path().to_owned();
+    store.close().await.expect("close");
+    drop(store);
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    damage_page_holding(&path, "MARKER-00200");
+    let later = modified + std::time::Duration::from_secs(1);
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+    let err = SqliteStore::open(&path).await.expect_err("refused at open");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+}
+
 #[tokio::test]
 async fn a_file_that_is_not_sqlite_cannot_be_recovered_and_nothing_is_left_behind() {
     let dir = TempDir::new().unwrap();
