@@ -6,12 +6,12 @@
 //! owns them and every KDE job (copies, downloads, extractions) becomes a session; where Plasma owns them, it
 //! monitors the bus read-only and records the jobs (`docs/integrations.md` has the mapping). And notifications
 //! of failed sessions, with actions (`docs/desktop.md`, Notifications). And the surfaces of what is live: no
-//! sleep mid-sync (logind's inhibitor) and the dock's badge and progress (`docs/desktop.md`).
+//! sleep mid-sync (logind's inhibitor, else the portal's) and the dock's badge and progress (`docs/desktop.md`).
 //!
 //! Modules: `progress` (a job's fields as progress, pure), `kde` (the D-Bus objects), `bus` (names and
 //! departures), `jobs` (the tracker: jobs as sessions), `monitor` (jobs of someone else's server), `notify`
-//! (notifications and their actions), `surfaces` (the task of `live` (what is live, pure), `inhibit` (logind)
-//! and `dock` (Unity's launcher entry)).
+//! (notifications and their actions), `surfaces` (the task of `live` (what is live, pure), `inhibit` (logind,
+//! the portal) and `dock` (Unity's launcher entry)).
 
 mod bus;
 mod dock;

@@ -23,7 +23,7 @@ pub(crate) async fn spawn(client: Client, conn: Connection) -> Result<String, De
     let feed = client.subscribe().await?;
     let mut live = Live::default();
     live.reset(&feed.snapshot().handlers, &feed.snapshot().sessions);
-    let inhibitor = Inhibitor::start().await;
+    let inhibitor = Inhibitor::start(&conn).await;
     let state = inhibitor.state();
     let surfaces = Surfaces { client, feed, live, inhibitor, dock: Dock::new(conn) };
     tokio::spawn(surfaces.run());

@@ -4,7 +4,8 @@
 //! `ListInhibitors` lists one until the desktop closes the file descriptor. The dock is read from the
 //! `com.canonical.Unity.LauncherEntry.Update` signals on the session bus. Sessions are driven through the real
 //! daemon; waits are on the desktop's log, the daemon's feed and the bus's signals (the mock's list, which has
-//! no signal, is polled within the hang guard).
+//! no signal, is polled within the hang guard). Without logind, a stand-in for the desktop portal's `Inhibit`
+//! (dbusmock's generic mock on the session bus) shows the fallback.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -54,31 +55,38 @@ async fn signals(conn: &Connection, interface: &'static str, member: &'static st
     MessageStream::for_match_rule(rule.expect("rule"), conn, None).await.expect("match rule")
 }
 
-/// dbusmock's logind on the stand-in system bus, once it owns its name.
-async fn logind(system: &PrivateBus, conn: &Connection) -> Option<Child> {
+/// `/usr/bin/python3 -m dbusmock ARGS` with `bus` (`DBUS_SYSTEM_BUS_ADDRESS` or `DBUS_SESSION_BUS_ADDRESS`,
+/// address) once it owns `name` on the bus of `conn`; `None` where python3-dbusmock is missing outside CI.
+async fn dbusmock(conn: &Connection, name: &str, args: &[&str], bus: (&str, &str)) -> Option<Child> {
     require(
         "python3-dbusmock's logind template",
         Path::new(LOGIND_TEMPLATE).is_file().then_some(()).ok_or(LOGIND_TEMPLATE),
     )?;
     let mut owners = signals(conn, "org.freedesktop.DBus", "NameOwnerChanged").await;
     let child = Command::new("/usr/bin/python3")
-        .args(["-m", "dbusmock", "--template", "logind"])
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &system.address)
+        .args(["-m", "dbusmock"])
+        .args(args)
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env(bus.0, bus.1)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("start dbusmock's logind");
+        .expect("start dbusmock");
     loop {
-        let msg = tokio::time::timeout(HANG_GUARD, owners.next()).await.expect("logind took its name");
-        let (name, _, new): (String, String, String) =
+        let msg = tokio::time::timeout(HANG_GUARD, owners.next()).await.expect("the mock took its name");
+        let (owned, _, new): (String, String, String) =
             msg.expect("bus").expect("signal").body().deserialize().expect("body");
-        if name == LOGIND && !new.is_empty() {
+        if owned == name && !new.is_empty() {
             return Some(child);
         }
     }
+}
+
+/// dbusmock's logind on the stand-in system bus.
+async fn logind(system: &PrivateBus, conn: &Connection) -> Option<Child> {
+    dbusmock(conn, LOGIND, &["--template", "logind"], ("DBUS_SYSTEM_BUS_ADDRESS", &system.address)).await
 }
 
 /// `synccenter desktop` for `d` on the session bus `session` with `system` as its system bus, logging at info
@@ -294,4 +302,59 @@ async fn without_logind_or_a_system_bus_the_desktop_says_so_and_the_dock_still_w
     let (_desktop, ready, _log) = desktop(&d, &session_bus.address, &nowhere).await;
     assert!(ready.contains("sleep inhibition: unavailable, no system bus"), "{ready}");
     assert!(desktop_status(&d).await.contains("sleep inhibition: unavailable, no system bus"));
+}
+
+const PORTAL: &str = "org.freedesktop.portal.Desktop";
+const PORTAL_PATH: &str = "/org/freedesktop/portal/desktop";
+const REQUEST: &str = "/org/freedesktop/portal/desktop/request/1_0/synccenter";
+const MOCK: &str = "org.freedesktop.DBus.Mock";
+
+/// A stand-in for the desktop portal's `Inhibit` on the session bus (dbusmock's generic mock: the portal is a
+/// session service with no template): `Inhibit` answers with a request object whose `Close` is logged.
+async fn portal(bus: &PrivateBus, conn: &Connection) -> Option<Child> {
+    let args = ["--session", PORTAL, PORTAL_PATH, "org.freedesktop.portal.Inhibit"];
+    let child = dbusmock(conn, PORTAL, &args, ("DBUS_SESSION_BUS_ADDRESS", &bus.address)).await?;
+    let code = format!("ret = dbus.ObjectPath('{REQUEST}')");
+    let add = ("", "Inhibit", "sua{sv}", "o", code.as_str());
+    conn.call_method(Some(PORTAL), PORTAL_PATH, Some(MOCK), "AddMethod", &add).await.expect("AddMethod");
+    let props: HashMap<&str, zbus::Variant<'_>> = HashMap::new();
+    let object = (REQUEST, "org.freedesktop.portal.Request", props, vec![("Close", "", "", "")]);
+    conn.call_method(Some(PORTAL), PORTAL_PATH, Some(MOCK), "AddObject", &object).await.expect("AddObject");
+    Some(child)
+}
+
+/// The next method call the mock logs: the object, the method and its arguments.
+async fn next_mock_call(calls: &mut MessageStream) -> (String, String, Vec<OwnedVariant>) {
+    let msg = tokio::time::timeout(HANG_GUARD, calls.next()).await.expect("no call reached the mock");
+    let msg = msg.expect("bus").expect("signal");
+    let path = msg.header().path().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let (name, args): (String, Vec<OwnedVariant>) = msg.body().deserialize().expect("(sav)");
+    (path, name, args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_logind_the_desktop_portal_holds_the_inhibitor() {
+    let Some(session_bus) = PrivateBus::start().await else { return };
+    let session = connect(&session_bus).await;
+    let Some(_portal) = portal(&session_bus, &session).await else { return };
+    let mut calls = signals(&session, MOCK, "MethodCalled").await;
+    let d = TestDaemon::start().await;
+    let mut owner = d.raw().await;
+    owner.setup("nas", &["docs"], json!({})).await;
+    let nowhere = format!("unix:path={}", d.dir().join("no-system-bus").display());
+    let (_desktop, ready, mut log) = desktop(&d, &session_bus.address, &nowhere).await;
+    assert!(ready.contains("sleep inhibition: the desktop portal"), "{ready}");
+
+    let s = owner.session("nas", &["docs"]).await;
+    let (path, name, args) = next_mock_call(&mut calls).await;
+    assert_eq!((path.as_str(), name.as_str()), (PORTAL_PATH, "Inhibit"), "{args:?}");
+    assert_eq!(u32::try_from(args[1].try_clone().expect("clone")), Ok(4), "the suspend flag: {args:?}");
+    let options: HashMap<String, OwnedVariant> = args[2].try_clone().expect("clone").try_into().expect("a{sv}");
+    assert_eq!(prop::<String>(&options, "reason").as_deref(), Some("syncing Handler nas"), "{options:?}");
+    until_log(&mut log, "sleep inhibited").await;
+
+    owner.ok("session.end", json!({"session": s})).await;
+    let (path, name, _) = next_mock_call(&mut calls).await;
+    assert_eq!((path.as_str(), name.as_str()), (REQUEST, "Close"), "the request is closed at the end");
+    until_log(&mut log, "sleep inhibition lifted").await;
 }
