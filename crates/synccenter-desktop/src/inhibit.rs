@@ -1,7 +1,8 @@
 //! No sleep mid-sync: while a sync may keep the machine awake ([`crate::live::Live::inhibitors`]), this holds
 //! logind's sleep inhibitor (`org.freedesktop.login1.Manager.Inhibit("sleep", "synccenter", why, "block")` on the
 //! system bus, honouring `DBUS_SYSTEM_BUS_ADDRESS`); the inhibitor is the file descriptor logind returns, so it is
-//! lifted by closing it, and it cannot outlive this process. Where logind is not reachable but the XDG desktop
+//! lifted by closing it, and it cannot outlive this process. The descriptor is kept in logind's reply, which owns
+//! it (so no platform-specific descriptor type is needed): dropping the reply closes it. Where logind is not reachable but the XDG desktop
 //! portal is (a sandbox), the portal's `org.freedesktop.portal.Inhibit` with the suspend flag stands in; its
 //! inhibitor is a request object, lifted by `Request.Close`. Where neither is, this says so once and the rest of
 //! the desktop part carries on.
@@ -39,9 +40,8 @@ enum Backend {
 /// An inhibitor held.
 #[derive(Debug)]
 enum Held {
-    /// logind's: closing it lifts it.
-    #[cfg(unix)]
-    Fd(zbus::OwnedFd),
+    /// logind's reply, which owns the descriptor: dropping it lifts the inhibitor.
+    Logind(zbus::Message),
     /// The portal's request object.
     Request(OwnedObjectPath),
 }
@@ -60,11 +60,7 @@ impl Inhibitor {
     /// Looks for logind on the system bus, else the portal on the session bus `session`; never fails (having
     /// neither is a state).
     pub(crate) async fn start(session: &Connection) -> Inhibitor {
-        let system = if cfg!(unix) {
-            zbus::Connection::system().await.map_err(|e| format!("no system bus ({e})"))
-        } else {
-            Err("logind exists on Linux only".to_owned())
-        };
+        let system = zbus::Connection::system().await.map_err(|e| format!("no system bus ({e})"));
         let backend = match system {
             Ok(c) if crate::bus::unique_owner(&c, LOGIND).await.is_some() => Backend::Logind(c),
             _ if crate::bus::unique_owner(session, PORTAL).await.is_some() => Backend::Portal(session.clone()),
@@ -121,14 +117,14 @@ impl Inhibitor {
 
     async fn take(&self, why: &str) -> zbus::Result<Option<Held>> {
         match &self.backend {
-            #[cfg(unix)]
             Backend::Logind(bus) => {
                 let args = ("sleep", "synccenter", why, "block");
                 let reply = bus.call_method(Some(LOGIND), LOGIND_PATH, Some(MANAGER), "Inhibit", &args).await?;
-                Ok(Some(Held::Fd(reply.body().deserialize()?)))
+                if reply.body().signature().to_string() != "h" || reply.header().unix_fds() != Some(1) {
+                    return Err(zbus::Error::Failure(format!("Inhibit answered {}", reply.body().signature())));
+                }
+                Ok(Some(Held::Logind(reply)))
             }
-            #[cfg(not(unix))]
-            Backend::Logind(_) => Ok(None),
             Backend::Portal(bus) => {
                 let options = HashMap::from([("reason", Variant::from(why))]);
                 let args = ("", PORTAL_SUSPEND, options);
@@ -142,8 +138,7 @@ impl Inhibitor {
     async fn release(&self, held: Held) {
         match held {
             // logind's descriptor closes here.
-            #[cfg(unix)]
-            Held::Fd(fd) => drop(fd),
+            Held::Logind(reply) => drop(reply),
             Held::Request(path) => {
                 let Backend::Portal(bus) = &self.backend else { return };
                 let close = bus.call_method(Some(PORTAL), &path, Some(PORTAL_REQUEST), "Close", &()).await;

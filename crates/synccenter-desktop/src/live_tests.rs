@@ -1,3 +1,5 @@
+//! The live state's rules: examples of each, and arbitrary feeds against a model of what must hold.
+
 use proptest::prelude::*;
 use synccenter_client::methods::EventInfo;
 use synccenter_protocol::{HandlerTypeWire, RetentionWire};
