@@ -150,6 +150,9 @@ pub struct HandlerConfig {
     pub freshness: Option<Duration>,
     /// When `synccenter desktop` raises a notification for the handler's sessions (`notify`).
     pub notify: Notify,
+    /// Whether `synccenter desktop` keeps the machine from sleeping while the handler syncs (`inhibit_sleep`,
+    /// default true).
+    pub inhibit_sleep: bool,
     /// The `[[handler.item]]` tables, in file order.
     pub items: Vec<ItemConfig>,
     /// 1-based line of the `[[handler]]` header, for messages.

@@ -54,6 +54,7 @@ pub(crate) struct RawHandler {
     pub(crate) retry: Option<Spanned<RawRetry>>,
     pub(crate) freshness: Option<Spanned<String>>,
     pub(crate) notify: Option<Spanned<String>>,
+    pub(crate) inhibit_sleep: Option<bool>,
 }
 
 /// One `[[handler.item]]`.

@@ -257,6 +257,7 @@ impl Cx<'_> {
             retry,
             freshness,
             notify,
+            inhibit_sleep: raw.inhibit_sleep.unwrap_or(true),
             items: out_items,
             line: self.loc.line_col(start).0,
         })

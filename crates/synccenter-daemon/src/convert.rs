@@ -414,5 +414,6 @@ pub(crate) fn stored_handler_info(h: &core::Handler, item_count: usize) -> Handl
         error_count: 0,
         conflict_count: 0,
         notify: None,
+        inhibit_sleep: None,
     }
 }

@@ -5,19 +5,25 @@
 //! Today that is KDE's job tracker: where nobody owns `org.kde.JobViewServer` and `org.kde.kuiserver`, this
 //! owns them and every KDE job (copies, downloads, extractions) becomes a session; where Plasma owns them, it
 //! monitors the bus read-only and records the jobs (`docs/integrations.md` has the mapping). And notifications
-//! of failed sessions, with actions (`docs/desktop.md`, Notifications).
+//! of failed sessions, with actions (`docs/desktop.md`, Notifications). And the surfaces of what is live: no
+//! sleep mid-sync (logind's inhibitor, else the portal's) and the dock's badge and progress (`docs/desktop.md`).
 //!
 //! Modules: `progress` (a job's fields as progress, pure), `kde` (the D-Bus objects), `bus` (names and
 //! departures), `jobs` (the tracker: jobs as sessions), `monitor` (jobs of someone else's server), `notify`
-//! (notifications and their actions).
+//! (notifications and their actions), `surfaces` (the task of `live` (what is live, pure), `inhibit` (logind,
+//! the portal) and `dock` (Unity's launcher entry)).
 
 mod bus;
+mod dock;
 mod error;
+mod inhibit;
 mod jobs;
 mod kde;
+mod live;
 mod monitor;
 mod notify;
 mod progress;
+mod surfaces;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -98,6 +104,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let (ends_tx, ends_rx) = mpsc::channel(1024);
     tokio::spawn(notifier.run(ends_rx));
     tokio::spawn(watch_feed(feed, tx.clone(), ends_tx));
+    let sleep = surfaces::spawn(client.clone(), conn.clone()).await?;
     let role = claim(&conn).await?;
     let emitter = match &role {
         Role::Server { .. } => Some(conn.clone()),
@@ -106,8 +113,9 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             None
         }
     };
-    tracing::info!(%role, %notifications, "synccenter desktop");
-    client.request::<api::DesktopReport>(&DesktopReportParams { state: format!("{role}; {notifications}") }).await?;
+    tracing::info!(%role, %notifications, %sleep, "synccenter desktop");
+    let state = format!("{role}; {notifications}; {sleep}");
+    client.request::<api::DesktopReport>(&DesktopReportParams { state }).await?;
     let tag = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let tracker = jobs::Tracker::new(client, emitter, tag);
     tokio::select! {

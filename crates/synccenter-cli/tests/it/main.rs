@@ -9,6 +9,9 @@ mod db;
 // `synccenter desktop` on a private dbus-daemon, driven by the real kioclient5 (Linux packages).
 #[cfg(unix)]
 mod desktop;
+// `synccenter desktop`'s sleep inhibitor (dbusmock's logind on a private stand-in system bus) and dock.
+#[cfg(unix)]
+mod desktop_surfaces;
 // `synccenter desktop`'s notifications on a private dbus-daemon: python3-dbusmock's notification daemon, dunst.
 #[cfg(unix)]
 mod notifications;
@@ -48,10 +51,12 @@ mod fleet_outage;
 const BIN: &str = env!("CARGO_BIN_EXE_synccenter");
 
 /// The `synccenter` binary, without the machine's session bus: a daemon started by a test must never start
-/// `synccenter desktop` on the person's own bus (the desktop tests give it a private one explicitly).
+/// `synccenter desktop` on the person's own bus (the desktop tests give it a private one explicitly). Nor its
+/// system bus: a desktop started by a test must never take the machine's sleep inhibitor.
 fn bin() -> Command {
     let mut c = Command::new(BIN);
     c.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    c.env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/synccenter-tests-have-no-system-bus");
     c
 }
 

@@ -238,6 +238,13 @@ fn every_malformed_config_names_field_and_line() {
             4,
             "unknown notify setting \"sometimes\"; expected one of: never, failures, always",
         ),
+        (
+            "inhibit_sleep not a boolean",
+            format!("{HANDLER}inhibit_sleep = \"no\"\n"),
+            "handler[0].inhibit_sleep",
+            4,
+            "invalid type",
+        ),
         ("bad http address", "[daemon]\nhttp = \"localhost\"\n".into(), "daemon.http", 2, "IP:PORT"),
         (
             "env value wrong type",

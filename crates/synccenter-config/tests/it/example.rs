@@ -79,3 +79,11 @@ fn notify_takes_each_of_its_names() {
         assert_eq!(config.handlers[0].notify, notify);
     }
 }
+
+#[test]
+fn inhibit_sleep_is_on_unless_turned_off() {
+    let src = "[[handler]]\nid = \"h\"\nname = \"H\"\n[[handler]]\nid = \"g\"\nname = \"G\"\ninhibit_sleep = false\n";
+    let config = parse(src, Path::new("c.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.handler("h").unwrap().inhibit_sleep, "on by default");
+    assert!(!config.handler("g").unwrap().inhibit_sleep);
+}

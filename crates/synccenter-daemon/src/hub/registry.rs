@@ -16,6 +16,7 @@ impl Hub {
         let h = self.center.handler(id)?;
         let items = self.center.items(id)?;
         let scheduler = &self.setup.scheduler;
+        let config = scheduler.config().handlers.iter().find(|c| &c.id == id);
         Ok(m::HandlerInfo {
             display_text: self.center.handler_display_text(id)?,
             syncing: self.center.sessions().iter().any(|s| &s.handler == id),
@@ -23,7 +24,8 @@ impl Hub {
             next_run: items.iter().filter_map(|i| scheduler.next_run(id, &i.id)).min().map(convert::ts),
             overdue: items.iter().any(|i| scheduler.is_overdue(id, &i.id)),
             conflict_count: self.center.conflict_count(id),
-            notify: scheduler.config().handlers.iter().find(|c| &c.id == id).map(|c| c.notify.name().to_owned()),
+            notify: config.map(|c| c.notify.name().to_owned()),
+            inhibit_sleep: config.map(|c| c.inhibit_sleep),
             ..convert::stored_handler_info(h, self.center.item_count(id)?)
         })
     }

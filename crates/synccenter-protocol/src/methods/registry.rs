@@ -85,6 +85,9 @@ pub struct HandlerInfo {
     /// When `synccenter desktop` notifies the person of the handler's sessions: `never`, `failures` or
     /// `always`, from `config.toml` for command handlers; absent (meaning `failures`) for the others.
     pub notify: Option<String>,
+    /// Whether `synccenter desktop` keeps the machine from sleeping while the handler syncs, from `config.toml`
+    /// for command handlers; absent (meaning true) for the others.
+    pub inhibit_sleep: Option<bool>,
 }
 
 /// `handler.list`.

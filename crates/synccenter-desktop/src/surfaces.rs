@@ -1,0 +1,100 @@
+//! The task behind the surfaces that show what is live (the sleep inhibitor and the dock): it keeps a
+//! [`Live`] from its own subscription to the daemon's feed (starting again from a fresh snapshot after a lag),
+//! reads the handler list again when the feed says a pause, a setting or a count changed, and brings the
+//! surfaces up to date at most every [`COALESCE`], so a burst of updates is one change. When the daemon's
+//! connection closes, the inhibitor is lifted and the task ends.
+
+use std::time::Duration;
+
+use synccenter_client::{Client, ClientError, Subscription};
+use tokio::time::Instant;
+use zbus::Connection;
+
+use crate::dock::Dock;
+use crate::error::DesktopError;
+use crate::inhibit::{self, Inhibitor};
+use crate::live::{Live, Refresh};
+
+/// The shortest time between two updates of the surfaces.
+pub(crate) const COALESCE: Duration = Duration::from_millis(250);
+
+/// Starts the task on the session bus `conn`; returns what sleep inhibition can do, for the status line.
+pub(crate) async fn spawn(client: Client, conn: Connection) -> Result<String, DesktopError> {
+    let feed = client.subscribe().await?;
+    let mut live = Live::default();
+    live.reset(&feed.snapshot().handlers, &feed.snapshot().sessions);
+    let inhibitor = Inhibitor::start(&conn).await;
+    let state = inhibitor.state();
+    let surfaces = Surfaces { client, feed, live, inhibitor, dock: Dock::new(conn) };
+    tokio::spawn(surfaces.run());
+    Ok(state)
+}
+
+struct Surfaces {
+    client: Client,
+    feed: Subscription,
+    live: Live,
+    inhibitor: Inhibitor,
+    dock: Dock,
+}
+
+impl Surfaces {
+    async fn run(mut self) {
+        self.flush(false).await;
+        let mut last = Instant::now();
+        // When the surfaces are next brought up to date, and whether the handler list is read first.
+        let mut due: Option<Instant> = None;
+        let mut refresh = false;
+        loop {
+            tokio::select! {
+                update = self.feed.next() => {
+                    match update {
+                        Ok(u) => refresh |= self.live.apply(&u.change) == Refresh::Handlers,
+                        Err(ClientError::Lagged { missed }) => {
+                            tracing::info!(missed, "the desktop's live state fell behind; reading it again");
+                            if !self.resubscribe().await {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                    due.get_or_insert_with(|| Instant::now().max(last + COALESCE));
+                }
+                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    due = None;
+                    self.flush(std::mem::take(&mut refresh)).await;
+                    last = Instant::now();
+                }
+            }
+        }
+        self.inhibitor.want(None).await;
+    }
+
+    /// Starts again from a fresh snapshot; false when the daemon is gone.
+    async fn resubscribe(&mut self) -> bool {
+        match self.client.subscribe().await {
+            Ok(feed) => {
+                self.live.reset(&feed.snapshot().handlers, &feed.snapshot().sessions);
+                self.feed = feed;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot subscribe to the daemon's feed again");
+                false
+            }
+        }
+    }
+
+    /// Reads the handler list when asked, then holds or lifts the inhibitor and updates the dock.
+    async fn flush(&mut self, refresh: bool) {
+        if refresh {
+            match self.client.handlers(true).await {
+                Ok(handlers) => self.live.set_handlers(&handlers),
+                Err(e) => tracing::debug!(error = %e, "cannot read the handlers"),
+            }
+        }
+        let why = self.live.any_sync_running_that_may_inhibit().then(|| inhibit::why(&self.live.inhibitors()));
+        self.inhibitor.want(why).await;
+        self.dock.show(self.live.dock()).await;
+    }
+}
