@@ -17,6 +17,7 @@ mod jobs;
 mod kde;
 mod monitor;
 mod notify;
+mod plasma;
 mod progress;
 
 use std::future::Future;
@@ -71,7 +72,8 @@ impl std::fmt::Display for Role {
             }
             Role::Monitor { owner } => write!(
                 f,
-                "KDE jobs: monitoring, {JOB_VIEW_SERVER} is owned by {owner}; cancel goes through Plasma there"
+                "KDE jobs: monitoring, {JOB_VIEW_SERVER} is owned by {owner}; cancel goes through Plasma there; \
+                 synccenter's sessions are published to it"
             ),
         }
     }
@@ -102,7 +104,9 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let emitter = match &role {
         Role::Server { .. } => Some(conn.clone()),
         Role::Monitor { .. } => {
-            tokio::spawn(monitor::forward(monitor::start(&address).await?, tx.clone()));
+            // synccenter's sessions go to that server; their job calls are kept out of the monitor's records.
+            let publisher = plasma::start(&address, client.clone()).await?;
+            tokio::spawn(monitor::forward(monitor::start(&address).await?, publisher.exclude_own(tx.clone())));
             None
         }
     };
