@@ -9,6 +9,9 @@ mod db;
 // `synccenter desktop` on a private dbus-daemon, driven by the real kioclient5 (Linux packages).
 #[cfg(unix)]
 mod desktop;
+// synccenter's sessions published to a stand-in of Plasma's job view server on a private dbus-daemon.
+#[cfg(unix)]
+mod desktop_plasma;
 // `synccenter desktop`'s notifications on a private dbus-daemon: python3-dbusmock's notification daemon, dunst.
 #[cfg(unix)]
 mod notifications;
