@@ -49,6 +49,8 @@ struct StandIn {
     next: Arc<AtomicU32>,
     /// Tells this server's job paths from another's.
     tag: &'static str,
+    /// Answers every `update` with an error (after recording it).
+    fail_updates: bool,
 }
 
 #[zbus::interface(name = "org.kde.JobViewServerV2")]
@@ -63,7 +65,8 @@ impl StandIn {
     ) -> zbus::fdo::Result<OwnedObjectPath> {
         let path = format!("/{}/JobView_{}", self.tag, self.next.fetch_add(1, Ordering::Relaxed));
         let object = OwnedObjectPath::try_from(path.clone()).map_err(|e| zbus::fdo::Error::Failed(e.to_string()))?;
-        server.at(&object, JobStandIn { tx: self.tx.clone(), path: path.clone() }).await?;
+        let job = JobStandIn { tx: self.tx.clone(), path: path.clone(), fail_updates: self.fail_updates };
+        server.at(&object, job).await?;
         let title = text(&hints, "title");
         let _ = self.tx.send(Call::Request { path, entry: desktop_entry, capabilities, title });
         Ok(object)
@@ -74,13 +77,15 @@ impl StandIn {
 struct JobStandIn {
     tx: mpsc::UnboundedSender<Call>,
     path: String,
+    fail_updates: bool,
 }
 
 #[zbus::interface(name = "org.kde.JobViewV3")]
 impl JobStandIn {
     #[zbus(name = "update")]
-    async fn update(&self, fields: HashMap<String, OwnedVariant>) {
+    async fn update(&self, fields: HashMap<String, OwnedVariant>) -> zbus::fdo::Result<()> {
         let _ = self.tx.send(Call::Update { path: self.path.clone(), fields });
+        if self.fail_updates { Err(zbus::fdo::Error::Failed("the stand-in refuses updates".into())) } else { Ok(()) }
     }
 
     #[zbus(name = "terminate")]
@@ -90,9 +95,9 @@ impl JobStandIn {
 }
 
 /// A stand-in server owning `org.kde.JobViewServer` on the bus at `address`, and the calls it receives.
-async fn stand_in(address: &str, tag: &'static str) -> (Connection, mpsc::UnboundedReceiver<Call>) {
+async fn stand_in(address: &str, tag: &'static str, fail_updates: bool) -> (Connection, mpsc::UnboundedReceiver<Call>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let server = StandIn { tx, next: Arc::new(AtomicU32::new(1)), tag };
+    let server = StandIn { tx, next: Arc::new(AtomicU32::new(1)), tag, fail_updates };
     let conn = zbus::connection::Builder::address(address)
         .serve_at("/JobViewServer", server)
         .name(JOB_VIEW_SERVER)
@@ -123,6 +128,17 @@ async fn requested(calls: &mut mpsc::UnboundedReceiver<Call>) -> (String, String
             assert_eq!(entry, "synccenter");
             assert_eq!(capabilities & 0x1, 0x1, "the job can be canceled");
             return (path, title);
+        }
+    }
+}
+
+/// The next `requestView`'s path, once its first update came: the desktop then knows the path (a signal on
+/// it is not answered before that).
+async fn shown(calls: &mut mpsc::UnboundedReceiver<Call>) -> String {
+    let (path, _) = requested(calls).await;
+    loop {
+        if let Call::Update { .. } = next_on(calls, &path).await {
+            return path;
         }
     }
 }
@@ -165,29 +181,33 @@ struct Setup {
     client: Client,
     server: Connection,
     calls: mpsc::UnboundedReceiver<Call>,
+    /// The desktop's log lines.
+    log: mpsc::UnboundedReceiver<String>,
     _desktop: tokio::process::Child,
 }
 
 #[allow(clippy::print_stderr, reason = "the desktop's log belongs in a failed test's output")]
-async fn setup() -> Option<Setup> {
+async fn setup(fail_updates: bool) -> Option<Setup> {
     let bus = PrivateBus::start().await?;
-    let (server, calls) = stand_in(&bus.address, "a").await;
+    let (server, calls) = stand_in(&bus.address, "a", fail_updates).await;
     let d = TestDaemon::start().await;
     let (desktop, role, mut log) = start_desktop(&d, &bus.address, Some("info")).await;
     assert!(role.contains("monitoring") && role.contains("published to it"), "{role}");
-    // The desktop's log, drained to the end and shown with a failing test's output.
+    // The desktop's log, drained to the end, shown with a failing test's output and kept for the test.
+    let (lines, log_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok(Some(line)) = log.next_line().await {
             eprintln!("desktop: {line}");
+            let _ = lines.send(line);
         }
     });
     let client = Client::connect(&d.socket).await.expect("connect");
-    Some(Setup { _d: d, bus, client, server, calls, _desktop: desktop })
+    Some(Setup { _d: d, bus, client, server, calls, log: log_rx, _desktop: desktop })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_appear_with_updates_and_terminate_with_kjobs_code() {
-    let Some(mut s) = setup().await else { return };
+    let Some(mut s) = setup(false).await else { return };
     // A session that came from the job server (a `kde-…` handler) is never sent back to one.
     register(&s.client, "kde-org.kde.dolphin", "Dolphin", &[("job-1", "Copying")]).await;
     let kde = s.client.create_session("kde-org.kde.dolphin", ["job-1"]).await.expect("session");
@@ -226,13 +246,13 @@ async fn sessions_appear_with_updates_and_terminate_with_kjobs_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_requested_by_the_servers_owner_stops_the_session() {
-    let Some(mut s) = setup().await else { return };
+    let Some(mut s) = setup(false).await else { return };
     register(&s.client, "backup", "Backups", &[("home", "Home folder")]).await;
     register(&s.client, "mail", "Mail", &[("inbox", "Inbox")]).await;
     let mail = s.client.create_session("mail", ["inbox"]).await.expect("session");
-    let (mail_path, _) = requested(&mut s.calls).await;
+    let mail_path = shown(&mut s.calls).await;
     let backup = s.client.create_session("backup", ["home"]).await.expect("session");
-    let (backup_path, _) = requested(&mut s.calls).await;
+    let backup_path = shown(&mut s.calls).await;
 
     // Someone who does not own the server's name cannot cancel; the owner can.
     let stranger = zbus::connection::Builder::address(s.bus.address.as_str()).build().await.expect("connect");
@@ -252,16 +272,54 @@ async fn cancel_requested_by_the_servers_owner_stops_the_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_leaves_and_returns_gets_the_live_sessions_again() {
-    let Some(mut s) = setup().await else { return };
+    let Some(mut s) = setup(false).await else { return };
     register(&s.client, "backup", "Backups", &[("home", "Home folder")]).await;
     let session = s.client.create_session("backup", ["home"]).await.expect("session");
     let (first, title) = requested(&mut s.calls).await;
     assert!(first.starts_with("/a/"), "{first}");
     s.server.release_name(JOB_VIEW_SERVER).await.expect("release the name");
-    let (_returned, mut calls) = stand_in(&s.bus.address, "b").await;
+    let (_returned, mut calls) = stand_in(&s.bus.address, "b", false).await;
     let (again, title_again) = requested(&mut calls).await;
     assert!(again.starts_with("/b/"), "{again}");
     assert_eq!(title_again, title);
     finish(session, "home", StatusWire::Succeeded).await;
     assert_eq!(terminated(&mut calls, &again).await.0, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_fails_calls_is_logged_once_not_per_update() {
+    let Some(mut s) = setup(true).await else { return };
+    register(&s.client, "backup", "Backups", &[("home", "Home folder")]).await;
+    register(&s.client, "mail", "Mail", &[("inbox", "Inbox")]).await;
+    let session = s.client.create_session("backup", ["home"]).await.expect("session");
+    let (path, _) = requested(&mut s.calls).await;
+    for step in 1..=3 {
+        session.report_progress("home", StatusWire::Updating, None, step, 4).expect("progress");
+        loop {
+            if let Call::Update { fields, .. } = next_on(&mut s.calls, &path).await
+                && percent(&fields) == Some(step * 25)
+            {
+                break;
+            }
+        }
+    }
+    finish(session, "home", StatusWire::Succeeded).await;
+    assert_eq!(terminated(&mut s.calls, &path).await.0, 0, "a failing update does not stop the job");
+    // Every failure was logged before the terminate above; a stop from the server is logged after it.
+    let mail = s.client.create_session("mail", ["inbox"]).await.expect("session");
+    let (mail_path, _) = requested(&mut s.calls).await;
+    s.server
+        .emit_signal(None::<&str>, mail_path.as_str(), "org.kde.JobViewV3", "cancelRequested", &())
+        .await
+        .expect("emit");
+    let mut warnings = 0;
+    loop {
+        let line = tokio::time::timeout(HANG_GUARD, s.log.recv()).await.expect("the stop is logged").expect("log");
+        if line.contains("stopped from Plasma's job view") {
+            break;
+        }
+        warnings += usize::from(line.contains("failed a call"));
+    }
+    assert_eq!(warnings, 1, "four failed updates, one warning");
+    finish(mail, "inbox", StatusWire::Canceled).await;
 }
