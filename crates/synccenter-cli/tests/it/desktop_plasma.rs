@@ -186,6 +186,7 @@ struct Setup {
     _desktop: tokio::process::Child,
 }
 
+/// The handlers `backup` (item `home`) and `mail` (item `inbox`) are registered.
 #[allow(clippy::print_stderr, reason = "the desktop's log belongs in a failed test's output")]
 async fn setup(fail_updates: bool) -> Option<Setup> {
     let bus = PrivateBus::start().await?;
@@ -202,6 +203,8 @@ async fn setup(fail_updates: bool) -> Option<Setup> {
         }
     });
     let client = Client::connect(&d.socket).await.expect("connect");
+    register(&client, "backup", "Backups", &[("home", "Home folder")]).await;
+    register(&client, "mail", "Mail", &[("inbox", "Inbox")]).await;
     Some(Setup { _d: d, bus, client, server, calls, log: log_rx, _desktop: desktop })
 }
 
@@ -213,7 +216,6 @@ async fn sessions_appear_with_updates_and_terminate_with_kjobs_code() {
     let kde = s.client.create_session("kde-org.kde.dolphin", ["job-1"]).await.expect("session");
     finish(kde, "job-1", StatusWire::Succeeded).await;
 
-    register(&s.client, "backup", "Backups", &[("home", "Home folder")]).await;
     let session = s.client.create_session("backup", ["home"]).await.expect("session");
     let (path, title) = requested(&mut s.calls).await;
     assert_eq!(title, "Backups: Home folder", "the first view is the backup's: the KDE job was not published");
@@ -247,8 +249,6 @@ async fn sessions_appear_with_updates_and_terminate_with_kjobs_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_requested_by_the_servers_owner_stops_the_session() {
     let Some(mut s) = setup(false).await else { return };
-    register(&s.client, "backup", "Backups", &[("home", "Home folder")]).await;
-    register(&s.client, "mail", "Mail", &[("inbox", "Inbox")]).await;
     let mail = s.client.create_session("mail", ["inbox"]).await.expect("session");
     let mail_path = shown(&mut s.calls).await;
     let backup = s.client.create_session("backup", ["home"]).await.expect("session");
@@ -273,7 +273,6 @@ async fn cancel_requested_by_the_servers_owner_stops_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_leaves_and_returns_gets_the_live_sessions_again() {
     let Some(mut s) = setup(false).await else { return };
-    register(&s.client, "backup", "Backups", &[("home", "Home folder")]).await;
     let session = s.client.create_session("backup", ["home"]).await.expect("session");
     let (first, title) = requested(&mut s.calls).await;
     assert!(first.starts_with("/a/"), "{first}");
@@ -289,8 +288,6 @@ async fn a_server_that_leaves_and_returns_gets_the_live_sessions_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_fails_calls_is_logged_once_not_per_update() {
     let Some(mut s) = setup(true).await else { return };
-    register(&s.client, "backup", "Backups", &[("home", "Home folder")]).await;
-    register(&s.client, "mail", "Mail", &[("inbox", "Inbox")]).await;
     let session = s.client.create_session("backup", ["home"]).await.expect("session");
     let (path, _) = requested(&mut s.calls).await;
     for step in 1..=3 {
@@ -320,6 +317,6 @@ async fn a_server_that_fails_calls_is_logged_once_not_per_update() {
         }
         warnings += usize::from(line.contains("failed a call"));
     }
-    assert_eq!(warnings, 1, "four failed updates, one warning");
+    assert_eq!(warnings, 1, "every update failed; one warning");
     finish(mail, "inbox", StatusWire::Canceled).await;
 }

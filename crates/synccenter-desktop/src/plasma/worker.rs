@@ -9,7 +9,7 @@ use synccenter_client::Client;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use zbus::zvariant::DynamicType;
-use zbus::{OwnedObjectPath, Variant};
+use zbus::{Message, OwnedObjectPath, Variant};
 
 use super::view::{self, End, View};
 use super::{SERVER_V2, Shared};
@@ -32,16 +32,25 @@ enum Outcome {
     OwnerChanged,
 }
 
+/// One session's view and what it needs to publish it.
+struct Worker {
+    shared: Shared,
+    view: watch::Receiver<View>,
+    owner: watch::Receiver<Option<String>>,
+    title: String,
+}
+
 /// Publishes one session until it ends.
-pub(super) async fn run(shared: Shared, mut view: watch::Receiver<View>) {
+pub(super) async fn run(shared: Shared, view: watch::Receiver<View>) {
     let first = view.borrow().clone();
     let title = title(&shared.client, &first).await;
-    let mut owner = shared.owner.clone();
+    let owner = shared.owner.clone();
+    let mut w = Worker { shared, view, owner, title };
     loop {
-        let current = owner.borrow_and_update().clone();
+        let current = w.owner.borrow_and_update().clone();
         let outcome = match current {
-            Some(current) => publish(&shared, &mut view, &mut owner, &current, &title).await,
-            None => wait(&mut view, &mut owner).await,
+            Some(current) => w.publish(&current).await,
+            None => w.wait().await,
         };
         if outcome == Outcome::Done {
             return;
@@ -59,105 +68,87 @@ async fn title(client: &Client, v: &View) -> String {
     view::title(&handler, &items)
 }
 
-fn ended(view: &watch::Receiver<View>) -> bool {
-    view.borrow().end.is_some()
-}
-
-/// Waits for a server (after none, or one that refused the view), or the session's end.
-async fn wait(view: &mut watch::Receiver<View>, owner: &mut watch::Receiver<Option<String>>) -> Outcome {
-    loop {
-        if ended(view) {
-            return Outcome::Done;
-        }
-        tokio::select! {
-            r = owner.changed() => return if r.is_ok() { Outcome::OwnerChanged } else { Outcome::Done },
-            r = view.changed() => if r.is_err() { return Outcome::Done },
-        }
+impl Worker {
+    fn ended(&self) -> bool {
+        self.view.borrow().end.is_some()
     }
-}
 
-async fn publish(
-    shared: &Shared,
-    view: &mut watch::Receiver<View>,
-    owner: &mut watch::Receiver<Option<String>>,
-    server: &str,
-    title: &str,
-) -> Outcome {
-    let hints = view.borrow().fields(title);
-    let reply =
-        call(shared, server, SERVER_PATH, SERVER_V2, "requestView", &(DESKTOP_ENTRY, CAPABILITIES, hints)).await;
-    let path = match reply.and_then(|m| m.body().deserialize::<OwnedObjectPath>()) {
-        Ok(path) => path.as_str().to_owned(),
-        Err(e) => {
-            shared.failed(server, "requestView", &e);
-            return wait(view, owner).await;
-        }
-    };
-    tracing::debug!(session = view.borrow().session, server, path, "published to the job view server");
-    shared.views().insert(path.clone(), view.clone());
-    let outcome = follow(shared, view, owner, server, &path, title).await;
-    shared.views().remove(&path);
-    outcome
-}
-
-/// Sends the latest state, coalesced, until the session ends or the server's owner changes.
-async fn follow(
-    shared: &Shared,
-    view: &mut watch::Receiver<View>,
-    owner: &mut watch::Receiver<Option<String>>,
-    server: &str,
-    path: &str,
-    title: &str,
-) -> Outcome {
-    loop {
-        let v = view.borrow_and_update().clone();
-        let sent_at = Instant::now();
-        if let Err(e) = call(shared, server, path, V3, "update", &(v.fields(title),)).await {
-            shared.failed(server, "update", &e);
-        }
-        if let Some(end) = &v.end {
-            terminate(shared, server, path, end).await;
-            return Outcome::Done;
-        }
-        tokio::select! {
-            r = view.changed() => if r.is_err() {
-                let lost = End { code: view::FAILED, message: "synccenter desktop lost the daemon's feed.".into() };
-                terminate(shared, server, path, &lost).await;
+    /// Waits for a server (after none, or one that refused the view), or the session's end.
+    async fn wait(&mut self) -> Outcome {
+        loop {
+            if self.ended() {
                 return Outcome::Done;
-            },
-            r = owner.changed() => return if r.is_ok() { Outcome::OwnerChanged } else { Outcome::Done },
-        }
-        if !ended(view) {
+            }
             tokio::select! {
-                () = tokio::time::sleep_until(sent_at + MIN_INTERVAL) => {}
-                r = owner.changed() => return if r.is_ok() { Outcome::OwnerChanged } else { Outcome::Done },
+                r = self.owner.changed() => return if r.is_ok() { Outcome::OwnerChanged } else { Outcome::Done },
+                r = self.view.changed() => if r.is_err() { return Outcome::Done },
             }
         }
     }
-}
 
-async fn terminate(shared: &Shared, server: &str, path: &str, end: &End) {
-    let hints: HashMap<&str, Variant<'_>> = HashMap::new();
-    if let Err(e) = call(shared, server, path, V3, "terminate", &(end.code, end.message.as_str(), hints)).await {
-        shared.failed(server, "terminate", &e);
+    async fn publish(&mut self, server: &str) -> Outcome {
+        let hints = self.view.borrow().fields(&self.title);
+        let body = (DESKTOP_ENTRY, CAPABILITIES, hints);
+        let reply = self.call(server, SERVER_PATH, SERVER_V2, "requestView", &body).await;
+        let path = match reply.and_then(|m| m.body().deserialize::<OwnedObjectPath>()) {
+            Ok(path) => path.as_str().to_owned(),
+            Err(e) => {
+                self.shared.failed(server, "requestView", &e);
+                return self.wait().await;
+            }
+        };
+        tracing::debug!(session = self.view.borrow().session, server, path, "published to the job view server");
+        self.shared.views().insert(path.clone(), self.view.clone());
+        let outcome = self.follow(server, &path).await;
+        self.shared.views().remove(&path);
+        outcome
     }
-}
 
-/// Calls the server; a server that does not answer within [`CALL_TIMEOUT`] counts as failed.
-async fn call<B>(
-    shared: &Shared,
-    server: &str,
-    path: &str,
-    interface: &str,
-    member: &str,
-    body: &B,
-) -> zbus::Result<zbus::Message>
-where
-    B: serde::Serialize + DynamicType,
-{
-    let pending = shared.conn.call_method(Some(server), path, Some(interface), member, body);
-    match tokio::time::timeout(CALL_TIMEOUT, pending).await {
-        Ok(reply) => reply,
-        Err(_) => Err(zbus::Error::Failure(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))),
+    /// Sends the latest state, coalesced, until the session ends or the server's owner changes.
+    async fn follow(&mut self, server: &str, path: &str) -> Outcome {
+        loop {
+            let v = self.view.borrow_and_update().clone();
+            let sent_at = Instant::now();
+            if let Err(e) = self.call(server, path, V3, "update", &(v.fields(&self.title),)).await {
+                self.shared.failed(server, "update", &e);
+            }
+            if let Some(end) = &v.end {
+                self.terminate(server, path, end).await;
+                return Outcome::Done;
+            }
+            tokio::select! {
+                r = self.view.changed() => if r.is_err() {
+                    let message = "synccenter desktop lost the daemon's feed.".to_owned();
+                    self.terminate(server, path, &End { code: view::FAILED, message }).await;
+                    return Outcome::Done;
+                },
+                r = self.owner.changed() => return if r.is_ok() { Outcome::OwnerChanged } else { Outcome::Done },
+            }
+            if !self.ended() {
+                tokio::select! {
+                    () = tokio::time::sleep_until(sent_at + MIN_INTERVAL) => {}
+                    r = self.owner.changed() => return if r.is_ok() { Outcome::OwnerChanged } else { Outcome::Done },
+                }
+            }
+        }
+    }
+
+    async fn terminate(&self, server: &str, path: &str, end: &End) {
+        let hints: HashMap<&str, Variant<'_>> = HashMap::new();
+        if let Err(e) = self.call(server, path, V3, "terminate", &(end.code, end.message.as_str(), hints)).await {
+            self.shared.failed(server, "terminate", &e);
+        }
+    }
+
+    /// Calls the server; a server that does not answer within [`CALL_TIMEOUT`] counts as failed.
+    async fn call<B>(&self, server: &str, path: &str, interface: &str, member: &str, body: &B) -> zbus::Result<Message>
+    where
+        B: serde::Serialize + DynamicType,
+    {
+        let pending = self.shared.conn.call_method(Some(server), path, Some(interface), member, body);
+        match tokio::time::timeout(CALL_TIMEOUT, pending).await {
+            Ok(reply) => reply,
+            Err(_) => Err(zbus::Error::Failure(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))),
+        }
     }
 }
