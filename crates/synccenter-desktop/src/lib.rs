@@ -11,7 +11,8 @@
 //! Modules: `progress` (a job's fields as progress, pure), `kde` (the D-Bus objects), `bus` (names and
 //! departures), `jobs` (the tracker: jobs as sessions), `monitor` (jobs of someone else's server), `notify`
 //! (notifications and their actions), `surfaces` (the task of `live` (what is live, pure), `inhibit` (logind,
-//! the portal) and `dock` (Unity's launcher entry)).
+//! the portal) and `dock` (Unity's launcher entry)), `plasma` (where Plasma serves the jobs: synccenter's
+//! sessions published to it as jobs, its cancels carried out).
 
 mod bus;
 mod dock;
@@ -22,6 +23,7 @@ mod kde;
 mod live;
 mod monitor;
 mod notify;
+mod plasma;
 mod progress;
 mod surfaces;
 
@@ -77,7 +79,8 @@ impl std::fmt::Display for Role {
             }
             Role::Monitor { owner } => write!(
                 f,
-                "KDE jobs: monitoring, {JOB_VIEW_SERVER} is owned by {owner}; cancel goes through Plasma there"
+                "KDE jobs: monitoring, {JOB_VIEW_SERVER} is owned by {owner}; cancel goes through Plasma there; \
+                 synccenter's sessions are published to it"
             ),
         }
     }
@@ -109,7 +112,9 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let emitter = match &role {
         Role::Server { .. } => Some(conn.clone()),
         Role::Monitor { .. } => {
-            tokio::spawn(monitor::forward(monitor::start(&address).await?, tx.clone()));
+            // synccenter's sessions go to that server; their job calls are kept out of the monitor's records.
+            let publisher = plasma::start(&address, client.clone()).await?;
+            tokio::spawn(monitor::forward(monitor::start(&address).await?, publisher.exclude_own(tx.clone())));
             None
         }
     };

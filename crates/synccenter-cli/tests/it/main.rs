@@ -9,6 +9,9 @@ mod db;
 // `synccenter desktop` on a private dbus-daemon, driven by the real kioclient5 (Linux packages).
 #[cfg(unix)]
 mod desktop;
+// synccenter's sessions published to a stand-in of Plasma's job view server on a private dbus-daemon.
+#[cfg(unix)]
+mod desktop_plasma;
 // `synccenter desktop`'s sleep inhibitor (dbusmock's logind on a private stand-in system bus) and dock.
 #[cfg(unix)]
 mod desktop_surfaces;
