@@ -11,8 +11,9 @@
 mod view;
 mod worker;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use synccenter_client::methods::{ControlTargetParams, SessionInfo, UpdateKind};
@@ -40,11 +41,38 @@ struct Shared {
     views: Arc<Mutex<HashMap<String, watch::Receiver<View>>>>,
     /// The owner whose failure was logged last, so a failing server is logged once, not per update.
     warned: Arc<Mutex<Option<String>>>,
+    /// Paths the owner cancelled before `requestView`'s reply named them here (a cancel can overtake the
+    /// reply), with when, newest last: at most [`EARLY_CANCELS`], none older than [`EARLY_CANCEL_LIFE`].
+    early_cancels: Arc<Mutex<VecDeque<(String, Instant)>>>,
 }
+
+/// Cancels of not yet known job paths kept for the reply that names them.
+const EARLY_CANCELS: usize = 64;
+/// How long such a cancel waits for its reply: a stale one must not stop a later job at a reused path.
+const EARLY_CANCEL_LIFE: Duration = Duration::from_secs(5);
 
 impl Shared {
     fn views(&self) -> MutexGuard<'_, HashMap<String, watch::Receiver<View>>> {
         self.views.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn early_cancels(&self) -> MutexGuard<'_, VecDeque<(String, Instant)>> {
+        let mut early = self.early_cancels.lock().unwrap_or_else(PoisonError::into_inner);
+        early.retain(|(_, at)| at.elapsed() < EARLY_CANCEL_LIFE);
+        early
+    }
+
+    /// Records `view` as published at `path`; a cancel that came for `path` before this stops it now.
+    fn published(&self, path: &str, view: watch::Receiver<View>) {
+        let cancelled = {
+            let mut early = self.early_cancels();
+            let at = early.iter().position(|(p, _)| p == path);
+            at.and_then(|i| early.remove(i)).is_some()
+        };
+        if cancelled {
+            stop(self, &view.borrow().clone());
+        }
+        self.views().insert(path.to_owned(), view);
     }
 
     fn failed(&self, server: &str, call: &str, e: &zbus::Error) {
@@ -72,7 +100,8 @@ pub(crate) async fn start(address: &str, client: Client) -> Result<Publisher, De
     let signals = job_signals(&conn).await?;
     let (owner_tx, owner) = watch::channel(bus::unique_owner(&conn, JOB_VIEW_SERVER).await);
     let feed = client.subscribe().await?;
-    let shared = Shared { conn, client, owner, views: Arc::default(), warned: Arc::default() };
+    let shared =
+        Shared { conn, client, owner, views: Arc::default(), warned: Arc::default(), early_cancels: Arc::default() };
     tokio::spawn(follow_owner(names, owner_tx));
     tokio::spawn(honour_cancels(shared.clone(), signals));
     tokio::spawn(follow_feed(shared.clone(), feed));
@@ -136,17 +165,32 @@ async fn honour_cancels(shared: Shared, mut signals: MessageStream) {
         if member.as_str() != "cancelRequested" || shared.owner.borrow().as_deref() != Some(sender.as_str()) {
             continue;
         }
-        let Some(view) = shared.views().get(path.as_str()).map(|v| v.borrow().clone()) else { continue };
-        let client = shared.client.clone();
-        tokio::spawn(async move {
-            let items = Some(view.items()).filter(|i| !i.is_empty());
-            let params = ControlTargetParams { handler: Some(view.handler.clone()), items, ..Default::default() };
-            match client.stop(params).await {
-                Ok(()) => tracing::info!(session = view.session, "stopped from Plasma's job view"),
-                Err(e) => tracing::warn!(session = view.session, error = %e, "could not stop a session for Plasma"),
+        let known = shared.views().get(path.as_str()).map(|v| v.borrow().clone());
+        match known {
+            Some(view) => stop(&shared, &view),
+            None => {
+                let mut early = shared.early_cancels();
+                if early.len() == EARLY_CANCELS {
+                    early.pop_front();
+                }
+                early.push_back((path.as_str().to_owned(), Instant::now()));
             }
-        });
+        }
     }
+}
+
+/// Stops `view`'s session through the daemon, on a task of its own.
+fn stop(shared: &Shared, view: &View) {
+    let client = shared.client.clone();
+    let view = view.clone();
+    tokio::spawn(async move {
+        let items = Some(view.items()).filter(|i| !i.is_empty());
+        let params = ControlTargetParams { handler: Some(view.handler.clone()), items, ..Default::default() };
+        match client.stop(params).await {
+            Ok(()) => tracing::info!(session = view.session, "stopped from Plasma's job view"),
+            Err(e) => tracing::warn!(session = view.session, error = %e, "could not stop a session for Plasma"),
+        }
+    });
 }
 
 /// Live sessions by ID, each with the sender of its view.

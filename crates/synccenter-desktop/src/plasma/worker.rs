@@ -98,7 +98,7 @@ impl Worker {
             }
         };
         tracing::debug!(session = self.view.borrow().session, server, path, "published to the job view server");
-        self.shared.views().insert(path.clone(), self.view.clone());
+        self.shared.published(&path, self.view.clone());
         let outcome = self.follow(server, &path).await;
         self.shared.views().remove(&path);
         outcome
