@@ -9,5 +9,6 @@ mod lifetime;
 mod membership;
 mod pause;
 mod progress;
+mod queue;
 mod registry;
 mod support;
