@@ -14,3 +14,4 @@ mod queue;
 mod registry;
 mod support;
 mod values;
+mod views;
