@@ -23,6 +23,7 @@ fn ids_differing_only_by_case_name_nothing_registered() {
         c.enable_handler(&hid("h"), false, ControlFlags::empty(), &mut synccenter_core::AlwaysConfirm)
     });
     assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.pause(Some(&hid("h")), None));
+    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.set_hidden(&hid("h"), None, true));
 }
 
 #[test]
