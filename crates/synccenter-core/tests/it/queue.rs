@@ -229,3 +229,51 @@ fn deleting_the_item_a_request_waits_for_lets_the_next_request_go() {
     let r3 = start(&mut fx, "H", &["C"]);
     assert_eq!(waiting(&fx), [(r2, true), (r3, false)]);
 }
+
+#[test]
+fn a_new_session_takes_only_its_own_handlers_dispatched_requests() {
+    let mut fx = Fx::new();
+    fx.add_handler("H2", handler_spec("Handler H2"), &["A"]);
+    let theirs = start(&mut fx, "H2", &["A"]);
+    let mine = start(&mut fx, "H", &["A"]);
+    let queued = start(&mut fx, "H", &["B"]);
+    fx.session(&["A", "B"]);
+    let pending: Vec<(RequestId, Vec<String>)> =
+        fx.c.requests().into_iter().map(|r| (r.id, r.pending.iter().map(ToString::to_string).collect())).collect();
+    assert_eq!(
+        pending,
+        [(theirs, vec!["A".to_owned()]), (mine, vec![]), (queued, vec!["B".to_owned()])],
+        "H2's A is another item, and a queued request waits for its own turn"
+    );
+}
+
+#[test]
+fn a_requests_result_counts_the_serving_sessions_handler_errors() {
+    let mut fx = Fx::new();
+    let r = start(&mut fx, "H", &["A"]);
+    let s = fx.session(&["A"]);
+    let error = synccenter_core::NewEvent {
+        level: Some(EventLevel::Error),
+        name: Some("server gone".into()),
+        description: Some("no answer".into()),
+        ..synccenter_core::NewEvent::default()
+    };
+    fx.c.report_event(s, error).expect("event");
+    fx.c.report_progress(s, &iid("A"), ProgressStatus::Succeeded, None, 0, 0).expect("progress");
+    fx.c.end_session(s).expect("end");
+    let results = finished(&fx.take_notices());
+    assert_eq!(results.len(), 1);
+    assert_eq!((results[0].0, results[0].1.errors), (r, 1));
+}
+
+#[test]
+fn a_stop_while_waiting_does_not_hide_a_failure() {
+    let mut fx = Fx::new();
+    let r = start(&mut fx, "H", &["A", "B"]);
+    let s = fx.session(&["A"]);
+    fx.c.stop_items(&fx.h(), &[iid("B")]).expect("stop B, still waiting");
+    fx.c.report_progress(s, &iid("A"), ProgressStatus::Failed, None, 0, 0).expect("progress");
+    fx.c.end_session(s).expect("end");
+    let results = finished(&fx.take_notices());
+    assert_eq!(results.iter().map(|(id, res)| (*id, res.status)).collect::<Vec<_>>(), [(r, ProgressStatus::Failed)]);
+}
