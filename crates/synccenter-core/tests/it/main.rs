@@ -14,6 +14,7 @@ mod progress;
 mod queue;
 mod registry;
 mod resolve;
+mod sessions;
 mod support;
 mod values;
 mod views;

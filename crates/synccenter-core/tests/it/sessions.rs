@@ -1,0 +1,58 @@
+//! Session bounds and endings beyond behaviours 36–43: the per-session item cap counts distinct items, a
+//! context is taken only from its own handler's requests (§5.14), and a shutdown ends every live session.
+
+use synccenter_core::{
+    Center, CenterConfig, Context, EndReason, HResult, HandlerCapabilities, HandlerSpec, IgnoreNotices, ManualClock,
+    SequentialIds, SyncControlFlags,
+};
+
+use crate::support::{Fx, OWNER, T0, assert_refused, handler_spec, hid, ids, iid, item_spec};
+
+#[test]
+fn a_session_holds_at_most_the_configured_number_of_distinct_items() {
+    let config = CenterConfig { max_items_per_session: 2, ..CenterConfig::default() };
+    let mut c =
+        Center::new(config, Box::new(ManualClock::new(T0)), Box::new(SequentialIds::new(1)), Box::new(IgnoreNotices));
+    let spec = HandlerSpec {
+        capabilities: Some(HandlerCapabilities::SUPPORTS_CONCURRENT_SESSIONS),
+        ..handler_spec("Handler H")
+    };
+    c.register_handler(hid("H"), spec).unwrap();
+    for i in ["A", "B", "C"] {
+        c.register_item(&hid("H"), iid(i), item_spec(i)).unwrap();
+    }
+    c.create_session(OWNER, &hid("H"), &ids(&["A", "B"])).expect("exactly the cap");
+    c.create_session(OWNER, &hid("H"), &ids(&["A", "B", "A"])).expect("a repeated ID counts once");
+    let err = c.create_session(OWNER, &hid("H"), &ids(&["A", "B", "C"])).expect_err("over the cap");
+    assert_eq!(err.hresult(), HResult::E_OUTOFMEMORY);
+}
+
+#[test]
+fn a_context_is_taken_only_from_the_sessions_own_handler() {
+    let mut fx = Fx::new();
+    fx.add_handler("H2", handler_spec("Handler H2"), &["X"]);
+    let ctx = Context("open this".into());
+    fx.c.start_items(&hid("H2"), &[iid("X")], SyncControlFlags::empty(), Some(ctx.clone())).unwrap();
+    fx.c.start_items(&hid("H"), &[iid("B")], SyncControlFlags::empty(), None).unwrap();
+    let s = fx.session(&["A"]);
+    let err = assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.add_context(s, Some(ctx.clone())));
+    assert!(matches!(err, synccenter_core::CoreError::ContextNotPending), "{err}");
+
+    let s2 = fx.c.create_session(OWNER, &hid("H2"), &[iid("X")]).unwrap();
+    fx.c.add_context(s2, Some(ctx)).expect("H2's own session takes it");
+}
+
+#[test]
+fn a_shutdown_ends_every_live_session_with_its_reason() {
+    let mut fx = Fx::new();
+    fx.add_handler("H2", handler_spec("Handler H2"), &["X"]);
+    let s1 = fx.session(&["A"]);
+    let s2 = fx.c.create_session(OWNER, &hid("H2"), &[iid("X")]).unwrap();
+    let mut ended: Vec<_> =
+        fx.c.end_all_sessions(EndReason::Shutdown).into_iter().map(|s| (s.session, s.reason)).collect();
+    ended.sort_by_key(|(s, _)| *s);
+    let mut want = vec![(s1, EndReason::Shutdown), (s2, EndReason::Shutdown)];
+    want.sort_by_key(|(s, _)| *s);
+    assert_eq!(ended, want);
+    assert_eq!(fx.c.live_session_count(), 0);
+}
