@@ -1,9 +1,11 @@
 //! Session bounds and endings beyond behaviours 36–43: the per-session item cap counts distinct items, a
 //! context is taken only from its own handler's requests (§5.14), and a shutdown ends every live session.
 
+use std::time::Duration;
+
 use synccenter_core::{
-    Center, CenterConfig, Context, EndReason, HResult, HandlerCapabilities, HandlerSpec, IgnoreNotices, ManualClock,
-    SequentialIds, SyncControlFlags,
+    Center, CenterConfig, Change, Context, EndReason, HResult, HandlerCapabilities, HandlerSpec, IgnoreNotices,
+    ManualClock, ProgressStatus, SequentialIds, SyncControlFlags, Timestamp,
 };
 
 use crate::support::{Fx, OWNER, T0, assert_refused, handler_spec, hid, ids, iid, item_spec};
@@ -55,4 +57,44 @@ fn a_shutdown_ends_every_live_session_with_its_reason() {
     want.sort_by_key(|(s, _)| *s);
     assert_eq!(ended, want);
     assert_eq!(fx.c.live_session_count(), 0);
+}
+
+fn finish(fx: &mut Fx, outcomes: &[(&str, ProgressStatus)]) {
+    let items: Vec<&str> = outcomes.iter().map(|(i, _)| *i).collect();
+    let s = fx.session(&items);
+    for (i, status) in outcomes {
+        fx.c.report_progress(s, &iid(i), *status, None, 0, 0).unwrap();
+    }
+    fx.c.end_session(s).unwrap();
+}
+
+fn recorded(fx: &Fx, item: &str) -> Option<Timestamp> {
+    fx.c.item(&fx.h(), &iid(item)).unwrap().last_sync_recorded
+}
+
+#[test]
+fn last_sync_is_recorded_for_succeeded_items_and_the_handler_takes_the_latest() {
+    use ProgressStatus::{Failed, Succeeded};
+    let mut fx = Fx::new();
+    let t1 = fx.c.now();
+    finish(&mut fx, &[("A", Succeeded), ("B", Failed)]);
+    assert_eq!((recorded(&fx, "A"), recorded(&fx, "B")), (Some(t1), None));
+    assert_eq!(fx.c.handler(&fx.h()).unwrap().last_sync_recorded, Some(t1));
+
+    fx.clock.advance(Duration::from_secs(60));
+    let t2 = fx.c.now();
+    finish(&mut fx, &[("B", Succeeded)]);
+    assert_eq!((recorded(&fx, "A"), recorded(&fx, "B")), (Some(t1), Some(t2)));
+    assert_eq!(fx.c.handler(&fx.h()).unwrap().last_sync_recorded, Some(t2));
+
+    fx.clock.advance(Duration::from_secs(60));
+    fx.c.take_changes();
+    finish(&mut fx, &[("C", Failed)]);
+    assert_eq!(fx.c.handler(&fx.h()).unwrap().last_sync_recorded, Some(t2), "nothing newer succeeded");
+    let saved =
+        fx.c.take_changes()
+            .into_iter()
+            .filter(|c| matches!(c, Change::HandlerSaved(_) | Change::ItemSaved(..)))
+            .count();
+    assert_eq!(saved, 0, "an unchanged last-sync time is not saved again");
 }
