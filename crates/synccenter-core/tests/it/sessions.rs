@@ -98,3 +98,25 @@ fn last_sync_is_recorded_for_succeeded_items_and_the_handler_takes_the_latest() 
             .count();
     assert_eq!(saved, 0, "an unchanged last-sync time is not saved again");
 }
+
+#[test]
+fn exactly_the_configured_number_of_ended_sessions_is_remembered() {
+    let config = CenterConfig { ended_session_memory: 2, ..CenterConfig::default() };
+    let mut c =
+        Center::new(config, Box::new(ManualClock::new(T0)), Box::new(SequentialIds::new(1)), Box::new(IgnoreNotices));
+    c.register_handler(hid("H"), handler_spec("Handler H")).unwrap();
+    c.register_item(&hid("H"), iid("A"), item_spec("A")).unwrap();
+    let ended: Vec<_> = (0..3)
+        .map(|_| {
+            let s = c.create_session(OWNER, &hid("H"), &[iid("A")]).unwrap();
+            c.end_session(s).unwrap();
+            s
+        })
+        .collect();
+    let late = |c: &mut Center, s| {
+        c.report_progress(s, &iid("A"), ProgressStatus::Updating, None, 0, 0).expect_err("ended").hresult()
+    };
+    assert_eq!(late(&mut c, ended[0]), HResult::E_INVALIDARG, "forgotten");
+    assert_eq!(late(&mut c, ended[1]), HResult::E_UNEXPECTED, "remembered");
+    assert_eq!(late(&mut c, ended[2]), HResult::E_UNEXPECTED, "remembered");
+}
