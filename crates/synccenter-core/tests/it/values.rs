@@ -179,11 +179,17 @@ fn event(item: Option<&str>, at: i64) -> Event {
 }
 
 #[test]
-fn the_event_filter_matches_its_item_and_the_half_open_time_range() {
+fn the_event_filter_matches_its_item_its_session_and_the_half_open_time_range() {
     let item_a = EventFilter { handler: Some(hid("H")), item: Some(iid("A")), ..EventFilter::default() };
     assert!(item_a.matches(&event(Some("A"), 0)));
     assert!(!item_a.matches(&event(Some("B"), 0)));
     assert!(!item_a.matches(&event(None, 0)));
+
+    let s1 = SessionId(uuid::Uuid::from_u128(1));
+    let by_session = EventFilter { session: Some(s1), ..EventFilter::default() };
+    assert!(by_session.matches(&Event { session: Some(s1), ..event(None, 0) }));
+    assert!(!by_session.matches(&Event { session: Some(SessionId(uuid::Uuid::from_u128(2))), ..event(None, 0) }));
+    assert!(!by_session.matches(&event(None, 0)), "an event no session reported");
 
     let range = EventFilter {
         since: Some(Timestamp::from_millis(10)),
