@@ -1,19 +1,9 @@
 //! `SyncCenter`'s reads and clean-ups over the store: error counts stay per handler (§5.30), clearing says how
 //! many events it removed, and ended sessions are in the history.
 
-use synccenter_core::{EventFilter, EventLevel, NewEvent, SessionQuery};
+use synccenter_core::{EventFilter, SessionQuery};
 
-use crate::support::{ScFx, handler_spec, hid, iid, item_spec};
-
-fn error(item: Option<&str>) -> NewEvent {
-    NewEvent {
-        item: item.map(iid),
-        level: Some(EventLevel::Error),
-        name: Some("failed".into()),
-        description: Some("it failed".into()),
-        ..NewEvent::default()
-    }
-}
+use crate::support::{ScFx, error_event, handler_spec, hid, iid, item_spec};
 
 /// `ScFx` with a second handler "H2" (item "X") and one error event in a session of each handler.
 async fn two_handlers() -> ScFx {
@@ -27,7 +17,7 @@ async fn two_handlers() -> ScFx {
         .expect("H2");
     for (h, item) in [("H", "A"), ("H2", "X")] {
         let s = fx.session(h, &[item]).await;
-        fx.sc.apply(|c| c.report_event(s, error(Some(item)))).await.expect("event");
+        fx.sc.apply(|c| c.report_event(s, error_event(Some(item)))).await.expect("event");
         fx.sc.apply(|c| c.end_session(s)).await.expect("end");
     }
     fx
@@ -37,7 +27,7 @@ async fn two_handlers() -> ScFx {
 async fn a_handlers_error_count_is_its_own() {
     let mut fx = two_handlers().await;
     let s = fx.session("H", &["B"]).await;
-    fx.sc.apply(|c| c.report_event(s, error(None))).await.unwrap();
+    fx.sc.apply(|c| c.report_event(s, error_event(None))).await.unwrap();
     assert_eq!(fx.sc.error_count(&hid("H"), None).await.unwrap(), 2);
     assert_eq!(fx.sc.error_count(&hid("H2"), None).await.unwrap(), 1);
     assert_eq!(fx.sc.error_count(&hid("H2"), Some(&iid("X"))).await.unwrap(), 1);

@@ -252,13 +252,7 @@ fn a_requests_result_counts_the_serving_sessions_handler_errors() {
     let mut fx = Fx::new();
     let r = start(&mut fx, "H", &["A"]);
     let s = fx.session(&["A"]);
-    let error = synccenter_core::NewEvent {
-        level: Some(EventLevel::Error),
-        name: Some("server gone".into()),
-        description: Some("no answer".into()),
-        ..synccenter_core::NewEvent::default()
-    };
-    fx.c.report_event(s, error).expect("event");
+    fx.c.report_event(s, crate::support::error_event(None)).expect("event");
     fx.c.report_progress(s, &iid("A"), ProgressStatus::Succeeded, None, 0, 0).expect("progress");
     fx.c.end_session(s).expect("end");
     let results = finished(&fx.take_notices());

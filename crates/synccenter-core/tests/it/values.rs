@@ -63,19 +63,10 @@ fn request_ids_read_as_r_and_their_number() {
 
 #[test]
 fn end_reasons_round_trip_through_their_distinct_stable_names() {
-    let all = [
-        EndReason::Ended,
-        EndReason::OwnerLost,
-        EndReason::Restarted,
-        EndReason::Shutdown,
-        EndReason::LeaseExpired,
-        EndReason::HostLost,
-    ];
-    for r in all {
-        assert_eq!(EndReason::from_name(r.name()), Some(r));
-    }
-    assert_eq!(EndReason::HostLost.name(), "host_lost");
-    assert_eq!(EndReason::Restarted.name(), "daemon_restarted");
+    let names = ["ended", "owner_lost", "daemon_restarted", "daemon_stopped", "lease_expired", "host_lost"];
+    let reasons: Vec<EndReason> = names.iter().map(|n| EndReason::from_name(n).expect(n)).collect();
+    assert_eq!(reasons.iter().map(|r| r.name()).collect::<Vec<_>>(), names);
+    assert_eq!(reasons[5], EndReason::HostLost);
     assert_eq!(EndReason::from_name("xyzzy"), None);
     assert_eq!(EndReason::from_name(""), None);
 }

@@ -9,7 +9,7 @@ use synccenter_core::{
     ProgressStatus, SequentialIds, SessionId, SyncControlFlags,
 };
 
-use crate::support::{Fx, OWNER, T0, assert_refused, hid, iid, sync_requests};
+use crate::support::{Fx, OWNER, T0, assert_refused, error_event, hid, iid, sync_requests};
 
 #[test]
 fn ids_differing_only_by_case_name_nothing_registered() {
@@ -34,16 +34,6 @@ fn a_session_that_never_existed_is_invalidarg_not_unexpected() {
         c.report_progress(never, &iid("A"), ProgressStatus::Updating, None, 0, 0)
     });
     assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.end_session(never));
-}
-
-fn error_event(item: Option<&str>) -> NewEvent {
-    NewEvent {
-        item: item.map(iid),
-        level: Some(EventLevel::Error),
-        name: Some("broken".into()),
-        description: Some("it broke".into()),
-        ..NewEvent::default()
-    }
 }
 
 #[test]
