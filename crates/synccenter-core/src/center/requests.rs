@@ -409,7 +409,8 @@ impl Center {
         self.dispatch_waiting(handler);
     }
 
-    /// Requests of a removed handler or item can never be served: they end failed.
+    /// Requests of a removed handler or item can never be served: they end failed, and the handler's queue
+    /// moves on (a request that ended here may have been the one the queue waited for).
     pub(super) fn abandon_requests(&mut self, handler: &HandlerId, item: Option<&ItemId>) {
         let ids: Vec<RequestId> = self.requests.values().filter(|r| &r.handler == handler).map(|r| r.id).collect();
         for id in ids {
@@ -423,6 +424,7 @@ impl Center {
             r.outcomes.extend(gone.into_iter().map(|i| (i, ProgressStatus::Failed)));
             self.finish_request_if_done(id);
         }
+        self.dispatch_waiting(handler);
     }
 
     /// Records an event that no session reported: Sync Center's own findings about a handler or an item (a

@@ -5,8 +5,8 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use synccenter_core::{
-    Center, CenterConfig, CoreError, HResult, HandlerId, HandlerSpec, ItemId, ItemSpec, ManualClock, MemoryStore,
-    Notice, OwnerId, SequentialIds, SessionId, SyncCenter, Timestamp,
+    Center, CenterConfig, CoreError, EventLevel, HResult, HandlerId, HandlerSpec, ItemId, ItemSpec, ManualClock,
+    MemoryStore, NewEvent, Notice, OwnerId, SequentialIds, SessionId, SyncCenter, Timestamp,
 };
 
 /// The instant every fixture clock starts at.
@@ -183,4 +183,15 @@ pub(crate) fn sync_requests(notices: &[Notice]) -> Vec<(String, Vec<String>)> {
             _ => None,
         })
         .collect()
+}
+
+/// An ERROR-level event about `item` (or the handler, with `None`).
+pub(crate) fn error_event(item: Option<&str>) -> NewEvent {
+    NewEvent {
+        item: item.map(iid),
+        level: Some(EventLevel::Error),
+        name: Some("failed".into()),
+        description: Some("it failed".into()),
+        ..NewEvent::default()
+    }
 }
