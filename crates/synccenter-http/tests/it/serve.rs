@@ -62,10 +62,15 @@ async fn a_slowloris_is_cut_off_while_others_are_served() {
 
     // The slow one is closed once its head is overdue, although it keeps sending, and without a response.
     let mut sink = Vec::new();
-    tokio::time::timeout(HANG_GUARD, slow_read.read_to_end(&mut sink))
+    let closed = tokio::time::timeout(HANG_GUARD, slow_read.read_to_end(&mut sink))
         .await
-        .expect("the slowloris connection stayed open past the hang guard")
-        .expect("the slowloris connection closed");
+        .expect("the slowloris connection stayed open past the hang guard");
+    // Closed with bytes of the dribble still unread on the server's side, the socket may end with a reset.
+    match closed {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the slowloris connection failed otherwise: {e}"),
+    }
     assert!(!dribble.is_finished(), "the slowloris stopped sending before it was cut off");
     assert_eq!(String::from_utf8_lossy(&sink), "", "the slowloris was answered instead of cut off");
     dribble.abort();
