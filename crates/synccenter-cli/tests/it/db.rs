@@ -32,8 +32,9 @@ fn damage_page_holding(path: &Path, marker: &str) {
     std::fs::write(path, bytes).expect("write");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_damaged_store_is_refused_by_name_and_recovered_by_the_db_verbs() {
+/// A daemon with handler `nas`, a live session over `docs`, and [`EVENTS`] error events whose descriptions
+/// carry a findable marker; and the connection that owns the session.
+async fn filled() -> (TestDaemon, synccenter_test_support::RawConn) {
     let d = TestDaemon::start().await;
     let mut c = d.raw().await;
     c.setup("nas", &["docs"], json!({})).await;
@@ -43,6 +44,12 @@ async fn a_damaged_store_is_refused_by_name_and_recovered_by_the_db_verbs() {
         c.ok("session.report_event", json!({"session": s, "level": "error", "name": "n", "description": description}))
             .await;
     }
+    (d, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_store_is_refused_by_name_and_recovered_by_the_db_verbs() {
+    let (d, c) = filled().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let copy = dir.path().join("copy.sqlite");
     let copy_s = copy.to_str().expect("utf-8");
@@ -133,15 +140,7 @@ async fn daemon_exit(dir: &Path) -> std::process::Output {
 /// with the same message as at open, and the next start, reading the whole file first, refuses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn damage_found_in_the_background_stops_the_daemon_and_the_next_start_refuses() {
-    let d = TestDaemon::start().await;
-    let mut c = d.raw().await;
-    c.setup("nas", &["docs"], json!({})).await;
-    let s = c.session("nas", &["docs"]).await;
-    for i in 0..EVENTS {
-        let description = format!("MARKER-{i:05}-{}", "x".repeat(200));
-        c.ok("session.report_event", json!({"session": s, "level": "error", "name": "n", "description": description}))
-            .await;
-    }
+    let (d, c) = filled().await;
     drop(c);
     let data = d.data_dir.clone();
     let _dir = d.stop().await;
