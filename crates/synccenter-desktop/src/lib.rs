@@ -6,12 +6,13 @@
 //! owns them and every KDE job (copies, downloads, extractions) becomes a session; where Plasma owns them, it
 //! monitors the bus read-only and records the jobs (`docs/integrations.md` has the mapping). And notifications
 //! of failed sessions, with actions (`docs/desktop.md`, Notifications). And the surfaces of what is live: no
-//! sleep mid-sync (logind's inhibitor, else the portal's) and the dock's badge and progress (`docs/desktop.md`).
+//! sleep mid-sync (logind's inhibitor, else the portal's), the dock's badge and progress, and the tray icon with
+//! its menu (`docs/desktop.md`).
 //!
 //! Modules: `progress` (a job's fields as progress, pure), `kde` (the D-Bus objects), `bus` (names and
 //! departures), `jobs` (the tracker: jobs as sessions), `monitor` (jobs of someone else's server), `notify`
 //! (notifications and their actions), `surfaces` (the task of `live` (what is live, pure), `inhibit` (logind,
-//! the portal) and `dock` (Unity's launcher entry)), `plasma` (where Plasma serves the jobs: synccenter's
+//! the portal), `dock` (Unity's launcher entry) and `tray` (the StatusNotifierItem and its dbusmenu)), `plasma` (where Plasma serves the jobs: synccenter's
 //! sessions published to it as jobs, its cancels carried out).
 
 mod bus;
@@ -26,6 +27,7 @@ mod notify;
 mod plasma;
 mod progress;
 mod surfaces;
+mod tray;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -107,7 +109,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let (ends_tx, ends_rx) = mpsc::channel(1024);
     tokio::spawn(notifier.run(ends_rx));
     tokio::spawn(watch_feed(feed, tx.clone(), ends_tx));
-    let sleep = surfaces::spawn(client.clone(), conn.clone()).await?;
+    let (sleep, tray) = surfaces::spawn(client.clone(), conn.clone()).await?;
     let role = claim(&conn).await?;
     let emitter = match &role {
         Role::Server { .. } => Some(conn.clone()),
@@ -118,8 +120,8 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             None
         }
     };
-    tracing::info!(%role, %notifications, %sleep, "synccenter desktop");
-    let state = format!("{role}; {notifications}; {sleep}");
+    tracing::info!(%role, %notifications, %sleep, %tray, "synccenter desktop");
+    let state = format!("{role}; {notifications}; {sleep}; {tray}");
     client.request::<api::DesktopReport>(&DesktopReportParams { state }).await?;
     let tag = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let tracker = jobs::Tracker::new(client, emitter, tag);

@@ -175,7 +175,8 @@ impl Live {
         Some(if n == 0 { 0.0 } else { (sum / f64::from(n)).clamp(0.0, 1.0) })
     }
 
-    fn conflicts(&self) -> u64 {
+    /// Unresolved conflicts.
+    pub(crate) fn conflicts(&self) -> u64 {
         self.handlers.values().map(|h| u64::from(h.conflicts)).sum()
     }
 

@@ -1,4 +1,4 @@
-//! The task behind the surfaces that show what is live (the sleep inhibitor and the dock): it keeps a
+//! The task behind the surfaces that show what is live (the sleep inhibitor, the dock and the tray): it keeps a
 //! [`Live`] from its own subscription to the daemon's feed (starting again from a fresh snapshot after a lag),
 //! reads the handler list again when the feed says a pause, a setting or a count changed, and brings the
 //! surfaces up to date at most every [`COALESCE`], so a burst of updates is one change. When the daemon's
@@ -14,20 +14,23 @@ use crate::dock::Dock;
 use crate::error::DesktopError;
 use crate::inhibit::{self, Inhibitor};
 use crate::live::{Live, Refresh};
+use crate::tray::{self, Tray};
 
 /// The shortest time between two updates of the surfaces.
 pub(crate) const COALESCE: Duration = Duration::from_millis(250);
 
-/// Starts the task on the session bus `conn`; returns what sleep inhibition can do, for the status line.
-pub(crate) async fn spawn(client: Client, conn: Connection) -> Result<String, DesktopError> {
+/// Starts the task on the session bus `conn`; returns what sleep inhibition and the tray can do, for the status
+/// line.
+pub(crate) async fn spawn(client: Client, conn: Connection) -> Result<(String, String), DesktopError> {
     let feed = client.subscribe().await?;
     let mut live = Live::default();
     live.reset(&feed.snapshot().handlers, &feed.snapshot().sessions);
     let inhibitor = Inhibitor::start(&conn).await;
     let state = inhibitor.state();
-    let surfaces = Surfaces { client, feed, live, inhibitor, dock: Dock::new(conn) };
+    let (tray, tray_state) = tray::start(client.clone(), conn.clone()).await?;
+    let surfaces = Surfaces { client, feed, live, inhibitor, dock: Dock::new(conn), tray };
     tokio::spawn(surfaces.run());
-    Ok(state)
+    Ok((state, tray_state))
 }
 
 struct Surfaces {
@@ -36,6 +39,7 @@ struct Surfaces {
     live: Live,
     inhibitor: Inhibitor,
     dock: Dock,
+    tray: Tray,
 }
 
 impl Surfaces {
@@ -85,7 +89,7 @@ impl Surfaces {
         }
     }
 
-    /// Reads the handler list when asked, then holds or lifts the inhibitor and updates the dock.
+    /// Reads the handler list when asked, then holds or lifts the inhibitor and updates the dock and the tray.
     async fn flush(&mut self, refresh: bool) {
         if refresh {
             match self.client.handlers(true).await {
@@ -96,5 +100,6 @@ impl Surfaces {
         let why = self.live.any_sync_running_that_may_inhibit().then(|| inhibit::why(&self.live.inhibitors()));
         self.inhibitor.want(why).await;
         self.dock.show(self.live.dock()).await;
+        self.tray.show(&self.live);
     }
 }

@@ -266,43 +266,40 @@ impl Notifier {
                     tracing::debug!(error = %e, "closing the snoozed notification");
                 }
             }
-            "default" => self.open(&handler, &session).await,
+            "default" => open(&self.client, Some(&handler), Some(&session)).await,
             other => tracing::debug!(action = other, "an action this notifier did not offer"),
         }
     }
+}
 
-    /// Opens the dashboard (where the result shows) with the system's opener; without a dashboard, says
-    /// where the result is.
-    async fn open(&self, handler: &str, session: &str) {
-        let status = match self.client.status().await {
-            Ok(s) => s,
-            Err(e) => return tracing::warn!(error = %e, "cannot read the daemon's status to open the result"),
-        };
-        let Some(addr) = status.http else {
-            return tracing::info!(
-                handler,
-                session,
-                "no dashboard runs; the result: `synccenter results --handler {handler}`"
-            );
-        };
-        let token = std::fs::read_to_string(std::path::Path::new(&status.data_dir).join(TOKEN_FILE));
-        let url = match token {
-            Ok(t) => format!("http://{addr}/login?token={}", t.trim()),
-            Err(_) => format!("http://{addr}/"),
-        };
-        let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-        tracing::info!(handler, session, dashboard = %format!("http://{addr}/"), opener, "opening the result");
-        let child = tokio::process::Command::new(opener)
-            .arg(&url)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-        match child {
-            Ok(mut child) => {
-                tokio::spawn(async move { child.wait().await });
-            }
-            Err(e) => tracing::warn!(opener, error = %e, "cannot start the opener"),
+/// Opens the dashboard (where the result shows) with the system's opener; without a dashboard, says where the
+/// result is. The tray's menu opens results through this too.
+pub(crate) async fn open(client: &Client, handler: Option<&str>, session: Option<&str>) {
+    let status = match client.status().await {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!(error = %e, "cannot read the daemon's status to open the result"),
+    };
+    let Some(addr) = status.http else {
+        let handler = handler.map_or_else(String::new, |h| format!(" --handler {h}"));
+        return tracing::info!(session, "no dashboard runs; the result: `synccenter results{handler}`");
+    };
+    let token = std::fs::read_to_string(std::path::Path::new(&status.data_dir).join(TOKEN_FILE));
+    let url = match token {
+        Ok(t) => format!("http://{addr}/login?token={}", t.trim()),
+        Err(_) => format!("http://{addr}/"),
+    };
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    tracing::info!(handler, session, dashboard = %format!("http://{addr}/"), opener, "opening the result");
+    let child = tokio::process::Command::new(opener)
+        .arg(&url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match child {
+        Ok(mut child) => {
+            tokio::spawn(async move { child.wait().await });
         }
+        Err(e) => tracing::warn!(opener, error = %e, "cannot start the opener"),
     }
 }
