@@ -15,6 +15,9 @@ mod desktop_plasma;
 // `synccenter desktop`'s sleep inhibitor (dbusmock's logind on a private stand-in system bus) and dock.
 #[cfg(unix)]
 mod desktop_surfaces;
+// `synccenter desktop`'s tray icon and its menu, registered with a stand-in watcher on a private dbus-daemon.
+#[cfg(unix)]
+mod desktop_tray;
 // `synccenter desktop`'s notifications on a private dbus-daemon: python3-dbusmock's notification daemon, dunst.
 #[cfg(unix)]
 mod notifications;
