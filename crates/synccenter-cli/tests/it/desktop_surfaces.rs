@@ -147,7 +147,7 @@ async fn until_session(feed: &mut Subscription, handler: &str, started: bool) {
 }
 
 /// The desktop's report in `status`, once it has sent one.
-async fn desktop_status(d: &TestDaemon) -> String {
+pub(super) async fn desktop_status(d: &TestDaemon) -> String {
     let client = Client::connect(&d.socket).await.expect("connect");
     let wait = async {
         loop {

@@ -205,17 +205,7 @@ async fn without_a_watcher_the_desktop_says_so_and_registers_when_one_appears() 
     let d = TestDaemon::start().await;
     let (_desktop, ready, _log) = start_desktop(&d, &bus.address, Some("info")).await;
     assert!(ready.contains("tray: unavailable, nobody owns org.kde.StatusNotifierWatcher"), "{ready}");
-    // The report follows the log line: wait for it (it has no event).
-    let client = Client::connect(&d.socket).await.expect("connect");
-    let report = async {
-        loop {
-            if let Some(s) = client.status().await.expect("status").desktop {
-                return s;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    };
-    let status = tokio::time::timeout(HANG_GUARD, report).await.expect("the desktop reported its state");
+    let status = super::desktop_surfaces::desktop_status(&d).await;
     assert!(status.contains("tray: unavailable, nobody owns org.kde.StatusNotifierWatcher"), "{status}");
 
     let (_watcher, mut registrations) = watcher(&bus.address).await;
