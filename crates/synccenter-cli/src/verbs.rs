@@ -107,6 +107,9 @@ pub(crate) async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
         if !s.overdue.is_empty() {
             lines.push(format!("overdue:        {}", s.overdue.join(", ")));
         }
+        if !s.waiting.is_empty() {
+            lines.push(format!("waiting:        {}", s.waiting.join(", ")));
+        }
         if let Some(desktop) = &s.desktop {
             lines.push(format!("desktop:        {desktop}"));
         }
@@ -170,7 +173,8 @@ fn item_rows(items: &[ItemInfo]) -> Vec<Vec<String>> {
     items
         .iter()
         .map(|i| {
-            let progress = i.progress.as_ref().map_or_else(String::new, |p| {
+            let waiting = || i.waiting.as_ref().map_or_else(String::new, |why| format!("waiting: {why}"));
+            let progress = i.progress.as_ref().map_or_else(waiting, |p| {
                 let mut s = p.status.map_or("-", StatusWire::name).to_owned();
                 if let (Some(step), Some(max)) = (p.step, p.max_step) {
                     s.push_str(&format!(" {step}/{max}"));

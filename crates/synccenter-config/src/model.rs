@@ -125,6 +125,22 @@ impl Notify {
     }
 }
 
+/// Run conditions: what must hold for a scheduled run (or a retry) to start. A manual start runs regardless.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunConditions {
+    /// Only on mains power (`on_ac_power`, default false).
+    pub on_ac_power: bool,
+    /// Only on a network that is not metered (`unmetered_network`, default false).
+    pub unmetered_network: bool,
+}
+
+impl RunConditions {
+    /// Whether any condition is set.
+    pub fn any(self) -> bool {
+        self.on_ac_power || self.unmetered_network
+    }
+}
+
 /// One `[[handler]]`: a group of command items shown as one handler in Sync Center.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HandlerConfig {
@@ -153,6 +169,8 @@ pub struct HandlerConfig {
     /// Whether `synccenter desktop` keeps the machine from sleeping while the handler syncs (`inhibit_sleep`,
     /// default true).
     pub inhibit_sleep: bool,
+    /// The handler's run conditions (its items inherit them).
+    pub conditions: RunConditions,
     /// The `[[handler.item]]` tables, in file order.
     pub items: Vec<ItemConfig>,
     /// 1-based line of the `[[handler]]` header, for messages.
@@ -209,6 +227,8 @@ pub struct ItemConfig {
     pub freshness: Option<Duration>,
     /// Paths that must exist for a run; when one is missing the item is `disconnected`, not failed.
     pub requires: Vec<PathBuf>,
+    /// Effective run conditions: the item's keys over the handler's; a scheduled run waits until they hold.
+    pub conditions: RunConditions,
     /// Capability flags.
     pub capabilities: ItemCapabilities,
     /// Policy flags.

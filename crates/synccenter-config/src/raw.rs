@@ -55,6 +55,8 @@ pub(crate) struct RawHandler {
     pub(crate) freshness: Option<Spanned<String>>,
     pub(crate) notify: Option<Spanned<String>>,
     pub(crate) inhibit_sleep: Option<bool>,
+    pub(crate) on_ac_power: Option<bool>,
+    pub(crate) unmetered_network: Option<bool>,
 }
 
 /// One `[[handler.item]]`.
@@ -76,6 +78,8 @@ pub(crate) struct RawItem {
     pub(crate) freshness: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) requires: Vec<Spanned<String>>,
+    pub(crate) on_ac_power: Option<bool>,
+    pub(crate) unmetered_network: Option<bool>,
     #[serde(default)]
     pub(crate) capabilities: Vec<Spanned<String>>,
     #[serde(default)]

@@ -21,11 +21,16 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::duration::parse_duration;
 use crate::error::{ConfigError, ConfigErrors, Locator};
-use crate::model::{Config, DaemonConfig, HandlerConfig, ItemConfig, LogsConfig, MIN_LOG_PER_RUN, Notify};
+use crate::model::{
+    Config, DaemonConfig, HandlerConfig, ItemConfig, LogsConfig, MIN_LOG_PER_RUN, Notify, RunConditions,
+};
 use crate::raw::{RawDaemon, RawDesktop, RawHandler, RawItem, RawLogs, RawRetry, RawSchedule};
 use crate::schedule::{CronSchedule, Schedule, Trigger};
 use synccenter_runs::backoff::RetryPolicy;
 use synccenter_runs::progress::Kind;
+
+/// What an item inherits from its handler: schedule, retry policy, freshness and run conditions.
+type Inherited<'a> = (&'a Option<Schedule>, RetryPolicy, Option<Duration>, RunConditions);
 
 /// Parses and validates `src`, read from `path`.
 pub(crate) fn parse_str(src: &str, path: &Path) -> Result<Config, ConfigErrors> {
@@ -237,11 +242,17 @@ impl Cx<'_> {
         let retry = self.retry(RetryPolicy::default(), raw.retry.as_ref(), &format!("{prefix}.retry"));
         let freshness = raw.freshness.as_ref().and_then(|f| self.duration(f, &format!("{prefix}.freshness"), true));
         let notify = self.notify(raw.notify.as_ref(), &format!("{prefix}.notify"));
+        let conditions = RunConditions {
+            on_ac_power: raw.on_ac_power.unwrap_or(false),
+            unmetered_network: raw.unmetered_network.unwrap_or(false),
+        };
 
         let mut item_ids: HashSet<String> = HashSet::new();
         let mut out_items = Vec::new();
         for (item, item_start, item_prefix) in items {
-            if let Some(item) = self.item(item, &item_prefix, item_start, &schedule, retry, freshness, &mut item_ids) {
+            if let Some(item) =
+                self.item(item, &item_prefix, item_start, (&schedule, retry, freshness, conditions), &mut item_ids)
+            {
                 out_items.push(item);
             }
         }
@@ -258,6 +269,7 @@ impl Cx<'_> {
             freshness,
             notify,
             inhibit_sleep: raw.inhibit_sleep.unwrap_or(true),
+            conditions,
             items: out_items,
             line: self.loc.line_col(start).0,
         })
@@ -284,17 +296,15 @@ impl Cx<'_> {
         out
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn item(
         &mut self,
         raw: RawItem,
         prefix: &str,
         start: usize,
-        handler_schedule: &Option<Schedule>,
-        handler_retry: RetryPolicy,
-        handler_freshness: Option<Duration>,
+        inherited: Inherited<'_>,
         seen: &mut HashSet<String>,
     ) -> Option<ItemConfig> {
+        let (handler_schedule, handler_retry, handler_freshness, handler_conditions) = inherited;
         let f = |name: &str| format!("{prefix}.{name}");
         let id = self.id(&raw.id, &f("id"), |s| ItemId::new(s));
         if let Some(id) = &id
@@ -361,6 +371,10 @@ impl Cx<'_> {
             retry,
             freshness,
             requires,
+            conditions: RunConditions {
+                on_ac_power: raw.on_ac_power.unwrap_or(handler_conditions.on_ac_power),
+                unmetered_network: raw.unmetered_network.unwrap_or(handler_conditions.unmetered_network),
+            },
             capabilities: capabilities?,
             policies: policies?,
             line: self.loc.line_col(start).0,

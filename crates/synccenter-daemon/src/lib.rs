@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod calls;
+mod conditions;
 mod conn;
 mod convert;
 mod fleet;

@@ -17,6 +17,7 @@ use synccenter_runs::outcome::{Final, Outcome, classify};
 use synccenter_runs::progress::{Kind, Observation};
 use tokio::sync::{mpsc, watch};
 
+use crate::conditions::Conditions;
 use crate::runlog::{self, LogSetup, LogTarget};
 use crate::supervisor::{self, RunEvent, RunSpec};
 
@@ -84,6 +85,8 @@ pub(crate) struct Scheduler {
     next_owner: u64,
     /// Where runs keep their logs; `None` keeps none.
     logs: Option<LogSetup>,
+    /// Power and network state for run conditions.
+    conditions: Conditions,
 }
 
 /// A start to issue: items of a handler that are due.
@@ -106,6 +109,7 @@ impl Scheduler {
             owners: HashMap::new(),
             next_owner: RUN_OWNER_BASE,
             logs: None,
+            conditions: Conditions::default(),
         }
     }
 
@@ -141,6 +145,13 @@ impl Scheduler {
                 for k in keys {
                     self.items.entry(k).or_insert_with(|| ItemState { appeared: now, ..ItemState::default() });
                 }
+                let items = self.config.handlers.iter().flat_map(|h| &h.items);
+                let needed =
+                    items.fold(synccenter_config::RunConditions::default(), |a, i| synccenter_config::RunConditions {
+                        on_ac_power: a.on_ac_power || i.conditions.on_ac_power,
+                        unmetered_network: a.unmetered_network || i.conditions.unmetered_network,
+                    });
+                self.conditions.watch(needed);
                 Ok(&self.config)
             }
             Err(errors) => {
@@ -199,8 +210,17 @@ impl Scheduler {
         self.items.get(&(handler.clone(), item.clone())).is_some_and(|s| s.overdue)
     }
 
-    /// Items whose schedule or retry is due at `now`, grouped per handler. Scheduled runs and retries are
-    /// separate starts, so that a retry names only the items that failed.
+    /// Why an item's due run waits for its run conditions, if it does (`None` when it is not due).
+    pub(crate) fn waiting(&self, handler: &HandlerId, item: &ItemId, now: Timestamp) -> Option<&'static str> {
+        let config = self.item(handler, item)?;
+        let state = self.items.get(&(handler.clone(), item.clone()))?;
+        item_due(config, (handler, item), state, now)?;
+        self.conditions.holding_back(config.conditions)
+    }
+
+    /// Items whose schedule or retry is due at `now` and whose run conditions hold, grouped per handler.
+    /// Scheduled runs and retries are separate starts, so that a retry names only the items that failed. An
+    /// item its conditions hold back stays due: it runs once when they hold.
     pub(crate) fn due(&self, now: Timestamp) -> Vec<Due> {
         let mut out: Vec<Due> = Vec::new();
         for h in &self.config.handlers {
@@ -208,14 +228,13 @@ impl Scheduler {
             let mut retries = Vec::new();
             for i in &h.items {
                 let Some(state) = self.items.get(&(h.id.clone(), i.id.clone())) else { continue };
-                if state.retry_due.is_some_and(|t| t <= now) {
+                let Some(retry) = item_due(i, (&h.id, &i.id), state, now) else { continue };
+                if self.conditions.holding_back(i.conditions).is_some() {
+                    continue;
+                }
+                if retry {
                     retries.push(i.id.clone());
-                } else if i
-                    .schedule
-                    .as_ref()
-                    .and_then(|s| scheduled_run(s, (&h.id, &i.id), state))
-                    .is_some_and(|t| t <= now)
-                {
+                } else {
                     scheduled.push(i.id.clone());
                 }
             }
@@ -337,6 +356,15 @@ impl Scheduler {
         self.runs.remove(&session);
         self.owners.retain(|_, s| *s != session);
     }
+}
+
+/// Whether an item is due at `now`: `Some(true)` for its retry, `Some(false)` for its schedule.
+fn item_due(config: &ItemConfig, key: (&HandlerId, &ItemId), state: &ItemState, now: Timestamp) -> Option<bool> {
+    if state.retry_due.is_some_and(|t| t <= now) {
+        return Some(true);
+    }
+    let slot = config.schedule.as_ref().and_then(|s| scheduled_run(s, key, state))?;
+    (slot <= now).then_some(false)
 }
 
 /// When an item runs next by its schedule. An item that never ran counts from when it appeared, not from

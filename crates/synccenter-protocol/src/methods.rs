@@ -200,6 +200,9 @@ pub struct StatusResult {
     /// Command items that have not succeeded within their freshness bound.
     #[serde(default)]
     pub overdue: Vec<String>,
+    /// Command items whose due run waits for its run conditions, as `handler/item: reason`.
+    #[serde(default)]
+    pub waiting: Vec<String>,
     /// The next scheduled run of any command item.
     pub next_run: Option<String>,
     /// Paused handlers.

@@ -5,6 +5,9 @@
 // The crash loop kills the daemon process with SIGKILL at random moments: Unix only.
 #[cfg(unix)]
 mod crash;
+// Run conditions against python3-dbusmock's upower and networkmanager on a private stand-in system bus.
+#[cfg(unix)]
+mod conditions;
 mod db;
 // `synccenter desktop` on a private dbus-daemon, driven by the real kioclient5 (Linux packages).
 #[cfg(unix)]

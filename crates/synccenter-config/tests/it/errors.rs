@@ -245,6 +245,20 @@ fn every_malformed_config_names_field_and_line() {
             4,
             "invalid type",
         ),
+        (
+            "on_ac_power not a boolean",
+            format!("{HANDLER}on_ac_power = \"yes\"\n"),
+            "handler[0].on_ac_power",
+            4,
+            "invalid type",
+        ),
+        (
+            "unmetered_network not a boolean",
+            item_with(&format!("{cmd}unmetered_network = 1\n")),
+            "handler[0].item[0].unmetered_network",
+            9,
+            "invalid type",
+        ),
         ("bad http address", "[daemon]\nhttp = \"localhost\"\n".into(), "daemon.http", 2, "IP:PORT"),
         (
             "env value wrong type",

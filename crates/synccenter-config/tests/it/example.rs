@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use synccenter_config::{Config, Kind, Notify, Trigger, load, load_if_exists, parse};
+use synccenter_config::{Config, Kind, Notify, RunConditions, Trigger, load, load_if_exists, parse};
 
 #[test]
 fn example_parses() {
@@ -86,4 +86,24 @@ fn inhibit_sleep_is_on_unless_turned_off() {
     let config = parse(src, Path::new("c.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(config.handler("h").unwrap().inhibit_sleep, "on by default");
     assert!(!config.handler("g").unwrap().inhibit_sleep);
+}
+
+#[test]
+fn run_conditions_are_off_unless_set_and_items_inherit_or_override_them() {
+    let src = "[[handler]]\nid = \"h\"\nname = \"H\"\non_ac_power = true\n\
+        [[handler.item]]\nid = \"a\"\nname = \"A\"\nkind = \"script\"\ncommand = [\"true\"]\n\
+        [[handler.item]]\nid = \"b\"\nname = \"B\"\nkind = \"script\"\ncommand = [\"true\"]\n\
+        on_ac_power = false\nunmetered_network = true\n\
+        [[handler]]\nid = \"g\"\nname = \"G\"\n";
+    let config = parse(src, Path::new("c.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let h = config.handler("h").unwrap();
+    let on_ac = RunConditions { on_ac_power: true, unmetered_network: false };
+    assert_eq!(h.conditions, on_ac);
+    assert_eq!(h.item("a").unwrap().conditions, on_ac, "inherited from the handler");
+    let b = RunConditions { on_ac_power: false, unmetered_network: true };
+    assert_eq!(h.item("b").unwrap().conditions, b, "the item's keys win");
+    assert!(!config.handler("g").unwrap().conditions.any(), "off by default");
+    let example = parse(Config::example_toml(), Path::new("c.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let usb = example.handler("backups").unwrap().item("home-to-usb").unwrap();
+    assert_eq!(usb.conditions, on_ac);
 }

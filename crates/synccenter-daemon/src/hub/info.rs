@@ -78,6 +78,7 @@ impl Handle<api::Status> for Hub {
             config: scheduler.path().map(|p| p.display().to_string()),
             config_error: scheduler.error().map(str::to_owned),
             overdue: self.overdue_items(),
+            waiting: self.waiting_items(),
             next_run: self.next_run_any().map(convert::ts),
             http: place.http.clone(),
             host: self.setup.fleet.host.clone(),

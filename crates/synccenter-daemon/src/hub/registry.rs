@@ -17,9 +17,16 @@ impl Hub {
         let items = self.center.items(id)?;
         let scheduler = &self.setup.scheduler;
         let config = scheduler.config().handlers.iter().find(|c| &c.id == id);
+        let syncing = self.center.sessions().iter().any(|s| &s.handler == id);
+        let now = self.center.now();
+        // While it does not sync, a handler whose due run waits says why where its text is shown.
+        let waiting = items.iter().find_map(|i| scheduler.waiting(id, &i.id, now)).filter(|_| !syncing);
         Ok(m::HandlerInfo {
-            display_text: self.center.handler_display_text(id)?,
-            syncing: self.center.sessions().iter().any(|s| &s.handler == id),
+            display_text: match waiting {
+                Some(why) => format!("waiting: {why}"),
+                None => self.center.handler_display_text(id)?,
+            },
+            syncing,
             command: scheduler.manages(id),
             next_run: items.iter().filter_map(|i| scheduler.next_run(id, &i.id)).min().map(convert::ts),
             overdue: items.iter().any(|i| scheduler.is_overdue(id, &i.id)),
@@ -41,6 +48,7 @@ impl Hub {
     fn item_infos(&self, p: &m::ItemListParams) -> RpcResult<Vec<m::ItemInfo>> {
         let handler = convert::handler_id(&p.handler)?;
         let items = self.center.items(&handler).map_err(refused)?;
+        let now = self.center.now();
         Ok(items
             .into_iter()
             .filter(|i| p.include_hidden || !i.hidden)
@@ -48,6 +56,7 @@ impl Hub {
                 let mut info = item_info(&self.center, &handler, i.clone());
                 info.next_run = self.setup.scheduler.next_run(&handler, &i.id).map(convert::ts);
                 info.overdue = self.setup.scheduler.is_overdue(&handler, &i.id);
+                info.waiting = self.setup.scheduler.waiting(&handler, &i.id, now).map(str::to_owned);
                 info
             })
             .collect())
@@ -70,6 +79,7 @@ fn item_info(center: &Center, handler: &HandlerId, i: synccenter_core::Item) -> 
         error_count: 0,
         next_run: None,
         overdue: false,
+        waiting: None,
         progress: progress.as_ref().map(convert::progress_info),
     }
 }

@@ -268,6 +268,15 @@ impl Hub {
         self.every_item().filter(|(h, i)| scheduler.is_overdue(h, i)).map(|(h, i)| format!("{h}/{i}")).collect()
     }
 
+    /// Items whose due run waits for its run conditions, as `handler/item: reason`.
+    pub(super) fn waiting_items(&self) -> Vec<String> {
+        let now = self.center.now();
+        let scheduler = &self.setup.scheduler;
+        self.every_item()
+            .filter_map(|(h, i)| scheduler.waiting(&h, &i, now).map(|why| format!("{h}/{i}: {why}")))
+            .collect()
+    }
+
     pub(super) fn next_run_any(&self) -> Option<synccenter_core::Timestamp> {
         self.every_item().filter_map(|(h, i)| self.setup.scheduler.next_run(&h, &i)).min()
     }

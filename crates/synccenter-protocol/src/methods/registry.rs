@@ -172,6 +172,9 @@ pub struct ItemInfo {
     /// It has not succeeded within its freshness bound.
     #[serde(default)]
     pub overdue: bool,
+    /// Why its due run does not start (command items whose run conditions do not hold): `on battery`,
+    /// `metered network`, `checking power`, `checking the network`.
+    pub waiting: Option<String>,
     /// Progress while a live session reports it.
     pub progress: Option<ProgressInfo>,
 }
