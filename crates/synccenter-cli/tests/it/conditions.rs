@@ -8,15 +8,14 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use futures_util::StreamExt;
 use serde_json::Value;
 use synccenter_client::Client;
 use synccenter_client::methods::UpdateKind;
 use synccenter_test_support::HANG_GUARD;
 use synccenter_test_support::component::require;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStderr, Command};
-use zbus::{Connection, MessageStream};
+use tokio::process::{Child, ChildStderr};
+use zbus::Connection;
 
 use super::private_bus::PrivateBus;
 use super::{binary, code, stderr, stdout};
@@ -72,30 +71,8 @@ schedule = {{ every = "24h" }}
 async fn start_mock(system: &PrivateBus, conn: &Connection, mock: &Mock, parameters: &str) -> Option<Child> {
     let file = format!("/usr/lib/python3/dist-packages/dbusmock/templates/{}.py", mock.template);
     require("python3-dbusmock's templates", Path::new(&file).is_file().then_some(()).ok_or(file.as_str()))?;
-    let rule = zbus::MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .interface("org.freedesktop.DBus")
-        .member("NameOwnerChanged")
-        .build();
-    let mut owners = MessageStream::for_match_rule(rule.expect("rule"), conn, None).await.expect("match rule");
-    let child = Command::new("/usr/bin/python3")
-        .args(["-m", "dbusmock", "--template", mock.template, "--parameters", parameters])
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &system.address)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start dbusmock");
-    loop {
-        let msg = tokio::time::timeout(HANG_GUARD, owners.next()).await.expect("the mock took its name");
-        let (owned, _, new): (String, String, String) =
-            msg.expect("bus").expect("signal").body().deserialize().expect("body");
-        if owned == mock.name && !new.is_empty() {
-            return Some(child);
-        }
-    }
+    let args = ["--template", mock.template, "--parameters", parameters];
+    Some(super::private_bus::dbusmock(conn, mock.name, &args, ("DBUS_SYSTEM_BUS_ADDRESS", &system.address)).await)
 }
 
 /// Sets the mock's property through the standard `Properties.Set`, which emits `PropertiesChanged`.

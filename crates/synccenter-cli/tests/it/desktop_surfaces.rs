@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Stdio;
 
 use futures_util::StreamExt;
 use serde_json::json;
@@ -18,7 +17,7 @@ use synccenter_client::{Client, Subscription};
 use synccenter_test_support::component::require;
 use synccenter_test_support::{HANG_GUARD, TestDaemon};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStderr, Command};
+use tokio::process::{Child, ChildStderr};
 use zbus::{Connection, MessageStream, OwnedVariant};
 
 use super::private_bus::PrivateBus;
@@ -55,33 +54,13 @@ async fn signals(conn: &Connection, interface: &'static str, member: &'static st
     MessageStream::for_match_rule(rule.expect("rule"), conn, None).await.expect("match rule")
 }
 
-/// `/usr/bin/python3 -m dbusmock ARGS` with `bus` (`DBUS_SYSTEM_BUS_ADDRESS` or `DBUS_SESSION_BUS_ADDRESS`,
-/// address) once it owns `name` on the bus of `conn`; `None` where python3-dbusmock is missing outside CI.
+/// dbusmock with `args` once it owns `name`; `None` where python3-dbusmock's templates are missing outside CI.
 async fn dbusmock(conn: &Connection, name: &str, args: &[&str], bus: (&str, &str)) -> Option<Child> {
     require(
         "python3-dbusmock's logind template",
         Path::new(LOGIND_TEMPLATE).is_file().then_some(()).ok_or(LOGIND_TEMPLATE),
     )?;
-    let mut owners = signals(conn, "org.freedesktop.DBus", "NameOwnerChanged").await;
-    let child = Command::new("/usr/bin/python3")
-        .args(["-m", "dbusmock"])
-        .args(args)
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env(bus.0, bus.1)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start dbusmock");
-    loop {
-        let msg = tokio::time::timeout(HANG_GUARD, owners.next()).await.expect("the mock took its name");
-        let (owned, _, new): (String, String, String) =
-            msg.expect("bus").expect("signal").body().deserialize().expect("body");
-        if owned == name && !new.is_empty() {
-            return Some(child);
-        }
-    }
+    Some(super::private_bus::dbusmock(conn, name, args, bus).await)
 }
 
 /// dbusmock's logind on the stand-in system bus.

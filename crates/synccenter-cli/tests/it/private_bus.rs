@@ -56,3 +56,36 @@ pub(super) async fn start_desktop(
         }
     }
 }
+
+/// `/usr/bin/python3 -m dbusmock ARGS`, with `bus` (`DBUS_SYSTEM_BUS_ADDRESS` or `DBUS_SESSION_BUS_ADDRESS`,
+/// address) and without the machine's session bus, once it owns `name` on the bus of `conn`. The caller checks
+/// that python3-dbusmock (or its template) is there.
+pub(super) async fn dbusmock(conn: &zbus::Connection, name: &str, args: &[&str], bus: (&str, &str)) -> Child {
+    use futures_util::StreamExt;
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface("org.freedesktop.DBus")
+        .member("NameOwnerChanged")
+        .build()
+        .expect("rule");
+    let mut owners = zbus::MessageStream::for_match_rule(rule, conn, None).await.expect("match rule");
+    let child = Command::new("/usr/bin/python3")
+        .args(["-m", "dbusmock"])
+        .args(args)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env(bus.0, bus.1)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start dbusmock");
+    loop {
+        let msg = tokio::time::timeout(HANG_GUARD, owners.next()).await.expect("the mock took its name");
+        let (owned, _, new): (String, String, String) =
+            msg.expect("bus").expect("signal").body().deserialize().expect("body");
+        if owned == name && !new.is_empty() {
+            return child;
+        }
+    }
+}
