@@ -81,23 +81,8 @@ async fn signals(bus: &Bus, interface: &'static str, member: &'static str) -> Me
 
 /// Starts `program` on the bus and waits until it owns the notification server's name.
 async fn server(bus: &Bus, mut program: Command) -> Child {
-    let mut owners = signals(bus, "org.freedesktop.DBus", "NameOwnerChanged").await;
-    let child = program
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the notification server");
-    loop {
-        let msg = tokio::time::timeout(HANG_GUARD, owners.next()).await.expect("the server took its name");
-        let (name, _, new): (String, String, String) =
-            msg.expect("bus").expect("signal").body().deserialize().expect("body");
-        if name == NOTIFICATIONS && !new.is_empty() {
-            return child;
-        }
-    }
+    program.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    super::private_bus::owning(&bus.conn, NOTIFICATIONS, program).await
 }
 
 async fn desktop(d: &TestDaemon, bus: &Bus) -> (Child, String, Lines<BufReader<ChildStderr>>) {

@@ -61,6 +61,14 @@ pub(super) async fn start_desktop(
 /// address) and without the machine's session bus, once it owns `name` on the bus of `conn`. The caller checks
 /// that python3-dbusmock (or its template) is there.
 pub(super) async fn dbusmock(conn: &zbus::Connection, name: &str, args: &[&str], bus: (&str, &str)) -> Child {
+    let mut program = Command::new("/usr/bin/python3");
+    program.args(["-m", "dbusmock"]).args(args).env_remove("DBUS_SESSION_BUS_ADDRESS").env(bus.0, bus.1);
+    owning(conn, name, program).await
+}
+
+/// Starts `program` (its environment names its bus), its output discarded, and returns it once it owns `name`
+/// on the bus of `conn`.
+pub(super) async fn owning(conn: &zbus::Connection, name: &str, mut program: Command) -> Child {
     use futures_util::StreamExt;
     let rule = zbus::MatchRule::builder()
         .msg_type(zbus::message::Type::Signal)
@@ -69,19 +77,15 @@ pub(super) async fn dbusmock(conn: &zbus::Connection, name: &str, args: &[&str],
         .build()
         .expect("rule");
     let mut owners = zbus::MessageStream::for_match_rule(rule, conn, None).await.expect("match rule");
-    let child = Command::new("/usr/bin/python3")
-        .args(["-m", "dbusmock"])
-        .args(args)
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env(bus.0, bus.1)
+    let child = program
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("start dbusmock");
+        .expect("start the program");
     loop {
-        let msg = tokio::time::timeout(HANG_GUARD, owners.next()).await.expect("the mock took its name");
+        let msg = tokio::time::timeout(HANG_GUARD, owners.next()).await.expect("the program took its name");
         let (owned, _, new): (String, String, String) =
             msg.expect("bus").expect("signal").body().deserialize().expect("body");
         if owned == name && !new.is_empty() {
