@@ -2,7 +2,8 @@
 //! small zbus object: the watcher is the host's side, so a test double is fine) records the registrations; the
 //! item's properties are read as a tray host reads them (`Properties.Get` after a `NewStatus` signal), and its
 //! menu is driven through `com.canonical.dbusmenu` as a host does on a click. Sessions are driven through the
-//! real daemon; waits are on the bus's signals, the registrations and the daemon's feed.
+//! real daemon; waits are on the bus's signals, the registrations and the daemon's feed. And a real tray host:
+//! LXQt's panel (Debian's `lxqt-panel`, whose Status Notifier plugin is a native watcher) on the test's Xvfb.
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -211,4 +212,47 @@ async fn without_a_watcher_the_desktop_says_so_and_registers_when_one_appears() 
     let (_watcher, mut registrations) = watcher(&bus.address).await;
     let service = registered(&mut registrations).await;
     assert!(service.starts_with("org.kde.StatusNotifierItem-"), "{service}");
+}
+
+/// LXQt's panel with only its Status Notifier plugin, configured in `config` (its `XDG_CONFIG_HOME`).
+fn lxqt_panel(config: &std::path::Path) -> std::io::Result<()> {
+    let dir = config.join("lxqt");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("panel.conf"),
+        "[General]\n__userfile__=true\n\n[panel1]\nplugins=statusnotifier\nposition=Top\npanelSize=32\n\n\
+         [statusnotifier]\ntype=statusnotifier\n",
+    )
+}
+
+/// A real tray host takes the item: LXQt's panel owns the watcher's name, the desktop registers with it, and
+/// the panel lists the item among its registered ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lxqt_panel_a_real_tray_host_registers_the_item() {
+    let Some(bus) = PrivateBus::start().await else { return };
+    let Some(panel) = synccenter_test_support::component::require(
+        "lxqt-panel",
+        synccenter_test_support::component::program("lxqt-panel"),
+    ) else {
+        return;
+    };
+    let Some((_x, display)) = super::private_bus::xvfb().await else { return };
+    let home = tempfile::tempdir().expect("tempdir");
+    lxqt_panel(home.path()).expect("the panel's configuration");
+    let conn = zbus::connection::Builder::address(bus.address.as_str()).build().await.expect("bus");
+    let mut program = tokio::process::Command::new(panel);
+    program
+        .env("DISPLAY", &display)
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("XDG_RUNTIME_DIR", home.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env_remove("WAYLAND_DISPLAY");
+    let _panel = super::private_bus::owning(&conn, WATCHER, program).await;
+
+    let d = TestDaemon::start().await;
+    let (_desktop, ready, _log) = start_desktop(&d, &bus.address, Some("info")).await;
+    assert!(ready.contains("tray: registered with") && ready.contains("lxqt-panel"), "{ready}");
+    let items = property(&conn, WATCHER, "/StatusNotifierWatcher", WATCHER, "RegisteredStatusNotifierItems").await;
+    let items: Vec<String> = items.try_into().expect("a list of strings");
+    assert!(items.iter().any(|i| i.contains("org.kde.StatusNotifierItem-")), "the panel lists the item: {items:?}");
 }

@@ -13,7 +13,7 @@ use synccenter_client::methods::{ControlTargetParams, UpdateKind};
 use synccenter_client::{Client, StatusWire, Subscription};
 use synccenter_test_support::component::{program, require};
 use synccenter_test_support::{HANG_GUARD, TestDaemon};
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::io::{BufReader, Lines};
 use tokio::process::{Child, ChildStderr, Command};
 use zbus::{Connection, MessageStream, OwnedVariant, Variant};
 
@@ -242,22 +242,6 @@ async fn screenshot(display: &str, name: &str) {
     assert!(bytes.starts_with(b"\x89PNG"), "a PNG at {}", png.display());
 }
 
-/// Xvfb on a display it picks itself (`-displayfd`); returns it and the display's name.
-async fn xvfb() -> Option<(Child, String)> {
-    let xvfb = require("Xvfb", program("Xvfb"))?;
-    let mut child = Command::new(xvfb)
-        .args(["-displayfd", "1", "-screen", "0", "800x600x24", "-nolisten", "tcp"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start Xvfb");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let display = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("Xvfb's display").expect("read");
-    Some((child, format!(":{}", display.expect("Xvfb printed its display").trim())))
-}
-
 async fn dunstctl(bus: &Bus, args: &[&str]) -> String {
     let run = Command::new("dunstctl").args(args).env("DBUS_SESSION_BUS_ADDRESS", &bus.address).output();
     let o = tokio::time::timeout(HANG_GUARD, run).await.expect("dunstctl hung").expect("run dunstctl");
@@ -270,7 +254,7 @@ async fn a_failure_is_shown_by_dunst() {
     let Some(bus) = bus().await else { return };
     let Some(dunst) = require("dunst", program("dunst")) else { return };
     require("dunstctl", program("dunstctl")).expect("dunst ships dunstctl");
-    let Some((_x, display)) = xvfb().await else { return };
+    let Some((_x, display)) = super::private_bus::xvfb().await else { return };
     let home = tempfile::tempdir().expect("tempdir");
     let mut program = Command::new(dunst);
     // No configuration of the machine's user: an empty one of its own.

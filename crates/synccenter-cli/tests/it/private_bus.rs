@@ -93,3 +93,19 @@ pub(super) async fn owning(conn: &zbus::Connection, name: &str, mut program: Com
         }
     }
 }
+
+/// Xvfb on a display it picks itself (`-displayfd`); returns it and the display's name.
+pub(super) async fn xvfb() -> Option<(Child, String)> {
+    let xvfb = require("Xvfb", program("Xvfb"))?;
+    let mut child = Command::new(xvfb)
+        .args(["-displayfd", "1", "-screen", "0", "800x600x24", "-nolisten", "tcp"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start Xvfb");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let display = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("Xvfb's display").expect("read");
+    Some((child, format!(":{}", display.expect("Xvfb printed its display").trim())))
+}

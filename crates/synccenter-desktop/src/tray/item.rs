@@ -83,6 +83,18 @@ impl Item {
         ""
     }
 
+    // Hosts read every property of the specification (LXQt's panel asks for these two and logs an error when
+    // they are missing); synccenter draws by icon names only.
+    #[zbus(property)]
+    fn overlay_icon_pixmap(&self) -> Vec<(i32, i32, Vec<u8>)> {
+        Vec::new()
+    }
+
+    #[zbus(property)]
+    fn attention_icon_pixmap(&self) -> Vec<(i32, i32, Vec<u8>)> {
+        Vec::new()
+    }
+
     #[zbus(property)]
     fn attention_icon_name(&self) -> &str {
         super::Status::NeedsAttention.icon()
