@@ -163,6 +163,10 @@ async fn a_file_that_is_not_sqlite_cannot_be_recovered_and_nothing_is_left_behin
     std::fs::write(&path, vec![0x5Au8; 8192]).unwrap();
     let report = maintenance::check(&path).await.expect("check runs");
     assert!(!report.ok());
+    assert!(
+        report.problems.iter().any(|p| p.contains("cannot read the schema") && p.contains("not a database")),
+        "the problem says why, in SQLite's words: {report:?}"
+    );
     let err = maintenance::recover(&path, None).await.expect_err("nothing readable");
     assert!(err.to_string().contains("unreadable"), "{err}");
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
@@ -210,4 +214,48 @@ async fn a_full_disk_fails_writes_whole_and_the_store_recovers_when_space_return
     let path = store.path().to_owned();
     drop(store);
     assert!(maintenance::check(&path).await.unwrap().ok());
+}
+
+/// A store file whose schema claims a migration from the future.
+async fn newer_schema_file(dir: &Path) -> std::path::PathBuf {
+    use sqlx::Connection;
+    settle(filled(dir, 10).await).await;
+    let path = dir.join(DB_FILE_NAME);
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("insert");
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await.expect("checkpoint");
+    conn.close().await.expect("close");
+    path
+}
+
+/// `check` names a newer schema as a problem, and `recover` refuses it before creating anything (its unknown
+/// columns would be dropped).
+#[tokio::test]
+async fn a_newer_schema_is_a_problem_for_check_and_refused_by_recover() {
+    let dir = TempDir::new().unwrap();
+    let path = newer_schema_file(dir.path()).await;
+    let report = maintenance::check(&path).await.expect("check runs");
+    assert_eq!(report.schema_version, Some(99990101000000));
+    assert!(report.problems.iter().any(|p| p.contains("newer than this build")), "{report:?}");
+    let err = maintenance::recover(&path, None).await.expect_err("a newer schema is not recovered");
+    assert!(matches!(err, MaintenanceError::NewerSchema { found: 99990101000000, .. }), "{err:?}");
+    assert!(!dir.path().join(format!("{DB_FILE_NAME}.recovered")).exists(), "nothing was created");
+}
+
+/// Recovery targets are numbered on from the first free one: `.recovered`, then `-2`, `-3`…
+#[test]
+fn recovery_targets_are_numbered_on() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    let named = |suffix: &str| dir.path().join(format!("{DB_FILE_NAME}{suffix}"));
+    assert_eq!(maintenance::default_recover_target(&path), named(".recovered"));
+    std::fs::write(named(".recovered"), b"").unwrap();
+    std::fs::write(named(".recovered-2"), b"").unwrap();
+    assert_eq!(maintenance::default_recover_target(&path), named(".recovered-3"));
 }
