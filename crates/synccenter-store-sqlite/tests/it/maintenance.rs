@@ -259,3 +259,37 @@ fn recovery_targets_are_numbered_on() {
     std::fs::write(named(".recovered-2"), b"").unwrap();
     assert_eq!(maintenance::default_recover_target(&path), named(".recovered-3"));
 }
+
+/// A file written by an older build (here: the schema before migration 0003) opens, is migrated, and keeps its
+/// events: only a newer schema is refused.
+#[tokio::test]
+async fn an_older_schema_opens_and_is_migrated() {
+    use sqlx::Connection;
+    let dir = TempDir::new().unwrap();
+    settle(filled(dir.path(), 10).await).await;
+    let path = dir.path().join(DB_FILE_NAME);
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
+    for undo in [
+        "DROP TRIGGER events_count_insert",
+        "DROP TRIGGER events_count_delete",
+        "DROP TRIGGER events_count_update",
+        "DROP TABLE event_counts",
+        "DROP INDEX events_by_item",
+        "DROP INDEX events_by_handler",
+        "CREATE INDEX events_by_handler ON events (handler_id, item_id, time DESC, id DESC)",
+        "DELETE FROM _sqlx_migrations WHERE version = 3",
+    ] {
+        sqlx::query(undo).execute(&mut conn).await.unwrap_or_else(|e| panic!("{undo}: {e}"));
+    }
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await.expect("checkpoint");
+    conn.close().await.expect("close");
+    assert_eq!(maintenance::check(&path).await.expect("check").schema_version, Some(2));
+
+    let store = SqliteStore::open(&path).await.expect("an older schema opens");
+    assert_eq!(store.count_events(&EventFilter::default()).await.unwrap(), 10, "its events are kept and counted");
+    drop(store);
+    assert_eq!(
+        maintenance::check(&path).await.expect("check").schema_version,
+        Some(maintenance::known_schema_version())
+    );
+}
