@@ -6,6 +6,7 @@
 //! The menu's clicks come back here as [`Action`]s and go to the daemon. Without a watcher, this says so once and
 //! registers when one appears (`NameOwnerChanged`); a new watcher gets the item again.
 
+mod icon;
 mod item;
 mod menu;
 
@@ -67,15 +68,6 @@ impl Status {
             Status::Passive => "Passive",
             Status::Active => "Active",
             Status::NeedsAttention => "NeedsAttention",
-        }
-    }
-
-    /// A freedesktop icon name (the Icon Naming Specification's).
-    pub(crate) fn icon(self) -> &'static str {
-        match self {
-            Status::Passive => "emblem-default",
-            Status::Active => "view-refresh",
-            Status::NeedsAttention => "dialog-warning",
         }
     }
 }

@@ -214,15 +214,48 @@ async fn without_a_watcher_the_desktop_says_so_and_registers_when_one_appears() 
     assert!(service.starts_with("org.kde.StatusNotifierItem-"), "{service}");
 }
 
-/// LXQt's panel with only its Status Notifier plugin, configured in `config` (its `XDG_CONFIG_HOME`).
+/// The panel's height and its background colour, so that the screenshot can tell the drawn icon from the panel.
+const PANEL_SIZE: u32 = 40;
+const PANEL_BACKGROUND: [u8; 3] = [0x2f, 0x5f, 0x8f];
+
+/// LXQt's panel with only its Status Notifier plugin, configured in `config` (its `XDG_CONFIG_HOME`): an opaque
+/// background of its own and the Adwaita icon theme (Debian's `adwaita-icon-theme`), which has the icon names the
+/// item uses; without a theme set, LXQt looks for Oxygen and draws nothing.
 fn lxqt_panel(config: &std::path::Path) -> std::io::Result<()> {
     let dir = config.join("lxqt");
     std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("lxqt.conf"), "[General]\n__userfile__=true\nicon_theme=Adwaita\n")?;
+    let [r, g, b] = PANEL_BACKGROUND;
     std::fs::write(
         dir.join("panel.conf"),
-        "[General]\n__userfile__=true\n\n[panel1]\nplugins=statusnotifier\nposition=Top\npanelSize=32\n\n\
-         [statusnotifier]\ntype=statusnotifier\n",
+        format!(
+            "[General]\n__userfile__=true\n\n[panel1]\nplugins=statusnotifier\nposition=Top\npanelSize={PANEL_SIZE}\n\
+             iconSize=32\nbackground-color=#{r:02x}{g:02x}{b:02x}\nopacity=100\n\n[statusnotifier]\ntype=statusnotifier\n"
+        ),
     )
+}
+
+/// Waits until the panel's strip of the screen shows pixels that are neither its background nor black (the
+/// item's icon drawn), then takes the screenshot for docs/desktop.md.
+async fn icon_drawn(display: &str) {
+    let Some(import) = synccenter_test_support::component::require(
+        "ImageMagick's import",
+        synccenter_test_support::component::program("import"),
+    ) else {
+        return;
+    };
+    let strip = format!("800x{PANEL_SIZE}+0+0");
+    let drawn = async {
+        loop {
+            let pixels = super::private_bus::pixels(&import, display, &strip).await;
+            if pixels.iter().filter(|p| **p != PANEL_BACKGROUND && **p != [0, 0, 0]).count() > 50 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(HANG_GUARD, drawn).await.expect("the panel draws the item's icon");
+    super::private_bus::screenshot(display, Some(&format!("160x{PANEL_SIZE}+0+0")), "tray").await;
 }
 
 /// A real tray host takes the item: LXQt's panel owns the watcher's name, the desktop registers with it, and
@@ -255,4 +288,5 @@ async fn lxqt_panel_a_real_tray_host_registers_the_item() {
     let items = property(&conn, WATCHER, "/StatusNotifierWatcher", WATCHER, "RegisteredStatusNotifierItems").await;
     let items: Vec<String> = items.try_into().expect("a list of strings");
     assert!(items.iter().any(|i| i.contains("org.kde.StatusNotifierItem-")), "the panel lists the item: {items:?}");
+    icon_drawn(&display).await;
 }

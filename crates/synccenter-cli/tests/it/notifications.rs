@@ -228,20 +228,6 @@ async fn failures_notify_once_per_handler_with_actions_that_retry_and_snooze() {
     assert_eq!(n.actions, ["default", "Open", "snooze", "Snooze 1 hour"], "no retry after a success: {n:?}");
 }
 
-/// A PNG of the X display's whole screen, `<workspace>/target/desktop-screenshots/<name>.png` (ImageMagick's
-/// `import`), for docs/desktop.md.
-async fn screenshot(display: &str, name: &str) {
-    let Some(import) = require("ImageMagick's import", program("import")) else { return };
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/desktop-screenshots");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let png = dir.join(format!("{name}.png"));
-    let run = Command::new(import).args(["-display", display, "-window", "root"]).arg(&png).output();
-    let o = tokio::time::timeout(HANG_GUARD, run).await.expect("import hung").expect("run import");
-    assert!(o.status.success(), "import: {}", String::from_utf8_lossy(&o.stderr));
-    let bytes = std::fs::read(&png).expect("the screenshot");
-    assert!(bytes.starts_with(b"\x89PNG"), "a PNG at {}", png.display());
-}
-
 async fn dunstctl(bus: &Bus, args: &[&str]) -> String {
     let run = Command::new("dunstctl").args(args).env("DBUS_SESSION_BUS_ADDRESS", &bus.address).output();
     let o = tokio::time::timeout(HANG_GUARD, run).await.expect("dunstctl hung").expect("run dunstctl");
@@ -277,7 +263,7 @@ async fn a_failure_is_shown_by_dunst() {
     let waiting: u32 = dunstctl(&bus, &["count", "waiting"]).await.parse().expect("a count");
     assert_eq!(shown + waiting, 1, "dunst holds the one notification");
     if shown == 1 {
-        screenshot(&display, "notification").await;
+        super::private_bus::screenshot(&display, None, "notification").await;
     }
     // Closed, it goes to dunst's history, which lists it with its words.
     dunstctl(&bus, &["close"]).await;

@@ -109,3 +109,31 @@ pub(super) async fn xvfb() -> Option<(Child, String)> {
     let display = tokio::time::timeout(HANG_GUARD, lines.next_line()).await.expect("Xvfb's display").expect("read");
     Some((child, format!(":{}", display.expect("Xvfb printed its display").trim())))
 }
+
+/// A PNG of the X display's screen (or of `region`, ImageMagick's `WxH+X+Y`),
+/// `<workspace>/target/desktop-screenshots/<name>.png` (ImageMagick's `import`), for docs/desktop.md.
+pub(super) async fn screenshot(display: &str, region: Option<&str>, name: &str) {
+    let Some(import) = require("ImageMagick's import", program("import")) else { return };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/desktop-screenshots");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let png = dir.join(format!("{name}.png"));
+    let mut run = Command::new(import);
+    run.args(["-display", display, "-window", "root"]);
+    if let Some(region) = region {
+        run.args(["-crop", region]);
+    }
+    let o = tokio::time::timeout(HANG_GUARD, run.arg(&png).output()).await.expect("import hung").expect("run import");
+    assert!(o.status.success(), "import: {}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&png).expect("the screenshot");
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG at {}", png.display());
+}
+
+/// The screen's pixels in `region` (ImageMagick's `WxH+X+Y`) as RGB triples, read with `import`.
+pub(super) async fn pixels(import: &std::path::Path, display: &str, region: &str) -> Vec<[u8; 3]> {
+    let run = Command::new(import)
+        .args(["-display", display, "-window", "root", "-crop", region, "-depth", "8", "rgb:-"])
+        .output();
+    let o = tokio::time::timeout(HANG_GUARD, run).await.expect("import hung").expect("run import");
+    assert!(o.status.success(), "import: {}", String::from_utf8_lossy(&o.stderr));
+    o.stdout.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect()
+}

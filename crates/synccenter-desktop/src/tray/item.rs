@@ -7,13 +7,14 @@ use zbus::OwnedObjectPath;
 use zbus::object_server::SignalEmitter;
 
 use super::View;
+use super::icon::{self, Pixmap};
 use super::menu::{self, Action};
 
 /// The object the item is served at.
 pub(crate) const PATH: &str = "/StatusNotifierItem";
 
 /// A tooltip as the specification has it: icon name, icon pixmaps, title, description.
-type ToolTip = (String, Vec<(i32, i32, Vec<u8>)>, String, String);
+type ToolTip = (String, Vec<Pixmap>, String, String);
 
 #[derive(Debug)]
 pub(crate) struct Item {
@@ -68,14 +69,15 @@ impl Item {
         0
     }
 
+    // No names: the icon is drawn (see `icon`), and hosts prefer a name to the pixmaps when both are given.
     #[zbus(property)]
     fn icon_name(&self) -> &str {
-        self.view.status.icon()
+        ""
     }
 
     #[zbus(property)]
-    fn icon_pixmap(&self) -> Vec<(i32, i32, Vec<u8>)> {
-        Vec::new()
+    fn icon_pixmap(&self) -> Vec<Pixmap> {
+        icon::pixmaps(self.view.status)
     }
 
     #[zbus(property)]
@@ -83,21 +85,21 @@ impl Item {
         ""
     }
 
-    // Hosts read every property of the specification (LXQt's panel asks for these two and logs an error when
-    // they are missing); synccenter draws by icon names only.
+    // Hosts read every property of the specification (LXQt's panel asks for the overlay's pixmap and logs an
+    // error when it is missing); there is no overlay.
     #[zbus(property)]
-    fn overlay_icon_pixmap(&self) -> Vec<(i32, i32, Vec<u8>)> {
+    fn overlay_icon_pixmap(&self) -> Vec<Pixmap> {
         Vec::new()
     }
 
     #[zbus(property)]
-    fn attention_icon_pixmap(&self) -> Vec<(i32, i32, Vec<u8>)> {
-        Vec::new()
+    fn attention_icon_pixmap(&self) -> Vec<Pixmap> {
+        icon::pixmaps(super::Status::NeedsAttention)
     }
 
     #[zbus(property)]
     fn attention_icon_name(&self) -> &str {
-        super::Status::NeedsAttention.icon()
+        ""
     }
 
     #[zbus(property)]
@@ -112,7 +114,7 @@ impl Item {
 
     #[zbus(property)]
     fn tool_tip(&self) -> ToolTip {
-        (self.view.status.icon().to_owned(), Vec::new(), "Sync Center".to_owned(), self.view.tooltip.clone())
+        (String::new(), icon::pixmaps(self.view.status), "Sync Center".to_owned(), self.view.tooltip.clone())
     }
 
     #[zbus(property)]
