@@ -577,4 +577,21 @@ mod tests {
             assert_eq!(synchronous(conn).await, 2, "a pooled connection");
         }
     }
+
+    /// A cancelled `apply` (its future dropped inside the transaction) leaves nothing written and does not hand
+    /// its half-done transaction to the next `apply`, which would then fail to begin or commit the lost rows.
+    #[tokio::test]
+    async fn an_apply_dropped_mid_transaction_writes_nothing_and_the_next_one_works() {
+        use synccenter_store_tests::sample;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open_in_dir(dir.path()).await.expect("open");
+        {
+            let mut tx = store.begin_apply().await.expect("begin");
+            apply::apply_one(tx.conn(), &Change::HandlerSaved(sample::handler("lost"))).await.expect("write");
+        }
+        store.apply(&[Change::HandlerSaved(sample::handler("kept"))]).await.expect("the next apply begins afresh");
+        let handlers: Vec<String> =
+            store.load().await.expect("load").handlers.iter().map(|(h, _)| h.id.as_str().to_owned()).collect();
+        assert_eq!(handlers, ["kept"]);
+    }
 }

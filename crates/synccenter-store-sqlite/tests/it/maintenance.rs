@@ -293,3 +293,84 @@ async fn an_older_schema_opens_and_is_migrated() {
         Some(maintenance::known_schema_version())
     );
 }
+
+/// Damage that only the whole-file check sees (the header's freelist count, which no query reads) is refused
+/// at open, by the check's own verdict.
+#[tokio::test]
+async fn damage_no_query_reads_is_refused_by_the_open_check() {
+    let dir = TempDir::new().unwrap();
+    settle(filled(dir.path(), 10).await).await;
+    let path = dir.path().join(DB_FILE_NAME);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[36..40].copy_from_slice(&5u32.to_be_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+
+    let err = SqliteStore::open(&path).await.expect_err("a damaged file is refused");
+    let StoreError::Corrupt(msg) = &err else { panic!("expected Corrupt, got {err:?}") };
+    assert!(msg.contains("Freelist: size is 0 but should be 5"), "the message carries the check's verdict: {msg}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "refusing left the file as it was");
+}
+
+/// Overwrites page `page` (1-based, as SQLite numbers them) with bytes no page may start with.
+fn damage_page(path: &Path, page: usize) {
+    let mut bytes = std::fs::read(path).expect("read");
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    bytes[(page - 1) * page_size..page * page_size].fill(0xA5);
+    std::fs::write(path, bytes).expect("write");
+}
+
+async fn raw(path: &Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("raw connection")
+}
+
+/// Sessions whose page is lost leave their members without a parent: recovery removes exactly those rows, so
+/// the new file passes its foreign key check.
+#[tokio::test]
+async fn recover_removes_the_rows_a_lost_page_left_without_a_parent() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open_in_dir(dir.path()).await.expect("open");
+    let mut changes = vec![Change::HandlerSaved(sample::handler("nas"))];
+    changes.extend((1..=3).map(|n| sample::started(n, "nas", &["a", "b"], 1_000 + n as i64)));
+    store.apply(&changes).await.expect("apply");
+    settle(store).await;
+    let path = dir.path().join(DB_FILE_NAME);
+    let mut conn = raw(&path).await;
+    let root: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = 'sessions'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("root page");
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut conn).await.expect("page count");
+    drop(conn);
+    assert!(root > 1 && root <= pages, "a table page, not the schema");
+    damage_page(&path, usize::try_from(root).unwrap());
+
+    let report = maintenance::recover(&path, None).await.expect("recover");
+    let table = |name: &str| report.tables.iter().find(|t| t.table == name).expect(name).clone();
+    assert!(table("sessions").damaged && table("sessions").copied == 0, "{report:?}");
+    assert_eq!(table("session_items").copied, 6, "{report:?}");
+    assert_eq!(report.orphans_removed, 6, "every member of the three lost sessions: {report:?}");
+    assert!(report.target_ok, "{report:?}");
+    let recovered = SqliteStore::open(&report.target).await.expect("the recovered file opens");
+    assert!(recovered.load().await.expect("load").live_sessions.is_empty());
+}
+
+/// A table the damaged file never had (a file from before the table existed) has nothing to lose: it is
+/// reported empty, not damaged.
+#[tokio::test]
+async fn recover_reports_a_table_the_file_never_had_as_empty_not_damaged() {
+    let dir = TempDir::new().unwrap();
+    settle(filled(dir.path(), 10).await).await;
+    let path = dir.path().join(DB_FILE_NAME);
+    let mut conn = raw(&path).await;
+    for sql in ["DROP TABLE conflicts", "PRAGMA wal_checkpoint(TRUNCATE)"] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    drop(conn);
+
+    let report = maintenance::recover(&path, None).await.expect("recover");
+    let conflicts = report.tables.iter().find(|t| t.table == "conflicts").expect("conflicts");
+    assert_eq!((conflicts.copied, conflicts.damaged), (0, false), "{report:?}");
+    let events = report.tables.iter().find(|t| t.table == "events").expect("events");
+    assert_eq!((events.copied, events.damaged), (10, false), "{report:?}");
+}
