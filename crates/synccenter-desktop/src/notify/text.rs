@@ -100,7 +100,10 @@ pub(crate) fn compose(o: &Outcome) -> Text {
     } else {
         (format!("{name}: sync succeeded"), NORMAL)
     };
-    if let Some(why) = o.why.as_deref().filter(|w| !w.trim().is_empty() && o.failed) {
+    // The error event's first paragraph is its reason; what follows (the run log's command, the tool's error
+    // output) is for the result's page, which the notification opens.
+    let reason = o.why.as_deref().and_then(|w| w.trim().split("\n\n").next());
+    if let Some(why) = reason.filter(|w| !w.trim().is_empty() && o.failed) {
         body.push(line(why));
     }
     if !tally.is_empty() {
@@ -146,6 +149,17 @@ mod tests {
         assert_eq!(t.body, "2 of 3 items failed: Home, Photos. restic exited with status 3. 2 errors.");
         assert_eq!(t.urgency, CRITICAL);
         assert_eq!(actions(&failed()).iter().map(|a| a.0).collect::<Vec<_>>(), ["default", "retry", "snooze"]);
+    }
+
+    #[test]
+    fn only_the_reason_of_a_failure_event_is_told() {
+        let mut o = failed();
+        o.why = Some(
+            "restic exited with status 3\n\nIts whole output: synccenter logs S home\n\nEnd of its error \
+                      output:\nFatal: unable to open repository"
+                .into(),
+        );
+        assert_eq!(compose(&o).body, "2 of 3 items failed: Home, Photos. restic exited with status 3. 2 errors.");
     }
 
     #[test]
