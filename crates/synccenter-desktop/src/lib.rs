@@ -26,6 +26,7 @@ mod monitor;
 mod notify;
 mod plasma;
 mod progress;
+mod report;
 mod surfaces;
 mod tray;
 
@@ -33,9 +34,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use synccenter_client::methods::{DesktopReportParams, UpdateKind};
+use report::Part;
+use synccenter_client::methods::UpdateKind;
 use synccenter_client::{Client, ClientError, Subscription};
-use synccenter_protocol::api;
 use tokio::sync::mpsc;
 use zbus::Connection;
 
@@ -104,12 +105,12 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     // Everything listens before the role is logged and reported, so a job that follows is not missed.
     tokio::spawn(bus::forward_departures(bus::departures(&conn).await?, tx.clone()));
     let feed = client.subscribe().await?;
-    let notifier = notify::Notifier::start(client.clone(), conn.clone()).await?;
-    let notifications = notifier.state();
+    let board = report::Board::new();
+    let notifier = notify::Notifier::start(client.clone(), conn.clone(), board.clone()).await?;
     let (ends_tx, ends_rx) = mpsc::channel(1024);
     tokio::spawn(notifier.run(ends_rx));
     tokio::spawn(watch_feed(feed, tx.clone(), ends_tx));
-    let (sleep, tray) = surfaces::spawn(client.clone(), conn.clone()).await?;
+    surfaces::spawn(client.clone(), conn.clone(), board.clone()).await?;
     let role = claim(&conn).await?;
     let emitter = match &role {
         Role::Server { .. } => Some(conn.clone()),
@@ -120,9 +121,11 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             None
         }
     };
+    board.set(Part::Role, role.to_string());
+    let part = |p| board.part(p);
+    let (notifications, sleep, tray) = (part(Part::Notifications), part(Part::Sleep), part(Part::Tray));
     tracing::info!(%role, %notifications, %sleep, %tray, "synccenter desktop");
-    let state = format!("{role}; {notifications}; {sleep}; {tray}");
-    client.request::<api::DesktopReport>(&DesktopReportParams { state }).await?;
+    board.report(client.clone()).await?;
     let tag = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let tracker = jobs::Tracker::new(client, emitter, tag);
     tokio::select! {

@@ -14,6 +14,7 @@ use crate::dock::Dock;
 use crate::error::DesktopError;
 use crate::inhibit::{self, Inhibitor};
 use crate::live::{Live, Refresh};
+use crate::report::{Board, Part};
 use crate::tray::{self, Tray};
 
 /// The shortest time between two updates of the surfaces.
@@ -21,16 +22,16 @@ pub(crate) const COALESCE: Duration = Duration::from_millis(250);
 
 /// Starts the task on the session bus `conn`; returns what sleep inhibition and the tray can do, for the status
 /// line.
-pub(crate) async fn spawn(client: Client, conn: Connection) -> Result<(String, String), DesktopError> {
+pub(crate) async fn spawn(client: Client, conn: Connection, board: Board) -> Result<(), DesktopError> {
     let feed = client.subscribe().await?;
     let mut live = Live::default();
     live.reset(&feed.snapshot().handlers, &feed.snapshot().sessions);
     let inhibitor = Inhibitor::start(&conn).await;
-    let state = inhibitor.state();
-    let (tray, tray_state) = tray::start(client.clone(), conn.clone()).await?;
+    board.set(Part::Sleep, inhibitor.state());
+    let tray = tray::start(client.clone(), conn.clone(), board).await?;
     let surfaces = Surfaces { client, feed, live, inhibitor, dock: Dock::new(conn), tray };
     tokio::spawn(surfaces.run());
-    Ok((state, tray_state))
+    Ok(())
 }
 
 struct Surfaces {

@@ -23,6 +23,7 @@ use zbus::{Connection, MessageStream};
 
 use crate::error::DesktopError;
 use crate::live::Live;
+use crate::report::{Board, Part};
 use menu::{Action, Failure};
 
 /// The watcher's name, object and interface.
@@ -138,7 +139,7 @@ impl Tray {
 }
 
 /// Serves the item and its menu, registers it, and starts the tray's task; returns the status line's part.
-pub(crate) async fn start(client: Client, conn: Connection) -> Result<(Tray, String), DesktopError> {
+pub(crate) async fn start(client: Client, conn: Connection, board: Board) -> Result<Tray, DesktopError> {
     let (tx, rx) = watch::channel(Input::default());
     let (actions_tx, actions) = mpsc::channel(16);
     let server = conn.object_server();
@@ -154,21 +155,27 @@ pub(crate) async fn start(client: Client, conn: Connection) -> Result<(Tray, Str
         .build()
         .map_err(bus("a match rule"))?;
     let owners = MessageStream::for_match_rule(rule, &conn, None).await.map_err(bus("watching the tray watcher"))?;
-    let state = match register(&conn, &name).await {
+    board.set(Part::Tray, state(register(&conn, &name).await));
+    let debounce = Debounce::default();
+    let task = Task { client, conn, name, input: rx, actions, owners, debounce, failures: None, board };
+    tokio::spawn(task.run());
+    Ok(Tray(tx))
+}
+
+fn bus<E: Into<zbus::Error>>(what: &'static str) -> impl FnOnce(E) -> DesktopError {
+    DesktopError::bus(what)
+}
+
+/// The tray's part of the desktop's status line after a registration.
+fn state(registered: Result<String, String>) -> String {
+    match registered {
         Ok(owner) => format!("tray: registered with {owner}"),
         Err(why) => {
             let state = format!("tray: unavailable, {why}; the icon appears when a watcher does");
             tracing::warn!(%state, "no tray");
             state
         }
-    };
-    let task = Task { client, conn, name, input: rx, actions, owners, debounce: Debounce::default(), failures: None };
-    tokio::spawn(task.run());
-    Ok((Tray(tx), state))
-}
-
-fn bus<E: Into<zbus::Error>>(what: &'static str) -> impl FnOnce(E) -> DesktopError {
-    DesktopError::bus(what)
+    }
 }
 
 /// Registers `name` with the watcher; says who the watcher is, or why not.
@@ -191,6 +198,7 @@ struct Task {
     debounce: Debounce,
     /// The error count the menu's failures were read at.
     failures: Option<u64>,
+    board: Board,
 }
 
 impl Task {
@@ -210,11 +218,12 @@ impl Task {
                 Some(action) = self.actions.recv() => self.act(action).await,
                 Some(Ok(msg)) = self.owners.next() => {
                     let new = msg.body().deserialize::<(String, String, String)>().map(|(_, _, new)| new);
-                    if new.is_ok_and(|n| !n.is_empty())
-                        && let Err(why) = register(&self.conn, &self.name).await
-                    {
-                        tracing::warn!(%why, "cannot register the tray item with the new watcher");
-                    }
+                    let registered = match new {
+                        Ok(n) if n.is_empty() => Err(format!("nobody owns {WATCHER}")),
+                        Ok(_) => register(&self.conn, &self.name).await,
+                        Err(_) => continue,
+                    };
+                    self.board.set(Part::Tray, state(registered));
                 }
             }
         }

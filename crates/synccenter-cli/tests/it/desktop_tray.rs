@@ -212,6 +212,19 @@ async fn without_a_watcher_the_desktop_says_so_and_registers_when_one_appears() 
     let (_watcher, mut registrations) = watcher(&bus.address).await;
     let service = registered(&mut registrations).await;
     assert!(service.starts_with("org.kde.StatusNotifierItem-"), "{service}");
+    // `status` follows: the tray is no longer reported missing.
+    let client = Client::connect(&d.socket).await.expect("connect");
+    let follows = async {
+        loop {
+            let desktop = client.status().await.expect("status").desktop.unwrap_or_default();
+            if desktop.contains("tray: registered with") {
+                return desktop;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    let desktop = tokio::time::timeout(HANG_GUARD, follows).await.expect("status says the tray is registered");
+    assert!(!desktop.contains("tray: unavailable"), "{desktop}");
 }
 
 /// The panel's height and its background colour, so that the screenshot can tell the drawn icon from the panel.

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use zbus::{Connection, Message, MessageStream, Variant};
 
 use crate::error::DesktopError;
+use crate::report::{Board, Part};
 use text::{Mode, Outcome};
 
 /// How long `snooze` silences a handler's notifications.
@@ -70,6 +71,7 @@ pub(crate) struct Notifier {
     snoozed: HashMap<String, Instant>,
     signals: MessageStream,
     owners: MessageStream,
+    board: Board,
 }
 
 async fn stream(conn: &Connection, rule: zbus::MatchRule<'_>) -> Result<MessageStream, DesktopError> {
@@ -78,7 +80,7 @@ async fn stream(conn: &Connection, rule: zbus::MatchRule<'_>) -> Result<MessageS
 
 impl Notifier {
     /// Listens for the server's signals and its name's owner, then looks for the server.
-    pub(crate) async fn start(client: Client, conn: Connection) -> Result<Notifier, DesktopError> {
+    pub(crate) async fn start(client: Client, conn: Connection, board: Board) -> Result<Notifier, DesktopError> {
         let type_signal = zbus::message::Type::Signal;
         let rule = zbus::MatchRule::builder().msg_type(type_signal).interface(NOTIFICATIONS).path(PATH).build();
         let signals = stream(&conn, rule.map_err(DesktopError::bus("a match rule"))?).await?;
@@ -89,14 +91,14 @@ impl Notifier {
             .arg(0, NOTIFICATIONS)
             .build();
         let owners = stream(&conn, rule.map_err(DesktopError::bus("a match rule"))?).await?;
-        let mut n =
-            Notifier { client, conn, server: None, shown: HashMap::new(), snoozed: HashMap::new(), signals, owners };
+        let shown = HashMap::new();
+        let mut n = Notifier { client, conn, server: None, shown, snoozed: HashMap::new(), signals, owners, board };
         n.find_server().await;
         Ok(n)
     }
 
     /// Whether a notification server was found (for the desktop's status line).
-    pub(crate) fn state(&self) -> String {
+    fn state(&self) -> String {
         match &self.server {
             Some(s) if s.actions => format!("notifications: {} with actions", s.owner),
             Some(s) => format!("notifications: {} without actions", s.owner),
@@ -121,6 +123,7 @@ impl Notifier {
         if self.server.is_some() {
             tracing::info!(state = %self.state(), "notification server found");
         }
+        self.board.set(Part::Notifications, self.state());
     }
 
     /// Handles ends and the server's signals until the feed's sender is gone.
@@ -143,6 +146,7 @@ impl Notifier {
             tracing::info!("the notification server left; notifications resume when one appears");
             self.server = None;
             self.shown.clear();
+            self.board.set(Part::Notifications, self.state());
         } else {
             self.find_server().await;
         }
