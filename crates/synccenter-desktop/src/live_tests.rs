@@ -47,7 +47,14 @@ fn session(id: &str, handler: &str, items: &[&str]) -> SessionInfo {
         stopped_items: Vec::new(),
         items: items
             .iter()
-            .map(|i| SessionItemInfo { item: (*i).to_owned(), status: None, step: 0, max_step: 0, text: String::new() })
+            .map(|i| SessionItemInfo {
+                item: (*i).to_owned(),
+                status: None,
+                step: 0,
+                max_step: 0,
+                text: String::new(),
+                amount: None,
+            })
             .collect(),
     }
 }
@@ -58,7 +65,7 @@ fn started(id: &str, handler: &str, items: &[&str]) -> UpdateKind {
 
 fn progress(s: &str, item: &str, status: StatusWire, step: u32, max_step: u32) -> UpdateKind {
     let (session, item, text) = (s.to_owned(), item.to_owned(), String::new());
-    UpdateKind::Progress { session, item, status: Some(status), step, max_step, text }
+    UpdateKind::Progress { session, item, status: Some(status), step, max_step, text, amount: None }
 }
 
 fn ended(s: &str, handler: &str) -> UpdateKind {

@@ -211,6 +211,7 @@ impl Center {
             steps: (!indeterminate && p.status.is_some()).then_some((p.step, p.max_step)),
             text: p.text.clone(),
             indeterminate,
+            amount: if concurrent { None } else { latest.amount },
         }))
     }
 
@@ -299,6 +300,12 @@ fn view(s: &super::LiveSession) -> SessionView {
             .iter()
             .filter(|m| m.proposed.is_none())
             .map(|m| (m.item.clone(), m.progress.clone()))
+            .collect(),
+        amounts: s
+            .members
+            .iter()
+            .filter(|m| m.proposed.is_none())
+            .filter_map(|m| Some((m.item.clone(), m.amount?)))
             .collect(),
         stopped_items: s.item_stops.iter().cloned().collect(),
         contexts: s.contexts.clone(),
