@@ -1,3 +1,5 @@
+//! The human words and the meter: examples of each rule, and arbitrary samples that must stay sane.
+
 use proptest::prelude::*;
 
 use super::*;
