@@ -59,11 +59,13 @@ fn a_report_replaces_the_amount_and_an_indeterminate_one_keeps_it() {
     c.report_progress_amount(s, &a, ProgressStatus::Updating, None, (3, 9), Some(bytes(30, 90))).expect("report");
     assert_eq!(c.session(s).expect("live").amounts.get(&a), Some(&bytes(30, 90)));
     assert_eq!(c.item_display(&h, &a).expect("item").expect("shown").amount, Some(bytes(30, 90)));
+    assert_eq!(c.amount(s, &a), Some(bytes(30, 90)));
     c.report_progress_amount(s, &a, ProgressStatus::UpdatingIndeterminate, None, (0, 0), None).expect("report");
     assert_eq!(c.session(s).expect("live").amounts.get(&a), Some(&bytes(30, 90)));
     c.report_progress_amount(s, &a, ProgressStatus::Updating, None, (9, 9), Some(bytes(100, 90))).expect("report");
     assert_eq!(c.session(s).expect("live").amounts.get(&a), Some(&bytes(90, 90)), "clamped like the steps");
     c.report_progress(s, &a, ProgressStatus::Updating, None, 1, 2).expect("report");
     assert!(c.session(s).expect("live").amounts.is_empty(), "a plain report is steps again");
+    assert_eq!(c.amount(s, &a), None);
     assert_eq!(c.item_display(&h, &a).expect("item").expect("shown").amount, None);
 }

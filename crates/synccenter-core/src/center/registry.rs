@@ -225,6 +225,11 @@ impl Center {
         self.live(id).map(view)
     }
 
+    /// A live member's amount, without building the session's view (the daemon asks per published report).
+    pub fn amount(&self, session: SessionId, item: &ItemId) -> Option<crate::model::Amount> {
+        self.live(session).ok()?.member(item).filter(|m| m.proposed.is_none())?.amount
+    }
+
     /// Number of live sessions.
     pub fn live_session_count(&self) -> usize {
         self.sessions.len()

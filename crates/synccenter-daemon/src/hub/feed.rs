@@ -186,8 +186,7 @@ impl Hub {
     /// An item's amount as the model holds it now (the ledger keeps only the spec's progress; the model's is
     /// the latest, which is the ledger's too).
     fn amount_of(&self, session: synccenter_core::SessionId, item: &synccenter_core::ItemId) -> Option<m::AmountInfo> {
-        let view = self.center.session(session).ok()?;
-        view.amounts.get(item).map(convert::amount_info)
+        self.center.amount(session, item).as_ref().map(convert::amount_info)
     }
 
     /// A removal of events finished.
