@@ -260,6 +260,27 @@ pub(crate) enum StatusArg {
     Disconnected,
 }
 
+/// What a progress report's numbers count, on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum UnitArg {
+    /// Plain steps.
+    Steps,
+    /// Bytes.
+    Bytes,
+    /// Files.
+    Files,
+}
+
+impl From<UnitArg> for synccenter_client::UnitWire {
+    fn from(u: UnitArg) -> Self {
+        match u {
+            UnitArg::Steps => Self::Steps,
+            UnitArg::Bytes => Self::Bytes,
+            UnitArg::Files => Self::Files,
+        }
+    }
+}
+
 impl From<StatusArg> for StatusWire {
     fn from(s: StatusArg) -> Self {
         match s {
@@ -408,6 +429,15 @@ pub(crate) enum SessionCommand {
         /// Total steps.
         #[arg(long)]
         max: Option<u32>,
+        /// What the numbers count: `--step`/`--max`, or `--done`/`--total` [default: steps].
+        #[arg(long, value_enum)]
+        unit: Option<UnitArg>,
+        /// Done so far in the unit (up to 2^64-1; the steps are derived when `--step` is absent).
+        #[arg(long, conflicts_with = "step")]
+        done: Option<u64>,
+        /// The whole in the unit (0: not known yet).
+        #[arg(long, conflicts_with = "max")]
+        total: Option<u64>,
     },
     /// Report an event (a sync result).
     Event {

@@ -12,6 +12,7 @@ mod fleet;
 mod logs;
 mod output;
 mod ping;
+mod progress;
 mod results;
 mod run;
 mod verbs;

@@ -20,6 +20,7 @@ use crate::cli::RegisterArgs;
 use crate::cli::{SessionCommand, SessionsArgs};
 use crate::exit::Exit;
 use crate::output;
+use crate::progress;
 
 /// What every command needs: where the daemon is and how to print.
 #[derive(Debug, Clone)]
@@ -53,15 +54,8 @@ fn yes_no(b: bool) -> String {
 }
 
 fn progress_cell(i: &SessionItemInfo) -> String {
-    let status = i.status.map_or("-", StatusWire::name);
-    let mut s = status.to_owned();
-    if i.max_step > 0 {
-        s.push_str(&format!(" {}/{}", i.step, i.max_step));
-    }
-    if !i.text.is_empty() {
-        s.push_str(&format!(" {}", i.text));
-    }
-    s
+    let numbers = progress::numbers(Some((i.step, i.max_step)), i.amount.as_ref());
+    progress::describe("-", i.status, numbers, None, &i.text)
 }
 
 /// `status`.
@@ -175,14 +169,8 @@ fn item_rows(items: &[ItemInfo]) -> Vec<Vec<String>> {
         .map(|i| {
             let waiting = || i.waiting.as_ref().map_or_else(String::new, |why| format!("waiting: {why}"));
             let progress = i.progress.as_ref().map_or_else(waiting, |p| {
-                let mut s = p.status.map_or("-", StatusWire::name).to_owned();
-                if let (Some(step), Some(max)) = (p.step, p.max_step) {
-                    s.push_str(&format!(" {step}/{max}"));
-                }
-                if !p.text.is_empty() {
-                    s.push_str(&format!(" {}", p.text));
-                }
-                s
+                let numbers = progress::numbers(p.step.zip(p.max_step), p.amount.as_ref());
+                progress::describe("-", p.status, numbers, None, &p.text)
             });
             vec![
                 i.item.clone(),
@@ -507,9 +495,18 @@ pub(crate) async fn session(ctx: &Ctx, cmd: SessionCommand) -> anyhow::Result<u8
             }
             Ok(Exit::OK)
         }
-        SessionCommand::Progress { session, item, status, text, step, max } => {
-            let params =
-                ReportProgressParams { session, item: item.clone(), status: status.into(), text, step, max_step: max };
+        SessionCommand::Progress { session, item, status, text, step, max, unit, done, total } => {
+            let params = ReportProgressParams {
+                session,
+                item: item.clone(),
+                status: status.into(),
+                text,
+                step,
+                max_step: max,
+                unit: unit.map(Into::into),
+                done,
+                total,
+            };
             let r: CancelResult = client
                 .call(names::SESSION_REPORT_PROGRESS, &params)
                 .await

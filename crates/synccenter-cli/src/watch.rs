@@ -7,15 +7,18 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
-use synccenter_client::methods::{SubscribeResult, Update, UpdateKind};
+use synccenter_client::methods::{AmountInfo, SubscribeResult, Update, UpdateKind};
 use synccenter_client::{CancelWire, ClientError, StatusWire, Subscription};
+use synccenter_human::{Estimate, Meter};
 
 use crate::exit::Exit;
 use crate::output;
+use crate::progress;
 use crate::verbs::Ctx;
 
 /// The version of the `watch --json` line format, carried by its first (`hello`) line.
@@ -29,6 +32,14 @@ pub(crate) struct ItemView {
     pub(crate) step: u32,
     pub(crate) max_step: u32,
     pub(crate) text: String,
+    /// The amount in its unit, when the report gave one.
+    pub(crate) amount: Option<AmountInfo>,
+}
+
+impl ItemView {
+    fn numbers(&self) -> Option<(synccenter_human::Unit, u64, u64)> {
+        progress::numbers(Some((self.step, self.max_step)), self.amount.as_ref())
+    }
 }
 
 /// A live session, as drawn.
@@ -55,22 +66,16 @@ pub(crate) struct BarView {
     pub(crate) message: String,
 }
 
-/// What `watch` knows: the live sessions, in the order they started.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What `watch` knows: the live sessions, in the order they started, and each running item's rate meter
+/// (keyed `session/item`).
+#[derive(Clone, Debug, Default)]
 pub(crate) struct WatchState {
     pub(crate) sessions: Vec<SessionView>,
+    meters: HashMap<String, (Meter, Estimate)>,
 }
 
-fn progress_text(status: Option<StatusWire>, step: u32, max_step: u32, text: &str) -> String {
-    let mut s = status.map_or("waiting", StatusWire::name).to_owned();
-    if max_step > 0 && status == Some(StatusWire::Updating) {
-        s.push_str(&format!(" {step}/{max_step}"));
-    }
-    if !text.is_empty() {
-        s.push_str(": ");
-        s.push_str(text);
-    }
-    s
+fn progress_text(i: &ItemView, estimate: Option<Estimate>) -> String {
+    progress::describe("waiting", i.status, i.numbers(), estimate, &i.text)
 }
 
 impl WatchState {
@@ -92,11 +97,30 @@ impl WatchState {
                         step: i.step,
                         max_step: i.max_step,
                         text: i.text.clone(),
+                        amount: i.amount,
                     })
                     .collect(),
             })
             .collect();
-        WatchState { sessions }
+        WatchState { sessions, meters: HashMap::new() }
+    }
+
+    /// Feeds an item's numbers, seen `at`, to its meter; a finished item's meter goes.
+    fn measure(&mut self, session: &str, item: &ItemView, at: Duration) -> Option<Estimate> {
+        let key = format!("{session}/{}", item.item);
+        let running = matches!(item.status, Some(StatusWire::Updating | StatusWire::UpdatingIndeterminate));
+        let Some((_, done, total)) = item.numbers().filter(|_| running) else {
+            self.meters.remove(&key);
+            return None;
+        };
+        let (meter, estimate) = self.meters.entry(key).or_default();
+        *estimate = meter.sample(at, done, total);
+        Some(*estimate)
+    }
+
+    /// The last estimate of an item, when it is running with numbers.
+    pub(crate) fn estimate(&self, session: &str, item: &str) -> Option<Estimate> {
+        self.meters.get(&format!("{session}/{item}")).map(|m| m.1)
     }
 
     /// No session is live.
@@ -121,19 +145,15 @@ impl WatchState {
         for s in &self.sessions {
             lines.push(format!("{}: session {} is live", s.handler, s.session));
             for i in &s.items {
-                lines.push(format!(
-                    "{}/{}: {}",
-                    s.handler,
-                    i.item,
-                    progress_text(i.status, i.step, i.max_step, &i.text)
-                ));
+                lines.push(format!("{}/{}: {}", s.handler, i.item, progress_text(i, None)));
             }
         }
         lines
     }
 
-    /// Applies an update and returns the lines that describe it for the plain output.
-    pub(crate) fn apply(&mut self, change: &UpdateKind) -> Vec<String> {
+    /// Applies an update seen `at` (since any fixed start) and returns the lines that describe it for the
+    /// plain output.
+    pub(crate) fn apply(&mut self, change: &UpdateKind, at: Duration) -> Vec<String> {
         match change {
             UpdateKind::SessionStarted { session } => {
                 let items: Vec<&str> = session.items.iter().map(|i| i.item.as_str()).collect();
@@ -150,22 +170,25 @@ impl WatchState {
                 );
                 vec![line]
             }
-            UpdateKind::Progress { session, item, status, step, max_step, text } => {
+            UpdateKind::Progress { session, item, status, step, max_step, text, amount } => {
                 let handler = self.handler_of(session);
+                let view = ItemView {
+                    item: item.clone(),
+                    status: *status,
+                    step: *step,
+                    max_step: *max_step,
+                    text: text.clone(),
+                    amount: *amount,
+                };
+                let estimate = self.measure(session, &view, at);
+                let line = format!("{handler}/{item}: {}", progress_text(&view, estimate));
                 if let Some(s) = self.find(session) {
-                    let view = ItemView {
-                        item: item.clone(),
-                        status: *status,
-                        step: *step,
-                        max_step: *max_step,
-                        text: text.clone(),
-                    };
                     match s.items.iter_mut().find(|i| i.item == *item) {
                         Some(i) => *i = view,
                         None => s.items.push(view),
                     }
                 }
-                vec![format!("{handler}/{item}: {}", progress_text(*status, *step, *max_step, text))]
+                vec![line]
             }
             UpdateKind::HandlerText { session, text } => {
                 let handler = self.handler_of(session);
@@ -185,6 +208,7 @@ impl WatchState {
             }
             UpdateKind::SessionEnded { session, handler, status, errors, conflicts, reason } => {
                 self.sessions.retain(|s| s.session != *session);
+                self.meters.retain(|k, _| !k.starts_with(&format!("{session}/")));
                 let why = if reason == "ended" { String::new() } else { format!(", {reason}") };
                 vec![format!(
                     "{handler}: session {session} ended: {} ({errors} errors, {conflicts} conflicts{why})",
@@ -207,19 +231,15 @@ impl WatchState {
         let mut bars = Vec::new();
         for s in &self.sessions {
             for i in &s.items {
-                let determinate = i.status == Some(StatusWire::Updating) && i.max_step > 0;
-                let finished = matches!(
-                    i.status,
-                    Some(StatusWire::Succeeded | StatusWire::Failed | StatusWire::Canceled | StatusWire::Disconnected)
-                );
-                let (pos, len) = if determinate {
-                    (u64::from(i.step.min(i.max_step)), Some(u64::from(i.max_step)))
-                } else if finished {
-                    (1, Some(1))
-                } else {
-                    (0, None)
+                let finished = i.status.is_some_and(StatusWire::is_final);
+                let (pos, len) = match i.numbers() {
+                    Some((_, done, total)) if i.status == Some(StatusWire::Updating) && total > 0 => {
+                        (done.min(total), Some(total))
+                    }
+                    _ if finished => (1, Some(1)),
+                    _ => (0, None),
                 };
-                let mut message = progress_text(i.status, 0, 0, &i.text);
+                let mut message = progress_text(i, self.estimate(&s.session, &i.item));
                 if let Some(t) = s.handler_text.as_deref().filter(|t| !t.is_empty()) {
                     message.push_str(&format!(" [{t}]"));
                 }
@@ -246,10 +266,16 @@ pub(crate) fn hello(server: &str, snapshot: &SubscribeResult) -> Value {
     })
 }
 
-/// An update as one `watch --json` line: `{"type": <update type>, "data": {"seq": …, …}}`.
-pub(crate) fn envelope(update: &Update) -> Value {
+/// An update as one `watch --json` line: `{"type": <update type>, "data": {"seq": …, …}}`. A running item's
+/// progress carries `watch`'s own estimate beside the raw numbers: `rate` (the amount's unit, or steps, per
+/// second) and `seconds_left`, `null` while unknown.
+pub(crate) fn envelope(update: &Update, estimate: Option<Estimate>) -> Value {
     let mut data = serde_json::to_value(update).unwrap_or(Value::Null);
     let kind = data.as_object_mut().and_then(|o| o.remove("type")).unwrap_or(Value::Null);
+    if let (Some(e), Some(o)) = (estimate, data.as_object_mut()) {
+        o.insert("rate".into(), json!(e.rate));
+        o.insert("seconds_left".into(), json!(e.left.map(|l| l.as_secs())));
+    }
     json!({ "type": kind, "data": data })
 }
 
@@ -274,7 +300,7 @@ impl Bars {
     fn sync(&mut self, views: &[BarView]) {
         let spinner = ProgressStyle::with_template("{spinner} {prefix:30} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        let bar = ProgressStyle::with_template("  {prefix:30} [{bar:30}] {pos}/{len} {msg}")
+        let bar = ProgressStyle::with_template("  {prefix:30} [{bar:30}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
         let keep: Vec<&str> = views.iter().map(|v| v.key.as_str()).collect();
@@ -329,6 +355,7 @@ pub(crate) async fn run(ctx: &Ctx, exit_when_idle: bool) -> anyhow::Result<u8> {
     } else {
         Mode::Plain
     };
+    let started = Instant::now();
     let mut sub: Subscription = client.subscribe().await.context("cannot subscribe to the live feed")?;
     let mut state = start(&mut mode, &server, &sub)?;
     loop {
@@ -348,9 +375,15 @@ pub(crate) async fn run(ctx: &Ctx, exit_when_idle: bool) -> anyhow::Result<u8> {
             }
             Err(e) => return Err(e).context("the live feed ended"),
         };
-        let lines = state.apply(&update.change);
+        let lines = state.apply(&update.change, started.elapsed());
         match &mut mode {
-            Mode::Json => output::json(&envelope(&update))?,
+            Mode::Json => {
+                let estimate = match &update.change {
+                    UpdateKind::Progress { session, item, .. } => state.estimate(session, item),
+                    _ => None,
+                };
+                output::json(&envelope(&update, estimate))?;
+            }
             Mode::Plain => output::lines(&lines)?,
             Mode::Bars(b) => {
                 if !matches!(update.change, UpdateKind::Progress { .. } | UpdateKind::HandlerText { .. }) {
@@ -376,7 +409,52 @@ fn start(mode: &mut Mode, server: &str, sub: &Subscription) -> anyhow::Result<Wa
 mod tests {
     use synccenter_client::methods::{SessionInfo, SessionItemInfo};
 
+    use synccenter_client::UnitWire;
+
     use super::*;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn bytes(session: &str, done: u64, total: u64) -> UpdateKind {
+        UpdateKind::Progress {
+            session: session.into(),
+            item: "docs".into(),
+            status: Some(StatusWire::Updating),
+            step: 0,
+            max_step: 0,
+            text: String::new(),
+            amount: Some(AmountInfo { unit: UnitWire::Bytes, done, total }),
+        }
+    }
+
+    /// Issue 20: bytes as bytes with a smoothed rate, a time left that stays unknown while the total grows,
+    /// the bar in bytes, and `--json` with the raw numbers, the unit and the estimate.
+    #[test]
+    fn bytes_read_as_bytes_with_rate_and_time_left() {
+        let mut st = WatchState::from_snapshot(&snapshot());
+        let mib = 1024 * 1024;
+        assert_eq!(
+            st.apply(&bytes("s1", 0, 60 * mib), secs(0)),
+            vec!["nas/docs: updating 0 B of 60.0 MiB, time left unknown"]
+        );
+        let lines = st.apply(&bytes("s1", 2 * mib, 80 * mib), secs(1));
+        assert_eq!(lines, vec!["nas/docs: updating 2.0 MiB of 80.0 MiB, 2.0 MiB/s, time left unknown"], "total grew");
+        st.apply(&bytes("s1", 4 * mib, 80 * mib), secs(2));
+        let lines = st.apply(&bytes("s1", 6 * mib, 80 * mib), secs(3));
+        assert_eq!(lines, vec!["nas/docs: updating 6.0 MiB of 80.0 MiB, 2.0 MiB/s, 0:37 left"]);
+        let bar = &st.bars()[0];
+        assert_eq!((bar.pos, bar.len), (6 * mib, Some(80 * mib)));
+        assert_eq!(bar.message, "updating 6.0 MiB of 80.0 MiB, 2.0 MiB/s, 0:37 left");
+        let update = Update { seq: 3, change: bytes("s1", 6 * mib, 80 * mib) };
+        let line = envelope(&update, st.estimate("s1", "docs"));
+        assert_eq!(line["data"]["amount"], json!({"unit": "bytes", "done": 6 * mib, "total": 80 * mib}));
+        assert_eq!(
+            (line["data"]["rate"].as_f64(), line["data"]["seconds_left"].as_u64()),
+            (Some(2.0 * mib as f64), Some(37))
+        );
+    }
 
     fn snapshot() -> SubscribeResult {
         SubscribeResult {
@@ -396,6 +474,7 @@ mod tests {
                     step: 1,
                     max_step: 4,
                     text: "copying".into(),
+                    amount: None,
                 }],
             }],
         }
@@ -404,7 +483,7 @@ mod tests {
     #[test]
     fn snapshot_and_updates_become_lines_and_bars() {
         let mut st = WatchState::from_snapshot(&snapshot());
-        assert_eq!(st.snapshot_lines(), vec!["nas: session s1 is live", "nas/docs: updating 1/4: copying"]);
+        assert_eq!(st.snapshot_lines(), vec!["nas: session s1 is live", "nas/docs: updating 1 of 4 steps: copying"]);
         assert_eq!(
             st.bars(),
             vec![BarView {
@@ -412,31 +491,38 @@ mod tests {
                 label: "nas/docs".into(),
                 pos: 1,
                 len: Some(4),
-                message: "updating: copying".into(),
+                message: "updating 1 of 4 steps: copying".into(),
             }]
         );
-        let lines = st.apply(&UpdateKind::Progress {
-            session: "s1".into(),
-            item: "docs".into(),
-            status: Some(StatusWire::UpdatingIndeterminate),
-            step: 0,
-            max_step: 0,
-            text: "scanning".into(),
-        });
+        let lines = st.apply(
+            &UpdateKind::Progress {
+                session: "s1".into(),
+                item: "docs".into(),
+                status: Some(StatusWire::UpdatingIndeterminate),
+                step: 0,
+                max_step: 0,
+                text: "scanning".into(),
+                amount: None,
+            },
+            secs(1),
+        );
         assert_eq!(lines, vec!["nas/docs: updating_indeterminate: scanning"]);
         assert_eq!(st.bars()[0].len, None);
-        let lines =
-            st.apply(&UpdateKind::CancelRequested { session: "s1".into(), item: None, cancel: CancelWire::CancelAll });
+        let stop = UpdateKind::CancelRequested { session: "s1".into(), item: None, cancel: CancelWire::CancelAll };
+        let lines = st.apply(&stop, secs(2));
         assert_eq!(lines, vec!["nas: stop requested"]);
         assert!(!st.is_idle());
-        let lines = st.apply(&UpdateKind::SessionEnded {
-            session: "s1".into(),
-            handler: "nas".into(),
-            status: StatusWire::Canceled,
-            errors: 0,
-            conflicts: 0,
-            reason: "ended".into(),
-        });
+        let lines = st.apply(
+            &UpdateKind::SessionEnded {
+                session: "s1".into(),
+                handler: "nas".into(),
+                status: StatusWire::Canceled,
+                errors: 0,
+                conflicts: 0,
+                reason: "ended".into(),
+            },
+            secs(3),
+        );
         assert_eq!(lines, vec!["nas: session s1 ended: canceled (0 errors, 0 conflicts)"]);
         assert!(st.is_idle());
         assert!(st.bars().is_empty());
@@ -447,14 +533,17 @@ mod tests {
         let mut st = WatchState::default();
         assert_eq!(st.snapshot_lines(), vec!["no live sessions"]);
         let s = snapshot().sessions.remove(0);
-        assert_eq!(st.apply(&UpdateKind::SessionStarted { session: s }), vec!["nas: session s1 started (docs)"]);
+        assert_eq!(
+            st.apply(&UpdateKind::SessionStarted { session: s }, secs(0)),
+            vec!["nas: session s1 started (docs)"]
+        );
         assert_eq!(st.bars().len(), 1);
     }
 
     #[test]
     fn the_json_envelope_moves_the_type_out_of_the_data() {
         let u = Update { seq: 9, change: UpdateKind::EventsRemoved { removed: 2 } };
-        assert_eq!(envelope(&u), json!({"type": "events_removed", "data": {"seq": 9, "removed": 2}}));
+        assert_eq!(envelope(&u, None), json!({"type": "events_removed", "data": {"seq": 9, "removed": 2}}));
         let h = hello("synccenter/0.1.0", &snapshot());
         assert_eq!(h["type"], "hello");
         assert_eq!(h["format_version"], 1);

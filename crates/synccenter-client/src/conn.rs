@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use synccenter_platform::transport::{ReadHalf, WriteHalf};
 use synccenter_protocol::methods::{
-    CancelRequestedPush, ReportProgressParams, ResolutionRequestedPush, SessionParams, SetHandlerProgressTextParams,
-    SyncRequestedPush, SyncResultPush, Update, names,
+    AmountInfo, CancelRequestedPush, ReportProgressParams, ResolutionRequestedPush, SessionParams,
+    SetHandlerProgressTextParams, SyncRequestedPush, SyncResultPush, Update, names,
 };
 use synccenter_protocol::{ErrorData, Frame, LineCodec, MAX_LINE_BYTES, StatusWire};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
@@ -75,6 +75,25 @@ pub(crate) struct Pending {
 }
 
 /// Progress waiting to be written for one session.
+/// What a progress report counts: the spec's steps, or an amount in its unit.
+pub(crate) enum Amount {
+    Steps(u32, u32),
+    InUnit(AmountInfo),
+}
+
+impl Amount {
+    /// Sets the report's numbers, clearing the other kind's (a coalesced report is entirely the latest).
+    fn fill(self, p: &mut ReportProgressParams) {
+        let (steps, unit, amount) = match self {
+            Amount::Steps(step, max) => ((Some(step), Some(max)), None, (None, None)),
+            Amount::InUnit(a) => ((None, None), Some(a.unit), (Some(a.done), Some(a.total))),
+        };
+        (p.step, p.max_step) = steps;
+        p.unit = unit;
+        (p.done, p.total) = amount;
+    }
+}
+
 #[derive(Debug, Default)]
 struct Slots {
     items: HashMap<String, ReportProgressParams>,
@@ -271,8 +290,7 @@ impl Shared {
         item: &str,
         status: StatusWire,
         text: Option<&str>,
-        step: u32,
-        max_step: u32,
+        amount: Amount,
     ) -> Result<(), ClientError> {
         let mut st = self.lock();
         if st.closed {
@@ -299,21 +317,22 @@ impl Shared {
                     }
                     old.status = status;
                     old.text = text;
-                    old.step = Some(step);
-                    old.max_step = Some(max_step);
+                    amount.fill(old);
                 }
                 None => {
-                    slots.items.insert(
-                        item.to_owned(),
-                        ReportProgressParams {
-                            session: session.to_owned(),
-                            item: item.to_owned(),
-                            status,
-                            text,
-                            step: Some(step),
-                            max_step: Some(max_step),
-                        },
-                    );
+                    let mut params = ReportProgressParams {
+                        session: session.to_owned(),
+                        item: item.to_owned(),
+                        status,
+                        text,
+                        step: None,
+                        max_step: None,
+                        unit: None,
+                        done: None,
+                        total: None,
+                    };
+                    amount.fill(&mut params);
+                    slots.items.insert(item.to_owned(), params);
                 }
             }
         }

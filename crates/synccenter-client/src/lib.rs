@@ -34,4 +34,4 @@ pub use session::{CancelState, Session};
 
 pub use synccenter_protocol::fleet;
 pub use synccenter_protocol::methods;
-pub use synccenter_protocol::{CancelWire, EventLevelWire, StatusWire};
+pub use synccenter_protocol::{CancelWire, EventLevelWire, StatusWire, UnitWire};

@@ -10,13 +10,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::Value;
 use synccenter_protocol::api;
 use synccenter_protocol::methods::{
-    AddContextParams, CanContinueParams, CancelRequestedPush, EndResult, PendingItemsResult, ProposeItemParams,
-    ProposedItem, ReportConflictParams, ReportEventParams, ReportProgressParams, SessionItemParams, SessionParams,
+    AddContextParams, AmountInfo, CanContinueParams, CancelRequestedPush, EndResult, PendingItemsResult,
+    ProposeItemParams, ProposedItem, ReportConflictParams, ReportEventParams, ReportProgressParams, SessionItemParams,
+    SessionParams,
 };
 use synccenter_protocol::{CancelWire, EventLevelWire, StatusWire};
 use tokio::sync::watch;
 
 use crate::client::Client;
+use crate::conn::Amount;
 use crate::error::ClientError;
 
 /// The stops requested for a session so far. Sticky: a stop is never withdrawn.
@@ -97,7 +99,19 @@ impl Session {
         step: u32,
         max_step: u32,
     ) -> Result<(), ClientError> {
-        self.client.shared().put_progress(&self.id, item, status, text, step, max_step)
+        self.client.shared().put_progress(&self.id, item, status, text, Amount::Steps(step, max_step))
+    }
+
+    /// [`Session::report_progress`] with the amount in its unit (bytes, files; `u64`): the daemon derives the
+    /// spec's steps from it (`docs/protocol.md`, Units).
+    pub fn report_amount(
+        &self,
+        item: &str,
+        status: StatusWire,
+        text: Option<&str>,
+        amount: AmountInfo,
+    ) -> Result<(), ClientError> {
+        self.client.shared().put_progress(&self.id, item, status, text, Amount::InUnit(amount))
     }
 
     /// Reports an item's progress as a request and returns the cancel request in force.
@@ -116,6 +130,9 @@ impl Session {
             text: text.map(str::to_owned),
             step: Some(step),
             max_step: Some(max_step),
+            unit: None,
+            done: None,
+            total: None,
         };
         let r = self.client.request::<api::SessionReportProgress>(&params).await?;
         Ok(r.cancel)

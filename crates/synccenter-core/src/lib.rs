@@ -34,10 +34,10 @@ pub use error::{Action, CoreError, FlagKind, IdKind, IdProblem, NotReadyReason, 
 pub use hresult::HResult;
 pub use memory_store::MemoryStore;
 pub use model::{
-    Conflict, ConflictVersion, Context, DisplayProgress, EndReason, Event, EventRetention, Handler, HandlerSpec, Item,
-    ItemProgress, ItemSpec, KeptVersion, NewConflict, NewEvent, Pause, PendingItems, RequestView, Resolution,
-    ResolutionChoice, ResolveOutcome, SessionEnd, SessionItemRecord, SessionRecord, SessionSummary, SessionView,
-    SyncResult,
+    Amount, Conflict, ConflictVersion, Context, DisplayProgress, EndReason, Event, EventRetention, Handler,
+    HandlerSpec, Item, ItemProgress, ItemSpec, KeptVersion, NewConflict, NewEvent, Pause, PendingItems, ProgressUnit,
+    RequestView, Resolution, ResolutionChoice, ResolveOutcome, SessionEnd, SessionItemRecord, SessionRecord,
+    SessionSummary, SessionView, SyncResult,
 };
 pub use notice::{IgnoreNotices, Notice, NoticeSink};
 pub use store::{Change, EventCursor, EventFilter, EventQuery, SessionQuery, Snapshot, Store};

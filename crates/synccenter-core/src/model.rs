@@ -9,6 +9,7 @@ use crate::enums::{
 };
 use crate::text::{ConflictId, EventId, HandlerId, ItemId, OwnerId, RequestId, SessionId};
 use crate::time::Timestamp;
+use std::collections::BTreeMap;
 
 /// What happens to a handler's events when it synchronizes again (§5.18).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -390,6 +391,49 @@ impl ItemProgress {
     }
 }
 
+/// What a report's numbers count (an extension of the spec, whose steps have no unit): people read bytes and
+/// files in their own units rather than as bare steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ProgressUnit {
+    /// The spec's plain steps.
+    #[default]
+    Steps,
+    /// Bytes.
+    Bytes,
+    /// Files.
+    Files,
+}
+
+/// A report's amount in its unit, beside the spec's `u32` steps (which it does not replace): `u64`, so that a
+/// byte count above 4 GiB is exact. Live only: the change log and the stores keep the steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Amount {
+    /// What `done` and `total` count.
+    pub unit: ProgressUnit,
+    /// Done so far (clamped to `total` when `total` is known).
+    pub done: u64,
+    /// The whole, 0 when unknown.
+    pub total: u64,
+}
+
+impl Amount {
+    /// The amount with `done` clamped to a known `total`, as the steps are clamped.
+    pub fn clamped(self) -> Amount {
+        let done = if self.total == 0 { self.done } else { self.done.min(self.total) };
+        Amount { done, ..self }
+    }
+
+    /// The spec's steps for this amount: the same numbers when they fit in `u32`, else both scaled down by the
+    /// same power of two (a non-zero total stays non-zero).
+    pub fn steps(self) -> (u32, u32) {
+        let a = self.clamped();
+        let shift = (u64::BITS - a.total.max(a.done).leading_zeros()).saturating_sub(u32::BITS);
+        let scale = |v: u64| u32::try_from(v >> shift).unwrap_or(u32::MAX);
+        let max = if a.total == 0 { 0 } else { scale(a.total).max(1) };
+        (scale(a.done).min(if max == 0 { u32::MAX } else { max }), max)
+    }
+}
+
 /// What a viewer should draw for an item (§5.5, §5.9).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisplayProgress {
@@ -401,6 +445,8 @@ pub struct DisplayProgress {
     pub text: String,
     /// Shown as a marquee: indeterminate status, `max_step == 0`, or two live sessions report the item.
     pub indeterminate: bool,
+    /// The last report's amount in its unit, when it gave one and the item is not drawn for two sessions.
+    pub amount: Option<Amount>,
 }
 
 /// Why a session ended.
@@ -549,6 +595,8 @@ pub struct SessionView {
     pub stop_all: bool,
     /// Full members and their progress, in order.
     pub items: Vec<(ItemId, ItemProgress)>,
+    /// The amounts of the members whose last report gave one.
+    pub amounts: BTreeMap<ItemId, Amount>,
     /// Items with an item-level stop in force.
     pub stopped_items: Vec<ItemId>,
     /// Contexts absorbed with `add_context`.

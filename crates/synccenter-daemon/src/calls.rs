@@ -100,6 +100,8 @@ pub(crate) struct Progress {
     pub(crate) text: Option<String>,
     pub(crate) step: Option<u32>,
     pub(crate) max_step: Option<u32>,
+    /// The amount in its unit, when the report gave one (`ReportProgressParams::amount`).
+    pub(crate) amount: Option<m::AmountInfo>,
 }
 
 impl Progress {
@@ -112,11 +114,12 @@ impl Progress {
         max_step: Option<u32>,
     ) -> Progress {
         let target = convert::session_id(session).and_then(|s| convert::item_id(item).map(|i| (s, i)));
-        Progress { target, status, text, step, max_step }
+        Progress { target, status, text, step, max_step, amount: None }
     }
 
     pub(crate) fn from_params(p: m::ReportProgressParams) -> Progress {
-        Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step)
+        let amount = p.amount();
+        Progress { amount, ..Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step) }
     }
 }
 

@@ -86,6 +86,12 @@ struct ProgressParams<'a> {
     step: Option<u32>,
     #[serde(default)]
     max_step: Option<u32>,
+    #[serde(default)]
+    unit: Option<synccenter_protocol::UnitWire>,
+    #[serde(default)]
+    done: Option<u64>,
+    #[serde(default)]
+    total: Option<u64>,
 }
 
 fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
@@ -101,7 +107,8 @@ fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
         && n.method == synccenter_protocol::methods::names::SESSION_REPORT_PROGRESS
     {
         let p = n.params;
-        let report = Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step);
+        let amount = synccenter_protocol::methods::report_amount(p.unit, (p.step, p.max_step), (p.done, p.total));
+        let report = Progress { amount, ..Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step) };
         return match &report.target {
             Ok(_) if !p.status.is_final() => Parsed::Progress(report),
             Ok(_) => Parsed::Call(
@@ -113,6 +120,9 @@ fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
                     text: report.text,
                     step: report.step,
                     max_step: report.max_step,
+                    unit: p.unit,
+                    done: p.done,
+                    total: p.total,
                 }),
             ),
             Err(error) => {

@@ -9,12 +9,12 @@ use synccenter_core::{
     Timestamp,
 };
 use synccenter_protocol::methods::{
-    ChoiceWire, ConflictInfo, ConflictVersionWire, EventInfo, HandlerInfo, ItemFields, KeptWire, ProgressInfo,
-    ResolutionInfo, SessionInfo, SessionItemInfo, SessionRecordInfo,
+    AmountInfo, ChoiceWire, ConflictInfo, ConflictVersionWire, EventInfo, HandlerInfo, ItemFields, KeptWire,
+    ProgressInfo, ResolutionInfo, SessionInfo, SessionItemInfo, SessionRecordInfo,
 };
 use synccenter_protocol::{
-    CancelWire, ControlFlagWire, ErrorObject, EventLevelWire, HandlerTypeWire, RetentionWire, StatusWire, error_codes,
-    format_time, parse_time,
+    CancelWire, ControlFlagWire, ErrorObject, EventLevelWire, HandlerTypeWire, RetentionWire, StatusWire, UnitWire,
+    error_codes, format_time, parse_time,
 };
 
 /// A refusal on its way to the wire.
@@ -266,16 +266,40 @@ pub(crate) fn progress_info(p: &core::DisplayProgress) -> ProgressInfo {
         max_step: p.steps.map(|s| s.1),
         text: p.text.clone(),
         indeterminate: p.indeterminate,
+        amount: p.amount.as_ref().map(amount_info),
     }
 }
 
-pub(crate) fn session_item_info(item: &core::ItemId, p: &core::ItemProgress) -> SessionItemInfo {
+pub(crate) fn amount(a: AmountInfo) -> core::Amount {
+    let unit = match a.unit {
+        UnitWire::Steps => core::ProgressUnit::Steps,
+        UnitWire::Bytes => core::ProgressUnit::Bytes,
+        UnitWire::Files => core::ProgressUnit::Files,
+    };
+    core::Amount { unit, done: a.done, total: a.total }
+}
+
+pub(crate) fn amount_info(a: &core::Amount) -> AmountInfo {
+    let unit = match a.unit {
+        core::ProgressUnit::Steps => UnitWire::Steps,
+        core::ProgressUnit::Bytes => UnitWire::Bytes,
+        core::ProgressUnit::Files => UnitWire::Files,
+    };
+    AmountInfo { unit, done: a.done, total: a.total }
+}
+
+pub(crate) fn session_item_info(
+    item: &core::ItemId,
+    p: &core::ItemProgress,
+    amount: Option<&core::Amount>,
+) -> SessionItemInfo {
     SessionItemInfo {
         item: item.to_string(),
         status: p.status.map(status_wire),
         step: p.step,
         max_step: p.max_step,
         text: p.text.clone(),
+        amount: amount.map(amount_info),
     }
 }
 
@@ -288,7 +312,7 @@ pub(crate) fn session_info(v: &core::SessionView) -> SessionInfo {
         handler_text: v.handler_text.clone(),
         stop_all: v.stop_all,
         stopped_items: v.stopped_items.iter().map(ToString::to_string).collect(),
-        items: v.items.iter().map(|(i, p)| session_item_info(i, p)).collect(),
+        items: v.items.iter().map(|(i, p)| session_item_info(i, p, v.amounts.get(i))).collect(),
     }
 }
 
@@ -301,7 +325,7 @@ pub(crate) fn session_record_info(r: &core::SessionRecord) -> SessionRecordInfo 
         ended_at: r.ended.map(|e| ts(e.at)),
         end_reason: r.ended.map(|e| e.reason.name().to_owned()),
         status: r.ended.map(|e| status_wire(e.status)),
-        items: r.items.iter().map(|m| session_item_info(&m.item, &m.progress)).collect(),
+        items: r.items.iter().map(|m| session_item_info(&m.item, &m.progress, None)).collect(),
     }
 }
 

@@ -196,7 +196,10 @@ impl Tracker {
         }
         let Some(session) = &job.session else { return Ok(()) };
         let d = job.state.draw();
-        session.report_progress(&job.item, StatusWire::Updating, Some(&d.text), d.step, d.max_step)
+        match d.amount {
+            Some(a) => session.report_amount(&job.item, StatusWire::Updating, Some(&d.text), a),
+            None => session.report_progress(&job.item, StatusWire::Updating, Some(&d.text), d.step, d.max_step),
+        }
     }
 
     async fn terminate(&mut self, path: &str, code: Option<u32>, message: &str) -> Result<(), ClientError> {
@@ -232,7 +235,10 @@ impl Tracker {
             session.report_event(Some(&job.item), EventLevelWire::Error, name, &description).await?;
         }
         let d = job.state.draw();
-        session.report_progress(&job.item, status, Some(&d.text), d.step, d.max_step)?;
+        match d.amount {
+            Some(a) => session.report_amount(&job.item, status, Some(&d.text), a)?,
+            None => session.report_progress(&job.item, status, Some(&d.text), d.step, d.max_step)?,
+        }
         session.end().await.map(|_| ())
     }
 

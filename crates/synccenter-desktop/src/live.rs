@@ -5,8 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use synccenter_client::methods::{HandlerInfo, SessionInfo, SessionItemInfo, UpdateKind};
+use synccenter_client::methods::{AmountInfo, HandlerInfo, SessionInfo, SessionItemInfo, UpdateKind};
 use synccenter_client::{EventLevelWire, StatusWire};
+use synccenter_human::Unit;
+
+/// An amount in its unit: the unit, done, total (0: not known).
+pub(crate) type Amount = (Unit, u64, u64);
 
 /// One item of a live session: how far it got.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -14,11 +18,13 @@ struct ItemProgress {
     done: bool,
     step: u32,
     max_step: u32,
+    amount: Option<Amount>,
 }
 
 impl ItemProgress {
-    fn of(status: Option<StatusWire>, step: u32, max_step: u32) -> ItemProgress {
-        ItemProgress { done: status.is_some_and(StatusWire::is_final), step, max_step }
+    fn of(status: Option<StatusWire>, step: u32, max_step: u32, amount: Option<&AmountInfo>) -> ItemProgress {
+        let amount = amount.map(|a| (a.unit.into(), a.done, a.total));
+        ItemProgress { done: status.is_some_and(StatusWire::is_final), step, max_step, amount }
     }
 
     /// 0..=1: a finished item is complete, one without a maximum has not measurably begun.
@@ -118,9 +124,9 @@ impl Live {
                 self.sessions.insert(session.session.clone(), live_session(&session.handler, &session.items));
                 Refresh::Nothing
             }
-            UpdateKind::Progress { session, item, status, step, max_step, .. } => {
+            UpdateKind::Progress { session, item, status, step, max_step, amount, .. } => {
                 if let Some(s) = self.sessions.get_mut(session) {
-                    s.items.insert(item.clone(), ItemProgress::of(*status, *step, *max_step));
+                    s.items.insert(item.clone(), ItemProgress::of(*status, *step, *max_step, amount.as_ref()));
                 }
                 Refresh::Nothing
             }
@@ -175,6 +181,18 @@ impl Live {
         Some(if n == 0 { 0.0 } else { (sum / f64::from(n)).clamp(0.0, 1.0) })
     }
 
+    /// The running items' amounts added up, when at least one reports one and all that do count the same
+    /// unit; the total is 0 (not known) when one of theirs is.
+    pub(crate) fn amount(&self) -> Option<Amount> {
+        let mut amounts =
+            self.sessions.values().flat_map(|s| s.items.values()).filter(|i| !i.done).filter_map(|i| i.amount);
+        let first = amounts.next()?;
+        amounts.try_fold(first, |(unit, done, total), (u, d, t)| {
+            (u == unit)
+                .then(|| (unit, done.saturating_add(d), if total == 0 || t == 0 { 0 } else { total.saturating_add(t) }))
+        })
+    }
+
     /// Unresolved conflicts.
     pub(crate) fn conflicts(&self) -> u64 {
         self.handlers.values().map(|h| u64::from(h.conflicts)).sum()
@@ -200,7 +218,10 @@ impl Live {
 }
 
 fn live_session(handler: &str, items: &[SessionItemInfo]) -> LiveSession {
-    let items = items.iter().map(|i| (i.item.clone(), ItemProgress::of(i.status, i.step, i.max_step))).collect();
+    let items = items
+        .iter()
+        .map(|i| (i.item.clone(), ItemProgress::of(i.status, i.step, i.max_step, i.amount.as_ref())))
+        .collect();
     LiveSession { handler: handler.to_owned(), items }
 }
 

@@ -47,7 +47,14 @@ fn session(id: &str, handler: &str, items: &[&str]) -> SessionInfo {
         stopped_items: Vec::new(),
         items: items
             .iter()
-            .map(|i| SessionItemInfo { item: (*i).to_owned(), status: None, step: 0, max_step: 0, text: String::new() })
+            .map(|i| SessionItemInfo {
+                item: (*i).to_owned(),
+                status: None,
+                step: 0,
+                max_step: 0,
+                text: String::new(),
+                amount: None,
+            })
             .collect(),
     }
 }
@@ -58,7 +65,41 @@ fn started(id: &str, handler: &str, items: &[&str]) -> UpdateKind {
 
 fn progress(s: &str, item: &str, status: StatusWire, step: u32, max_step: u32) -> UpdateKind {
     let (session, item, text) = (s.to_owned(), item.to_owned(), String::new());
-    UpdateKind::Progress { session, item, status: Some(status), step, max_step, text }
+    UpdateKind::Progress { session, item, status: Some(status), step, max_step, text, amount: None }
+}
+
+fn bytes(s: &str, item: &str, done: u64, total: u64) -> UpdateKind {
+    let amount = Some(AmountInfo { unit: synccenter_client::UnitWire::Bytes, done, total });
+    let (session, item, text) = (s.to_owned(), item.to_owned(), String::new());
+    UpdateKind::Progress { session, item, status: Some(StatusWire::Updating), step: 0, max_step: 0, text, amount }
+}
+
+/// Issue 20: the running items' bytes add up; a finished item drops out; an unknown total makes the sum's
+/// unknown; another unit mixed in gives no amount.
+#[test]
+fn running_amounts_add_up_in_one_unit() {
+    let mut live = Live::default();
+    live.apply(&started("s1", "nas", &["a", "b", "c"]));
+    assert_eq!(live.amount(), None);
+    live.apply(&bytes("s1", "a", 10, 100));
+    live.apply(&bytes("s1", "b", 5, 50));
+    assert_eq!(live.amount(), Some((Unit::Bytes, 15, 150)));
+    live.apply(&progress("s1", "b", StatusWire::Succeeded, 1, 1));
+    assert_eq!(live.amount(), Some((Unit::Bytes, 10, 100)));
+    live.apply(&bytes("s1", "c", 7, 0));
+    assert_eq!(live.amount(), Some((Unit::Bytes, 17, 0)));
+    let files = Some(AmountInfo { unit: synccenter_client::UnitWire::Files, done: 1, total: 2 });
+    let (session, item) = ("s1".to_owned(), "c".to_owned());
+    live.apply(&UpdateKind::Progress {
+        session,
+        item,
+        status: Some(StatusWire::Updating),
+        step: 1,
+        max_step: 2,
+        text: String::new(),
+        amount: files,
+    });
+    assert_eq!(live.amount(), None);
 }
 
 fn ended(s: &str, handler: &str) -> UpdateKind {

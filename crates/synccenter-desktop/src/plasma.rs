@@ -224,9 +224,12 @@ fn begin(shared: &Shared, live: &mut Live, session: &SessionInfo) {
 fn apply(shared: &Shared, live: &mut Live, change: UpdateKind) {
     match change {
         UpdateKind::SessionStarted { session } => begin(shared, live, &session),
-        UpdateKind::Progress { session, item, status, step, max_step, text } => {
+        UpdateKind::Progress { session, item, status, step, max_step, text, amount } => {
             if let Some(v) = live.get(&session) {
-                v.send_modify(|v| v.progress(&item, status, step, max_step, &text));
+                v.send_modify(|v| {
+                    v.progress(&item, status, step, max_step, &text);
+                    v.amount(&item, amount);
+                });
             }
         }
         UpdateKind::HandlerText { session, text } => {

@@ -3,6 +3,10 @@
 //! accumulates them and every change is drawn again as a step, a maximum and one line of text. Pure, so the
 //! mapping is tested without a bus.
 
+use synccenter_client::UnitWire;
+use synccenter_client::methods::AmountInfo;
+use synccenter_human::{bytes, clock};
+
 /// One field of an update, as the bus carried it.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Field {
@@ -38,6 +42,8 @@ pub(crate) struct Drawn {
     pub(crate) step: u32,
     pub(crate) max_step: u32,
     pub(crate) text: String,
+    /// The bytes or files the steps come from, reported in their unit (issue 20).
+    pub(crate) amount: Option<AmountInfo>,
 }
 
 impl JobState {
@@ -75,11 +81,16 @@ impl JobState {
 
     /// Steps from the first unit with a total (bytes, then files, directories, items), else from the percentage.
     pub(crate) fn draw(&self) -> Drawn {
-        let (step, max_step) = match (0..UNITS.len()).find(|&i| self.total[i].is_some_and(|t| t > 0)) {
+        let unit = (0..UNITS.len()).find(|&i| self.total[i].is_some_and(|t| t > 0));
+        let (step, max_step) = match unit {
             Some(i) => scale(self.processed[i].unwrap_or(0), self.total[i].unwrap_or(0)),
             None => self.percent.map_or((0, 0), |p| (p as u32, 100)),
         };
-        Drawn { step, max_step, text: self.text() }
+        let amount = unit.and_then(|i| {
+            let unit = [UnitWire::Bytes, UnitWire::Files].get(i).copied()?;
+            Some(AmountInfo { unit, done: self.processed[i].unwrap_or(0), total: self.total[i].unwrap_or(0) })
+        });
+        Drawn { step, max_step, text: self.text(), amount }
     }
 
     fn text(&self) -> String {
@@ -103,7 +114,8 @@ impl JobState {
             if let (Some(total), processed) = (self.total[0], self.processed[0].unwrap_or(0))
                 && total > processed
             {
-                parts.push(format!("{} left", duration((total - processed).div_ceil(speed))));
+                let left = std::time::Duration::from_secs((total - processed).div_ceil(speed));
+                parts.push(format!("{} left", clock(left)));
             }
         }
         parts.join(" · ")
@@ -115,25 +127,6 @@ fn scale(processed: u64, total: u64) -> (u32, u32) {
     let shift = (64 - total.leading_zeros()).saturating_sub(32);
     let step = (processed.min(total) >> shift) as u32;
     (step, (total >> shift) as u32)
-}
-
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
-}
-
-fn duration(seconds: u64) -> String {
-    match seconds {
-        0..60 => format!("{seconds} s"),
-        60..3600 => format!("{} min {} s", seconds / 60, seconds % 60),
-        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
-    }
 }
 
 #[cfg(test)]
@@ -162,7 +155,12 @@ mod tests {
         ]);
         assert_eq!(
             s.draw(),
-            Drawn { step: 512, max_step: 2048, text: "Copying · Source: /a · 256 B/s · 6 s left".into() }
+            Drawn {
+                step: 512,
+                max_step: 2048,
+                text: "Copying · Source: /a · 256 B/s · 0:06 left".into(),
+                amount: Some(AmountInfo { unit: UnitWire::Bytes, done: 512, total: 2048 }),
+            }
         );
     }
 
@@ -170,9 +168,10 @@ mod tests {
     fn files_or_the_percentage_stand_in_for_missing_byte_totals() {
         let files = state(&[("processedFiles", Field::Number(3)), ("totalFiles", Field::Number(4))]);
         assert_eq!((files.draw().step, files.draw().max_step), (3, 4));
+        assert_eq!(files.draw().amount, Some(AmountInfo { unit: UnitWire::Files, done: 3, total: 4 }));
         let percent = state(&[("percent", Field::Number(140)), ("infoMessage", Field::Text("Extracting".into()))]);
-        assert_eq!(percent.draw(), Drawn { step: 100, max_step: 100, text: "Extracting".into() });
-        assert_eq!(JobState::default().draw(), Drawn { step: 0, max_step: 0, text: String::new() });
+        assert_eq!(percent.draw(), Drawn { step: 100, max_step: 100, text: "Extracting".into(), amount: None });
+        assert_eq!(JobState::default().draw(), Drawn { step: 0, max_step: 0, text: String::new(), amount: None });
     }
 
     #[test]
@@ -190,7 +189,5 @@ mod tests {
         s.apply("suspended", Field::Flag(true));
         s.apply("speed", Field::Number(10));
         assert_eq!(s.draw().text, "suspended");
-        assert_eq!(duration(3725), "1 h 2 min");
-        assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
     }
 }

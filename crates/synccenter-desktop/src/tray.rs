@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use synccenter_client::Client;
 use synccenter_client::EventLevelWire;
 use synccenter_client::methods::{ControlTargetParams, EventsFilterParams, PauseParams, ResumeParams};
+use synccenter_human::{Estimate, Meter};
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -39,6 +40,8 @@ const HOUR: time::Duration = time::Duration::HOUR;
 pub(crate) struct Input {
     /// The live syncs' aggregate progress in thousandths, or `None` when none runs.
     pub(crate) progress_permille: Option<u16>,
+    /// Their amount in its unit, when they report one (`Live::amount`).
+    pub(crate) amount: Option<crate::live::Amount>,
     pub(crate) errors: u64,
     pub(crate) conflicts: u64,
 }
@@ -48,6 +51,7 @@ impl Input {
         let conflicts = live.conflicts();
         Input {
             progress_permille: live.dock().progress_permille,
+            amount: live.amount(),
             errors: live.attention().saturating_sub(conflicts),
             conflicts,
         }
@@ -84,8 +88,9 @@ fn count(n: u64, one: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
 }
 
-/// The view of `input`; `shown_active` says the sync has run long enough to be shown.
-pub(crate) fn view(input: Input, shown_active: bool) -> View {
+/// The view of `input`; `shown_active` says the sync has run long enough to be shown; `estimate` is the
+/// amount's rate and time left.
+pub(crate) fn view(input: Input, shown_active: bool, estimate: Estimate) -> View {
     let syncing = input.progress_permille.filter(|_| shown_active);
     let status = match (input.errors + input.conflicts, syncing) {
         (1.., _) => Status::NeedsAttention,
@@ -94,7 +99,12 @@ pub(crate) fn view(input: Input, shown_active: bool) -> View {
     };
     let mut lines = Vec::new();
     if let Some(p) = syncing {
-        lines.push(format!("Syncing: {}%", p / 10));
+        lines.push(match input.amount {
+            Some((unit, done, total)) => {
+                format!("Syncing: {}%, {}", p / 10, synccenter_human::line(unit, done, total, estimate))
+            }
+            None => format!("Syncing: {}%", p / 10),
+        });
     }
     if input.errors + input.conflicts > 0 {
         lines.push(format!(
@@ -156,8 +166,19 @@ pub(crate) async fn start(client: Client, conn: Connection, board: Board) -> Res
         .map_err(bus("a match rule"))?;
     let owners = MessageStream::for_match_rule(rule, &conn, None).await.map_err(bus("watching the tray watcher"))?;
     board.set(Part::Tray, state(register(&conn, &name).await));
-    let debounce = Debounce::default();
-    let task = Task { client, conn, name, input: rx, actions, owners, debounce, failures: None, board };
+    let task = Task {
+        client,
+        conn,
+        name,
+        input: rx,
+        actions,
+        owners,
+        debounce: Debounce::default(),
+        failures: None,
+        board,
+        meter: Meter::new(),
+        started: Instant::now(),
+    };
     tokio::spawn(task.run());
     Ok(Tray(tx))
 }
@@ -199,6 +220,9 @@ struct Task {
     /// The error count the menu's failures were read at.
     failures: Option<u64>,
     board: Board,
+    /// The amount's rate and time left, measured from `started`.
+    meter: Meter,
+    started: Instant,
 }
 
 impl Task {
@@ -233,7 +257,14 @@ impl Task {
     async fn update(&mut self) -> Option<Instant> {
         let input = *self.input.borrow_and_update();
         let (shown, recheck) = self.debounce.at(input.progress_permille.is_some(), Instant::now());
-        let view = view(input, shown);
+        let estimate = match input.amount {
+            Some((_, done, total)) => self.meter.sample(self.started.elapsed(), done, total),
+            None => {
+                self.meter = Meter::new();
+                Estimate::default()
+            }
+        };
+        let view = view(input, shown, estimate);
         match self.conn.object_server().interface::<_, item::Item>(item::PATH).await {
             Ok(item) => {
                 let emitter = item.signal_emitter().clone();
@@ -312,15 +343,33 @@ mod tests {
     #[test]
     fn the_status_follows_errors_conflicts_and_a_shown_sync() {
         let idle = Input::default();
-        assert_eq!(view(idle, false), View { status: Status::Passive, tooltip: "Up to date".into() });
+        let none = Estimate::default();
+        assert_eq!(view(idle, false, none), View { status: Status::Passive, tooltip: "Up to date".into() });
         let syncing = Input { progress_permille: Some(250), ..idle };
-        assert_eq!(view(syncing, false).status, Status::Passive, "not shown before the debounce");
-        assert_eq!(view(syncing, true), View { status: Status::Active, tooltip: "Syncing: 25%".into() });
+        assert_eq!(view(syncing, false, none).status, Status::Passive, "not shown before the debounce");
+        assert_eq!(view(syncing, true, none), View { status: Status::Active, tooltip: "Syncing: 25%".into() });
         let failed = Input { errors: 1, conflicts: 2, ..syncing };
-        let v = view(failed, true);
+        let v = view(failed, true, none);
         assert_eq!(v.status, Status::NeedsAttention);
         assert_eq!(v.tooltip, "Syncing: 25%\n1 error and 2 conflicts need attention");
-        assert_eq!(view(Input { conflicts: 1, ..idle }, false).status, Status::NeedsAttention);
+        assert_eq!(view(Input { conflicts: 1, ..idle }, false, none).status, Status::NeedsAttention);
+    }
+
+    /// Issue 20: bytes read as bytes in the tooltip, with the rate and a time left that may be unknown.
+    #[test]
+    fn the_tooltip_says_the_amount_rate_and_time_left() {
+        let gib = 1024 * 1024 * 1024;
+        let input = Input {
+            progress_permille: Some(375),
+            amount: Some((synccenter_human::Unit::Bytes, 3 * gib, 8 * gib)),
+            ..Input::default()
+        };
+        let known = Estimate { rate: Some(1024.0 * 1024.0 * 10.0), left: Some(Duration::from_secs(512)) };
+        assert_eq!(view(input, true, known).tooltip, "Syncing: 37%, 3.0 GiB of 8.0 GiB, 10.0 MiB/s, 8:32 left");
+        assert_eq!(
+            view(input, true, Estimate::default()).tooltip,
+            "Syncing: 37%, 3.0 GiB of 8.0 GiB, time left unknown"
+        );
     }
 
     #[test]

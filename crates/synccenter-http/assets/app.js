@@ -45,6 +45,7 @@ const state = {
   ended: new Map(), // session id -> {session: SessionInfo, end: session_ended update}
   rowRefs: new Map(), // `${session}\n${item}` -> DOM refs of a progress row
   fleetRows: new Map(), // the same for the Fleet view's rows of this host's sessions
+  meters: new Map(), // `${session}\n${item}` -> Meter: a running item's rate and time left
   events: {
     list: [], next: null, total: 0, after: null, cursors: [], selected: null,
     stale: true, fresh: 0, shell: null,
@@ -564,8 +565,106 @@ function itemRow(h, it) {
 }
 
 function progressText(p) {
+  return [numbersText(p), p.text || ''].filter(Boolean).join(' — ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress as people read it: the twin of crates/synccenter-human (issue 20). Bytes in binary units, files
+// as files, a rate smoothed over 5 s, and a time left that is `unknown` while the total is still growing
+// (it must have stayed the same for 2 s) or the rate is not known, rather than a made-up number.
+
+const HUMAN = { smoothing: 5, settle: 2, maxLeft: 100 * 24 * 3600 };
+const BYTE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+
+function humanBytes(n) {
+  n = Math.max(0, Number(n) || 0);
+  if (n < 1024) return `${Math.floor(n)} B`;
+  let v = n / 1024, u = 0;
+  while (v >= 1023.95 && u < BYTE_UNITS.length - 1) { v /= 1024; u += 1; }
+  return `${v.toFixed(1)} ${BYTE_UNITS[u]}`;
+}
+
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+function humanAmount(unit, n) {
+  return unit === 'bytes' ? humanBytes(n) : plural(n, unit === 'files' ? 'file' : 'step');
+}
+
+function humanProgress(unit, done, total) {
+  if (!total) return humanAmount(unit, done);
+  if (unit === 'bytes') return `${humanBytes(done)} of ${humanBytes(total)}`;
+  return `${done} of ${plural(total, unit === 'files' ? 'file' : 'step')}`;
+}
+
+function humanRate(unit, r) {
+  r = Number.isFinite(r) ? Math.max(0, r) : 0;
+  return unit === 'bytes' ? `${humanBytes(Math.round(r))}/s` : `${r.toFixed(1)} ${unit === 'files' ? 'files' : 'steps'}/s`;
+}
+
+function humanClock(secs) {
+  const s = Math.floor(secs), h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, r = s % 60;
+  const pad = (x) => String(x).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(r)}` : `${m}:${pad(r)}`;
+}
+
+/** The smoothed rate and time left of one item, fed samples in time order (`at` in seconds). */
+class Meter {
+  constructor() { this.last = null; this.rate = null; this.totalSince = 0; }
+  sample(at, done, total) {
+    const last = this.last;
+    if (!last || done < last.done) {
+      this.last = { at, done, total }; this.rate = null; this.totalSince = at;
+    } else if (at >= last.at) {
+      const dt = at - last.at;
+      if (dt > 0) {
+        const now = (done - last.done) / dt, w = 1 - Math.exp(-dt / HUMAN.smoothing);
+        this.rate = this.rate === null ? now : this.rate + w * (now - this.rate);
+        this.last = { at, done, total };
+      } else this.last = { at: last.at, done: last.done, total };
+      if (total !== last.total) this.totalSince = at;
+    }
+    return this.estimate(at);
+  }
+  estimate(at) {
+    const l = this.last;
+    if (!l) return { rate: null, left: null };
+    let left = null;
+    if (l.total > 0 && at - this.totalSince >= HUMAN.settle) {
+      if (l.done >= l.total) left = 0;
+      else if (this.rate > 0 && (l.total - l.done) / this.rate <= HUMAN.maxLeft) left = (l.total - l.done) / this.rate;
+    }
+    return { rate: this.rate, left };
+  }
+}
+
+function humanLine(unit, done, total, est) {
+  let out = humanProgress(unit, done, total);
+  if (est && est.rate !== null) out += `, ${humanRate(unit, est.rate)}`;
+  if (est && est.left === null) out += ', time left unknown';
+  else if (est && done < total) out += `, ${humanClock(est.left)} left`;
+  return out;
+}
+
+/** An item's numbers: its amount in its unit when the report gave one, else the spec's steps. */
+function numbersOf(p) {
+  const a = p.amount;
+  if (a && a.unit) return { unit: a.unit, done: num(a.done), total: num(a.total) };
   const max = num(p.max_step);
-  return [max > 0 ? `${num(p.step)}/${max}` : '', p.text || ''].filter(Boolean).join(' — ');
+  return max > 0 ? { unit: 'steps', done: num(p.step), total: max } : null;
+}
+
+function numbersText(p) {
+  const n = numbersOf(p);
+  if (!n || FINAL.has(p.status) || !p.status) return '';
+  return humanLine(n.unit, n.done, n.total, p.estimate);
+}
+
+/** Feeds a running item's numbers to its meter (kept in `state.meters`) and keeps the estimate on the item. */
+function measure(key, it) {
+  const n = numbersOf(it);
+  if (!n || FINAL.has(it.status)) { state.meters.delete(key); it.estimate = undefined; return; }
+  if (!state.meters.has(key)) state.meters.set(key, new Meter());
+  it.estimate = state.meters.get(key).sample(performance.now() / 1000, n.done, n.total);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -666,7 +765,8 @@ function updateBar(bar, p) {
   bar.setAttribute('aria-valuemax', String(max || 100));
   if (indet) bar.removeAttribute('aria-valuenow');
   else bar.setAttribute('aria-valuenow', String(max > 0 ? step : pct));
-  bar.setAttribute('aria-valuetext', indet ? 'in progress' : (max > 0 ? `${step} of ${max}` : `${Math.round(pct)}%`));
+  const n = numbersOf(p);
+  bar.setAttribute('aria-valuetext', indet ? 'in progress' : (n ? humanProgress(n.unit, n.done, n.total) : `${Math.round(pct)}%`));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -756,8 +856,7 @@ function statusLabel(it) {
 
 function fillRow(refs, it) {
   updateBar(refs.bar, it);
-  const max = num(it.max_step);
-  refs.steps.textContent = max > 0 ? `${num(it.step)}/${max}` : '';
+  refs.steps.textContent = numbersText(it);
   const label = statusLabel(it);
   refs.status.textContent = label;
   refs.status.dataset.status = it.status || '';
@@ -1320,6 +1419,8 @@ const UPDATE = {
     if (u.status !== undefined && u.status !== null) it.status = u.status;
     it.step = num(u.step);
     it.max_step = num(u.max_step);
+    it.amount = u.amount || null;
+    measure(`${u.session}\n${u.item}`, it);
     if (u.text !== undefined) it.text = u.text;
     const refs = state.rowRefs.get(`${u.session}\n${u.item}`);
     if (!added && state.tab === 'sessions' && refs && refs.row.isConnected) fillRow(refs, it);
@@ -1343,6 +1444,7 @@ const UPDATE = {
   session_ended(u) {
     const s = state.sessions.get(u.session) || { session: u.session, handler: u.handler, items: [] };
     state.sessions.delete(u.session);
+    for (const key of [...state.meters.keys()]) if (key.startsWith(`${u.session}\n`)) state.meters.delete(key);
     state.ended.set(u.session, { session: s, end: u });
     while (state.ended.size > MAX_ENDED) state.ended.delete(state.ended.keys().next().value);
     state.charts.delete(u.handler);

@@ -45,6 +45,12 @@ fn obj(props: &[(&str, Value)], required: &[&str], closed: bool) -> Value {
 fn schemas() -> Value {
     let status_enum = json!({"type": "string", "enum": ["pending", "updating", "updating_indeterminate", "succeeded", "failed", "canceled", "disconnected"]});
     let level = json!({"type": "string", "enum": ["info", "warning", "error"]});
+    // The amount in its unit beside the steps (docs/protocol.md, Units).
+    let amount = obj(
+        &[("unit", json!({"type": "string", "enum": ["steps", "bytes", "files"]})), ("done", int()), ("total", int())],
+        &["unit", "done", "total"],
+        false,
+    );
     let session_item = obj(
         &[
             ("item", string()),
@@ -52,6 +58,7 @@ fn schemas() -> Value {
             ("step", int()),
             ("max_step", int()),
             ("text", string()),
+            ("amount", amount.clone()),
         ],
         &["item", "step", "max_step", "text"],
         false,
@@ -79,7 +86,7 @@ fn schemas() -> Value {
             ("item", string()), ("name", string()), ("type_label", string()), ("comment", string()), ("last_sync", string()), ("enabled", boolean()),
             ("connected", boolean()), ("hidden", boolean()), ("capabilities", strings()), ("policies", strings()),
             ("error_count", int()), ("next_run", string()), ("overdue", boolean()),
-            ("progress", obj(&[("status", status_enum.clone()), ("step", int()), ("max_step", int()), ("text", string()), ("indeterminate", boolean())], &["text", "indeterminate"], false)),
+            ("progress", obj(&[("status", status_enum.clone()), ("step", int()), ("max_step", int()), ("text", string()), ("indeterminate", boolean()), ("amount", amount)], &["text", "indeterminate"], false)),
         ], &["item", "name"], false),
         "ItemList": obj(&[("items", list("Item"))], &["items"], false),
         "SessionItem": session_item,

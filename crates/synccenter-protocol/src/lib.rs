@@ -25,7 +25,8 @@ pub use envelope::{ErrorData, ErrorObject, Incoming, IncomingError, Outgoing, Re
 pub use framer::{Frames, LineBuffer, LineFrame, LineFramer, Pass};
 pub use paths::{Env, Overrides, PIPE_NAME_PREFIX, Paths, PathsError, Platform, SOCKET_FILE_NAME};
 pub use wire::{
-    CancelWire, ControlFlagWire, EventLevelWire, HandlerTypeWire, RetentionWire, StatusWire, format_time, parse_time,
+    CancelWire, ControlFlagWire, EventLevelWire, HandlerTypeWire, RetentionWire, StatusWire, UnitWire, format_time,
+    parse_time,
 };
 
 /// Bumped on any change a peer of the previous version cannot ignore. See `docs/protocol.md`.

@@ -91,6 +91,29 @@ impl StatusWire {
 }
 
 wire_enum!(
+    /// What a progress report's numbers count: an extension of the spec, whose steps have no unit
+    /// (`docs/divergences.md`). The numbers are this project's, not the spec's.
+    UnitWire, "progress unit" {
+        /// The spec's plain steps (the default).
+        Steps = 0 => "steps",
+        /// Bytes.
+        Bytes = 1 => "bytes",
+        /// Files.
+        Files = 2 => "files",
+    }
+);
+
+impl From<UnitWire> for synccenter_human::Unit {
+    fn from(u: UnitWire) -> synccenter_human::Unit {
+        match u {
+            UnitWire::Steps => synccenter_human::Unit::Steps,
+            UnitWire::Bytes => synccenter_human::Unit::Bytes,
+            UnitWire::Files => synccenter_human::Unit::Files,
+        }
+    }
+}
+
+wire_enum!(
     /// `SYNCMGR_CANCEL_REQUEST`.
     CancelWire, "cancel request" {
         /// 0.

@@ -13,7 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use synccenter_core::EventLevel;
+use synccenter_core::{Amount, EventLevel, ProgressUnit};
 
 use crate::units;
 
@@ -230,6 +230,17 @@ impl Progress {
         }
     }
 
+    /// The amount in its unit for Sync Center (bytes as bytes, files as files, `u64`), or `None` for a
+    /// percentage, which the steps say as well.
+    pub fn amount(&self) -> Option<Amount> {
+        let unit = match self.unit {
+            Unit::Bytes => ProgressUnit::Bytes,
+            Unit::Files => ProgressUnit::Files,
+            Unit::Percent => return None,
+        };
+        Some(Amount { unit, done: self.done, total: self.total.unwrap_or(0) })
+    }
+
     /// A human line: `1.2 GiB of 3.4 GiB, 12.0 MiB/s, ETA 0:42`, followed by ` · ` and the tool's text
     /// when there is one.
     pub fn human(&self) -> String {
@@ -341,6 +352,16 @@ mod tests {
         assert_eq!(p(45, None, Unit::Percent).steps(), (45, 100));
         assert_eq!(p(5, None, Unit::Bytes).steps(), (0, 0));
         assert_eq!(p(5, Some(0), Unit::Bytes).steps(), (0, 0));
+    }
+
+    #[test]
+    fn bytes_and_files_keep_their_unit_and_percent_is_steps() {
+        let big = 5 * 1024 * 1024 * 1024_u64;
+        let bytes = p(big / 2, Some(big), Unit::Bytes).amount();
+        assert_eq!(bytes, Some(Amount { unit: ProgressUnit::Bytes, done: big / 2, total: big }));
+        let files = p(3, None, Unit::Files).amount();
+        assert_eq!(files, Some(Amount { unit: ProgressUnit::Files, done: 3, total: 0 }), "total not known: 0");
+        assert_eq!(p(45, None, Unit::Percent).amount(), None);
     }
 
     #[test]

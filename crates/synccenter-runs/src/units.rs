@@ -1,33 +1,12 @@
-//! Small text helpers shared by the readers: human byte counts, durations, bounded strings.
+//! Small text helpers shared by the readers: bounded strings, counts, numbers; human byte counts and durations
+//! are `synccenter-human`'s, as every surface spells them.
 //!
 //! Kept private: the public surface is the observations, not how their text is spelled.
-
-use std::time::Duration;
 
 /// The longest text a reader copies from a tool's output into one observation field, in bytes.
 pub(crate) const MAX_TEXT_BYTES: usize = 4096;
 
-/// `bytes` as a binary-prefixed size with one decimal: `512 B`, `1.2 KiB`, `3.4 GiB`.
-pub(crate) fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-/// A duration as `m:ss`, or `h:mm:ss` from one hour on.
-pub(crate) fn clock(d: Duration) -> String {
-    let s = d.as_secs();
-    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
-    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
-}
+pub(crate) use synccenter_human::{bytes, clock};
 
 /// `text` cut to at most [`MAX_TEXT_BYTES`] on a character boundary, so one wild line cannot grow an
 /// observation without bound.
@@ -74,22 +53,6 @@ pub(crate) fn float_to_u64(f: f64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bytes_are_binary_prefixed() {
-        assert_eq!(bytes(0), "0 B");
-        assert_eq!(bytes(1023), "1023 B");
-        assert_eq!(bytes(1024), "1.0 KiB");
-        assert_eq!(bytes(12_004_000), "11.4 MiB");
-        assert_eq!(bytes(3_650_722_201), "3.4 GiB");
-        assert_eq!(bytes(u64::MAX), "16.0 EiB");
-    }
-
-    #[test]
-    fn clock_switches_to_hours() {
-        assert_eq!(clock(Duration::from_secs(42)), "0:42");
-        assert_eq!(clock(Duration::from_secs(3723)), "1:02:03");
-    }
 
     #[test]
     fn clip_respects_char_boundaries() {

@@ -138,6 +138,8 @@ struct Seen {
     session: Option<String>,
     steps: Vec<u32>,
     texts: Vec<String>,
+    /// The units of the amounts the progress carried (issue 20).
+    units: Vec<String>,
     ended: Option<StatusWire>,
 }
 
@@ -152,9 +154,12 @@ async fn follow(feed: &mut Subscription, seen: &mut Seen, done: impl Fn(&Seen) -
             UpdateKind::SessionStarted { session } if session.handler == HANDLER && seen.session.is_none() => {
                 seen.session = Some(session.session);
             }
-            UpdateKind::Progress { session, step, text, .. } if seen.session.as_ref() == Some(&session) => {
+            UpdateKind::Progress { session, step, text, amount, .. } if seen.session.as_ref() == Some(&session) => {
                 if !seen.steps.contains(&step) {
                     seen.steps.push(step);
+                }
+                if let Some(unit) = amount.map(|a| a.unit.name().to_owned()).filter(|u| !seen.units.contains(u)) {
+                    seen.units.push(unit);
                 }
                 seen.texts.push(text);
             }
@@ -192,6 +197,8 @@ async fn kde_copies_become_sessions_that_succeed_stop_pause_and_fail() {
     assert_eq!(exit_code(copy).await, 0);
     assert_eq!(seen.ended, Some(StatusWire::Succeeded), "{seen:?}");
     assert!(seen.steps.len() >= 3, "at least 3 distinct progress values: {seen:?}");
+    // KDE's byte (or file) counts reach the feed in their unit.
+    assert!(seen.units.iter().any(|u| u == "bytes" || u == "files"), "{seen:?}");
 
     // A copy stopped with `synccenter stop`: the client exits non-zero, the session ends canceled.
     let (blocked, _writer) = blocked_source(work.path(), "stop").await;

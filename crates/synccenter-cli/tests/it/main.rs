@@ -328,6 +328,26 @@ async fn session_verbs_span_several_invocations() {
     assert_eq!(cli_json(&d, &["sessions"]).await, json!({"sessions": []}));
 }
 
+/// Issue 20: a script reports bytes beyond 32 bits; `sessions` says them in GiB, `--json` keeps the raw numbers
+/// and the unit; a unit that does not exist is refused by the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_progress_in_bytes_reads_in_gib_and_stays_raw_in_json() {
+    let d = TestDaemon::start().await;
+    d.raw().await.setup("nas", &["docs"], json!({})).await;
+    let created = cli(&d, &["session", "create", "nas", "docs", "--lease", "120"]).await;
+    let s = stdout(&created).trim().to_owned();
+    let (done, total) = ((3_u64 << 30).to_string(), (8_u64 << 30).to_string());
+    let args = ["session", "progress", &s, "docs", "updating", "--unit", "bytes", "--done", &done, "--total", &total];
+    assert_eq!(cli_json(&d, &args).await, json!({"cancel": "none"}));
+    let table = stdout(&cli(&d, &["sessions"]).await);
+    assert!(table.contains("updating 3.0 GiB of 8.0 GiB"), "{table}");
+    let live = cli_json(&d, &["sessions"]).await;
+    let amount = &live["sessions"][0]["items"][0]["amount"];
+    assert_eq!(amount, &json!({"unit": "bytes", "done": 3_u64 << 30, "total": 8_u64 << 30}), "{live}");
+    let bad = cli(&d, &["session", "progress", &s, "docs", "updating", "--unit", "liters", "--done", "1"]).await;
+    assert_eq!(code(&bad), 2, "{}", stderr(&bad));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn results_list_show_remove_and_clear() {
     let d = TestDaemon::start().await;

@@ -178,6 +178,9 @@ async fn a_detached_session_outlives_its_connection_and_is_ended_by_another() {
         text: None,
         step: Some(1),
         max_step: Some(1),
+        unit: None,
+        done: None,
+        total: None,
     };
     let cancel = guard("report", user.request::<api::SessionReportProgress>(&report)).await.expect("report");
     assert_eq!(cancel.cancel, CancelWire::None);

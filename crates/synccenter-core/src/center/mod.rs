@@ -62,6 +62,8 @@ struct HandlerEntry {
 struct Member {
     item: ItemId,
     progress: ItemProgress,
+    /// The last report's amount, when it gave one (live only, like the session).
+    amount: Option<crate::model::Amount>,
     /// The proposed item while it is provisional (§5.15).
     proposed: Option<Item>,
     errors: u32,
@@ -207,7 +209,7 @@ impl Center {
                 members: record
                     .items
                     .into_iter()
-                    .map(|m| Member { item: m.item, progress: m.progress, proposed: None, errors: 0 })
+                    .map(|m| Member { item: m.item, progress: m.progress, amount: None, proposed: None, errors: 0 })
                     .collect(),
                 handler_text: None,
                 stop_all: false,
@@ -312,5 +314,7 @@ impl Center {
     }
 }
 
+#[cfg(test)]
+mod amount_tests;
 #[cfg(test)]
 mod tests;

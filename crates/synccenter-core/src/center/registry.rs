@@ -211,6 +211,7 @@ impl Center {
             steps: (!indeterminate && p.status.is_some()).then_some((p.step, p.max_step)),
             text: p.text.clone(),
             indeterminate,
+            amount: if concurrent { None } else { latest.amount },
         }))
     }
 
@@ -222,6 +223,11 @@ impl Center {
     /// One live session.
     pub fn session(&self, id: SessionId) -> Result<SessionView, CoreError> {
         self.live(id).map(view)
+    }
+
+    /// A live member's amount, without building the session's view (the daemon asks per published report).
+    pub fn amount(&self, session: SessionId, item: &ItemId) -> Option<crate::model::Amount> {
+        self.live(session).ok()?.member(item).filter(|m| m.proposed.is_none())?.amount
     }
 
     /// Number of live sessions.
@@ -299,6 +305,12 @@ fn view(s: &super::LiveSession) -> SessionView {
             .iter()
             .filter(|m| m.proposed.is_none())
             .map(|m| (m.item.clone(), m.progress.clone()))
+            .collect(),
+        amounts: s
+            .members
+            .iter()
+            .filter(|m| m.proposed.is_none())
+            .filter_map(|m| Some((m.item.clone(), m.amount?)))
             .collect(),
         stopped_items: s.item_stops.iter().cloned().collect(),
         contexts: s.contexts.clone(),

@@ -7,7 +7,7 @@ use super::{Center, LiveSession, Member};
 use crate::enums::{CancelRequest, EventLevel, HandlerCapabilities, ProgressStatus};
 use crate::error::{CoreError, FlagKind, NotReadyReason, Target};
 use crate::model::{
-    Context, EndReason, Event, EventRetention, ItemProgress, ItemSpec, NewEvent, PendingItems, SessionSummary,
+    Amount, Context, EndReason, Event, EventRetention, ItemProgress, ItemSpec, NewEvent, PendingItems, SessionSummary,
 };
 use crate::notice::Notice;
 use crate::store::Change;
@@ -104,7 +104,13 @@ impl Center {
                 manual: false,
                 members: members
                     .iter()
-                    .map(|i| Member { item: i.clone(), progress: ItemProgress::default(), proposed: None, errors: 0 })
+                    .map(|i| Member {
+                        item: i.clone(),
+                        progress: ItemProgress::default(),
+                        amount: None,
+                        proposed: None,
+                        errors: 0,
+                    })
                     .collect(),
                 handler_text: None,
                 stop_all: false,
@@ -129,6 +135,20 @@ impl Center {
         step: u32,
         max_step: u32,
     ) -> Result<CancelRequest, CoreError> {
+        self.report_progress_amount(session, item, status, text, (step, max_step), None)
+    }
+
+    /// `ReportProgress` with the amount in its unit (an extension: `docs/divergences.md`). The amount follows
+    /// the steps' rules: an indeterminate report keeps the last one, any other replaces it (`None` clears it).
+    pub fn report_progress_amount(
+        &mut self,
+        session: SessionId,
+        item: &ItemId,
+        status: ProgressStatus,
+        text: Option<&str>,
+        (step, max_step): (u32, u32),
+        amount: Option<Amount>,
+    ) -> Result<CancelRequest, CoreError> {
         let s = self.live_mut(session)?;
         let cancel = s.cancel_for(item);
         let member = s.member_mut(item).ok_or_else(|| CoreError::NotMember { session, item: item.clone() })?;
@@ -142,6 +162,9 @@ impl Center {
                 self.changes.push(Change::ItemProgressed { session, item: item.clone(), progress });
             }
             return Err(CoreError::TransitionRefused { item: item.clone(), from, to: status, cancel });
+        }
+        if status != ProgressStatus::UpdatingIndeterminate {
+            member.amount = amount.map(Amount::clamped);
         }
         let p = &mut member.progress;
         p.status = Some(status);
@@ -269,7 +292,13 @@ impl Center {
             });
         }
         let s = self.sessions.get_mut(&session).expect("live checked above");
-        s.members.push(Member { item: item.clone(), progress: ItemProgress::default(), proposed: None, errors: 0 });
+        s.members.push(Member {
+            item: item.clone(),
+            progress: ItemProgress::default(),
+            amount: None,
+            proposed: None,
+            errors: 0,
+        });
         self.changes.push(Change::SessionItemAdded { session, item: item.clone() });
         self.serve_all_waiting(&handler, session, item);
         Ok(())
@@ -306,7 +335,13 @@ impl Center {
             });
         }
         let s = self.sessions.get_mut(&session).expect("live checked above");
-        s.members.push(Member { item: id, progress: ItemProgress::default(), proposed: Some(item), errors: 0 });
+        s.members.push(Member {
+            item: id,
+            progress: ItemProgress::default(),
+            amount: None,
+            proposed: Some(item),
+            errors: 0,
+        });
         Ok(())
     }
 

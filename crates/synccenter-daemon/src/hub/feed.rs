@@ -45,6 +45,7 @@ impl Hub {
                     step: progress.step,
                     max_step: progress.max_step,
                     text: progress.text.clone(),
+                    amount: self.amount_of(*session, item),
                 });
             }
             _ => {}
@@ -163,6 +164,7 @@ impl Hub {
     pub(crate) fn publish(&mut self) {
         let (items, texts) = self.ledger.take_unpublished();
         for (session, item, p) in items {
+            let amount = self.amount_of(session, &item);
             self.update(UpdateKind::Progress {
                 session: session.to_string(),
                 item: item.to_string(),
@@ -170,6 +172,7 @@ impl Hub {
                 step: p.step,
                 max_step: p.max_step,
                 text: p.text,
+                amount,
             });
         }
         for session in texts {
@@ -178,6 +181,12 @@ impl Hub {
                 self.update(UpdateKind::HandlerText { session: session.to_string(), text });
             }
         }
+    }
+
+    /// An item's amount as the model holds it now (the ledger keeps only the spec's progress; the model's is
+    /// the latest, which is the ledger's too).
+    fn amount_of(&self, session: synccenter_core::SessionId, item: &synccenter_core::ItemId) -> Option<m::AmountInfo> {
+        self.center.amount(session, item).as_ref().map(convert::amount_info)
     }
 
     /// A removal of events finished.

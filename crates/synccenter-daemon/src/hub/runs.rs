@@ -151,22 +151,22 @@ impl Hub {
             O::Progress(p) => {
                 let (step, max) = p.steps();
                 let status = if max == 0 { P::UpdatingIndeterminate } else { P::Updating };
-                let _ = self.center.report_progress(session, &item, status, Some(&p.human()), step, max);
+                let amount = p.amount();
+                let _ =
+                    self.center.report_progress_amount(session, &item, status, Some(&p.human()), (step, max), amount);
                 self.reports_taken += 1;
             }
             O::Text { text } => {
-                let current = self
-                    .center
-                    .session(session)
-                    .ok()
-                    .and_then(|v| v.items.into_iter().find(|(i, _)| *i == item).map(|(_, p)| p));
+                let view = self.center.session(session).ok();
+                let amount = view.as_ref().and_then(|v| v.amounts.get(&item).copied());
+                let current = view.and_then(|v| v.items.into_iter().find(|(i, _)| *i == item).map(|(_, p)| p));
                 let (status, step, max) = match current {
                     Some(p) if p.status.is_some_and(|s| !s.is_final()) => {
                         (p.status.unwrap_or(P::UpdatingIndeterminate), p.step, p.max_step)
                     }
                     _ => (P::UpdatingIndeterminate, 0, 0),
                 };
-                let _ = self.center.report_progress(session, &item, status, Some(&text), step, max);
+                let _ = self.center.report_progress_amount(session, &item, status, Some(&text), (step, max), amount);
             }
             O::Conflict { path, description, versions } if versions.len() >= 2 => {
                 let conflict = NewConflict {

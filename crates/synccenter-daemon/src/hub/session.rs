@@ -21,9 +21,14 @@ impl Hub {
         self.reports_taken += 1;
         let (session, item) = p.target?;
         let status = convert::status(p.status);
-        let (step, max_step) = (p.step.unwrap_or(0), p.max_step.unwrap_or(0));
-        let cancel =
-            self.center.report_progress(session, &item, status, p.text.as_deref(), step, max_step).map_err(refused)?;
+        let amount = p.amount.map(convert::amount);
+        let steps = match (p.step, p.max_step, amount) {
+            (None, None, Some(a)) => a.steps(),
+            (step, max_step, _) => (step.unwrap_or(0), max_step.unwrap_or(0)),
+        };
+        let cancel = (self.center)
+            .report_progress_amount(session, &item, status, p.text.as_deref(), steps, amount)
+            .map_err(refused)?;
         Ok(convert::cancel_wire(cancel))
     }
 

@@ -254,6 +254,9 @@ fn progress(session: &str, item: &str, status: StatusWire, step: u32) -> Call {
         text: Some(format!("step {step}")),
         step: Some(step),
         max_step: Some(100),
+        unit: None,
+        done: None,
+        total: None,
     })
 }
 

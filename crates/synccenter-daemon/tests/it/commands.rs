@@ -205,6 +205,12 @@ fn assert_progress(run: &Followed, command: &[&str]) {
     assert!(seen.iter().all(|(step, max, _)| *max == 0 || step <= max), "{seen:#?}");
 }
 
+/// Checks that a tool's progress reached watchers in bytes (issue 20), beside the steps.
+fn assert_bytes(run: &Followed) {
+    let in_bytes = |u: &&Value| u["amount"]["unit"] == "bytes" && u["amount"]["done"].is_u64();
+    assert!(run.progress.iter().any(|u| in_bytes(&u)), "no progress in bytes: {:#?}", run.progress);
+}
+
 /// The events of an item, oldest first.
 async fn item_events(c: &mut RawConn, handler: &str, item: &str) -> Vec<Value> {
     let r = c.ok("events.list", json!({"handler": handler, "item": item, "limit": 1000})).await;
@@ -313,6 +319,7 @@ async fn rsync_of_a_generated_tree_succeeds_with_progress() {
     assert_eq!(run.result["status"], "succeeded", "{}", run.result);
     assert_eq!(run.ended["status"], "succeeded", "{}", run.ended);
     assert_progress(&run, &command);
+    assert_bytes(&run);
     assert_eq!(read_tree(&dst), read_tree(&src), "the destination differs from the source");
     let events = item_events(&mut rig.ctl, "usb", "docs").await;
     assert!(events.iter().any(|e| e["name"] == "Transfer summary" && e["level"] == "info"), "no summary: {events:#?}");
@@ -350,6 +357,7 @@ async fn restic_backup_into_a_fresh_repository() {
     let run = start_and_follow(&mut rig, "restic").await;
     assert_eq!(run.result["status"], "succeeded", "{}", run.result);
     assert_progress(&run, &command);
+    assert_bytes(&run);
     let events = item_events(&mut rig.ctl, "restic", "home").await;
     assert!(events.iter().any(|e| e["name"] == "Transfer summary"), "no summary: {events:#?}");
     let snapshots = restic(&["snapshots", "--json", "--repo", path_str(&repo)]).expect("run restic snapshots");
@@ -386,6 +394,7 @@ async fn rclone_copy_between_local_directories() {
     let run = start_and_follow(&mut rig, "cloud").await;
     assert_eq!(run.result["status"], "succeeded", "{}", run.result);
     assert_progress(&run, &command);
+    assert_bytes(&run);
     assert_eq!(read_tree(&dst), read_tree(&src), "the destination differs from the source");
     let events = item_events(&mut rig.ctl, "cloud", "photos").await;
     assert!(events.iter().any(|e| e["name"] == "Transfer summary"), "no summary: {events:#?}");

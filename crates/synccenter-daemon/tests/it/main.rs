@@ -24,3 +24,4 @@ mod owners;
 mod python_client;
 mod sessions;
 mod transport;
+mod units;

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use synccenter_client::StatusWire;
-use synccenter_client::methods::SessionInfo;
+use synccenter_client::methods::{AmountInfo, SessionInfo};
+use synccenter_client::{StatusWire, UnitWire};
 use zbus::Variant;
 
 /// KJob's `NoError`: the session succeeded.
@@ -20,6 +20,7 @@ struct ItemProgress {
     status: Option<StatusWire>,
     step: u32,
     max_step: u32,
+    amount: Option<AmountInfo>,
 }
 
 /// How a session ended, as `terminate` says it.
@@ -51,6 +52,7 @@ impl View {
         };
         for i in &info.items {
             view.progress(&i.item, i.status, i.step, i.max_step, &i.text);
+            view.amount(&i.item, i.amount);
         }
         view
     }
@@ -61,10 +63,24 @@ impl View {
     }
 
     pub(crate) fn progress(&mut self, item: &str, status: Option<StatusWire>, step: u32, max_step: u32, text: &str) {
-        self.items.insert(item.to_owned(), ItemProgress { status, step, max_step });
+        self.items.insert(item.to_owned(), ItemProgress { status, step, max_step, amount: None });
         if !text.is_empty() {
             self.text = text.to_owned();
         }
+    }
+
+    /// The item's amount in its unit (after its `progress`), for KDE's byte and file fields.
+    pub(crate) fn amount(&mut self, item: &str, amount: Option<AmountInfo>) {
+        if let Some(p) = self.items.get_mut(item) {
+            p.amount = amount;
+        }
+    }
+
+    /// The items' amounts of `unit` added up, when any item reports that unit.
+    fn sum(&self, unit: UnitWire) -> Option<(u64, u64)> {
+        let mut amounts = self.items.values().filter_map(|p| p.amount).filter(|a| a.unit == unit).peekable();
+        amounts.peek()?;
+        Some(amounts.fold((0, 0), |(d, t), a| (d.saturating_add(a.done), t.saturating_add(a.total))))
     }
 
     pub(crate) fn handler_text(&mut self, text: &str) {
@@ -95,13 +111,23 @@ impl View {
     /// `update`'s fields (also `requestView`'s hints): title, percent, items done and in all, the latest text.
     pub(crate) fn fields(&self, title: &str) -> HashMap<&'static str, Variant<'static>> {
         let info = self.handler_text.clone().unwrap_or_else(|| self.text.clone());
-        HashMap::from([
+        let mut fields = HashMap::from([
             ("title", Variant::from(title.to_owned())),
             ("percent", Variant::from(self.percent())),
             ("processedItems", Variant::from(self.finished_items())),
             ("totalItems", Variant::from(self.items.len() as u64)),
             ("infoMessage", Variant::from(info)),
-        ])
+        ]);
+        // KDE's own units: the job view says bytes and files in its words (issue 20).
+        for (unit, processed, total) in
+            [(UnitWire::Bytes, "processedBytes", "totalBytes"), (UnitWire::Files, "processedFiles", "totalFiles")]
+        {
+            if let Some((done, all)) = self.sum(unit) {
+                fields.insert(processed, Variant::from(done));
+                fields.insert(total, Variant::from(all));
+            }
+        }
+        fields
     }
 }
 
@@ -168,6 +194,24 @@ mod tests {
         v.handler_text("2 of 9 folders");
         assert_eq!(v.fields("t").get("infoMessage"), Some(&Variant::from("2 of 9 folders")));
         assert_eq!(number(&View::default().fields("t"), "percent"), 0);
+        assert!(!View::default().fields("t").contains_key("totalBytes"));
+    }
+
+    /// Issue 20: items' bytes and files reach KDE's own fields, added up per unit.
+    #[test]
+    fn bytes_and_files_fill_kdes_amount_fields() {
+        let mut v = View::default();
+        for (item, unit, done, total) in
+            [("a", UnitWire::Bytes, 1 << 33, 1 << 34), ("b", UnitWire::Bytes, 5, 10), ("c", UnitWire::Files, 3, 7)]
+        {
+            v.progress(item, Some(StatusWire::Updating), 0, 0, "");
+            v.amount(item, Some(AmountInfo { unit, done, total }));
+        }
+        let f = v.fields("t");
+        assert_eq!((number(&f, "processedBytes"), number(&f, "totalBytes")), ((1 << 33) + 5, (1 << 34) + 10));
+        assert_eq!((number(&f, "processedFiles"), number(&f, "totalFiles")), (3, 7));
+        v.progress("c", Some(StatusWire::Updating), 1, 2, "");
+        assert!(!v.fields("t").contains_key("totalFiles"), "a report without a unit is steps again");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod attack;
 mod conflicts;
 mod fleet;
 mod harness;
+mod layout;
 mod ping;
 mod results;
 mod security;

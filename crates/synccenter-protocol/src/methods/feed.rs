@@ -46,6 +46,9 @@ pub enum UpdateKind {
         max_step: u32,
         /// Text.
         text: String,
+        /// The amount in its unit, when the report gave one (an extension).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<AmountInfo>,
     },
     /// Handler-level progress text.
     HandlerText {

@@ -147,6 +147,8 @@ pub struct ProgressInfo {
     pub text: String,
     /// Drawn as a marquee.
     pub indeterminate: bool,
+    /// The amount in its unit, when the last report gave one (an extension).
+    pub amount: Option<AmountInfo>,
 }
 
 /// An item as listed.

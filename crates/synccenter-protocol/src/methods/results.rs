@@ -13,6 +13,8 @@ pub struct SessionItemInfo {
     /// Steps.
     pub max_step: u32,
     pub text: String,
+    /// The amount in its unit, while the session is live and the last report gave one (an extension).
+    pub amount: Option<AmountInfo>,
 }
 
 /// A live session.

@@ -46,6 +46,49 @@ pub struct ReportProgressParams {
     pub step: Option<u32>,
     /// Total steps (default 0).
     pub max_step: Option<u32>,
+    /// What `step`/`max_step`, or `done`/`total` when given, count (default `steps`). An extension.
+    pub unit: Option<UnitWire>,
+    /// Done so far in `unit`, beyond `u32` (an extension). With `done` or `total` and without `step` and
+    /// `max_step`, the daemon derives the steps from them (scaled to fit `u32`).
+    pub done: Option<u64>,
+    /// The whole in `unit`, 0 when not known yet (an extension).
+    pub total: Option<u64>,
+}
+
+impl ReportProgressParams {
+    /// The report's amount in its unit, when it says one: `done`/`total` if either is given, else the steps
+    /// if a unit other than `steps` is named; `None` for a plain report of the spec.
+    pub fn amount(&self) -> Option<AmountInfo> {
+        report_amount(self.unit, (self.step, self.max_step), (self.done, self.total))
+    }
+}
+
+/// [`ReportProgressParams::amount`] over the fields themselves, for readers that borrow them.
+pub fn report_amount(
+    unit: Option<UnitWire>,
+    (step, max_step): (Option<u32>, Option<u32>),
+    (done, total): (Option<u64>, Option<u64>),
+) -> Option<AmountInfo> {
+    let unit = unit.unwrap_or(UnitWire::Steps);
+    if done.is_some() || total.is_some() {
+        return Some(AmountInfo { unit, done: done.unwrap_or(0), total: total.unwrap_or(0) });
+    }
+    (unit != UnitWire::Steps).then(|| AmountInfo {
+        unit,
+        done: u64::from(step.unwrap_or(0)),
+        total: u64::from(max_step.unwrap_or(0)),
+    })
+}
+
+/// An item's progress in its unit, beside the spec's steps (an extension: `docs/protocol.md`, Units).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmountInfo {
+    /// What `done` and `total` count.
+    pub unit: UnitWire,
+    /// Done so far.
+    pub done: u64,
+    /// The whole, 0 when not known (yet).
+    pub total: u64,
 }
 
 /// The cancel request in force.
