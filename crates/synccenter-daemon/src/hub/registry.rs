@@ -56,7 +56,7 @@ impl Hub {
                 let mut info = item_info(&self.center, &handler, i.clone());
                 info.next_run = self.setup.scheduler.next_run(&handler, &i.id).map(convert::ts);
                 info.overdue = self.setup.scheduler.is_overdue(&handler, &i.id);
-                info.waiting = self.setup.scheduler.waiting(&handler, &i.id, now).map(str::to_owned);
+                info.waiting = self.setup.scheduler.waiting(&handler, &i.id, now);
                 info
             })
             .collect())
