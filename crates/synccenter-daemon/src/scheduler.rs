@@ -380,18 +380,22 @@ impl Scheduler {
     /// Starts the run of a session the daemon owns; its items run in order on a task.
     pub(crate) fn spawn_run(
         &mut self,
-        session: SessionId,
-        owner: OwnerId,
+        (session, owner): (SessionId, OwnerId),
         handler: &HandlerId,
         items: &[ItemId],
         hub: mpsc::Sender<RunMsg>,
+        now: Timestamp,
     ) {
         let (tx, rx) = watch::channel(CancelSet::default());
-        let watch = items
-            .iter()
-            .filter(|i| self.item(handler, i).is_some_and(|c| c.conditions.stop_when_unmet))
-            .map(|i| (i.clone(), Arm::Waiting))
-            .collect();
+        let mut watch = BTreeMap::new();
+        for i in items {
+            let key = (handler.clone(), i.clone());
+            let (Some(config), Some(state)) = (self.item(handler, i), self.items.get(&key)) else { continue };
+            if config.conditions.stop_when_unmet {
+                let arm = if self.held(config, state, now).is_none() { Arm::Armed } else { Arm::Waiting };
+                watch.insert(i.clone(), arm);
+            }
+        }
         self.runs.insert(session, Run { cancel: tx, handler: handler.clone(), watch });
         self.owners.insert(owner, session);
         let plan: Vec<ItemConfig> = items.iter().filter_map(|i| self.item(handler, i).cloned()).collect();

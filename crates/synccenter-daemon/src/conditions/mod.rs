@@ -45,7 +45,7 @@ impl Conditions {
     }
 
     /// Starts the watchers that `all` (every item's conditions) needs and that do not run yet (on the current
-    /// tokio runtime), and tells the targets' watcher what to watch.
+    /// tokio runtime), and tells the targets' watcher what to watch (which re-reads them at once).
     pub(crate) fn watch<'a>(&mut self, all: impl IntoIterator<Item = &'a RunConditions>) {
         let (mut power, mut network, mut targets) = (false, false, Vec::new());
         for c in all {
@@ -70,8 +70,11 @@ impl Conditions {
                 wanted.send_if_modified(|w| std::mem::replace(w, targets.clone()) != targets);
             }
             None if !targets.is_empty() => {
+                // The first reading is made here, with the configuration (read here too), so that the first
+                // answers after a start say what is absent rather than `checking targets`.
+                let first = targets::read(&targets, &self.sources, &mut std::collections::HashMap::new());
                 let (wanted_tx, wanted_rx) = watch::channel(targets);
-                let (tx, rx) = watch::channel(Presence::new());
+                let (tx, rx) = watch::channel(first);
                 tokio::spawn(targets::watch_targets(tx, wanted_rx, self.sources.clone()));
                 self.targets = Some((wanted_tx, rx));
             }

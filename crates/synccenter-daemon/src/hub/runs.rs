@@ -68,7 +68,8 @@ impl Hub {
                 if let Ok(view) = self.center.session(session) {
                     self.update(UpdateKind::SessionStarted { session: convert::session_info(&view) });
                 }
-                self.setup.scheduler.spawn_run(session, owner, handler, items, self.setup.runs.clone());
+                let now = self.center.now();
+                self.setup.scheduler.spawn_run((session, owner), handler, items, self.setup.runs.clone(), now);
             }
             Err(e) => {
                 let _ = self.center.fail_request(request, &e.to_string());
