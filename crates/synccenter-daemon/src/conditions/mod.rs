@@ -99,7 +99,7 @@ impl Conditions {
             on_battery: read(&self.power),
             metered: read(&self.network),
             presence: presence.as_deref(),
-            minute: local_minute(now),
+            minute: conditions.quiet_hours.and_then(|_| local_minute(now)),
         };
         reason(conditions, &state)
     }

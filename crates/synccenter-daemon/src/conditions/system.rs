@@ -30,7 +30,7 @@ pub(crate) enum Reading {
 
 /// Whether a mains supply under `dir` (sysfs's `power_supply` class) is online: `None` when there is no mains
 /// supply to read (not Linux, a desktop without one listed, a container).
-pub(crate) fn mains_online(dir: &Path) -> Option<bool> {
+fn mains_online(dir: &Path) -> Option<bool> {
     let mut seen = None;
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
