@@ -56,7 +56,12 @@ impl Cx<'_> {
     /// would silently do nothing.
     pub(super) fn check_qualifiers(&mut self, raw: RawConditions<'_>, effective: &RunConditions, item: (&str, usize)) {
         let (prefix, start) = item;
-        if effective.any() {
+        // A condition key the item sets but got wrong has its own error; this one would only pile onto it.
+        let set = raw.on_ac_power == Some(true)
+            || raw.unmetered_network == Some(true)
+            || [raw.requires, raw.requires_mount, raw.requires_uuid].iter().any(|l| l.is_some_and(|l| !l.is_empty()))
+            || raw.quiet_hours.is_some();
+        if effective.any() || set {
             return;
         }
         let why = "qualifies the other run conditions, but this item has none (set on_ac_power, \
