@@ -103,6 +103,8 @@ pub(crate) struct Scheduler {
     logs: Option<LogSetup>,
     /// Power and network state for run conditions.
     conditions: Conditions,
+    /// The waiting reasons last announced (`waiting_changed`).
+    shown_waiting: BTreeMap<(HandlerId, ItemId), String>,
 }
 
 /// A start to issue: items of a handler that are due.
@@ -126,6 +128,7 @@ impl Scheduler {
             next_owner: RUN_OWNER_BASE,
             logs: None,
             conditions: Conditions::default(),
+            shown_waiting: BTreeMap::new(),
         }
     }
 
@@ -226,6 +229,23 @@ impl Scheduler {
         let state = self.items.get(&(handler.clone(), item.clone()))?;
         item_due(config, (handler, item), state, now)?;
         self.held(config, state, now)
+    }
+
+    /// Handlers some of whose items began or stopped waiting, or wait for another reason, since the last call:
+    /// nothing else announces it, so listings learn it from a `registry_changed` for them.
+    pub(crate) fn waiting_changed(&mut self, now: Timestamp) -> BTreeSet<HandlerId> {
+        let mut current = BTreeMap::new();
+        for h in &self.config.handlers {
+            for i in &h.items {
+                if let Some(why) = self.waiting(&h.id, &i.id, now) {
+                    current.insert((h.id.clone(), i.id.clone()), why);
+                }
+            }
+        }
+        let old = std::mem::replace(&mut self.shown_waiting, current);
+        let new = &self.shown_waiting;
+        let changed = new.iter().filter(|(k, v)| old.get(k) != Some(v)).map(|(k, _)| k.0.clone());
+        changed.chain(old.keys().filter(|k| !new.contains_key(k)).map(|k| k.0.clone())).collect()
     }
 
     /// Targets are read from `sources` (tests give their own mount table).

@@ -101,6 +101,9 @@ impl Hub {
             }
         }
         self.stop_unmet(now);
+        for handler in self.setup.scheduler.waiting_changed(now) {
+            self.update(UpdateKind::RegistryChanged { handler: handler.to_string() });
+        }
         let center = &self.center;
         let newly =
             self.setup.scheduler.check_freshness(|h, i| center.item(h, i).ok().and_then(|it| it.last_sync()), now);

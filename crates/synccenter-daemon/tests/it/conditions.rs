@@ -149,8 +149,16 @@ async fn quiet_hours_hold_runs_by_the_injected_clock_and_max_age_overrides_them(
     clock.set(local(10, 7));
     until_ran(&mut watch, "nightly").await;
     assert_eq!(lines(&ran), ["weekly", "nightly"]);
-    // The next night the weekly item is due again but succeeded a day ago: the quiet hours hold it.
+    // The next night the weekly item is due again but succeeded a day ago: the quiet hours hold it, and the
+    // feed says the handler changed, so that listings show it.
     clock.set(local(10, 23));
+    loop {
+        let u = watch.next_push_of("update").await["params"].clone();
+        if u["type"] == "registry_changed" && u["handler"] == "h" {
+            break;
+        }
+        assert_ne!(u["type"], "session_started", "{u}");
+    }
     assert_eq!(waiting(&mut c, "weekly").await, "quiet hours (22:00-07:00)");
     daemon.stop().await;
 }
