@@ -124,6 +124,7 @@ pub(crate) fn handler_rows(handlers: &[HandlerInfo]) -> Vec<Vec<String>> {
                     Some(until) => format!("paused until {until}"),
                     None => "paused".to_owned(),
                 },
+                (true, true, false, false) if h.waiting.is_some() => "waiting".to_owned(),
                 (true, true, false, false) => "idle".to_owned(),
             };
             vec![

@@ -22,7 +22,7 @@ pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
     Config, DEFAULT_GRACE_PERIOD, DEFAULT_HTTP, DaemonConfig, DesktopConfig, HandlerConfig, ItemConfig, LogsConfig,
-    MIN_LOG_PER_RUN, Notify, RunConditions,
+    MIN_LOG_PER_RUN, Notify, QuietHours, RunConditions, Target,
 };
 pub use schedule::{CronSchedule, Schedule, Trigger};
 pub use synccenter_runs::backoff::RetryPolicy;

@@ -125,19 +125,70 @@ impl Notify {
     }
 }
 
-/// Run conditions: what must hold for a scheduled run (or a retry) to start. A manual start runs regardless.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Run conditions: what must hold for a scheduled run (or a retry) to start. A manual start runs regardless,
+/// except that an absent target makes its item `disconnected`. All conditions must hold, unless `max_age` has
+/// passed since the last success.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunConditions {
     /// Only on mains power (`on_ac_power`, default false).
     pub on_ac_power: bool,
     /// Only on a network that is not metered (`unmetered_network`, default false).
     pub unmetered_network: bool,
+    /// What must be present (`requires`, `requires_mount`, `requires_uuid`).
+    pub targets: Vec<Target>,
+    /// Local times at which nothing starts (`quiet_hours`).
+    pub quiet_hours: Option<QuietHours>,
+    /// When the last success is older than this, the other conditions are ignored (`max_age`).
+    pub max_age: Option<Duration>,
+    /// A run going when a condition stops holding is stopped, and runs again once they hold
+    /// (`stop_when_unmet`, default false: it continues).
+    pub stop_when_unmet: bool,
 }
 
 impl RunConditions {
-    /// Whether any condition is set.
-    pub fn any(self) -> bool {
-        self.on_ac_power || self.unmetered_network
+    /// Whether any condition is set (`max_age` and `stop_when_unmet` only qualify the others).
+    pub fn any(&self) -> bool {
+        self.on_ac_power || self.unmetered_network || !self.targets.is_empty() || self.quiet_hours.is_some()
+    }
+}
+
+/// Something a run needs present.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// A path that must exist (`requires`).
+    Path(PathBuf),
+    /// A file system mounted exactly at this absolute path (`requires_mount`).
+    Mount(PathBuf),
+    /// A mounted file system with this UUID (`requires_uuid`), as `blkid` and `/dev/disk/by-uuid` spell it;
+    /// compared ignoring ASCII case.
+    Uuid(String),
+}
+
+/// `quiet_hours = "22:00-07:00"`: a daily span of local time, in minutes after midnight; the end is excluded,
+/// and a start after the end wraps midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    /// First quiet minute of the day (0..1440).
+    pub start: u16,
+    /// First minute after the quiet span (0..1440), never equal to `start`.
+    pub end: u16,
+}
+
+impl QuietHours {
+    /// Whether `minute` (minutes after local midnight) is quiet.
+    pub fn contains(self, minute: u16) -> bool {
+        if self.start < self.end {
+            (self.start..self.end).contains(&minute)
+        } else {
+            minute >= self.start || minute < self.end
+        }
+    }
+}
+
+impl std::fmt::Display for QuietHours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        write!(f, "{}-{}", hm(self.start), hm(self.end))
     }
 }
 
@@ -225,9 +276,8 @@ pub struct ItemConfig {
     pub retry: RetryPolicy,
     /// Effective freshness: the item's, else the handler's.
     pub freshness: Option<Duration>,
-    /// Paths that must exist for a run; when one is missing the item is `disconnected`, not failed.
-    pub requires: Vec<PathBuf>,
-    /// Effective run conditions: the item's keys over the handler's; a scheduled run waits until they hold.
+    /// Effective run conditions: the item's keys over the handler's; a scheduled run waits until they hold,
+    /// and a run whose target is absent leaves the item `disconnected`, not failed.
     pub conditions: RunConditions,
     /// Capability flags.
     pub capabilities: ItemCapabilities,

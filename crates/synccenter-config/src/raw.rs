@@ -36,6 +36,41 @@ pub(crate) struct RawLogs {
     pub(crate) max_age: Option<Spanned<String>>,
 }
 
+/// Declares a table with the run condition keys after its own (the same keys in `[[handler]]` and
+/// `[[handler.item]]`), and its `conditions()` view of them.
+macro_rules! with_conditions {
+    ($(#[$meta:meta])* pub(crate) struct $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        pub(crate) struct $name {
+            $($body)*
+            pub(crate) on_ac_power: Option<bool>,
+            pub(crate) unmetered_network: Option<bool>,
+            pub(crate) requires: Option<Vec<Spanned<String>>>,
+            pub(crate) requires_mount: Option<Vec<Spanned<String>>>,
+            pub(crate) requires_uuid: Option<Vec<Spanned<String>>>,
+            pub(crate) quiet_hours: Option<Spanned<String>>,
+            pub(crate) max_age: Option<Spanned<String>>,
+            pub(crate) stop_when_unmet: Option<bool>,
+        }
+
+        impl $name {
+            pub(crate) fn conditions(&self) -> RawConditions<'_> {
+                RawConditions {
+                    on_ac_power: self.on_ac_power,
+                    unmetered_network: self.unmetered_network,
+                    requires: self.requires.as_deref(),
+                    requires_mount: self.requires_mount.as_deref(),
+                    requires_uuid: self.requires_uuid.as_deref(),
+                    quiet_hours: self.quiet_hours.as_ref(),
+                    max_age: self.max_age.as_ref(),
+                    stop_when_unmet: self.stop_when_unmet,
+                }
+            }
+        }
+    };
+}
+
+with_conditions! {
 /// One `[[handler]]`, without its `item` array (removed before deserializing).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,10 +90,10 @@ pub(crate) struct RawHandler {
     pub(crate) freshness: Option<Spanned<String>>,
     pub(crate) notify: Option<Spanned<String>>,
     pub(crate) inhibit_sleep: Option<bool>,
-    pub(crate) on_ac_power: Option<bool>,
-    pub(crate) unmetered_network: Option<bool>,
+}
 }
 
+with_conditions! {
 /// One `[[handler.item]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,13 +112,23 @@ pub(crate) struct RawItem {
     pub(crate) retry: Option<Spanned<RawRetry>>,
     pub(crate) freshness: Option<Spanned<String>>,
     #[serde(default)]
-    pub(crate) requires: Vec<Spanned<String>>,
-    pub(crate) on_ac_power: Option<bool>,
-    pub(crate) unmetered_network: Option<bool>,
-    #[serde(default)]
     pub(crate) capabilities: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) policies: Vec<Spanned<String>>,
+}
+}
+
+/// The run condition keys of a `[[handler]]` or a `[[handler.item]]` (the same keys in both).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawConditions<'a> {
+    pub(crate) on_ac_power: Option<bool>,
+    pub(crate) unmetered_network: Option<bool>,
+    pub(crate) requires: Option<&'a [Spanned<String>]>,
+    pub(crate) requires_mount: Option<&'a [Spanned<String>]>,
+    pub(crate) requires_uuid: Option<&'a [Spanned<String>]>,
+    pub(crate) quiet_hours: Option<&'a Spanned<String>>,
+    pub(crate) max_age: Option<&'a Spanned<String>>,
+    pub(crate) stop_when_unmet: Option<bool>,
 }
 
 /// `schedule = { every = "6h", jitter = "5m" }` or `schedule = { cron = "0 3 * * *" }`.

@@ -29,8 +29,10 @@ use crate::schedule::{CronSchedule, Schedule, Trigger};
 use synccenter_runs::backoff::RetryPolicy;
 use synccenter_runs::progress::Kind;
 
+mod conditions;
+
 /// What an item inherits from its handler: schedule, retry policy, freshness and run conditions.
-type Inherited<'a> = (&'a Option<Schedule>, RetryPolicy, Option<Duration>, RunConditions);
+type Inherited<'a> = (&'a Option<Schedule>, RetryPolicy, Option<Duration>, &'a RunConditions);
 
 /// Parses and validates `src`, read from `path`.
 pub(crate) fn parse_str(src: &str, path: &Path) -> Result<Config, ConfigErrors> {
@@ -242,16 +244,13 @@ impl Cx<'_> {
         let retry = self.retry(RetryPolicy::default(), raw.retry.as_ref(), &format!("{prefix}.retry"));
         let freshness = raw.freshness.as_ref().and_then(|f| self.duration(f, &format!("{prefix}.freshness"), true));
         let notify = self.notify(raw.notify.as_ref(), &format!("{prefix}.notify"));
-        let conditions = RunConditions {
-            on_ac_power: raw.on_ac_power.unwrap_or(false),
-            unmetered_network: raw.unmetered_network.unwrap_or(false),
-        };
+        let conditions = self.conditions(raw.conditions(), &RunConditions::default(), prefix);
 
         let mut item_ids: HashSet<String> = HashSet::new();
         let mut out_items = Vec::new();
         for (item, item_start, item_prefix) in items {
             if let Some(item) =
-                self.item(item, &item_prefix, item_start, (&schedule, retry, freshness, conditions), &mut item_ids)
+                self.item(item, &item_prefix, item_start, (&schedule, retry, freshness, &conditions), &mut item_ids)
             {
                 out_items.push(item);
             }
@@ -349,12 +348,8 @@ impl Cx<'_> {
             Some(fr) => self.duration(fr, &f("freshness"), true),
             None => handler_freshness,
         };
-        let mut requires = Vec::new();
-        for (i, r) in raw.requires.iter().enumerate() {
-            if let Some(p) = self.path(r, &format!("{}[{i}]", f("requires"))) {
-                requires.push(p);
-            }
-        }
+        let conditions = self.conditions(raw.conditions(), handler_conditions, prefix);
+        self.check_qualifiers(raw.conditions(), &conditions, (prefix, start));
         let capabilities = self.flags::<ItemCapabilities>(&raw.capabilities, &f("capabilities"));
         let policies = self.flags::<ItemPolicies>(&raw.policies, &f("policies"));
         Some(ItemConfig {
@@ -370,11 +365,7 @@ impl Cx<'_> {
             schedule,
             retry,
             freshness,
-            requires,
-            conditions: RunConditions {
-                on_ac_power: raw.on_ac_power.unwrap_or(handler_conditions.on_ac_power),
-                unmetered_network: raw.unmetered_network.unwrap_or(handler_conditions.unmetered_network),
-            },
+            conditions,
             capabilities: capabilities?,
             policies: policies?,
             line: self.loc.line_col(start).0,

@@ -439,5 +439,6 @@ pub(crate) fn stored_handler_info(h: &core::Handler, item_count: usize) -> Handl
         conflict_count: 0,
         notify: None,
         inhibit_sleep: None,
+        waiting: None,
     }
 }

@@ -39,6 +39,7 @@ use tokio::sync::mpsc;
 use crate::store::DaemonStore;
 use synccenter_core::Store as _;
 
+pub use conditions::TargetSources;
 pub use fleet::FleetTimings;
 pub use runlog::LogLimits;
 pub use runtime::{RandomIds, SystemClock};
@@ -77,6 +78,8 @@ pub struct Config {
     pub limits: Limits,
     /// How much the command runs' logs (`logs/` in the data directory) keep.
     pub logs: LogLimits,
+    /// Where run conditions' targets are read (the mount table; tests give their own).
+    pub targets: TargetSources,
 }
 
 impl std::fmt::Debug for Config {
@@ -110,6 +113,7 @@ impl Config {
             store_page_limit: None,
             limits: Limits::default(),
             logs: LogLimits::default(),
+            targets: TargetSources::default(),
         }
     }
 }
@@ -284,6 +288,7 @@ async fn start_hub(
         scheduler: {
             let mut scheduler = scheduler::Scheduler::new(config.config_file.clone(), clock.now());
             scheduler.keep_logs(runlog::LogSetup::new(&config.data_dir, config.logs));
+            scheduler.read_targets_from(config.targets.clone());
             scheduler
         },
         fleet: fleet.clone(),

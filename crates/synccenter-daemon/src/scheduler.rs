@@ -17,7 +17,7 @@ use synccenter_runs::outcome::{Final, Outcome, classify};
 use synccenter_runs::progress::{Kind, Observation};
 use tokio::sync::{mpsc, watch};
 
-use crate::conditions::Conditions;
+use crate::conditions::{Age, Conditions, TargetSources, targets};
 use crate::runlog::{self, LogSetup, LogTarget};
 use crate::supervisor::{self, RunEvent, RunSpec};
 
@@ -65,11 +65,27 @@ struct ItemState {
     failures: u32,
     retry_due: Option<Timestamp>,
     overdue: bool,
+    /// Its last success as the core last reported it (for `max_age`).
+    last_success: Option<Timestamp>,
+    /// A condition stopped its run: it is due again when that run ends.
+    resume: bool,
 }
 
 #[derive(Debug)]
 struct Run {
     cancel: watch::Sender<CancelSet>,
+    handler: HandlerId,
+    /// Its `stop_when_unmet` items.
+    watch: BTreeMap<ItemId, Arm>,
+}
+
+/// A `stop_when_unmet` item of a run: it is stopped when its conditions turn false, so only after they were
+/// seen holding (a manual run started while they did not hold is not stopped at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arm {
+    Waiting,
+    Armed,
+    Stopped,
 }
 
 /// The configuration in force and the schedule state of its items.
@@ -87,6 +103,8 @@ pub(crate) struct Scheduler {
     logs: Option<LogSetup>,
     /// Power and network state for run conditions.
     conditions: Conditions,
+    /// The waiting reasons last announced (`waiting_changed`).
+    shown_waiting: BTreeMap<(HandlerId, ItemId), String>,
 }
 
 /// A start to issue: items of a handler that are due.
@@ -110,6 +128,7 @@ impl Scheduler {
             next_owner: RUN_OWNER_BASE,
             logs: None,
             conditions: Conditions::default(),
+            shown_waiting: BTreeMap::new(),
         }
     }
 
@@ -145,13 +164,7 @@ impl Scheduler {
                 for k in keys {
                     self.items.entry(k).or_insert_with(|| ItemState { appeared: now, ..ItemState::default() });
                 }
-                let items = self.config.handlers.iter().flat_map(|h| &h.items);
-                let needed =
-                    items.fold(synccenter_config::RunConditions::default(), |a, i| synccenter_config::RunConditions {
-                        on_ac_power: a.on_ac_power || i.conditions.on_ac_power,
-                        unmetered_network: a.unmetered_network || i.conditions.unmetered_network,
-                    });
-                self.conditions.watch(needed);
+                self.conditions.watch(self.config.handlers.iter().flat_map(|h| &h.items).map(|i| &i.conditions));
                 Ok(&self.config)
             }
             Err(errors) => {
@@ -211,11 +224,69 @@ impl Scheduler {
     }
 
     /// Why an item's due run waits for its run conditions, if it does (`None` when it is not due).
-    pub(crate) fn waiting(&self, handler: &HandlerId, item: &ItemId, now: Timestamp) -> Option<&'static str> {
+    pub(crate) fn waiting(&self, handler: &HandlerId, item: &ItemId, now: Timestamp) -> Option<String> {
         let config = self.item(handler, item)?;
         let state = self.items.get(&(handler.clone(), item.clone()))?;
         item_due(config, (handler, item), state, now)?;
-        self.conditions.holding_back(config.conditions)
+        self.held(config, state, now)
+    }
+
+    /// Handlers some of whose items began or stopped waiting, or wait for another reason, since the last call:
+    /// nothing else announces it, so listings learn it from a `registry_changed` for them.
+    pub(crate) fn waiting_changed(&mut self, now: Timestamp) -> BTreeSet<HandlerId> {
+        let mut current = BTreeMap::new();
+        for h in &self.config.handlers {
+            for i in &h.items {
+                if let Some(why) = self.waiting(&h.id, &i.id, now) {
+                    current.insert((h.id.clone(), i.id.clone()), why);
+                }
+            }
+        }
+        let old = std::mem::replace(&mut self.shown_waiting, current);
+        let new = &self.shown_waiting;
+        let changed = new.iter().filter(|(k, v)| old.get(k) != Some(v)).map(|(k, _)| k.0.clone());
+        changed.chain(old.keys().filter(|k| !new.contains_key(k)).map(|k| k.0.clone())).collect()
+    }
+
+    /// Targets are read from `sources` (tests give their own mount table).
+    pub(crate) fn read_targets_from(&mut self, sources: TargetSources) {
+        self.conditions.read_targets_from(sources);
+    }
+
+    fn held(&self, config: &ItemConfig, state: &ItemState, now: Timestamp) -> Option<String> {
+        let age = Age { last_success: state.last_success, since: state.appeared };
+        self.conditions.holding_back(&config.conditions, now, age)
+    }
+
+    /// Items of running runs to stop because a condition that held while they ran no longer does
+    /// (`stop_when_unmet`), each once, with the reason; they are due again when their run ends.
+    pub(crate) fn unmet(&mut self, now: Timestamp) -> Vec<(HandlerId, ItemId, String)> {
+        let mut seen = Vec::new();
+        for (session, run) in &self.runs {
+            for (item, arm) in &run.watch {
+                let key = (run.handler.clone(), item.clone());
+                let (Some(config), Some(state)) = (self.item(&key.0, &key.1), self.items.get(&key)) else { continue };
+                seen.push((*session, key, *arm, self.held(config, state, now)));
+            }
+        }
+        let mut stops = Vec::new();
+        for (session, key, arm, held) in seen {
+            let next = match (arm, held) {
+                (Arm::Waiting, None) => Arm::Armed,
+                (Arm::Armed, Some(why)) => {
+                    if let Some(s) = self.items.get_mut(&key) {
+                        s.resume = true;
+                    }
+                    stops.push((key.0.clone(), key.1.clone(), why));
+                    Arm::Stopped
+                }
+                (arm, _) => arm,
+            };
+            if let Some(run) = self.runs.get_mut(&session) {
+                run.watch.insert(key.1, next);
+            }
+        }
+        stops
     }
 
     /// Items whose schedule or retry is due at `now` and whose run conditions hold, grouped per handler.
@@ -229,7 +300,7 @@ impl Scheduler {
             for i in &h.items {
                 let Some(state) = self.items.get(&(h.id.clone(), i.id.clone())) else { continue };
                 let Some(retry) = item_due(i, (&h.id, &i.id), state, now) else { continue };
-                if self.conditions.holding_back(i.conditions).is_some() {
+                if self.held(i, state, now).is_some() {
                     continue;
                 }
                 if retry {
@@ -277,6 +348,8 @@ impl Scheduler {
             ProgressStatus::Succeeded => {
                 state.failures = 0;
                 state.retry_due = None;
+                state.last_success = Some(now);
+                state.resume = false;
                 None
             }
             ProgressStatus::Failed if retryable => {
@@ -287,7 +360,8 @@ impl Scheduler {
             }
             _ => {
                 state.failures = 0;
-                state.retry_due = None;
+                // A run its conditions stopped runs again (once they hold).
+                state.retry_due = std::mem::take(&mut state.resume).then_some(now);
                 None
             }
         }
@@ -303,10 +377,11 @@ impl Scheduler {
         let mut newly = Vec::new();
         for h in &self.config.handlers {
             for i in &h.items {
-                let Some(bound) = i.freshness else { continue };
                 let Some(state) = self.items.get_mut(&(h.id.clone(), i.id.clone())) else { continue };
-                let overdue =
-                    synccenter_runs::freshness::overdue_since(last_success(&h.id, &i.id), self.loaded_at, bound, now);
+                let last = last_success(&h.id, &i.id);
+                state.last_success = state.last_success.max(last);
+                let Some(bound) = i.freshness else { continue };
+                let overdue = synccenter_runs::freshness::overdue_since(last, self.loaded_at, bound, now);
                 if overdue && !state.overdue {
                     newly.push((h.id.clone(), i.id.clone(), bound));
                 }
@@ -325,19 +400,29 @@ impl Scheduler {
     /// Starts the run of a session the daemon owns; its items run in order on a task.
     pub(crate) fn spawn_run(
         &mut self,
-        session: SessionId,
-        owner: OwnerId,
+        (session, owner): (SessionId, OwnerId),
         handler: &HandlerId,
         items: &[ItemId],
         hub: mpsc::Sender<RunMsg>,
+        now: Timestamp,
     ) {
         let (tx, rx) = watch::channel(CancelSet::default());
-        self.runs.insert(session, Run { cancel: tx });
+        let mut watch = BTreeMap::new();
+        for i in items {
+            let key = (handler.clone(), i.clone());
+            let (Some(config), Some(state)) = (self.item(handler, i), self.items.get(&key)) else { continue };
+            if config.conditions.stop_when_unmet {
+                let arm = if self.held(config, state, now).is_none() { Arm::Armed } else { Arm::Waiting };
+                watch.insert(i.clone(), arm);
+            }
+        }
+        self.runs.insert(session, Run { cancel: tx, handler: handler.clone(), watch });
         self.owners.insert(owner, session);
         let plan: Vec<ItemConfig> = items.iter().filter_map(|i| self.item(handler, i).cloned()).collect();
         let grace = self.config.daemon.grace_period;
         let logs = self.logs.clone().map(|l| LogSetup { limits: l.limits.with(&self.config.logs), ..l });
-        tokio::spawn(run_items(session, plan, grace, logs, rx, hub));
+        let sources = self.conditions.sources().clone();
+        tokio::spawn(run_items(session, plan, (grace, sources), logs, rx, hub));
     }
 
     /// A stop for one of the daemon's runs; false when `owner` is not a run.
@@ -397,7 +482,7 @@ fn slot_random(key: (&HandlerId, &ItemId), from: Timestamp) -> f64 {
 async fn run_items(
     session: SessionId,
     plan: Vec<ItemConfig>,
-    grace: Duration,
+    (grace, sources): (Duration, TargetSources),
     logs: Option<LogSetup>,
     cancel: watch::Receiver<CancelSet>,
     hub: mpsc::Sender<RunMsg>,
@@ -430,8 +515,7 @@ async fn run_items(
             }
             continue;
         }
-        if let Some(missing) = item.requires.iter().find(|p| !p.exists()) {
-            let reason = format!("required path {} is absent", missing.display());
+        if let Some(reason) = targets::first_absent(&item.conditions.targets, &sources) {
             let done = ItemDone {
                 outcome: Outcome { status: Final::Disconnected, retryable: false, reason: reason.clone() },
                 kind: item.kind,

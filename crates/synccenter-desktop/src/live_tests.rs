@@ -33,6 +33,7 @@ fn handler(id: &str, paused: bool, inhibit: Option<bool>, errors: u64, conflicts
         conflict_count: conflicts,
         notify: None,
         inhibit_sleep: inhibit,
+        waiting: None,
     }
 }
 

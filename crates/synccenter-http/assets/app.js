@@ -369,6 +369,8 @@ function renderChrome() {
   if (st?.next_run) parts.push(`next run ${fmtTime(st.next_run)}`);
   const overdue = listOf(st?.overdue, 'overdue').length;
   if (overdue) parts.push(`${overdue} overdue`);
+  const waiting = listOf(st?.waiting, 'waiting').length;
+  if (waiting) parts.push(`${waiting} waiting`);
   $('#status-summary').textContent = parts.join(' · ');
 
   const cfg = $('#config-error');
@@ -437,6 +439,7 @@ function handlerCard(h) {
       el('div', { class: 'badges' },
         badge(st.label, `state ${st.key}`, `state-${id}`),
         h.overdue ? badge('overdue', 'warn', `overdue-${id}`) : null,
+        h.waiting ? badge(`waiting: ${h.waiting}`, 'waiting', `waiting-${id}`, { title: 'Its run conditions hold the due run back' }) : null,
         num(h.error_count) ? el('button', {
           type: 'button', class: 'badge error link', testid: `errors-${id}`, text: `${h.error_count} error${h.error_count === 1 ? '' : 's'}`,
           'aria-label': `Show errors of ${h.name || id}`,
@@ -556,6 +559,7 @@ function itemRow(h, it) {
         badge(key, `state ${key}`, `item-state-${hid}-${iid}`),
         prog && FINAL.has(prog.status) ? badge(prog.status, `st-${prog.status}`) : null,
         it.overdue ? badge('overdue', 'warn', `overdue-${hid}-${iid}`) : null,
+        it.waiting ? badge(`waiting: ${it.waiting}`, 'waiting', `waiting-${hid}-${iid}`, { title: 'Its run conditions hold the due run back' }) : null,
         num(it.error_count) ? badge(`${it.error_count} error${it.error_count === 1 ? '' : 's'}`, 'error') : null)),
     it.comment ? el('p', { class: 'muted small', text: it.comment }) : null,
     el('p', { class: 'muted small' }, 'Last sync: ', timeEl(it.last_sync, null, 'never'), it.next_run ? [' · Next: ', timeEl(it.next_run)] : null),

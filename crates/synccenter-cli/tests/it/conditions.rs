@@ -155,6 +155,10 @@ async fn held_then_run_once(
     assert_eq!(status["waiting"], serde_json::json!([format!("laptop/backup: {reason}")]), "{status}");
     let handlers = json(dir.path(), &["handlers"]).await;
     assert_eq!(handlers["handlers"][0]["display_text"], format!("waiting: {reason}"), "{handlers}");
+    assert_eq!(handlers["handlers"][0]["waiting"], reason, "{handlers}");
+    let human = binary(dir.path(), &["handlers"]).stdout(Stdio::piped()).output().await.expect("run");
+    let row = stdout(&human).lines().find(|l| l.starts_with("laptop")).map(str::to_owned).unwrap_or_default();
+    assert!(row.contains(" waiting ") && row.contains(&format!("waiting: {reason}")), "{}", stdout(&human));
     let human = binary(dir.path(), &["items", "laptop"]).stdout(Stdio::piped()).output().await.expect("run");
     assert!(stdout(&human).contains(&format!("waiting: {reason}")), "{}", stdout(&human));
     assert!(!ran.exists(), "the run was held back");
@@ -173,6 +177,7 @@ async fn held_then_run_once(
     let items = json(dir.path(), &["items", "laptop"]).await;
     assert!(items["items"][0]["waiting"].is_null() && items["items"][0]["last_sync"].is_string(), "{items}");
     assert_eq!(json(dir.path(), &["status"]).await["waiting"], serde_json::json!([]));
+    assert!(json(dir.path(), &["handlers"]).await["handlers"][0]["waiting"].is_null());
 
     // Held again: the item is not due (its next slot is a day after the run), so nothing waits.
     set(&conn, mock, held.0).await;

@@ -259,6 +259,76 @@ fn every_malformed_config_names_field_and_line() {
             9,
             "invalid type",
         ),
+        (
+            "requires not an array",
+            item_with(&format!("{cmd}requires = \"/media/usb\"\n")),
+            "handler[0].item[0].requires",
+            9,
+            "invalid type",
+        ),
+        (
+            "relative mount point",
+            format!("{HANDLER}requires_mount = [\"media/usb\"]\n"),
+            "handler[0].requires_mount[0]",
+            4,
+            "is not an absolute path; write the mount point",
+        ),
+        (
+            "empty requires path",
+            item_with(&format!("{cmd}requires = [\"\"]\n")),
+            "handler[0].item[0].requires[0]",
+            9,
+            "must be a non-empty path",
+        ),
+        (
+            "not a UUID",
+            item_with(&format!("{cmd}requires_uuid = [\"my-usb-disk\"]\n")),
+            "handler[0].item[0].requires_uuid[0]",
+            9,
+            "\"my-usb-disk\" is not a file system UUID",
+        ),
+        (
+            "quiet hours without an end",
+            format!("{HANDLER}quiet_hours = \"22:00\"\n"),
+            "handler[0].quiet_hours",
+            4,
+            "\"22:00\" is not a span of time; write a span of local time such as \"22:00-07:00\"",
+        ),
+        (
+            "quiet hours out of range",
+            item_with(&format!("{cmd}quiet_hours = \"22:00-25:00\"\n")),
+            "handler[0].item[0].quiet_hours",
+            9,
+            "\"25:00\" in \"22:00-25:00\" is not a time of day",
+        ),
+        (
+            "quiet hours of no length",
+            format!("{HANDLER}quiet_hours = \"07:00-07:00\"\n"),
+            "handler[0].quiet_hours",
+            4,
+            "starts where it ends",
+        ),
+        (
+            "max_age not a duration",
+            format!("{HANDLER}on_ac_power = true\nmax_age = \"a week\"\n"),
+            "handler[0].max_age",
+            5,
+            "a week",
+        ),
+        (
+            "max_age with nothing to override",
+            item_with(&format!("{cmd}max_age = \"7d\"\n")),
+            "handler[0].item[0].max_age",
+            9,
+            "max_age qualifies the other run conditions, but this item has none",
+        ),
+        (
+            "stop_when_unmet not a boolean",
+            item_with(&format!("{cmd}on_ac_power = true\nstop_when_unmet = \"yes\"\n")),
+            "handler[0].item[0].stop_when_unmet",
+            10,
+            "invalid type",
+        ),
         ("bad http address", "[daemon]\nhttp = \"localhost\"\n".into(), "daemon.http", 2, "IP:PORT"),
         (
             "env value wrong type",
@@ -342,4 +412,17 @@ fn valid_item_is_accepted() {
     assert_eq!(config.handlers[0].line, 1);
     assert_eq!(item.retry, synccenter_config::RetryPolicy::default());
     assert_eq!(item.schedule, None);
+}
+
+#[test]
+fn qualifiers_inherited_without_a_condition_are_refused() {
+    let cmd = "command = [\"true\"]\n";
+    let src = format!("{HANDLER}max_age = \"7d\"\nstop_when_unmet = true\n{ITEM}{cmd}");
+    let errs = errors(&src);
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["handler[0].item[0].max_age", "handler[0].item[0].stop_when_unmet"], "{errs:#?}");
+    assert!(errs[0].reason.contains("the max_age it inherits from its handler qualifies"), "{}", errs[0]);
+    assert!(errs[1].reason.contains("stop_when_unmet (inherited from its handler) qualifies"), "{}", errs[1]);
+    let fine = format!("{HANDLER}max_age = \"7d\"\nstop_when_unmet = true\n{ITEM}{cmd}requires = [\"/media/usb\"]\n");
+    parse(&fine, Path::new("c.toml")).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -1,8 +1,11 @@
 //! The shipped example parses, and `load` reads files.
 
 use std::path::Path;
+use std::time::Duration;
 
-use synccenter_config::{Config, Kind, Notify, RunConditions, Trigger, load, load_if_exists, parse};
+use synccenter_config::{
+    Config, Kind, Notify, QuietHours, RunConditions, Target, Trigger, load, load_if_exists, parse,
+};
 
 #[test]
 fn example_parses() {
@@ -24,7 +27,7 @@ fn example_parses() {
     let usb = backups.item("home-to-usb").unwrap();
     assert_eq!(usb.schedule, backups.schedule);
     assert_eq!(usb.freshness, backups.freshness);
-    assert_eq!(usb.requires, [Path::new("/media/usb")]);
+    assert_eq!(usb.conditions.targets[0], Target::Path("/media/usb".into()));
     let notes = config.handler("cloud").unwrap().item("notes").unwrap();
     assert_eq!(notes.workdir.as_deref(), Some(Path::new("/home/me/.config/synccenter/scripts")));
     assert_eq!(notes.command, ["./sync-notes.sh", "--verbose"]);
@@ -97,13 +100,40 @@ fn run_conditions_are_off_unless_set_and_items_inherit_or_override_them() {
         [[handler]]\nid = \"g\"\nname = \"G\"\n";
     let config = parse(src, Path::new("c.toml")).unwrap_or_else(|e| panic!("{e}"));
     let h = config.handler("h").unwrap();
-    let on_ac = RunConditions { on_ac_power: true, unmetered_network: false };
+    let on_ac = RunConditions { on_ac_power: true, ..RunConditions::default() };
     assert_eq!(h.conditions, on_ac);
     assert_eq!(h.item("a").unwrap().conditions, on_ac, "inherited from the handler");
-    let b = RunConditions { on_ac_power: false, unmetered_network: true };
+    let b = RunConditions { unmetered_network: true, ..RunConditions::default() };
     assert_eq!(h.item("b").unwrap().conditions, b, "the item's keys win");
     assert!(!config.handler("g").unwrap().conditions.any(), "off by default");
     let example = parse(Config::example_toml(), Path::new("c.toml")).unwrap_or_else(|e| panic!("{e}"));
     let usb = example.handler("backups").unwrap().item("home-to-usb").unwrap();
-    assert_eq!(usb.conditions, on_ac);
+    assert!(usb.conditions.on_ac_power && !usb.conditions.unmetered_network);
+}
+
+#[test]
+fn targets_quiet_hours_and_max_age_parse_and_an_items_keys_replace_its_handlers() {
+    let src = "[[handler]]\nid = \"h\"\nname = \"H\"\nrequires_uuid = [\"1234-ABCD\"]\n\
+        quiet_hours = \"22:00-07:00\"\nmax_age = \"7d\"\nstop_when_unmet = true\n\
+        [[handler.item]]\nid = \"a\"\nname = \"A\"\nkind = \"script\"\ncommand = [\"true\"]\n\
+        [[handler.item]]\nid = \"b\"\nname = \"B\"\nkind = \"script\"\ncommand = [\"true\"]\n\
+        requires = [\"data\"]\nrequires_mount = [\"/media/usb/\"]\nquiet_hours = \"9:30-13:00\"\n\
+        max_age = \"1h\"\nstop_when_unmet = false\n";
+    let config = parse(src, Path::new("/etc/sc/c.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let h = config.handler("h").unwrap();
+    let a = &h.item("a").unwrap().conditions;
+    assert_eq!(a, &h.conditions, "inherited whole");
+    assert_eq!(a.targets, [Target::Uuid("1234-ABCD".into())]);
+    assert_eq!(a.quiet_hours, Some(QuietHours { start: 22 * 60, end: 7 * 60 }));
+    assert_eq!(a.max_age, Some(Duration::from_secs(7 * 86400)));
+    assert!(a.stop_when_unmet && a.any());
+    let b = &h.item("b").unwrap().conditions;
+    assert_eq!(
+        b.targets,
+        [Target::Path("/etc/sc/data".into()), Target::Mount("/media/usb".into())],
+        "the item's targets replace the handler's; a relative path is the file's directory's"
+    );
+    assert_eq!(b.quiet_hours, Some(QuietHours { start: 9 * 60 + 30, end: 13 * 60 }));
+    assert_eq!(b.max_age, Some(Duration::from_secs(3600)));
+    assert!(!b.stop_when_unmet);
 }

@@ -46,6 +46,25 @@ name = "Two"
 kind = "Rsync"
 command = []
 schedule = { cron = "not a cron" }
+
+[[handler.item]]
+id = "three"
+name = "Three"
+kind = "script"
+command = ["true"]
+requires_mount = ["media/usb"]
+requires_uuid = ["my disk"]
+quiet_hours = "22:00-25:00"
+max_age = "a week"
+stop_when_unmet = true
+
+[[handler.item]]
+id = "four"
+name = "Four"
+kind = "script"
+command = ["true"]
+quiet_hours = "7-8"
+max_age = "7d"
 "#;
     let errors = parse(bad, Path::new("/c/config.toml")).expect_err("refused");
     assert!(errors.errors().len() >= 10, "{errors}");
@@ -55,6 +74,13 @@ schedule = { cron = "not a cron" }
     let text = errors.to_string();
     assert!(text.contains("contains a control character"), "{text}");
     assert!(text.contains("expected one of: rsync, restic, rclone, script, borg"), "{text}");
+    for field in
+        ["requires_mount[0]", "requires_uuid[0]", "item[2].quiet_hours", "item[2].max_age", "item[3].quiet_hours"]
+    {
+        assert!(errors.errors().iter().any(|e| e.field.ends_with(field)), "no error on {field}: {text}");
+    }
+    assert!(!text.contains("qualifies"), "no second error for the keys a wrong condition qualifies: {text}");
+    assert!(text.contains("\"7-8\" is not a time of day") || text.contains("\"7\" in \"7-8\""), "{text}");
 }
 
 #[test]

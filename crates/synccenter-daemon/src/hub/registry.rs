@@ -20,12 +20,13 @@ impl Hub {
         let syncing = self.center.sessions().iter().any(|s| &s.handler == id);
         let now = self.center.now();
         // While it does not sync, a handler whose due run waits says why where its text is shown.
-        let waiting = items.iter().find_map(|i| scheduler.waiting(id, &i.id, now)).filter(|_| !syncing);
+        let waiting = items.iter().find_map(|i| scheduler.waiting(id, &i.id, now));
         Ok(m::HandlerInfo {
-            display_text: match waiting {
+            display_text: match waiting.as_ref().filter(|_| !syncing) {
                 Some(why) => format!("waiting: {why}"),
                 None => self.center.handler_display_text(id)?,
             },
+            waiting,
             syncing,
             command: scheduler.manages(id),
             next_run: items.iter().filter_map(|i| scheduler.next_run(id, &i.id)).min().map(convert::ts),
@@ -56,7 +57,7 @@ impl Hub {
                 let mut info = item_info(&self.center, &handler, i.clone());
                 info.next_run = self.setup.scheduler.next_run(&handler, &i.id).map(convert::ts);
                 info.overdue = self.setup.scheduler.is_overdue(&handler, &i.id);
-                info.waiting = self.setup.scheduler.waiting(&handler, &i.id, now).map(str::to_owned);
+                info.waiting = self.setup.scheduler.waiting(&handler, &i.id, now);
                 info
             })
             .collect())

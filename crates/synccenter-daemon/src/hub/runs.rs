@@ -68,7 +68,8 @@ impl Hub {
                 if let Ok(view) = self.center.session(session) {
                     self.update(UpdateKind::SessionStarted { session: convert::session_info(&view) });
                 }
-                self.setup.scheduler.spawn_run(session, owner, handler, items, self.setup.runs.clone());
+                let now = self.center.now();
+                self.setup.scheduler.spawn_run((session, owner), handler, items, self.setup.runs.clone(), now);
             }
             Err(e) => {
                 let _ = self.center.fail_request(request, &e.to_string());
@@ -99,6 +100,10 @@ impl Hub {
                 }
             }
         }
+        self.stop_unmet(now);
+        for handler in self.setup.scheduler.waiting_changed(now) {
+            self.update(UpdateKind::RegistryChanged { handler: handler.to_string() });
+        }
         let center = &self.center;
         let newly =
             self.setup.scheduler.check_freshness(|h, i| center.item(h, i).ok().and_then(|it| it.last_sync()), now);
@@ -115,6 +120,23 @@ impl Hub {
             );
         }
         self.take_effects();
+    }
+
+    /// Stops the running items whose conditions turned false and that say `stop_when_unmet`, through the core
+    /// like a person's stop, with an event saying why.
+    fn stop_unmet(&mut self, now: synccenter_core::Timestamp) {
+        for (handler, item, why) in self.setup.scheduler.unmet(now) {
+            let _ = self.center.add_event(
+                &handler,
+                Some(&item),
+                synccenter_core::EventLevel::Warning,
+                "Stopped: run conditions",
+                &format!("{item} was stopped ({why}); it runs again once its run conditions hold"),
+            );
+            if let Err(e) = self.center.stop_items(&handler, std::slice::from_ref(&item)) {
+                tracing::warn!(%handler, %item, error = %e, "cannot stop a run whose conditions turned false");
+            }
+        }
     }
 
     /// What a command run reported.

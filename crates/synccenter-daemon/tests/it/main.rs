@@ -5,6 +5,9 @@ mod bad_input;
 // Real rsync, restic, rclone and shell scripts: Unix only (`transport` runs a command handler everywhere).
 #[cfg(unix)]
 mod commands;
+// Run conditions with shell commands, stand-in mount tables and a loop mount: Unix only.
+#[cfg(unix)]
+mod conditions;
 mod doc_transcripts;
 mod faults;
 // Load behaviour, the same on every platform; under Wine the suite's process once segfaulted at exit after

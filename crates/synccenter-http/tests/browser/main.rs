@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 mod attack;
+mod conditions;
 mod conflicts;
 mod fleet;
 mod harness;

@@ -76,6 +76,9 @@ pub struct HandlerInfo {
     /// Some item has not succeeded within its freshness bound.
     #[serde(default)]
     pub overdue: bool,
+    /// Why a due run of one of its command items does not start (the first such item's reason; see
+    /// [`ItemInfo::waiting`]).
+    pub waiting: Option<String>,
     /// Items.
     pub item_count: usize,
     /// ERROR events of the handler and its items.
@@ -174,8 +177,9 @@ pub struct ItemInfo {
     /// It has not succeeded within its freshness bound.
     #[serde(default)]
     pub overdue: bool,
-    /// Why its due run does not start (command items whose run conditions do not hold): `on battery`,
-    /// `metered network`, `checking power`, `checking the network`.
+    /// Why its due run does not start (command items whose run conditions do not hold), such as `on battery`,
+    /// `metered network`, `nothing is mounted at /media/usb`, `quiet hours (22:00-07:00)`, or `checking power`
+    /// before the first reading.
     pub waiting: Option<String>,
     /// Progress while a live session reports it.
     pub progress: Option<ProgressInfo>,

@@ -1,16 +1,13 @@
-//! Run conditions (`on_ac_power`, `unmetered_network`): the machine's power and network state, watched in the
-//! background, and whether it holds a scheduled run back.
+//! Power and network state (`on_ac_power`, `unmetered_network`), watched in the background.
 //!
 //! Power comes from UPower's `OnBattery`, the network from NetworkManager's `Metered`, both on the system bus and
 //! re-read on their `PropertiesChanged` signals. Without UPower, power is read from sysfs's mains supplies (every
 //! minute: sysfs has no signal). A state that cannot be known lets the condition hold (and says so once in the
-//! log): a machine without UPower or NetworkManager must still run its syncs. The watchers start only when the
-//! configuration uses a condition, so a daemon that needs none never touches the system bus.
+//! log): a machine without UPower or NetworkManager must still run its syncs.
 
 use std::path::Path;
 use std::time::Duration;
 
-use synccenter_config::RunConditions;
 use tokio::sync::watch;
 
 const UPOWER: (&str, &str, &str, &str) =
@@ -31,57 +28,9 @@ pub(crate) enum Reading {
     Unknown,
 }
 
-/// The watched states; a watcher starts the first time a configuration needs it.
-#[derive(Debug, Default)]
-pub(crate) struct Conditions {
-    power: Option<watch::Receiver<Reading>>,
-    network: Option<watch::Receiver<Reading>>,
-}
-
-impl Conditions {
-    /// Starts the watchers `needed` asks for that do not run yet (on the current tokio runtime).
-    pub(crate) fn watch(&mut self, needed: RunConditions) {
-        if needed.on_ac_power && self.power.is_none() {
-            let (tx, rx) = watch::channel(Reading::Pending);
-            tokio::spawn(power(tx));
-            self.power = Some(rx);
-        }
-        if needed.unmetered_network && self.network.is_none() {
-            let (tx, rx) = watch::channel(Reading::Pending);
-            tokio::spawn(network(tx));
-            self.network = Some(rx);
-        }
-    }
-
-    /// Why `conditions` hold a run back now, if they do.
-    pub(crate) fn holding_back(&self, conditions: RunConditions) -> Option<&'static str> {
-        let read = |rx: &Option<watch::Receiver<Reading>>| rx.as_ref().map_or(Reading::Pending, |r| *r.borrow());
-        reason(conditions, read(&self.power), read(&self.network))
-    }
-}
-
-/// Why a run with `conditions` waits given the power (on battery) and network (metered) readings.
-fn reason(conditions: RunConditions, on_battery: Reading, metered: Reading) -> Option<&'static str> {
-    if conditions.on_ac_power {
-        match on_battery {
-            Reading::Pending => return Some("checking power"),
-            Reading::Known(true) => return Some("on battery"),
-            Reading::Known(false) | Reading::Unknown => {}
-        }
-    }
-    if conditions.unmetered_network {
-        match metered {
-            Reading::Pending => return Some("checking the network"),
-            Reading::Known(true) => return Some("metered network"),
-            Reading::Known(false) | Reading::Unknown => {}
-        }
-    }
-    None
-}
-
 /// Whether a mains supply under `dir` (sysfs's `power_supply` class) is online: `None` when there is no mains
 /// supply to read (not Linux, a desktop without one listed, a container).
-pub(crate) fn mains_online(dir: &Path) -> Option<bool> {
+fn mains_online(dir: &Path) -> Option<bool> {
     let mut seen = None;
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
@@ -121,7 +70,7 @@ fn describe(what: &str, state: bool) -> &'static str {
     }
 }
 
-async fn power(tx: watch::Sender<Reading>) {
+pub(super) async fn power(tx: watch::Sender<Reading>) {
     let why = match follow(&tx, UPOWER, "power", |v| bool::try_from(v).ok()).await {
         Ok(()) => return,
         Err(e) => e,
@@ -144,7 +93,7 @@ async fn power(tx: watch::Sender<Reading>) {
     }
 }
 
-async fn network(tx: watch::Sender<Reading>) {
+pub(super) async fn network(tx: watch::Sender<Reading>) {
     let metered = |v: zbus::OwnedVariant| u32::try_from(v).ok().map(is_metered);
     if let Err(why) = follow(&tx, NETWORK_MANAGER, "network", metered).await {
         tracing::warn!("network state unknown (no NetworkManager: {why}): unmetered_network is taken as met");
@@ -227,24 +176,5 @@ mod tests {
     fn nm_metered_values() {
         let metered: Vec<u32> = (0..6).filter(|v| is_metered(*v)).collect();
         assert_eq!(metered, [1, 3], "yes and guess-yes; unknown, no and guess-no are not");
-    }
-
-    #[test]
-    fn reasons_name_the_first_condition_that_fails() {
-        use Reading::{Known, Pending, Unknown};
-        let ac = RunConditions { on_ac_power: true, unmetered_network: false };
-        let net = RunConditions { on_ac_power: false, unmetered_network: true };
-        let both = RunConditions { on_ac_power: true, unmetered_network: true };
-        assert_eq!(reason(RunConditions::default(), Known(true), Known(true)), None, "no condition: never waits");
-        assert_eq!(reason(ac, Known(true), Known(true)), Some("on battery"));
-        assert_eq!(reason(ac, Known(false), Known(true)), None, "the network is not asked for");
-        assert_eq!(reason(ac, Pending, Known(false)), Some("checking power"));
-        assert_eq!(reason(ac, Unknown, Known(false)), None, "unknown holds");
-        assert_eq!(reason(net, Known(true), Known(true)), Some("metered network"));
-        assert_eq!(reason(net, Known(true), Pending), Some("checking the network"));
-        assert_eq!(reason(net, Known(true), Unknown), None);
-        assert_eq!(reason(both, Known(false), Known(true)), Some("metered network"));
-        assert_eq!(reason(both, Known(true), Known(false)), Some("on battery"));
-        assert_eq!(reason(both, Known(false), Known(false)), None);
     }
 }
