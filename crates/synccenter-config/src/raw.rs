@@ -57,6 +57,8 @@ pub(crate) struct RawHandler {
     pub(crate) inhibit_sleep: Option<bool>,
     pub(crate) on_ac_power: Option<bool>,
     pub(crate) unmetered_network: Option<bool>,
+    /// The exclusive group of the handler's items (`order.rs`).
+    pub(crate) exclusive: Option<Spanned<String>>,
 }
 
 /// One `[[handler.item]]`.
@@ -80,6 +82,10 @@ pub(crate) struct RawItem {
     pub(crate) requires: Vec<Spanned<String>>,
     pub(crate) on_ac_power: Option<bool>,
     pub(crate) unmetered_network: Option<bool>,
+    /// Items this one runs after (`order.rs`).
+    pub(crate) after: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The item's exclusive group, over the handler's (`order.rs`).
+    pub(crate) exclusive: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) capabilities: Vec<Spanned<String>>,
     #[serde(default)]
