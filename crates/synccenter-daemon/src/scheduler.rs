@@ -21,6 +21,9 @@ use crate::conditions::Conditions;
 use crate::runlog::{self, LogSetup, LogTarget};
 use crate::supervisor::{self, RunEvent, RunSpec};
 
+mod order;
+mod sequencing;
+
 /// Owner IDs of the daemon's own runs; connections count up from 1 and never get here.
 pub(crate) const RUN_OWNER_BASE: u64 = 1 << 62;
 
@@ -87,6 +90,9 @@ pub(crate) struct Scheduler {
     logs: Option<LogSetup>,
     /// Power and network state for run conditions.
     conditions: Conditions,
+    /// Order between syncs: the cycles of items with `after`, and the exclusive groups (`sequencing.rs`).
+    after: order::After,
+    gate: order::Gate<sequencing::Launch>,
 }
 
 /// A start to issue: items of a handler that are due.
@@ -110,6 +116,8 @@ impl Scheduler {
             next_owner: RUN_OWNER_BASE,
             logs: None,
             conditions: Conditions::default(),
+            after: order::After::default(),
+            gate: order::Gate::default(),
         }
     }
 
@@ -142,6 +150,7 @@ impl Scheduler {
                     .flat_map(|h| h.items.iter().map(|i| (h.id.clone(), i.id.clone())))
                     .collect();
                 self.items.retain(|k, _| keys.contains(k));
+                self.order_configured(&keys);
                 for k in keys {
                     self.items.entry(k).or_insert_with(|| ItemState { appeared: now, ..ItemState::default() });
                 }
@@ -250,6 +259,7 @@ impl Scheduler {
 
     /// A start was issued (or refused) for these items at `now`: their slot is used.
     pub(crate) fn started(&mut self, due: &Due, now: Timestamp) {
+        self.order_started(&due.handler, &due.items);
         for item in &due.items {
             if let Some(s) = self.items.get_mut(&(due.handler.clone(), item.clone())) {
                 s.last_run = Some(now);
@@ -322,7 +332,8 @@ impl Scheduler {
         OwnerId(self.next_owner)
     }
 
-    /// Starts the run of a session the daemon owns; its items run in order on a task.
+    /// Starts the run of a session the daemon owns; its items run in order on a task, once its exclusive
+    /// groups are free: `Some` says what it waits for.
     pub(crate) fn spawn_run(
         &mut self,
         session: SessionId,
@@ -330,18 +341,19 @@ impl Scheduler {
         handler: &HandlerId,
         items: &[ItemId],
         hub: mpsc::Sender<RunMsg>,
-    ) {
+    ) -> Option<String> {
         let (tx, rx) = watch::channel(CancelSet::default());
         self.runs.insert(session, Run { cancel: tx });
         self.owners.insert(owner, session);
         let plan: Vec<ItemConfig> = items.iter().filter_map(|i| self.item(handler, i).cloned()).collect();
         let grace = self.config.daemon.grace_period;
         let logs = self.logs.clone().map(|l| LogSetup { limits: l.limits.with(&self.config.logs), ..l });
-        tokio::spawn(run_items(session, plan, grace, logs, rx, hub));
+        self.order_started(handler, items);
+        self.launch(session, handler, sequencing::Launch { plan, grace, logs, cancel: rx, hub })
     }
 
     /// A stop for one of the daemon's runs; false when `owner` is not a run.
-    pub(crate) fn cancel(&self, owner: OwnerId, item: Option<&ItemId>) -> bool {
+    pub(crate) fn cancel(&mut self, owner: OwnerId, item: Option<&ItemId>) -> bool {
         let Some(run) = self.owners.get(&owner).and_then(|s| self.runs.get(s)) else { return false };
         run.cancel.send_modify(|c| match item {
             Some(i) => {
@@ -349,12 +361,16 @@ impl Scheduler {
             }
             None => c.all = true,
         });
+        if let Some(session) = self.owners.get(&owner).copied() {
+            self.stop_queued(session);
+        }
         true
     }
 
     pub(crate) fn run_ended(&mut self, session: SessionId) {
         self.runs.remove(&session);
         self.owners.retain(|_, s| *s != session);
+        self.release_groups(session);
     }
 }
 

@@ -68,7 +68,12 @@ impl Hub {
                 if let Ok(view) = self.center.session(session) {
                     self.update(UpdateKind::SessionStarted { session: convert::session_info(&view) });
                 }
-                self.setup.scheduler.spawn_run(session, owner, handler, items, self.setup.runs.clone());
+                let queued = self.setup.scheduler.spawn_run(session, owner, handler, items, self.setup.runs.clone());
+                // A run queued behind its exclusive group says so where its items show their progress.
+                for item in items.iter().filter(|_| queued.is_some()) {
+                    let (status, text) = (synccenter_core::ProgressStatus::UpdatingIndeterminate, queued.as_deref());
+                    let _ = self.center.report_progress(session, item, status, text, 0, 0);
+                }
             }
             Err(e) => {
                 let _ = self.center.fail_request(request, &e.to_string());
@@ -79,7 +84,8 @@ impl Hub {
     /// Issues the starts that schedules and retries make due, and raises freshness breaches.
     pub(super) fn schedule(&mut self) {
         let now = self.center.now();
-        for due in self.setup.scheduler.due(now) {
+        let (after, skips) = self.setup.scheduler.after_due();
+        for due in self.setup.scheduler.due(now).into_iter().chain(after) {
             let flags = synccenter_core::SyncControlFlags::IGNORE_IF_ALREADY_SYNCING;
             match self.center.start_items(&due.handler, &due.items, flags, None) {
                 Ok(_) => self.setup.scheduler.started(&due, now),
@@ -98,6 +104,16 @@ impl Hub {
                     );
                 }
             }
+        }
+        for skip in skips {
+            self.setup.scheduler.skipped(&skip);
+            let _ = self.center.add_event(
+                &skip.handler,
+                Some(&skip.item),
+                synccenter_core::EventLevel::Warning,
+                "Run skipped",
+                &format!("{} did not run: {}; it runs only after they succeed", skip.item, skip.why),
+            );
         }
         let center = &self.center;
         let newly =
@@ -247,11 +263,11 @@ impl Hub {
         if let Some(handler) = handler {
             let now = self.center.now();
             let random = f64::from(now.as_micros().rem_euclid(1000) as u32) / 1000.0;
-            if let Some(delay) =
-                self.setup.scheduler.finished(&handler, &item, status, done.outcome.retryable, now, random)
-            {
+            let retry = self.setup.scheduler.finished(&handler, &item, status, done.outcome.retryable, now, random);
+            if let Some(delay) = retry {
                 tracing::info!(%handler, %item, retry_in = ?delay, "a failed item will be retried");
             }
+            self.setup.scheduler.order_ended(&handler, &item, status, retry.is_some());
         }
     }
 
