@@ -85,8 +85,12 @@ impl Hub {
     pub(super) fn schedule(&mut self) {
         let now = self.center.now();
         let (after, skips) = self.setup.scheduler.after_due();
-        for due in self.setup.scheduler.due(now).into_iter().chain(after) {
-            let flags = synccenter_core::SyncControlFlags::IGNORE_IF_ALREADY_SYNCING;
+        // A run after others is not absorbed by a run of the item still going: it queues behind it.
+        let after = after.into_iter().map(|d| (d, synccenter_core::SyncControlFlags::empty()));
+        let scheduled = self.setup.scheduler.due(now).into_iter();
+        for (due, flags) in
+            scheduled.map(|d| (d, synccenter_core::SyncControlFlags::IGNORE_IF_ALREADY_SYNCING)).chain(after)
+        {
             match self.center.start_items(&due.handler, &due.items, flags, None) {
                 Ok(_) => self.setup.scheduler.started(&due, now),
                 // A paused handler's missed run happens once, when the pause ends.

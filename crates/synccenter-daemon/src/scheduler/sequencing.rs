@@ -111,6 +111,11 @@ impl Scheduler {
         }
     }
 
+    /// The daemon stops: no queued run starts any more.
+    pub(crate) fn drop_queued(&mut self) {
+        self.gate = super::order::Gate::default();
+    }
+
     /// A stop reached `session`: when it is queued and every item of it is stopped, its task starts at once,
     /// outside its groups, to end each item canceled without running anything.
     pub(super) fn stop_queued(&mut self, session: SessionId) {

@@ -210,3 +210,31 @@ async fn runs_of_one_exclusive_group_queue_in_order_never_overlap_and_survive_a_
         assert_eq!(ended_sessions(&mut rig.ctl, h).await.len(), 1, "{h} ran once, never twice");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_predecessor_that_fails_and_will_be_retried_has_not_finished_its_cycle() {
+    let clock = manual_clock(Y2030);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tried = dir.path().join("tried");
+    // Fails retryably (75) the first time, succeeds the second.
+    let flaky = format!("if [ -e '{t}' ]; then exit 0; fi; touch '{t}'; exit 75", t = path_str(&tried));
+    let config = [
+        handler("p", &[("flaky", &flaky, "retry = { attempts = 2, initial = \"1s\", jitter = 0.0 }")]),
+        handler("n", &[("next", "exit 0", "after = [\"p/flaky\"]")]),
+    ]
+    .concat();
+    let mut rig = start(dir, &config, Some(&clock)).await;
+
+    rig.ctl.ok("control.start", json!({"handler": "p"})).await;
+    let (first, _) = until_update(&mut rig.watch, |u| is_session_ended(u, "p")).await;
+    assert_eq!(first["status"], "failed", "{first}");
+    clock.advance(Duration::from_secs(1));
+    let seen = collect_until(&mut rig.watch, |seen| count(seen, |u| is_session_ended(u, "n")) == 1).await;
+    let retried = seen.iter().find(|u| is_session_ended(u, "p")).expect("the retry ended first");
+    assert_eq!(retried["status"], "succeeded", "{retried}");
+    let ended = seen.iter().find(|u| is_session_ended(u, "n")).expect("n ended");
+    assert_eq!(ended["status"], "succeeded", "the successor ran after the successful retry: {ended}");
+    assert!(!seen.iter().any(|u| is_skip_of(u, "n", "next")), "not skipped while a retry was pending: {seen:#?}");
+    let events = item_events(&mut rig.ctl, "n", "next").await;
+    assert!(!events.iter().any(|e| e["name"] == "Run skipped"), "{events:#?}");
+}
