@@ -60,6 +60,11 @@ impl Hub {
         self.setup.scheduler.seed_last_run(handler, item, at);
     }
 
+    /// Seeds the order between syncs from history: `(when, an end (else a start), handler, item)`.
+    pub(crate) fn seed_order(&mut self, history: Vec<(synccenter_core::Timestamp, bool, HandlerId, ItemId)>) {
+        self.setup.scheduler.seed_order(history);
+    }
+
     /// A dispatched request of a command handler becomes a session the daemon owns.
     pub(super) fn start_run(&mut self, request: CoreRequestId, handler: &HandlerId, items: &[ItemId]) {
         let owner = self.setup.scheduler.new_owner();

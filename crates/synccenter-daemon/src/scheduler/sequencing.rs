@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use synccenter_config::ItemConfig;
-use synccenter_core::{HandlerId, ItemId, ProgressStatus, SessionId};
+use synccenter_core::{HandlerId, ItemId, ProgressStatus, SessionId, Timestamp};
 use tokio::sync::{mpsc, watch};
 
 use super::order::Verdict;
@@ -108,6 +108,19 @@ impl Scheduler {
     pub(super) fn release_groups(&mut self, session: SessionId) {
         for (next, launch) in self.gate.release(session) {
             launch.go(next);
+        }
+    }
+
+    /// History at the daemon's start: each item's last start and last successful end, `(when, an end, handler,
+    /// item)`, applied in time order (a start before an end at the same time).
+    pub(crate) fn seed_order(&mut self, mut history: Vec<(Timestamp, bool, HandlerId, ItemId)>) {
+        history.sort_by_key(|(at, end, _, _)| (*at, *end));
+        for (_, end, handler, item) in history {
+            if end {
+                self.after.ended((handler, item), ProgressStatus::Succeeded);
+            } else {
+                self.after.started((handler, item));
+            }
         }
     }
 

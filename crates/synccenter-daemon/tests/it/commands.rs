@@ -219,7 +219,7 @@ pub(crate) async fn ended_sessions(c: &mut RawConn, handler: &str) -> Vec<Value>
 
 /// Waits until `handler` has at least `n` ended sessions in history, whether they ended before the watcher
 /// subscribed or after.
-async fn wait_ended_sessions(rig: &mut Rig, handler: &str, n: usize) -> Vec<Value> {
+pub(crate) async fn wait_ended_sessions(rig: &mut Rig, handler: &str, n: usize) -> Vec<Value> {
     loop {
         let ended = ended_sessions(&mut rig.watch, handler).await;
         if ended.len() >= n {

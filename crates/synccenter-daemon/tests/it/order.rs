@@ -13,7 +13,7 @@ use synccenter_test_support::RawConn;
 
 use super::commands::{
     PROBE, Y2030, arr, ended_sessions, is_session_ended, is_session_started, item_events, manual_clock, next_update,
-    one_more_tick, path_str, q, start, until_update,
+    one_more_tick, path_str, q, start, until_update, wait_ended_sessions,
 };
 
 /// A `[[handler]]` with script items, each `(id, shell script, extra lines)`.
@@ -63,12 +63,7 @@ async fn after_runs_once_per_cycle_when_its_predecessors_succeeded_and_skips_aft
     let dir = tempfile::tempdir().expect("tempdir");
     let (copied, guarded) = (dir.path().join("copied"), dir.path().join("guarded-ran"));
     let config = [
-        // Due at start (never ran), then daily.
-        handler_with(
-            "local",
-            "schedule = { every = \"1d\" }",
-            &[("ok", "exit 0", ""), ("bad", "echo disk full >&2; exit 1", "retry = { attempts = 1 }")],
-        ),
+        handler("local", &[("ok", "exit 0", ""), ("bad", "echo disk full >&2; exit 1", "retry = { attempts = 1 }")]),
         handler(
             "offsite",
             &[
@@ -82,10 +77,7 @@ async fn after_runs_once_per_cycle_when_its_predecessors_succeeded_and_skips_aft
     let mut rig = start(dir, &config, Some(&clock)).await;
 
     for cycle in 1..=2 {
-        // The local handler's scheduled run (due at start), then a manual one: both count as a cycle.
-        if cycle == 2 {
-            rig.ctl.ok("control.start", json!({"handler": "local"})).await;
-        }
+        rig.ctl.ok("control.start", json!({"handler": "local"})).await;
         let seen = collect_until(&mut rig.watch, |seen| {
             count(seen, |u| is_session_ended(u, "offsite")) == 1
                 && count(seen, |u| is_skip_of(u, "offsite", "guarded")) == 1
@@ -195,7 +187,7 @@ async fn runs_of_one_exclusive_group_queue_in_order_never_overlap_and_survive_a_
     assert_eq!(stopped["status"], "canceled", "{stopped}");
     // A reload keeps the queue.
     assert_eq!(rig.ctl.ok("control.reload", json!({})).await["handlers"], 5);
-    assert!(running.exists() && !b_ran.exists() && !c_ran.exists(), "nothing overtook a");
+    assert!(!b_ran.exists() && !c_ran.exists(), "nothing overtook a");
 
     std::fs::write(&go, "").expect("let a finish");
     let seen = collect_until(&mut rig.watch, |seen| count(seen, |u| is_session_ended(u, "c")) == 1).await;
@@ -237,4 +229,33 @@ async fn a_predecessor_that_fails_and_will_be_retried_has_not_finished_its_cycle
     assert!(!seen.iter().any(|u| is_skip_of(u, "n", "next")), "not skipped while a retry was pending: {seen:#?}");
     let events = item_events(&mut rig.ctl, "n", "next").await;
     assert!(!events.iter().any(|e| e["name"] == "Run skipped"), "{events:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_predecessors_success_before_a_restart_still_leads_to_its_successor_once() {
+    let clock = manual_clock(Y2030);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = handler("p", &[("src", "exit 0", "")]);
+    let rig = {
+        let mut rig = start(dir, &first, Some(&clock)).await;
+        rig.ctl.ok("control.start", json!({"handler": "p"})).await;
+        let (ended, _) = until_update(&mut rig.watch, |u| is_session_ended(u, "p")).await;
+        assert_eq!(ended["status"], "succeeded", "{ended}");
+        rig
+    };
+    // Down before the successor ran (here: before it was configured).
+    let dir = rig.daemon.stop().await;
+    clock.advance(Duration::from_secs(60));
+    let second = [first, handler("n", &[("dst", "exit 0", "after = [\"p/src\"]")]), PROBE.to_owned()].concat();
+    let mut rig = start(dir, &second, Some(&clock)).await;
+    let ran = wait_ended_sessions(&mut rig, "n", 1).await;
+    assert_eq!(ran[0]["status"], "succeeded", "{ran:#?}");
+    let dir = rig.daemon.stop().await;
+
+    // Started again: the successor's run is newer than its predecessor's end; nothing runs.
+    clock.advance(Duration::from_secs(60));
+    let mut rig = start(dir, &second, Some(&clock)).await;
+    let between = one_more_tick(&mut rig, &clock, Duration::from_secs(31 * 60)).await;
+    assert!(!between.iter().any(|u| is_session_started(u, "n")), "{between:#?}");
+    assert_eq!(ended_sessions(&mut rig.ctl, "n").await.len(), 1);
 }
