@@ -201,12 +201,17 @@ mod tests {
         SessionId(uuid_v4::Uuid::from_u128(n))
     }
 
+    /// `o/x` after `l/p1` and `l/p2`, all configured: the state, the three keys, and x's `after`.
+    fn two_predecessors() -> (After, [Key; 3], [ItemRef; 2]) {
+        let mut a = After::default();
+        let keys = [key("o", "x"), key("l", "p1"), key("l", "p2")];
+        a.configured(&keys.iter().cloned().collect());
+        (a, keys, [r("l", "p1"), r("l", "p2")])
+    }
+
     #[test]
     fn an_item_runs_once_per_cycle_when_all_its_predecessors_succeeded() {
-        let mut a = After::default();
-        let (x, p1, p2) = (key("o", "x"), key("l", "p1"), key("l", "p2"));
-        let after = [r("l", "p1"), r("l", "p2")];
-        a.configured(&[x.clone(), p1.clone(), p2.clone()].into());
+        let (mut a, [x, p1, p2], after) = two_predecessors();
         assert_eq!(a.verdict(&x, &after), Verdict::Wait, "nothing finished yet");
         a.ended(p1.clone(), ProgressStatus::Succeeded);
         assert_eq!(a.verdict(&x, &after), Verdict::Wait, "p2 has not finished");
@@ -224,10 +229,7 @@ mod tests {
 
     #[test]
     fn a_failed_or_stopped_predecessor_skips_the_cycle_naming_it() {
-        let mut a = After::default();
-        let (x, p1, p2) = (key("o", "x"), key("l", "p1"), key("l", "p2"));
-        let after = [r("l", "p1"), r("l", "p2")];
-        a.configured(&[x.clone(), p1.clone(), p2.clone()].into());
+        let (mut a, [x, p1, p2], after) = two_predecessors();
         a.ended(p1.clone(), ProgressStatus::Failed);
         assert_eq!(a.verdict(&x, &after), Verdict::Wait, "skipped only once all finished");
         a.ended(p2.clone(), ProgressStatus::Canceled);
