@@ -73,11 +73,10 @@ impl Hub {
                 if let Ok(view) = self.center.session(session) {
                     self.update(UpdateKind::SessionStarted { session: convert::session_info(&view) });
                 }
-                let queued = self.setup.scheduler.spawn_run(session, owner, handler, items, self.setup.runs.clone());
-                // A run queued behind its exclusive group says so where its items show their progress.
-                for item in items.iter().filter(|_| queued.is_some()) {
-                    let (status, text) = (synccenter_core::ProgressStatus::UpdatingIndeterminate, queued.as_deref());
-                    let _ = self.center.report_progress(session, item, status, text, 0, 0);
+                if let Some(why) =
+                    self.setup.scheduler.spawn_run(session, owner, handler, items, self.setup.runs.clone())
+                {
+                    self.show_queued(session, items, &why);
                 }
             }
             Err(e) => {
@@ -156,9 +155,21 @@ impl Hub {
                     tracing::warn!(%session, error = %e, "a command run could not end its session");
                 }
                 self.setup.scheduler.run_ended(session);
+                // Runs still queued for a group may wait for another run now.
+                for (queued, items, why) in self.setup.scheduler.queued_runs() {
+                    self.show_queued(queued, &items, &why);
+                }
             }
         }
         self.take_effects();
+    }
+
+    /// A run queued behind its exclusive group says so where its items show their progress.
+    fn show_queued(&mut self, session: SessionId, items: &[ItemId], why: &str) {
+        for item in items {
+            let status = synccenter_core::ProgressStatus::UpdatingIndeterminate;
+            let _ = self.center.report_progress(session, item, status, Some(why), 0, 0);
+        }
     }
 
     /// What the running tool printed, as progress, events and conflicts.

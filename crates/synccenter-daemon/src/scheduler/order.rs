@@ -168,6 +168,12 @@ impl<L> Gate<L> {
         started
     }
 
+    /// Every queued run, in order, with what it waits for now.
+    pub(crate) fn waiting(&self) -> Vec<(SessionId, String)> {
+        let why = |(i, q): (usize, &Queued<L>)| Some((q.session, self.busy(&q.groups, i)?));
+        self.queue.iter().enumerate().filter_map(why).collect()
+    }
+
     /// The queued run of `session`, if it waits.
     pub(crate) fn queued(&self, session: SessionId) -> Option<&L> {
         self.queue.iter().find(|q| q.session == session).map(|q| &q.launch)

@@ -124,6 +124,12 @@ impl Scheduler {
         }
     }
 
+    /// Every run queued for its exclusive groups, with its items and what it waits for now.
+    pub(crate) fn queued_runs(&self) -> Vec<(SessionId, Vec<ItemId>, String)> {
+        let items = |s: SessionId| self.gate.queued(s).map(|l| l.plan.iter().map(|i| i.id.clone()).collect());
+        self.gate.waiting().into_iter().filter_map(|(s, why)| Some((s, items(s)?, why))).collect()
+    }
+
     /// The daemon stops: no queued run starts any more.
     pub(crate) fn drop_queued(&mut self) {
         self.gate = super::order::Gate::default();

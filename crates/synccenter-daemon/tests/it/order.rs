@@ -142,12 +142,18 @@ async fn a_cycle_in_after_is_refused_at_reload_naming_it_and_the_last_good_confi
 async fn runs_of_one_exclusive_group_queue_in_order_never_overlap_and_survive_a_reload() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_path_buf();
-    let (running, go) = (d.join("a-running"), d.join("go"));
+    let (running, go, go_b) = (d.join("a-running"), d.join("go"), d.join("go-b"));
     let (b_ran, c_ran, d_ran) = (d.join("b-ran"), d.join("c-ran"), d.join("d-ran"));
     let p = |f: &Path| path_str(f).to_owned();
     // a holds the group until the test lets it go; b and c fail if they overlap a or run out of order.
     let a = format!("touch '{r}'; while [ ! -e '{g}' ]; do sleep 0.05; done; rm '{r}'", r = p(&running), g = p(&go));
-    let b = format!("[ ! -e '{}' ] && [ ! -e '{}' ] && {}", p(&running), p(&c_ran), touch(&b_ran));
+    let b = format!(
+        "[ ! -e '{}' ] && [ ! -e '{}' ] && {}; while [ ! -e '{}' ]; do sleep 0.05; done",
+        p(&running),
+        p(&c_ran),
+        touch(&b_ran),
+        p(&go_b)
+    );
     let c = format!("[ ! -e '{}' ] && [ -e '{}' ] && {}", p(&running), p(&b_ran), touch(&c_ran));
     let group = "exclusive = \"disk\"";
     let config = [
@@ -190,7 +196,15 @@ async fn runs_of_one_exclusive_group_queue_in_order_never_overlap_and_survive_a_
     assert!(!b_ran.exists() && !c_ran.exists(), "nothing overtook a");
 
     std::fs::write(&go, "").expect("let a finish");
-    let seen = collect_until(&mut rig.watch, |seen| count(seen, |u| is_session_ended(u, "c")) == 1).await;
+    let (a_ended, mut seen) = until_update(&mut rig.watch, |u| is_session_ended(u, "a")).await;
+    seen.push(a_ended);
+    // b holds the group now; c, still queued, says so.
+    let live = rig.ctl.ok("sessions.list", json!({})).await;
+    let c_session = live["sessions"].as_array().and_then(|s| s.iter().find(|s| s["handler"] == "c")).cloned();
+    let c_text = c_session.as_ref().map(|s| s["items"][0]["text"].clone());
+    assert_eq!(c_text, Some(json!("waiting for exclusive group \"disk\": b/two is running")), "{live}");
+    std::fs::write(&go_b, "").expect("let b finish");
+    seen.extend(collect_until(&mut rig.watch, |seen| count(seen, |u| is_session_ended(u, "c")) == 1).await);
     let ends: Vec<(&str, &str)> = seen
         .iter()
         .filter(|u| u["type"] == "session_ended")
