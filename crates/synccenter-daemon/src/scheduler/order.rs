@@ -275,6 +275,11 @@ mod tests {
         // net frees first, but 3 may not overtake 2, which waits for net too.
         assert!(g.release(session(5)).is_empty(), "2 still waits for disk; 3 stays behind it");
         assert_eq!(g.release(session(1)), vec![(session(2), 2)], "2 first, holding disk and net");
+        let now: Vec<(SessionId, String)> = vec![
+            (session(3), "waiting for exclusive group \"net\": b/2 is running".into()),
+            (session(4), "waiting for exclusive group \"disk\": b/2 is running".into()),
+        ];
+        assert_eq!(g.waiting(), now, "what the queued runs wait for now");
         assert_eq!(g.release(session(2)), vec![(session(3), 3), (session(4), 4)], "then both, in order");
         assert!(g.release(session(3)).is_empty() && g.release(session(4)).is_empty());
         assert_eq!(g.admit(session(6), groups(&["disk"]), "e/6".into(), 6), Ok(6), "all free again");
