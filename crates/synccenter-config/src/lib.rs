@@ -12,6 +12,7 @@
 mod duration;
 mod error;
 mod model;
+mod order;
 mod raw;
 mod schedule;
 mod validate;
@@ -24,6 +25,7 @@ pub use model::{
     Config, DEFAULT_GRACE_PERIOD, DEFAULT_HTTP, DaemonConfig, DesktopConfig, HandlerConfig, ItemConfig, LogsConfig,
     MIN_LOG_PER_RUN, Notify, QuietHours, RunConditions, Target,
 };
+pub use order::{ItemRef, Order};
 pub use schedule::{CronSchedule, Schedule, Trigger};
 pub use synccenter_runs::backoff::RetryPolicy;
 pub use synccenter_runs::progress::Kind;

@@ -14,6 +14,7 @@ use synccenter_core::{
     ItemId, ItemPolicies, ItemSpec,
 };
 
+use crate::order::Order;
 use crate::schedule::Schedule;
 use synccenter_runs::backoff::RetryPolicy;
 use synccenter_runs::progress::Kind;
@@ -222,6 +223,8 @@ pub struct HandlerConfig {
     pub inhibit_sleep: bool,
     /// The handler's run conditions (its items inherit them).
     pub conditions: RunConditions,
+    /// The exclusive group of the handler's items (`exclusive`; items may name their own).
+    pub exclusive: Option<String>,
     /// The `[[handler.item]]` tables, in file order.
     pub items: Vec<ItemConfig>,
     /// 1-based line of the `[[handler]]` header, for messages.
@@ -270,7 +273,8 @@ pub struct ItemConfig {
     /// How long a run may go without a sign of life (`WATCHDOG=1` or any other accepted `sd_notify` message,
     /// or progress in its output) before it is stopped as hung and the item fails.
     pub watchdog: Option<Duration>,
-    /// Effective schedule: the item's, else the handler's, else `None` (manual only).
+    /// Effective schedule: the item's, else the handler's, else `None` (manual only, or after other items:
+    /// an item with `after` has none).
     pub schedule: Option<Schedule>,
     /// Effective retry policy: item fields over handler fields over defaults.
     pub retry: RetryPolicy,
@@ -279,6 +283,8 @@ pub struct ItemConfig {
     /// Effective run conditions: the item's keys over the handler's; a scheduled run waits until they hold,
     /// and a run whose target is absent leaves the item `disconnected`, not failed.
     pub conditions: RunConditions,
+    /// Its place in the order between syncs (`after`, `exclusive`).
+    pub order: Order,
     /// Capability flags.
     pub capabilities: ItemCapabilities,
     /// Policy flags.

@@ -90,6 +90,8 @@ pub(crate) struct RawHandler {
     pub(crate) freshness: Option<Spanned<String>>,
     pub(crate) notify: Option<Spanned<String>>,
     pub(crate) inhibit_sleep: Option<bool>,
+    /// The exclusive group of the handler's items (`order.rs`).
+    pub(crate) exclusive: Option<Spanned<String>>,
 }
 }
 
@@ -111,6 +113,10 @@ pub(crate) struct RawItem {
     pub(crate) schedule: Option<Spanned<RawSchedule>>,
     pub(crate) retry: Option<Spanned<RawRetry>>,
     pub(crate) freshness: Option<Spanned<String>>,
+    /// Items this one runs after (`order.rs`).
+    pub(crate) after: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The item's exclusive group, over the handler's (`order.rs`).
+    pub(crate) exclusive: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) capabilities: Vec<Spanned<String>>,
     #[serde(default)]

@@ -24,6 +24,7 @@ use crate::error::{ConfigError, ConfigErrors, Locator};
 use crate::model::{
     Config, DaemonConfig, HandlerConfig, ItemConfig, LogsConfig, MIN_LOG_PER_RUN, Notify, RunConditions,
 };
+use crate::order::{self, ItemRef, Order, PendingAfter};
 use crate::raw::{RawDaemon, RawDesktop, RawHandler, RawItem, RawLogs, RawRetry, RawSchedule};
 use crate::schedule::{CronSchedule, Schedule, Trigger};
 use synccenter_runs::backoff::RetryPolicy;
@@ -36,7 +37,8 @@ type Inherited<'a> = (&'a Option<Schedule>, RetryPolicy, Option<Duration>, &'a R
 
 /// Parses and validates `src`, read from `path`.
 pub(crate) fn parse_str(src: &str, path: &Path) -> Result<Config, ConfigErrors> {
-    let mut cx = Cx { loc: Locator { path, src }, base: path.parent().unwrap_or(Path::new("")), errors: Vec::new() };
+    let base = path.parent().unwrap_or(Path::new(""));
+    let mut cx = Cx { loc: Locator { path, src }, base, errors: Vec::new(), after: Vec::new() };
     let (root, syntax) = DeTable::parse_recoverable(src);
     if !syntax.is_empty() {
         for e in syntax {
@@ -74,6 +76,9 @@ pub(crate) fn parse_str(src: &str, path: &Path) -> Result<Config, ConfigErrors> 
             ),
         }
     }
+    for (span, field, reason) in order::resolve(&mut config.handlers, std::mem::take(&mut cx.after)) {
+        cx.push(Some(span), field, reason);
+    }
     if cx.errors.is_empty() { Ok(config) } else { Err(cx.finish()) }
 }
 
@@ -81,6 +86,8 @@ struct Cx<'a> {
     loc: Locator<'a>,
     base: &'a Path,
     errors: Vec<ConfigError>,
+    /// `after` lists, resolved once every handler is known (`order.rs`).
+    after: Vec<PendingAfter>,
 }
 
 impl Cx<'_> {
@@ -246,12 +253,15 @@ impl Cx<'_> {
         let notify = self.notify(raw.notify.as_ref(), &format!("{prefix}.notify"));
         let conditions = self.conditions(raw.conditions(), &RunConditions::default(), prefix);
 
+        let exclusive = raw.exclusive.as_ref().and_then(|e| self.group(e, &format!("{prefix}.exclusive")));
         let mut item_ids: HashSet<String> = HashSet::new();
         let mut out_items = Vec::new();
-        for (item, item_start, item_prefix) in items {
-            if let Some(item) =
+        for (mut item, item_start, item_prefix) in items {
+            let after = self.after(&mut item, &item_prefix);
+            if let Some(mut item) =
                 self.item(item, &item_prefix, item_start, (&schedule, retry, freshness, &conditions), &mut item_ids)
             {
+                self.place(&mut item, id.as_ref(), after, &exclusive);
                 out_items.push(item);
             }
         }
@@ -269,6 +279,7 @@ impl Cx<'_> {
             notify,
             inhibit_sleep: raw.inhibit_sleep.unwrap_or(true),
             conditions,
+            exclusive,
             items: out_items,
             line: self.loc.line_col(start).0,
         })
@@ -366,10 +377,49 @@ impl Cx<'_> {
             retry,
             freshness,
             conditions,
+            order: Order {
+                after: Vec::new(),
+                exclusive: raw.exclusive.as_ref().and_then(|e| self.group(e, &f("exclusive"))),
+            },
             capabilities: capabilities?,
             policies: policies?,
             line: self.loc.line_col(start).0,
         })
+    }
+
+    /// Takes an item's non-empty `after` list out of it (resolved later, [`order::resolve`]); such an item
+    /// has no schedule, so its own is refused.
+    fn after(&mut self, raw: &mut RawItem, prefix: &str) -> Option<(Spanned<Vec<Spanned<String>>>, String)> {
+        let list = raw.after.take().filter(|l| !l.get_ref().is_empty())?;
+        if let Some(s) = &raw.schedule {
+            let reason = "an item with `after` runs when the items it names have finished, not by a schedule: \
+                          remove `schedule` or `after`";
+            self.at(s, &format!("{prefix}.schedule"), reason);
+        }
+        Some((list, format!("{prefix}.after")))
+    }
+
+    /// An item's order: its `after` list waits for [`order::resolve`], and the item runs by no schedule (not
+    /// the handler's either); without its own group it is in the handler's.
+    fn place(
+        &mut self,
+        item: &mut ItemConfig,
+        handler: Option<&HandlerId>,
+        after: Option<(Spanned<Vec<Spanned<String>>>, String)>,
+        exclusive: &Option<String>,
+    ) {
+        if item.order.exclusive.is_none() {
+            item.order.exclusive.clone_from(exclusive);
+        }
+        let (Some((list, field)), Some(handler)) = (after, handler) else { return };
+        item.schedule = None;
+        let owner = ItemRef { handler: handler.clone(), item: item.id.clone() };
+        self.after.push(PendingAfter { owner, field, list });
+    }
+
+    /// An exclusive group's name: any text, compared exactly.
+    fn group(&mut self, raw: &Spanned<String>, field: &str) -> Option<String> {
+        self.text(raw, field, MAX_NAME_UNITS, true).then(|| raw.get_ref().clone())
     }
 
     fn id<T>(&mut self, raw: &Spanned<String>, field: &str, new: impl Fn(&str) -> Result<T, CoreError>) -> Option<T> {

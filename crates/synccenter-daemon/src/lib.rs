@@ -187,17 +187,30 @@ async fn open_store(config: &Config, host: &str, clock: Arc<dyn Clock>) -> Resul
 }
 
 /// Seeds each configured item's last run from the newest session of its handler that included it, so that
-/// schedules continue where they were (a run missed while the daemon was down runs once).
+/// schedules continue where they were (a run missed while the daemon was down runs once), and the order between
+/// syncs with those starts and the last ends that succeeded (an item after one that succeeded since its own
+/// last start runs).
 async fn seed_schedules(hub: &mut hub::Hub, store: &DaemonStore) {
+    let mut order = Vec::new();
     for (handler, items) in hub.configured_items() {
         let query = synccenter_core::SessionQuery { handler: Some(handler.clone()), started_before: None, limit: 200 };
         let Ok(sessions) = store.list_sessions(&query).await else { continue };
         for item in items {
-            if let Some(at) = sessions.iter().find(|r| r.items.iter().any(|m| m.item == item)).map(|r| r.started_at) {
+            let mut with_item = sessions.iter().filter(|r| r.items.iter().any(|m| m.item == item));
+            if let Some(at) = with_item.next().map(|r| r.started_at) {
                 hub.seed_last_run(&handler, &item, at);
+                order.push((at, false, handler.clone(), item.clone()));
+            }
+            let last_end = sessions.iter().find_map(|r| {
+                let member = r.items.iter().find(|m| m.item == item)?;
+                Some((r.ended.as_ref()?.at, member.progress.status))
+            });
+            if let Some((at, Some(synccenter_core::ProgressStatus::Succeeded))) = last_end {
+                order.push((at, true, handler.clone(), item.clone()));
             }
         }
     }
+    hub.seed_order(order);
 }
 
 /// Serves the dashboard on `listener` as a client of the daemon's own socket until `stop` turns true.

@@ -21,6 +21,9 @@ use crate::conditions::{Age, Conditions, TargetSources, targets};
 use crate::runlog::{self, LogSetup, LogTarget};
 use crate::supervisor::{self, RunEvent, RunSpec};
 
+mod order;
+mod sequencing;
+
 /// Owner IDs of the daemon's own runs; connections count up from 1 and never get here.
 pub(crate) const RUN_OWNER_BASE: u64 = 1 << 62;
 
@@ -105,6 +108,9 @@ pub(crate) struct Scheduler {
     conditions: Conditions,
     /// The waiting reasons last announced (`waiting_changed`).
     shown_waiting: BTreeMap<(HandlerId, ItemId), String>,
+    /// Order between syncs: the cycles of items with `after`, and the exclusive groups (`sequencing.rs`).
+    after: order::After,
+    gate: order::Gate<sequencing::Launch>,
 }
 
 /// A start to issue: items of a handler that are due.
@@ -129,6 +135,8 @@ impl Scheduler {
             logs: None,
             conditions: Conditions::default(),
             shown_waiting: BTreeMap::new(),
+            after: order::After::default(),
+            gate: order::Gate::default(),
         }
     }
 
@@ -161,6 +169,7 @@ impl Scheduler {
                     .flat_map(|h| h.items.iter().map(|i| (h.id.clone(), i.id.clone())))
                     .collect();
                 self.items.retain(|k, _| keys.contains(k));
+                self.order_configured(&keys);
                 for k in keys {
                     self.items.entry(k).or_insert_with(|| ItemState { appeared: now, ..ItemState::default() });
                 }
@@ -223,11 +232,17 @@ impl Scheduler {
         self.items.get(&(handler.clone(), item.clone())).is_some_and(|s| s.overdue)
     }
 
-    /// Why an item's due run waits for its run conditions, if it does (`None` when it is not due).
+    /// Why an item's due run (or, for an item with `after`, its ready run) waits for its run conditions, if it does
+    /// (`None` when it is not due).
     pub(crate) fn waiting(&self, handler: &HandlerId, item: &ItemId, now: Timestamp) -> Option<String> {
         let config = self.item(handler, item)?;
-        let state = self.items.get(&(handler.clone(), item.clone()))?;
-        item_due(config, (handler, item), state, now)?;
+        let key = (handler.clone(), item.clone());
+        let state = self.items.get(&key)?;
+        if config.order.after.is_empty() {
+            item_due(config, (handler, item), state, now)?;
+        } else if !self.after_ready(&key, config) {
+            return None;
+        }
         self.held(config, state, now)
     }
 
@@ -321,6 +336,7 @@ impl Scheduler {
 
     /// A start was issued (or refused) for these items at `now`: their slot is used.
     pub(crate) fn started(&mut self, due: &Due, now: Timestamp) {
+        self.order_started(&due.handler, &due.items);
         for item in &due.items {
             if let Some(s) = self.items.get_mut(&(due.handler.clone(), item.clone())) {
                 s.last_run = Some(now);
@@ -397,7 +413,8 @@ impl Scheduler {
         OwnerId(self.next_owner)
     }
 
-    /// Starts the run of a session the daemon owns; its items run in order on a task.
+    /// Starts the run of a session the daemon owns; its items run in order on a task, once its exclusive
+    /// groups are free: `Some` says what it waits for.
     pub(crate) fn spawn_run(
         &mut self,
         (session, owner): (SessionId, OwnerId),
@@ -405,7 +422,7 @@ impl Scheduler {
         items: &[ItemId],
         hub: mpsc::Sender<RunMsg>,
         now: Timestamp,
-    ) {
+    ) -> Option<String> {
         let (tx, rx) = watch::channel(CancelSet::default());
         let mut watch = BTreeMap::new();
         for i in items {
@@ -422,11 +439,12 @@ impl Scheduler {
         let grace = self.config.daemon.grace_period;
         let logs = self.logs.clone().map(|l| LogSetup { limits: l.limits.with(&self.config.logs), ..l });
         let sources = self.conditions.sources().clone();
-        tokio::spawn(run_items(session, plan, (grace, sources), logs, rx, hub));
+        self.order_started(handler, items);
+        self.launch(session, handler, sequencing::Launch { plan, grace, sources, logs, cancel: rx, hub })
     }
 
     /// A stop for one of the daemon's runs; false when `owner` is not a run.
-    pub(crate) fn cancel(&self, owner: OwnerId, item: Option<&ItemId>) -> bool {
+    pub(crate) fn cancel(&mut self, owner: OwnerId, item: Option<&ItemId>) -> bool {
         let Some(run) = self.owners.get(&owner).and_then(|s| self.runs.get(s)) else { return false };
         run.cancel.send_modify(|c| match item {
             Some(i) => {
@@ -434,12 +452,16 @@ impl Scheduler {
             }
             None => c.all = true,
         });
+        if let Some(session) = self.owners.get(&owner).copied() {
+            self.stop_queued(session);
+        }
         true
     }
 
     pub(crate) fn run_ended(&mut self, session: SessionId) {
         self.runs.remove(&session);
         self.owners.retain(|_, s| *s != session);
+        self.release_groups(session);
     }
 }
 

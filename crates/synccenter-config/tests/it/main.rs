@@ -3,4 +3,5 @@
 mod errors;
 mod example;
 mod messages;
+mod order;
 mod schedule;

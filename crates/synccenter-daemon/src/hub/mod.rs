@@ -247,6 +247,8 @@ impl Hub {
 
     /// Ends live sessions and queues everything for the writer.
     pub(crate) fn shutdown(&mut self) {
+        // Runs queued for an exclusive group must not start while the sessions end.
+        self.setup.scheduler.drop_queued();
         let ended = self.center.end_all_sessions(synccenter_core::EndReason::Shutdown);
         if !ended.is_empty() {
             tracing::info!(sessions = ended.len(), "ended live sessions at shutdown");

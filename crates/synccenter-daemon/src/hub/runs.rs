@@ -60,6 +60,11 @@ impl Hub {
         self.setup.scheduler.seed_last_run(handler, item, at);
     }
 
+    /// Seeds the order between syncs from history: `(when, an end (else a start), handler, item)`.
+    pub(crate) fn seed_order(&mut self, history: Vec<(synccenter_core::Timestamp, bool, HandlerId, ItemId)>) {
+        self.setup.scheduler.seed_order(history);
+    }
+
     /// A dispatched request of a command handler becomes a session the daemon owns.
     pub(super) fn start_run(&mut self, request: CoreRequestId, handler: &HandlerId, items: &[ItemId]) {
         let owner = self.setup.scheduler.new_owner();
@@ -69,7 +74,10 @@ impl Hub {
                     self.update(UpdateKind::SessionStarted { session: convert::session_info(&view) });
                 }
                 let now = self.center.now();
-                self.setup.scheduler.spawn_run((session, owner), handler, items, self.setup.runs.clone(), now);
+                let runs = self.setup.runs.clone();
+                if let Some(why) = self.setup.scheduler.spawn_run((session, owner), handler, items, runs, now) {
+                    self.show_queued(session, items, &why);
+                }
             }
             Err(e) => {
                 let _ = self.center.fail_request(request, &e.to_string());
@@ -80,8 +88,13 @@ impl Hub {
     /// Issues the starts that schedules and retries make due, and raises freshness breaches.
     pub(super) fn schedule(&mut self) {
         let now = self.center.now();
-        for due in self.setup.scheduler.due(now) {
-            let flags = synccenter_core::SyncControlFlags::IGNORE_IF_ALREADY_SYNCING;
+        let (after, skips) = self.setup.scheduler.after_due(now);
+        // A run after others is not absorbed by a run of the item still going: it queues behind it.
+        let after = after.into_iter().map(|d| (d, synccenter_core::SyncControlFlags::empty()));
+        let scheduled = self.setup.scheduler.due(now).into_iter();
+        for (due, flags) in
+            scheduled.map(|d| (d, synccenter_core::SyncControlFlags::IGNORE_IF_ALREADY_SYNCING)).chain(after)
+        {
             match self.center.start_items(&due.handler, &due.items, flags, None) {
                 Ok(_) => self.setup.scheduler.started(&due, now),
                 // A paused handler's missed run happens once, when the pause ends.
@@ -99,6 +112,16 @@ impl Hub {
                     );
                 }
             }
+        }
+        for skip in skips {
+            self.setup.scheduler.skipped(&skip);
+            let _ = self.center.add_event(
+                &skip.handler,
+                Some(&skip.item),
+                synccenter_core::EventLevel::Warning,
+                "Run skipped",
+                &format!("{} did not run: {}; it runs only after they succeed", skip.item, skip.why),
+            );
         }
         self.stop_unmet(now);
         for handler in self.setup.scheduler.waiting_changed(now) {
@@ -153,9 +176,21 @@ impl Hub {
                     tracing::warn!(%session, error = %e, "a command run could not end its session");
                 }
                 self.setup.scheduler.run_ended(session);
+                // Runs still queued for a group may wait for another run now.
+                for (queued, items, why) in self.setup.scheduler.queued_runs() {
+                    self.show_queued(queued, &items, &why);
+                }
             }
         }
         self.take_effects();
+    }
+
+    /// A run queued behind its exclusive group says so where its items show their progress.
+    fn show_queued(&mut self, session: SessionId, items: &[ItemId], why: &str) {
+        for item in items {
+            let status = synccenter_core::ProgressStatus::UpdatingIndeterminate;
+            let _ = self.center.report_progress(session, item, status, Some(why), 0, 0);
+        }
     }
 
     /// What the running tool printed, as progress, events and conflicts.
@@ -269,11 +304,11 @@ impl Hub {
         if let Some(handler) = handler {
             let now = self.center.now();
             let random = f64::from(now.as_micros().rem_euclid(1000) as u32) / 1000.0;
-            if let Some(delay) =
-                self.setup.scheduler.finished(&handler, &item, status, done.outcome.retryable, now, random)
-            {
+            let retry = self.setup.scheduler.finished(&handler, &item, status, done.outcome.retryable, now, random);
+            if let Some(delay) = retry {
                 tracing::info!(%handler, %item, retry_in = ?delay, "a failed item will be retried");
             }
+            self.setup.scheduler.order_ended(&handler, &item, status, retry.is_some());
         }
     }
 

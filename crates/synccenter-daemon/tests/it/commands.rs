@@ -18,11 +18,11 @@ use synccenter_core::{Clock, ManualClock, Timestamp};
 use synccenter_test_support::{HANG_GUARD, RawConn, TestDaemon, program, require};
 
 /// 2030-01-01T00:00:00Z, where the injected clocks start.
-const Y2030: i64 = 1_893_456_000;
+pub(crate) const Y2030: i64 = 1_893_456_000;
 
 /// A handler whose only item has a 30-minute freshness bound and never runs: moving the clock more than
 /// 30 minutes past the daemon's start makes the next housekeeping tick report it.
-const PROBE: &str = r#"
+pub(crate) const PROBE: &str = r#"
 [[handler]]
 id = "tick"
 name = "Housekeeping probe"
@@ -36,17 +36,17 @@ freshness = "30m"
 "#;
 
 /// A running daemon with a configuration, a subscribed watcher and a connection for control calls.
-struct Rig {
-    daemon: TestDaemon,
+pub(crate) struct Rig {
+    pub(crate) daemon: TestDaemon,
     /// Subscribed to the live feed.
-    watch: RawConn,
+    pub(crate) watch: RawConn,
     /// Starts and stops runs; receives their `control.sync_result`.
-    ctl: RawConn,
+    pub(crate) ctl: RawConn,
 }
 
 /// Writes `config` to `config.toml` in `dir` and starts a daemon on `dir` that reads it, with `clock` when
 /// given.
-async fn start(dir: tempfile::TempDir, config: &str, clock: Option<&Arc<ManualClock>>) -> Rig {
+pub(crate) async fn start(dir: tempfile::TempDir, config: &str, clock: Option<&Arc<ManualClock>>) -> Rig {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, config).expect("write config.toml");
     let clock: Option<Arc<dyn Clock>> = clock.map(|c| c.clone() as Arc<dyn Clock>);
@@ -61,26 +61,26 @@ async fn start(dir: tempfile::TempDir, config: &str, clock: Option<&Arc<ManualCl
     Rig { daemon, watch, ctl }
 }
 
-fn manual_clock(unix_seconds: i64) -> Arc<ManualClock> {
+pub(crate) fn manual_clock(unix_seconds: i64) -> Arc<ManualClock> {
     Arc::new(ManualClock::new(Timestamp::from_micros(unix_seconds * 1_000_000)))
 }
 
 /// A TOML basic string (JSON string escapes are valid TOML).
-fn q(s: impl AsRef<str>) -> String {
+pub(crate) fn q(s: impl AsRef<str>) -> String {
     Value::from(s.as_ref()).to_string()
 }
 
 /// A TOML array of strings.
-fn arr(items: &[&str]) -> String {
+pub(crate) fn arr(items: &[&str]) -> String {
     format!("[{}]", items.iter().map(q).collect::<Vec<_>>().join(", "))
 }
 
-fn path_str(p: &Path) -> &str {
+pub(crate) fn path_str(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
 }
 
 /// One `[[handler]]` with one `[[handler.item]]`; `extra` lines go into the item.
-fn handler_toml(handler: &str, item: &str, kind: &str, command: &[&str], extra: &str) -> String {
+pub(crate) fn handler_toml(handler: &str, item: &str, kind: &str, command: &[&str], extra: &str) -> String {
     format!(
         "[[handler]]\nid = {h}\nname = {h}\n\n[[handler.item]]\nid = {i}\nname = {i}\nkind = {k}\ncommand = {c}\n{extra}\n",
         h = q(handler),
@@ -134,12 +134,12 @@ fn read_tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 /// The next `update` push's parameters.
-async fn next_update(w: &mut RawConn) -> Value {
+pub(crate) async fn next_update(w: &mut RawConn) -> Value {
     w.next_push_of("update").await["params"].clone()
 }
 
 /// Waits for the update `pred` accepts; returns it and the updates seen before it.
-async fn until_update(w: &mut RawConn, mut pred: impl FnMut(&Value) -> bool) -> (Value, Vec<Value>) {
+pub(crate) async fn until_update(w: &mut RawConn, mut pred: impl FnMut(&Value) -> bool) -> (Value, Vec<Value>) {
     let mut before = Vec::new();
     loop {
         let u = next_update(w).await;
@@ -150,11 +150,11 @@ async fn until_update(w: &mut RawConn, mut pred: impl FnMut(&Value) -> bool) -> 
     }
 }
 
-fn is_session_ended(u: &Value, handler: &str) -> bool {
+pub(crate) fn is_session_ended(u: &Value, handler: &str) -> bool {
     u["type"] == "session_ended" && u["handler"] == handler
 }
 
-fn is_session_started(u: &Value, handler: &str) -> bool {
+pub(crate) fn is_session_started(u: &Value, handler: &str) -> bool {
     u["type"] == "session_started" && u["session"]["handler"] == handler
 }
 
@@ -212,20 +212,20 @@ fn assert_bytes(run: &Followed) {
 }
 
 /// The events of an item, oldest first.
-async fn item_events(c: &mut RawConn, handler: &str, item: &str) -> Vec<Value> {
+pub(crate) async fn item_events(c: &mut RawConn, handler: &str, item: &str) -> Vec<Value> {
     let r = c.ok("events.list", json!({"handler": handler, "item": item, "limit": 1000})).await;
     r["events"].as_array().cloned().unwrap_or_default()
 }
 
 /// The ended sessions of a handler in the store's history.
-async fn ended_sessions(c: &mut RawConn, handler: &str) -> Vec<Value> {
+pub(crate) async fn ended_sessions(c: &mut RawConn, handler: &str) -> Vec<Value> {
     let r = c.ok("sessions.history", json!({"handler": handler})).await;
     r["sessions"].as_array().cloned().unwrap_or_default().into_iter().filter(|s| s["ended_at"].is_string()).collect()
 }
 
 /// Waits until `handler` has at least `n` ended sessions in history, whether they ended before the watcher
 /// subscribed or after.
-async fn wait_ended_sessions(rig: &mut Rig, handler: &str, n: usize) -> Vec<Value> {
+pub(crate) async fn wait_ended_sessions(rig: &mut Rig, handler: &str, n: usize) -> Vec<Value> {
     loop {
         let ended = ended_sessions(&mut rig.watch, handler).await;
         if ended.len() >= n {
@@ -238,7 +238,7 @@ async fn wait_ended_sessions(rig: &mut Rig, handler: &str, n: usize) -> Vec<Valu
 /// Moves the clock by `by` (past the probe's freshness bound) and waits for the housekeeping tick that
 /// reports the probe overdue; returns the updates seen before that report. Starts are issued earlier in the
 /// same tick than the freshness check, so a run that tick started shows among them.
-async fn one_more_tick(rig: &mut Rig, clock: &ManualClock, by: Duration) -> Vec<Value> {
+pub(crate) async fn one_more_tick(rig: &mut Rig, clock: &ManualClock, by: Duration) -> Vec<Value> {
     clock.advance(by);
     let (_, before) = until_update(&mut rig.watch, |u| {
         u["type"] == "event_added" && u["event"]["handler"] == "tick" && u["event"]["name"] == "Sync overdue"

@@ -19,6 +19,9 @@ mod limits;
 // systemd-notify through command handlers: sd_notify is supported on Linux only.
 #[cfg(unix)]
 mod notify;
+// `after` and exclusive groups through command handlers' scripts (and `commands`' helpers): Unix only.
+#[cfg(unix)]
+mod order;
 // Python owners, SIGSTOP, fork and a second user through setpriv: Unix only (`transport` covers every platform).
 #[cfg(unix)]
 mod owners;
