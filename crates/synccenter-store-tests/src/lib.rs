@@ -15,6 +15,7 @@ use synccenter_core::{HandlerId, Store};
 
 pub mod cases;
 pub mod facade;
+pub mod retention;
 pub mod sample;
 
 /// How the suite gets stores of one backend.
@@ -90,9 +91,15 @@ macro_rules! store_conformance {
             replace_on_sync_drops_previous_events,
             keep_retention_keeps_events,
             everything_durable_survives_reopen,
+        ; retention:
+            prune_removes_events_by_age_per_level,
+            prune_keeps_the_newest_per_handler_and_level,
+            prune_removes_ended_sessions_never_live_ones,
+            prune_forever_and_zero_limit_remove_nothing,
         );
     };
-    (@cases $fixture:ty; cases: $($case:ident),* $(,)?; facade: $($fcase:ident),* $(,)?) => {
+    (@cases $fixture:ty; cases: $($case:ident),* $(,)?; facade: $($fcase:ident),* $(,)?;
+     retention: $($rcase:ident),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $case() {
@@ -106,6 +113,14 @@ macro_rules! store_conformance {
             async fn $fcase() {
                 if <$fixture as $crate::StoreFixture>::available() {
                     $crate::facade::$fcase::<$fixture>().await
+                }
+            }
+        )*
+        $(
+            #[tokio::test]
+            async fn $rcase() {
+                if <$fixture as $crate::StoreFixture>::available() {
+                    $crate::retention::$rcase::<$fixture>().await
                 }
             }
         )*
