@@ -13,6 +13,7 @@ mod duration;
 mod error;
 mod model;
 mod raw;
+mod retention;
 mod schedule;
 mod validate;
 
