@@ -85,21 +85,19 @@ macro_rules! store_conformance {
             large_batch_keeps_order_and_replacements,
             counts_follow_rewrites_and_deletes,
             pause_end_without_start_is_corrupt,
+            prune_removes_events_by_age_per_level,
+            prune_keeps_the_newest_per_handler_and_level,
+            prune_removes_ended_sessions_never_live_ones,
+            prune_forever_and_zero_limit_remove_nothing,
         ; facade:
             restart_ends_live_session,
             error_counts_and_remove_events,
             replace_on_sync_drops_previous_events,
             keep_retention_keeps_events,
             everything_durable_survives_reopen,
-        ; retention:
-            prune_removes_events_by_age_per_level,
-            prune_keeps_the_newest_per_handler_and_level,
-            prune_removes_ended_sessions_never_live_ones,
-            prune_forever_and_zero_limit_remove_nothing,
         );
     };
-    (@cases $fixture:ty; cases: $($case:ident),* $(,)?; facade: $($fcase:ident),* $(,)?;
-     retention: $($rcase:ident),* $(,)?) => {
+    (@cases $fixture:ty; cases: $($case:ident),* $(,)?; facade: $($fcase:ident),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $case() {
@@ -113,14 +111,6 @@ macro_rules! store_conformance {
             async fn $fcase() {
                 if <$fixture as $crate::StoreFixture>::available() {
                     $crate::facade::$fcase::<$fixture>().await
-                }
-            }
-        )*
-        $(
-            #[tokio::test]
-            async fn $rcase() {
-                if <$fixture as $crate::StoreFixture>::available() {
-                    $crate::retention::$rcase::<$fixture>().await
                 }
             }
         )*
