@@ -10,27 +10,13 @@
 //! shrink (docs/reliability.md, "Bounded history").
 
 use sqlx::SqliteConnection;
-use synccenter_core::{EventLevel, Keep, Pruned, RetentionPolicy, StoreError, Timestamp};
+use synccenter_core::{EventLevel, Pruned, RetentionPolicy, StoreError, Timestamp};
+use synccenter_store_rows::prune::{Candidates, Chosen, choose};
 
 use crate::SqliteStore;
 
 /// Pages `incremental_vacuum` returns to the file system per batch (4 KiB each).
 const VACUUM_PAGES: u32 = 256;
-
-/// The IDs one batch removes.
-#[derive(Default)]
-struct Chosen {
-    events: Vec<String>,
-    sessions: Vec<String>,
-    /// The limit cut the list short.
-    more: bool,
-}
-
-impl Chosen {
-    fn room(&self, limit: u32) -> i64 {
-        i64::from(limit) - (self.events.len() + self.sessions.len()) as i64
-    }
-}
 
 impl SqliteStore {
     /// [`synccenter_core::Store::prune`] for SQLite.
@@ -40,11 +26,11 @@ impl SqliteStore {
         now: Timestamp,
         limit: u32,
     ) -> Result<Pruned, StoreError> {
-        let mut chosen = Chosen::default();
-        {
+        let chosen = {
             let mut conn = self.conn().await?;
             let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.sql_err(e))?;
-            self.choose(&mut tx, policy, now, limit, &mut chosen).await.map_err(|e| self.sql_err(e))?;
+            let mut queries = Queries { conn: &mut tx, level: None, sql: SESSIONS };
+            let chosen = choose(&mut queries, policy, now, limit).await.map_err(|e| self.sql_err(e))?;
             let free: i64 =
                 sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&mut *tx).await.map_err(|e| self.sql_err(e))?;
             tx.commit().await.map_err(|e| self.sql_err(e))?;
@@ -52,7 +38,8 @@ impl SqliteStore {
                 // Nothing to remove (a limit of 0 may still have found some): the write lock is not taken.
                 return Ok(Pruned { more: chosen.more, ..Pruned::default() });
             }
-        }
+            chosen
+        };
         let mut tx = self.begin_apply().await?;
         let result = remove(tx.conn(), &chosen, self.incremental_vacuum).await;
         let free_pages = match result {
@@ -71,101 +58,66 @@ impl SqliteStore {
             more: chosen.more || free_pages > 0,
         })
     }
-
-    async fn choose(
-        &self,
-        conn: &mut SqliteConnection,
-        policy: &RetentionPolicy,
-        now: Timestamp,
-        limit: u32,
-        chosen: &mut Chosen,
-    ) -> Result<(), sqlx::Error> {
-        for level in [EventLevel::Info, EventLevel::Warning, EventLevel::Error] {
-            let keep = policy.events(level);
-            let counts = "SELECT handler_id, sum(n) FROM event_counts WHERE level = ?1 GROUP BY handler_id \
-                          HAVING sum(n) > ?2";
-            let sql = [EVENTS_BY_AGE, counts, EVENTS_BY_COUNT];
-            let found = past(conn, keep, now, chosen.room(limit), Some(i64::from(level.number())), sql);
-            let (ids, more) = found.await?;
-            chosen.events.extend(ids);
-            chosen.more |= more;
-        }
-        let counts = "SELECT handler_id, count(*) FROM sessions WHERE ended_at IS NOT NULL AND ?1 IS NULL \
-                      GROUP BY handler_id HAVING count(*) > ?2";
-        let sql = [SESSIONS_BY_AGE, counts, SESSIONS_BY_COUNT];
-        let found = past(conn, policy.sessions, now, chosen.room(limit), None, sql);
-        let (ids, more) = found.await?;
-        chosen.sessions.extend(ids);
-        chosen.more |= more;
-        Ok(())
-    }
 }
 
-/// Events of level ?1 older than ?2, oldest first, at most ?3.
-const EVENTS_BY_AGE: &str = "SELECT id FROM events WHERE level = ?1 AND time < ?2 ORDER BY time, id LIMIT ?3";
-/// Of handler ?4's events of level ?1, the oldest ?5 (its excess over the count), those not older than ?2.
-const EVENTS_BY_COUNT: &str = "SELECT id FROM (SELECT id, time FROM events WHERE handler_id = ?4 AND level = ?1 \
-                               ORDER BY time, id LIMIT ?5) WHERE time >= ?2 LIMIT ?3";
-/// Ended sessions started before ?2 (?1 is NULL), oldest first, at most ?3.
-const SESSIONS_BY_AGE: &str = "SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ?1 IS NULL AND started_at < ?2 \
-                               ORDER BY started_at, id LIMIT ?3";
-/// Of handler ?4's ended sessions, the oldest ?5, those not started before ?2.
-const SESSIONS_BY_COUNT: &str = "SELECT id FROM (SELECT id, started_at FROM sessions WHERE handler_id = ?4 \
-                                 AND ended_at IS NOT NULL AND ?1 IS NULL ORDER BY started_at, id LIMIT ?5) \
-                                 WHERE started_at >= ?2 LIMIT ?3";
+/// Events of level ?1: older than ?2, oldest first, at most ?3; the handlers with more than ?2, with their
+/// totals; of handler ?4's oldest ?5 (its excess over the count), those not older than ?2, at most ?3.
+const EVENTS: [&str; 3] = [
+    "SELECT id FROM events WHERE level = ?1 AND time < ?2 ORDER BY time, id LIMIT ?3",
+    "SELECT handler_id, sum(n) FROM event_counts WHERE level = ?1 GROUP BY handler_id HAVING sum(n) > ?2",
+    "SELECT id FROM (SELECT id, time FROM events WHERE handler_id = ?4 AND level = ?1 ORDER BY time, id LIMIT ?5) \
+     WHERE time >= ?2 LIMIT ?3",
+];
+/// The same for ended sessions (by start; ?1 is NULL).
+const SESSIONS: [&str; 3] = [
+    "SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ?1 IS NULL AND started_at < ?2 \
+     ORDER BY started_at, id LIMIT ?3",
+    "SELECT handler_id, count(*) FROM sessions WHERE ended_at IS NOT NULL AND ?1 IS NULL \
+     GROUP BY handler_id HAVING count(*) > ?2",
+    "SELECT id FROM (SELECT id, started_at FROM sessions WHERE handler_id = ?4 AND ended_at IS NOT NULL \
+     AND ?1 IS NULL ORDER BY started_at, id LIMIT ?5) WHERE started_at >= ?2 LIMIT ?3",
+];
 
-/// The IDs past `keep` (by age with `sql[0]`, then per handler over the count from `sql[1]` with `sql[2]`), at
-/// most `room`; and whether there were more.
-async fn past(
-    conn: &mut SqliteConnection,
-    keep: Keep,
-    now: Timestamp,
-    room: i64,
+/// The queries of one kind of record: `sql` is [`EVENTS`] or [`SESSIONS`], with `level` as `?1`.
+struct Queries<'c> {
+    conn: &'c mut SqliteConnection,
     level: Option<i64>,
-    sql: [&str; 3],
-) -> Result<(Vec<String>, bool), sqlx::Error> {
-    let mut ids: Vec<String> = Vec::new();
-    // One more than there is room for tells whether the limit cut the list short.
-    let want = |ids: &Vec<String>| room + 1 - ids.len() as i64;
-    let cutoff = keep.cutoff(now);
-    if let Some(cutoff) = cutoff {
-        let found: Vec<String> = sqlx::query_scalar(sql[0])
-            .bind(level)
-            .bind(cutoff.as_micros())
-            .bind(want(&ids))
-            .fetch_all(&mut *conn)
-            .await?;
-        ids.extend(found);
+    sql: [&'static str; 3],
+}
+
+impl Candidates for Queries<'_> {
+    type Id = String;
+    type Error = sqlx::Error;
+
+    fn kind(&mut self, level: Option<EventLevel>) {
+        self.level = level.map(|l| i64::from(l.number()));
+        self.sql = if level.is_some() { EVENTS } else { SESSIONS };
     }
-    if let Some(max) = keep.max_count
-        && want(&ids) > 0
-    {
-        let max = i64::try_from(max).unwrap_or(i64::MAX);
-        let over: Vec<(String, i64)> = sqlx::query_as(sql[1]).bind(level).bind(max).fetch_all(&mut *conn).await?;
-        let from = cutoff.map_or(i64::MIN, Timestamp::as_micros);
-        for (handler, total) in over {
-            if want(&ids) <= 0 {
-                break;
-            }
-            let found: Vec<String> = sqlx::query_scalar(sql[2])
-                .bind(level)
-                .bind(from)
-                .bind(want(&ids))
-                .bind(handler)
-                .bind(total - max)
-                .fetch_all(&mut *conn)
-                .await?;
-            ids.extend(found);
-        }
+
+    async fn older(&mut self, cutoff: i64, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+        let query = sqlx::query_scalar(self.sql[0]).bind(self.level).bind(cutoff).bind(limit);
+        query.fetch_all(&mut *self.conn).await
     }
-    let more = ids.len() as i64 > room;
-    ids.truncate(room.max(0) as usize);
-    Ok((ids, more))
+
+    async fn over(&mut self, max: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        sqlx::query_as(self.sql[1]).bind(self.level).bind(max).fetch_all(&mut *self.conn).await
+    }
+
+    async fn oldest(
+        &mut self,
+        handler: String,
+        excess: i64,
+        from: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let query = sqlx::query_scalar(self.sql[2]).bind(self.level).bind(from).bind(limit).bind(handler);
+        query.bind(excess).fetch_all(&mut *self.conn).await
+    }
 }
 
 /// Deletes the chosen rows and returns a few free pages to the file system (when the file was created with
 /// `auto_vacuum = INCREMENTAL`); answers how many free pages are left.
-async fn remove(conn: &mut SqliteConnection, chosen: &Chosen, incremental: bool) -> Result<i64, sqlx::Error> {
+async fn remove(conn: &mut SqliteConnection, chosen: &Chosen<String>, incremental: bool) -> Result<i64, sqlx::Error> {
     for chunk in chosen.events.chunks(500) {
         delete_ids(conn, "DELETE FROM events WHERE id IN (", chunk).await?;
     }
