@@ -16,7 +16,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::raw::Raw;
-use crate::report::{Verdict, n};
+use crate::report::{Lat, Verdict, n};
 use crate::{Bench, daemon, events, hot};
 
 /// Whether the page cache was dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`; only root may).
@@ -56,6 +56,19 @@ async fn time_to_status(dir: &Path, data_dir: &Path, name: &str) -> anyhow::Resu
     served
 }
 
+/// Latency of `n` acknowledged `session.report_event` calls, one at a time on one connection.
+async fn ack_latency(socket: &Path, n: u32) -> anyhow::Result<Lat> {
+    let (mut c, session) = hot::owner(socket, hot::MANY).await?;
+    let mut lat = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let event = json!({"session": session, "level": "info", "name": "copied", "description": format!("file {i}")});
+        let t = Instant::now();
+        c.call("session.report_event", event).await?;
+        lat.push(t.elapsed());
+    }
+    Ok(Lat::new(lat))
+}
+
 impl Bench {
     pub(crate) async fn history(&mut self) -> anyhow::Result<()> {
         let data = self.path("history-data");
@@ -89,7 +102,7 @@ impl Bench {
     /// `--quick`) in its batches.
     async fn pruning_cost(&mut self) -> anyhow::Result<()> {
         let per = self.scale.n(4_000);
-        let mut off = 0.0;
+        let (mut off, mut off_p99) = (0.0, 0.0);
         for pruning in [false, true] {
             let name = if pruning { "on" } else { "off" };
             let copy = self.path(&format!("history-prune-{name}.sqlite"));
@@ -111,16 +124,19 @@ impl Bench {
             let total = |r: serde_json::Value| r["total"].as_u64().unwrap_or(0);
             let before = total(c.call("events.list", json!({"limit": 1})).await?);
             let rate = hot::durable_events(&d.socket, 16, per, 16).await?;
+            let one_by_one = self.scale.n(1_000);
+            let lat = ack_latency(&d.socket, one_by_one).await?;
             let after = total(c.call("events.list", json!({"limit": 1})).await?);
-            let removed = (before + u64::from(per) * 16).saturating_sub(after);
+            let removed = (before + u64::from(per) * 16 + u64::from(one_by_one)).saturating_sub(after);
             drop(c);
             d.stop().await?;
             std::fs::remove_file(&copy)?;
             if !pruning {
-                off = rate;
+                (off, off_p99) = (rate, lat.p99());
             }
             let ratio = if pruning {
-                format!("{:.2}x without pruning; {} old events removed meanwhile", rate / off, n(removed as f64))
+                let removed = n(removed as f64);
+                format!("{:.2}x without pruning; {removed} old events removed during both measurements", rate / off)
             } else {
                 String::new()
             };
@@ -131,6 +147,14 @@ impl Bench {
                 ratio,
                 Verdict::None,
                 json!({"per_second": rate, "pruning": pruning, "removed_meanwhile": removed}),
+            );
+            let vs = if pruning { format!("p99 {:.2}x without pruning", lat.p99() / off_p99) } else { String::new() };
+            self.report.add(
+                format!("ack latency of session.report_event, one at a time, pruning {name}"),
+                lat.text(true),
+                vs,
+                Verdict::None,
+                json!({"latency": lat.json(), "pruning": pruning}),
             );
         }
         Ok(())
