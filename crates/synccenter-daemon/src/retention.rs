@@ -27,7 +27,7 @@ pub struct Pruning {
     pub first: Duration,
     /// Time between the end of a pass and the next.
     pub every: Duration,
-    /// Records removed per batch at most.
+    /// Records removed per batch at most (100: docs/performance.md, `history`, for why).
     pub batch: u32,
     /// Rest between batches at least.
     pub pause: Duration,
@@ -41,7 +41,7 @@ impl Default for Pruning {
             enabled: true,
             first: Duration::from_secs(30),
             every: Duration::from_secs(10 * 60),
-            batch: 500,
+            batch: 100,
             pause: Duration::from_millis(20),
             passes: None,
         }

@@ -15,8 +15,9 @@ use synccenter_store_rows::prune::{Candidates, Chosen, choose};
 
 use crate::SqliteStore;
 
-/// Pages `incremental_vacuum` returns to the file system per batch (4 KiB each).
-const VACUUM_PAGES: u32 = 256;
+/// Pages `incremental_vacuum` returns to the file system per batch (4 KiB each): more than a batch of 100
+/// events frees, so the file keeps up, and few enough to keep the transaction short.
+const VACUUM_PAGES: u32 = 64;
 
 impl SqliteStore {
     /// [`synccenter_core::Store::prune`] for SQLite.
