@@ -141,3 +141,29 @@ async fn pass(
     }
     stopped
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use synccenter_core::{Keep, RetentionPolicy};
+
+    use super::read_policy;
+
+    #[test]
+    fn the_policy_comes_from_the_file_or_the_defaults_and_a_refused_file_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("config.toml");
+        assert_eq!(read_policy(None, None), Some(RetentionPolicy::default()), "no configuration file");
+        assert_eq!(read_policy(Some(&file), None), Some(RetentionPolicy::default()), "a missing file");
+
+        std::fs::write(&file, "[retention]\ninfo = { max_age = \"1d\" }\n").expect("write");
+        let read = read_policy(Some(&file), None).expect("a valid file");
+        let day = Keep { max_age: Some(Duration::from_secs(86_400)), ..RetentionPolicy::default().info };
+        assert_eq!(read.info, day);
+
+        std::fs::write(&file, "[retention]\ninfo = { max_age = \"soon\" }\n").expect("write");
+        assert_eq!(read_policy(Some(&file), Some(read)), Some(read), "the last policy read is kept");
+        assert_eq!(read_policy(Some(&file), None), None, "no policy is guessed");
+    }
+}
