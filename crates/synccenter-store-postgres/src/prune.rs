@@ -7,8 +7,8 @@
 //! docs/reliability.md).
 
 use sqlx::PgConnection;
-use synccenter_core::{EventLevel, Pruned, RetentionPolicy, StoreError, Timestamp};
-use synccenter_store_rows::prune::{Candidates, Chosen, choose};
+use synccenter_core::{Pruned, RetentionPolicy, StoreError, Timestamp};
+use synccenter_store_rows::prune::{Candidates, Chosen, Excess, Kind, choose};
 use uuid::Uuid;
 
 use crate::PgStore;
@@ -41,8 +41,9 @@ impl PgStore {
     ) -> Result<Pruned, StoreError> {
         let Chosen { events, sessions, more } = {
             let mut conn = self.read_tx().await?;
-            let mut queries = Queries { conn: &mut conn, host: &self.host, level: None, sql: SESSIONS };
-            let chosen = choose(&mut queries, policy, now, limit).await.map_err(|e| self.sql_err(e))?;
+            let mut queries = Queries { conn: &mut conn, host: &self.host };
+            let chosen =
+                choose(&mut queries, [EVENTS, SESSIONS], policy, now, limit).await.map_err(|e| self.sql_err(e))?;
             conn.commit().await.map_err(|e| self.sql_err(e))?;
             chosen
         };
@@ -60,36 +61,32 @@ impl PgStore {
     }
 }
 
-/// The queries of one kind of this host's records: `sql` is [`EVENTS`] or [`SESSIONS`], with `host` as `$1`
-/// and `level` as `$2`.
+/// This host's records (`host` is `$1`, the kind's level `$2`).
 struct Queries<'c> {
     conn: &'c mut PgConnection,
     host: &'c str,
-    level: Option<i64>,
-    sql: [&'static str; 3],
 }
 
 impl Candidates for Queries<'_> {
     type Id = Uuid;
     type Error = sqlx::Error;
 
-    fn kind(&mut self, level: Option<EventLevel>) {
-        self.level = level.map(|l| i64::from(l.number()));
-        self.sql = if level.is_some() { EVENTS } else { SESSIONS };
-    }
-
-    async fn older(&mut self, cutoff: i64, limit: i64) -> Result<Vec<Uuid>, sqlx::Error> {
-        let query = sqlx::query_scalar(self.sql[0]).bind(self.host).bind(self.level).bind(cutoff).bind(limit);
+    async fn older(&mut self, kind: Kind, cutoff: i64, limit: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+        let query = sqlx::query_scalar(kind.sql[0]).bind(self.host).bind(kind.level).bind(cutoff).bind(limit);
         query.fetch_all(&mut *self.conn).await
     }
 
-    async fn over(&mut self, max: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
-        let query = sqlx::query_as(self.sql[1]).bind(self.host).bind(self.level).bind(max);
-        query.fetch_all(&mut *self.conn).await
+    async fn over(&mut self, kind: Kind, max: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        sqlx::query_as(kind.sql[1]).bind(self.host).bind(kind.level).bind(max).fetch_all(&mut *self.conn).await
     }
 
-    async fn oldest(&mut self, handler: String, excess: i64, from: i64, limit: i64) -> Result<Vec<Uuid>, sqlx::Error> {
-        let query = sqlx::query_scalar(self.sql[2]).bind(self.host).bind(self.level).bind(from).bind(limit);
-        query.bind(handler).bind(excess).fetch_all(&mut *self.conn).await
+    async fn oldest(&mut self, kind: Kind, of: Excess) -> Result<Vec<Uuid>, sqlx::Error> {
+        let query = sqlx::query_scalar(kind.sql[2])
+            .bind(self.host)
+            .bind(kind.level)
+            .bind(of.from)
+            .bind(of.limit)
+            .bind(of.handler);
+        query.bind(of.excess).fetch_all(&mut *self.conn).await
     }
 }

@@ -6,30 +6,49 @@ use std::future::Future;
 
 use synccenter_core::{EventLevel, Keep, RetentionPolicy, Timestamp};
 
-/// The queries a store answers for one kind of record. Times are stored microseconds.
+/// One kind of record: the events of one level (its number), or ended sessions (`None`), with the store's
+/// three statements for it: by age, the per-handler totals, by count.
+#[derive(Clone, Copy, Debug)]
+pub struct Kind {
+    /// The event level's number; `None` for sessions.
+    pub level: Option<i64>,
+    /// The statements, in the order of [`Candidates`]' methods.
+    pub sql: [&'static str; 3],
+}
+
+/// The queries a store answers for a [`Kind`] of record. Times are stored microseconds.
 pub trait Candidates {
     /// A record's ID as the store reads it.
     type Id;
     /// The driver's error.
     type Error;
 
-    /// Switches the queries to events of `level`, or to ended sessions (`None`).
-    fn kind(&mut self, level: Option<EventLevel>);
-
-    /// IDs of records created before `cutoff`, oldest first, at most `limit`.
-    fn older(&mut self, cutoff: i64, limit: i64) -> impl Future<Output = Result<Vec<Self::Id>, Self::Error>> + Send;
-
-    /// Handlers with more than `max` records, with how many they have.
-    fn over(&mut self, max: i64) -> impl Future<Output = Result<Vec<(String, i64)>, Self::Error>> + Send;
-
-    /// Of `handler`'s oldest `excess` records, the IDs of those not created before `from`, at most `limit`.
-    fn oldest(
+    /// IDs of records created before `cutoff`, oldest first, at most `limit` (`kind.sql[0]`).
+    fn older(
         &mut self,
-        handler: String,
-        excess: i64,
-        from: i64,
+        kind: Kind,
+        cutoff: i64,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Self::Id>, Self::Error>> + Send;
+
+    /// Handlers with more than `max` records, with how many they have (`kind.sql[1]`).
+    fn over(&mut self, kind: Kind, max: i64) -> impl Future<Output = Result<Vec<(String, i64)>, Self::Error>> + Send;
+
+    /// The IDs of a handler's oldest records over its count (`kind.sql[2]`).
+    fn oldest(&mut self, kind: Kind, of: Excess) -> impl Future<Output = Result<Vec<Self::Id>, Self::Error>> + Send;
+}
+
+/// Of `handler`'s oldest `excess` records, those not created before `from`, at most `limit`.
+#[derive(Clone, Debug)]
+pub struct Excess {
+    /// The handler.
+    pub handler: String,
+    /// How many it has over the count.
+    pub excess: i64,
+    /// Older ones are past the age bound, listed already.
+    pub from: i64,
+    /// At most this many.
+    pub limit: i64,
 }
 
 /// The IDs one batch removes.
@@ -44,22 +63,24 @@ pub struct Chosen<Id> {
 }
 
 /// The records past `policy` at `now`, at most `limit` in all, in the order of
-/// `synccenter_core::retention::plan`: events level by level, then ended sessions.
+/// `synccenter_core::retention::plan`: events level by level (`sql[0]`), then ended sessions (`sql[1]`).
 pub async fn choose<C: Candidates>(
     c: &mut C,
+    sql: [[&'static str; 3]; 2],
     policy: &RetentionPolicy,
     now: Timestamp,
     limit: u32,
 ) -> Result<Chosen<C::Id>, C::Error> {
     let mut chosen = Chosen { events: Vec::new(), sessions: Vec::new(), more: false };
     for level in [EventLevel::Info, EventLevel::Warning, EventLevel::Error] {
-        c.kind(Some(level));
-        let (ids, more) = past(c, policy.events(level), now, i64::from(limit) - chosen.events.len() as i64).await?;
+        let kind = Kind { level: Some(i64::from(level.number())), sql: sql[0] };
+        let room = i64::from(limit) - chosen.events.len() as i64;
+        let (ids, more) = past(c, kind, policy.events(level), now, room).await?;
         chosen.events.extend(ids);
         chosen.more |= more;
     }
-    c.kind(None);
-    let (ids, more) = past(c, policy.sessions, now, i64::from(limit) - chosen.events.len() as i64).await?;
+    let kind = Kind { level: None, sql: sql[1] };
+    let (ids, more) = past(c, kind, policy.sessions, now, i64::from(limit) - chosen.events.len() as i64).await?;
     chosen.sessions = ids;
     chosen.more |= more;
     Ok(chosen)
@@ -67,13 +88,19 @@ pub async fn choose<C: Candidates>(
 
 /// The IDs past `keep` at `now`, at most `room`: by age, then per handler over the count; and whether there
 /// were more than `room`.
-async fn past<C: Candidates>(c: &mut C, keep: Keep, now: Timestamp, room: i64) -> Result<(Vec<C::Id>, bool), C::Error> {
+async fn past<C: Candidates>(
+    c: &mut C,
+    kind: Kind,
+    keep: Keep,
+    now: Timestamp,
+    room: i64,
+) -> Result<(Vec<C::Id>, bool), C::Error> {
     let mut ids = Vec::new();
     // One more than there is room for tells whether the limit cut the list short.
     let want = |ids: &Vec<C::Id>| room + 1 - ids.len() as i64;
     let cutoff = keep.cutoff(now);
     if let Some(cutoff) = cutoff {
-        let found = c.older(cutoff.as_micros(), want(&ids)).await?;
+        let found = c.older(kind, cutoff.as_micros(), want(&ids)).await?;
         ids.extend(found);
     }
     if let Some(max) = keep.max_count
@@ -81,11 +108,11 @@ async fn past<C: Candidates>(c: &mut C, keep: Keep, now: Timestamp, room: i64) -
     {
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         let from = cutoff.map_or(i64::MIN, Timestamp::as_micros);
-        for (handler, total) in c.over(max).await? {
+        for (handler, total) in c.over(kind, max).await? {
             if want(&ids) <= 0 {
                 break;
             }
-            let found = c.oldest(handler, total - max, from, want(&ids)).await?;
+            let found = c.oldest(kind, Excess { handler, excess: total - max, from, limit: want(&ids) }).await?;
             ids.extend(found);
         }
     }

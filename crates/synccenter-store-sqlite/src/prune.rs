@@ -10,8 +10,8 @@
 //! shrink (docs/reliability.md, "Bounded history").
 
 use sqlx::SqliteConnection;
-use synccenter_core::{EventLevel, Pruned, RetentionPolicy, StoreError, Timestamp};
-use synccenter_store_rows::prune::{Candidates, Chosen, choose};
+use synccenter_core::{Pruned, RetentionPolicy, StoreError, Timestamp};
+use synccenter_store_rows::prune::{Candidates, Chosen, Excess, Kind, choose};
 
 use crate::SqliteStore;
 
@@ -30,8 +30,9 @@ impl SqliteStore {
         let chosen = {
             let mut conn = self.conn().await?;
             let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| self.sql_err(e))?;
-            let mut queries = Queries { conn: &mut tx, level: None, sql: SESSIONS };
-            let chosen = choose(&mut queries, policy, now, limit).await.map_err(|e| self.sql_err(e))?;
+            let mut queries = Queries { conn: &mut tx };
+            let chosen =
+                choose(&mut queries, [EVENTS, SESSIONS], policy, now, limit).await.map_err(|e| self.sql_err(e))?;
             let free: i64 =
                 sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&mut *tx).await.map_err(|e| self.sql_err(e))?;
             tx.commit().await.map_err(|e| self.sql_err(e))?;
@@ -79,40 +80,27 @@ const SESSIONS: [&str; 3] = [
      AND ?1 IS NULL ORDER BY started_at, id LIMIT ?5) WHERE started_at >= ?2 LIMIT ?3",
 ];
 
-/// The queries of one kind of record: `sql` is [`EVENTS`] or [`SESSIONS`], with `level` as `?1`.
+/// The records (the kind's level is `?1`).
 struct Queries<'c> {
     conn: &'c mut SqliteConnection,
-    level: Option<i64>,
-    sql: [&'static str; 3],
 }
 
 impl Candidates for Queries<'_> {
     type Id = String;
     type Error = sqlx::Error;
 
-    fn kind(&mut self, level: Option<EventLevel>) {
-        self.level = level.map(|l| i64::from(l.number()));
-        self.sql = if level.is_some() { EVENTS } else { SESSIONS };
-    }
-
-    async fn older(&mut self, cutoff: i64, limit: i64) -> Result<Vec<String>, sqlx::Error> {
-        let query = sqlx::query_scalar(self.sql[0]).bind(self.level).bind(cutoff).bind(limit);
+    async fn older(&mut self, kind: Kind, cutoff: i64, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+        let query = sqlx::query_scalar(kind.sql[0]).bind(kind.level).bind(cutoff).bind(limit);
         query.fetch_all(&mut *self.conn).await
     }
 
-    async fn over(&mut self, max: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
-        sqlx::query_as(self.sql[1]).bind(self.level).bind(max).fetch_all(&mut *self.conn).await
+    async fn over(&mut self, kind: Kind, max: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        sqlx::query_as(kind.sql[1]).bind(kind.level).bind(max).fetch_all(&mut *self.conn).await
     }
 
-    async fn oldest(
-        &mut self,
-        handler: String,
-        excess: i64,
-        from: i64,
-        limit: i64,
-    ) -> Result<Vec<String>, sqlx::Error> {
-        let query = sqlx::query_scalar(self.sql[2]).bind(self.level).bind(from).bind(limit).bind(handler);
-        query.bind(excess).fetch_all(&mut *self.conn).await
+    async fn oldest(&mut self, kind: Kind, of: Excess) -> Result<Vec<String>, sqlx::Error> {
+        let query = sqlx::query_scalar(kind.sql[2]).bind(kind.level).bind(of.from).bind(of.limit).bind(of.handler);
+        query.bind(of.excess).fetch_all(&mut *self.conn).await
     }
 }
 
