@@ -16,11 +16,24 @@ pub(crate) struct InProcess {
 }
 
 impl InProcess {
-    /// A daemon on `socket` with its data in `data_dir`, or on the SQLite file `database` when given.
+    /// A daemon on `socket` with its data in `data_dir`, or on the SQLite file `database` when given. It does
+    /// not prune (the generated histories are old): what it is measured on stays as written.
     pub(crate) fn start(socket: PathBuf, data_dir: PathBuf, database: Option<&Path>) -> anyhow::Result<InProcess> {
+        let pruning = synccenter_daemon::Pruning { enabled: false, ..Default::default() };
+        Self::start_pruning(socket, data_dir, database, pruning)
+    }
+
+    /// [`InProcess::start`] with history pruned as `pruning` says (by the default `[retention]`).
+    pub(crate) fn start_pruning(
+        socket: PathBuf,
+        data_dir: PathBuf,
+        database: Option<&Path>,
+        pruning: synccenter_daemon::Pruning,
+    ) -> anyhow::Result<InProcess> {
         let listener = synccenter_daemon::bind(&socket)?;
         let mut config = synccenter_daemon::Config::new(socket.clone(), data_dir);
         config.database = database.map(|p| format!("sqlite://{}", p.display()));
+        config.pruning = pruning;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(synccenter_daemon::run(config, listener, async move {
             let _ = rx.await;
@@ -44,7 +57,9 @@ pub(crate) fn child_main(socket: &Path, data_dir: &Path) -> anyhow::Result<()> {
     let runtime = synccenter_daemon::runtime()?;
     runtime.block_on(async {
         let listener = synccenter_daemon::bind(socket)?;
-        let config = synccenter_daemon::Config::new(socket.to_owned(), data_dir.to_owned());
+        let mut config = synccenter_daemon::Config::new(socket.to_owned(), data_dir.to_owned());
+        // What it is measured on stays as written (the `history` section's files are old).
+        config.pruning.enabled = false;
         let stdin_closed = async {
             let _ = tokio::task::spawn_blocking(|| {
                 let mut sink = Vec::new();

@@ -52,10 +52,17 @@ fn ordered(i: u64) -> uuid::Uuid {
 
 /// Writes `n` events to a new store file at `path` in batches of `batch`; returns events per second.
 pub(crate) async fn fill(path: &Path, n: u64, batch: usize) -> anyhow::Result<f64> {
+    fill_range(path, 0, n, batch).await
+}
+
+/// Writes events `from..to` of the generated history to the store file at `path` (created if missing) in
+/// batches of `batch`, then closes it cleanly (so a daemon's open need not read it whole); returns events per
+/// second.
+pub(crate) async fn fill_range(path: &Path, from: u64, to: u64, batch: usize) -> anyhow::Result<f64> {
     let store = synccenter_store_sqlite::SqliteStore::open(path).await?;
     let start = Instant::now();
     let mut changes = Vec::with_capacity(batch);
-    for i in 0..n {
+    for i in from..to {
         changes.push(Change::EventAdded(event(i)?));
         if changes.len() == batch {
             store.apply(&changes).await?;
@@ -63,7 +70,9 @@ pub(crate) async fn fill(path: &Path, n: u64, batch: usize) -> anyhow::Result<f6
         }
     }
     store.apply(&changes).await?;
-    Ok(n as f64 / start.elapsed().as_secs_f64())
+    let rate = (to - from) as f64 / start.elapsed().as_secs_f64();
+    store.close().await?;
+    Ok(rate)
 }
 
 /// A filter of `events.list`, named for the report.

@@ -15,6 +15,7 @@ mod events;
 mod flood;
 mod flood_owners;
 mod flood_run;
+mod history;
 mod hot;
 mod memory;
 mod raw;
@@ -29,7 +30,7 @@ use serde_json::json;
 use crate::report::{Lat, Report, Verdict, n};
 
 /// The sections, in the order they run; `--only` takes these names.
-const SECTIONS: [(&str, &str); 9] = [
+const SECTIONS: [(&str, &str); 10] = [
     ("rtt", "request/response round trips: bare socket, the daemon, D-Bus"),
     ("client", "client-side cost of Session::report_progress (Rust client)"),
     ("ingest", "reports per second ingested and applied by the daemon"),
@@ -37,13 +38,15 @@ const SECTIONS: [(&str, &str); 9] = [
     ("durable", "durable events per second (acknowledged session.report_event; WAL, synchronous=FULL)"),
     ("sessions", "session.create + session.end per second"),
     ("events", "events.list with a large history"),
+    ("history", "time to serve and file size with 100 k to 3 M events; durable events while pruning runs"),
     ("memory", "daemon resident memory (daemon in its own process)"),
     ("flood", "64 owners in 4 processes flooding progress, a stop every 200 ms, status from an idle connection"),
 ];
 
 const USAGE: &str = "usage: bench [--quick] [--only SECTION[,SECTION...]] [--json PATH]
   --quick   smaller counts (a smoke run: the figures are noisier)
-  --only    run only these sections: rtt, client, ingest, cancel, durable, sessions, events, memory, flood
+  --only    run only these sections: rtt, client, ingest, cancel, durable, sessions, events, history, memory,
+            flood
   --json    where to write the results (default: target/bench.json)";
 
 #[derive(Debug)]
@@ -180,6 +183,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "durable" => b.durable().await?,
             "sessions" => b.sessions().await?,
             "events" => b.events().await?,
+            "history" => b.history().await?,
             "memory" => b.memory().await?,
             "flood" => b.flood().await?,
             _ => unreachable!("every section is handled"),

@@ -14,6 +14,7 @@ mod error;
 mod model;
 mod order;
 mod raw;
+mod retention;
 mod schedule;
 mod validate;
 

@@ -35,6 +35,8 @@ pub struct Config {
     pub desktop: DesktopConfig,
     /// The `[logs]` table.
     pub logs: LogsConfig,
+    /// The `[retention]` table: how much event and session history is kept (`retention.rs`).
+    pub retention: synccenter_core::RetentionPolicy,
 }
 
 /// The `[logs]` table: bounds of the per-run logs. A key left out keeps the daemon's default.

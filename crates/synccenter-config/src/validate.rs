@@ -69,10 +69,15 @@ pub(crate) fn parse_str(src: &str, path: &Path) -> Result<Config, ConfigErrors> 
                     config.logs = cx.logs(&raw);
                 }
             }
+            "retention" => {
+                if let Some(raw) = cx.deserialize::<crate::retention::RawRetention>(value, "retention") {
+                    config.retention = crate::retention::validate(&raw, &cx.loc, &mut cx.errors);
+                }
+            }
             other => cx.push(
                 Some(key.span()),
                 other,
-                format!("unknown field `{other}`, expected `daemon`, `desktop`, `handler` or `logs`"),
+                format!("unknown field `{other}`, expected `daemon`, `desktop`, `handler`, `logs` or `retention`"),
             ),
         }
     }

@@ -18,6 +18,7 @@ mod hresult;
 mod memory_store;
 mod model;
 mod notice;
+pub mod retention;
 mod store;
 mod text;
 mod time;
@@ -40,6 +41,7 @@ pub use model::{
     SessionSummary, SessionView, SyncResult,
 };
 pub use notice::{IgnoreNotices, Notice, NoticeSink};
+pub use retention::{Keep, Pruned, RetentionPolicy};
 pub use store::{Change, EventCursor, EventFilter, EventQuery, SessionQuery, Snapshot, Store};
 pub use text::{
     ConflictId, EventId, HandlerId, ItemId, MAX_EVENT_CONTEXT_UNITS, MAX_EVENT_DESCRIPTION_UNITS,

@@ -6,8 +6,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::error::StoreError;
 use crate::model::{Conflict, Event, Handler, Item, SessionEnd, SessionItemRecord, SessionRecord};
+use crate::retention::{Pruned, RetentionPolicy, plan};
 use crate::store::{Change, EventFilter, EventQuery, SessionQuery, Snapshot, Store};
 use crate::text::{ConflictId, EventId, HandlerId, SessionId};
+use crate::time::Timestamp;
 
 #[derive(Debug, Default)]
 struct State {
@@ -185,5 +187,17 @@ impl Store for MemoryStore {
 
     async fn get_session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self.state()?.sessions.get(&id).cloned())
+    }
+
+    async fn prune(&self, policy: &RetentionPolicy, now: Timestamp, limit: u32) -> Result<Pruned, StoreError> {
+        let mut s = self.state()?;
+        let (events, sessions, more) = plan(policy, now, s.events.values(), s.sessions.values(), limit as usize);
+        for id in &events {
+            s.events.remove(id);
+        }
+        for id in &sessions {
+            s.sessions.remove(id);
+        }
+        Ok(Pruned { events: events.len() as u64, sessions: sessions.len() as u64, more })
     }
 }

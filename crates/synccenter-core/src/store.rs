@@ -10,6 +10,7 @@ use crate::enums::EventLevel;
 use crate::enums::ProgressStatus;
 use crate::error::StoreError;
 use crate::model::{Conflict, EndReason, Event, Handler, Item, ItemProgress, SessionRecord};
+use crate::retention::{Pruned, RetentionPolicy};
 use crate::text::{ConflictId, EventId, HandlerId, ItemId, OwnerId, SessionId};
 use crate::time::Timestamp;
 
@@ -208,4 +209,15 @@ pub trait Store: Send + Sync {
 
     /// One session with its items.
     fn get_session(&self, id: SessionId) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
+    /// Removes at most `limit` records past `policy` at `now` (the ones [`crate::retention::plan`] lists
+    /// first), in a transaction short enough not to hold back `apply`, and says whether more is left (file
+    /// space still to return to the file system counts). Called again until it says nothing is left; live
+    /// sessions are never removed.
+    fn prune(
+        &self,
+        policy: &RetentionPolicy,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Pruned, StoreError>> + Send;
 }

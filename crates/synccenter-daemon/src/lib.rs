@@ -19,6 +19,7 @@ mod hub;
 mod inbox;
 mod outbox;
 mod queries;
+mod retention;
 mod runlog;
 mod runtime;
 mod scheduler;
@@ -41,6 +42,7 @@ use synccenter_core::Store as _;
 
 pub use conditions::TargetSources;
 pub use fleet::FleetTimings;
+pub use retention::Pruning;
 pub use runlog::LogLimits;
 pub use runtime::{RandomIds, SystemClock};
 pub use settings::{Intervals, Limits};
@@ -80,6 +82,8 @@ pub struct Config {
     pub logs: LogLimits,
     /// Where run conditions' targets are read (the mount table; tests give their own).
     pub targets: TargetSources,
+    /// When the history past `[retention]` is pruned in the background.
+    pub pruning: Pruning,
 }
 
 impl std::fmt::Debug for Config {
@@ -114,6 +118,7 @@ impl Config {
             limits: Limits::default(),
             logs: LogLimits::default(),
             targets: TargetSources::default(),
+            pruning: Pruning::default(),
         }
     }
 }
@@ -359,6 +364,13 @@ pub async fn run(
     }
     let (http_stop, http_stopped) = tokio::sync::watch::channel(false);
     fleet::spawn(&fleet, running.hub.clone(), clock.clone(), http_stopped.clone());
+    let pruner = retention::spawn(
+        store.clone(),
+        clock.clone(),
+        config.config_file.clone(),
+        config.pruning.clone(),
+        http_stopped.clone(),
+    );
     let dashboard =
         http.map(|(listener, token)| tokio::spawn(dashboard(listener, token, config.socket.clone(), http_stopped)));
     tracing::info!(socket = %config.socket.display(), store = %store.describe(), %host, "synccenter daemon ready");
@@ -378,6 +390,8 @@ pub async fn run(
     damage.abort();
     tracing::info!("shutting down");
     let _ = http_stop.send(true);
+    // Stops between two batches.
+    let _ = pruner.await;
     if let Some(task) = dashboard {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
     }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use synccenter_core::{
-    Change, Event, EventFilter, EventId, EventQuery, SessionId, SessionQuery, SessionRecord, Snapshot, Store,
-    StoreError,
+    Change, Event, EventFilter, EventId, EventQuery, Pruned, RetentionPolicy, SessionId, SessionQuery, SessionRecord,
+    Snapshot, Store, StoreError, Timestamp,
 };
 use synccenter_store_sqlite::SqliteStore;
 
@@ -102,5 +102,9 @@ impl Store for DaemonStore {
 
     async fn get_session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
         delegate!(self, s => s.get_session(id).await)
+    }
+
+    async fn prune(&self, policy: &RetentionPolicy, now: Timestamp, limit: u32) -> Result<Pruned, StoreError> {
+        delegate!(self, s => s.prune(policy, now, limit).await)
     }
 }

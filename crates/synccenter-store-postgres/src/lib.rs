@@ -31,6 +31,7 @@ mod apply;
 mod codec;
 mod errors;
 mod fleet;
+mod prune;
 mod requests;
 mod upkeep;
 
@@ -42,8 +43,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
 use synccenter_core::{
-    Change, Event, EventFilter, EventId, EventQuery, SessionId, SessionQuery, SessionRecord, Snapshot, Store,
-    StoreError,
+    Change, Event, EventFilter, EventId, EventQuery, Pruned, RetentionPolicy, SessionId, SessionQuery, SessionRecord,
+    Snapshot, Store, StoreError, Timestamp,
 };
 use uuid::Uuid;
 
@@ -386,6 +387,10 @@ impl Store for PgStore {
         let out = self.records(&mut tx, &rows).await?;
         tx.commit().await.map_err(|e| self.sql_err(e))?;
         Ok(out.into_iter().next().map(|(_, r)| r))
+    }
+
+    async fn prune(&self, policy: &RetentionPolicy, now: Timestamp, limit: u32) -> Result<Pruned, StoreError> {
+        self.prune_batch(policy, now, limit).await
     }
 }
 

@@ -14,6 +14,7 @@
 
 mod conflict_docs;
 pub mod filter;
+pub mod prune;
 pub mod read;
 pub mod write;
 

@@ -17,6 +17,7 @@ mod closing;
 mod codec;
 mod errors;
 pub mod maintenance;
+mod prune;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -24,12 +25,13 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use synccenter_core::{
-    Change, Event, EventFilter, EventId, EventQuery, SessionId, SessionQuery, SessionRecord, Snapshot, Store,
-    StoreError,
+    Change, Event, EventFilter, EventId, EventQuery, Pruned, RetentionPolicy, SessionId, SessionQuery, SessionRecord,
+    Snapshot, Store, StoreError, Timestamp,
 };
 use synccenter_store_rows::filter::{Condition, event_conditions};
 use synccenter_store_rows::read::{self, SESSION_COLUMNS, SESSION_ITEM_COLUMNS};
@@ -102,6 +104,8 @@ pub struct SqliteStore {
     page_limit: Option<PageLimit>,
     /// Whether the open read every page: not when the last close was clean (`closing`).
     checked_at_open: bool,
+    /// Whether the file was created with `auto_vacuum = INCREMENTAL`, so pruning can return space (`prune`).
+    incremental_vacuum: bool,
 }
 
 impl SqliteStore {
@@ -131,6 +135,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        if !path.exists() {
+            create_incremental(&path, &options).await?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             // A connection to a local file does not go stale; a ping per checkout would cost a round trip to
@@ -140,7 +147,10 @@ impl SqliteStore {
             .await
             .map_err(|e| from_sqlx(&path, e))?;
         MIGRATOR.run(&pool).await.map_err(|e| from_migrate(&path, e))?;
-        let writer = sqlx::Connection::connect_with(&options).await.map_err(|e| from_sqlx(&path, e))?;
+        let mut writer: SqliteConnection =
+            sqlx::Connection::connect_with(&options).await.map_err(|e| from_sqlx(&path, e))?;
+        let auto_vacuum: i64 =
+            sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(&mut writer).await.map_err(|e| from_sqlx(&path, e))?;
         Ok(SqliteStore {
             pool,
             writer: tokio::sync::Mutex::new(Some(writer)),
@@ -148,6 +158,8 @@ impl SqliteStore {
             path,
             page_limit,
             checked_at_open,
+            // 2: INCREMENTAL.
+            incremental_vacuum: auto_vacuum == 2,
         })
     }
 
@@ -320,6 +332,17 @@ impl Drop for WriteTx<'_> {
             }
         }
     }
+}
+
+/// Creates the file with `auto_vacuum = INCREMENTAL`, which SQLite accepts only before the file's first
+/// page is written (the `journal_mode` the same connection sets writes it): pruning can then return freed pages
+/// to the file system (`prune`). Set on this one connection only: the pragma on every connection would write
+/// the header of an existing file, which the store must not do before it has read the file.
+async fn create_incremental(path: &Path, options: &SqliteConnectOptions) -> Result<(), StoreError> {
+    use sqlx::Connection;
+    let options = options.clone().auto_vacuum(SqliteAutoVacuum::Incremental);
+    let conn = SqliteConnection::connect_with(&options).await.map_err(|e| from_sqlx(path, e))?;
+    conn.close().await.map_err(|e| from_sqlx(path, e))
 }
 
 /// Reads an existing file through a read-only connection before anything may write to it: garbage, damage
@@ -546,6 +569,10 @@ impl Store for SqliteStore {
         let out = self.records(&mut tx, &rows).await?;
         tx.commit().await.map_err(|e| self.sql_err(e))?;
         Ok(out.into_iter().next())
+    }
+
+    async fn prune(&self, policy: &RetentionPolicy, now: Timestamp, limit: u32) -> Result<Pruned, StoreError> {
+        self.prune_batch(policy, now, limit).await
     }
 }
 

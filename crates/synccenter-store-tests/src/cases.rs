@@ -9,6 +9,12 @@ use synccenter_core::{
 use crate::sample::{cid, conflict, eid, event, handler, hid, iid, item, sid, started, t};
 use crate::{Damage, StoreFixture};
 
+// The retention cases live in their own module; the macro finds every case here.
+pub use crate::retention::{
+    prune_forever_and_zero_limit_remove_nothing, prune_keeps_the_newest_per_handler_and_level,
+    prune_removes_ended_sessions_never_live_ones, prune_removes_events_by_age_per_level,
+};
+
 async fn apply<S: Store>(store: &S, changes: &[Change]) {
     store.apply(changes).await.expect("apply");
 }

@@ -15,6 +15,7 @@ use synccenter_core::{HandlerId, Store};
 
 pub mod cases;
 pub mod facade;
+pub mod retention;
 pub mod sample;
 
 /// How the suite gets stores of one backend.
@@ -84,6 +85,10 @@ macro_rules! store_conformance {
             large_batch_keeps_order_and_replacements,
             counts_follow_rewrites_and_deletes,
             pause_end_without_start_is_corrupt,
+            prune_removes_events_by_age_per_level,
+            prune_keeps_the_newest_per_handler_and_level,
+            prune_removes_ended_sessions_never_live_ones,
+            prune_forever_and_zero_limit_remove_nothing,
         ; facade:
             restart_ends_live_session,
             error_counts_and_remove_events,

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use synccenter_core::{
-    Change, Clock, Event, EventFilter, EventId, EventQuery, SessionId, SessionQuery, SessionRecord, Snapshot, Store,
-    StoreError, Timestamp,
+    Change, Clock, Event, EventFilter, EventId, EventQuery, Pruned, RetentionPolicy, SessionId, SessionQuery,
+    SessionRecord, Snapshot, Store, StoreError, Timestamp,
 };
 use synccenter_protocol::methods::DegradedInfo;
 use synccenter_store_postgres::PgStore;
@@ -186,5 +186,11 @@ impl Store for SharedStore {
 
     async fn get_session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
         self.pg.get_session(id).await
+    }
+
+    /// Straight to PostgreSQL: while it is away there is nothing to prune, and the buffer holds only
+    /// acknowledged changes waiting for it.
+    async fn prune(&self, policy: &RetentionPolicy, now: Timestamp, limit: u32) -> Result<Pruned, StoreError> {
+        self.pg.prune(policy, now, limit).await
     }
 }

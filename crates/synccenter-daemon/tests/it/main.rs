@@ -28,6 +28,7 @@ mod owners;
 // Python over AF_UNIX: Unix only.
 #[cfg(unix)]
 mod python_client;
+mod retention;
 mod sessions;
 mod transport;
 mod units;

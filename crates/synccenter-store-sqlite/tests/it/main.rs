@@ -2,6 +2,7 @@
 //! its journal mode, refusing files it cannot read).
 
 mod maintenance;
+mod retention;
 mod sqlite_only;
 
 use synccenter_store_sqlite::{DB_FILE_NAME, SqliteStore};
