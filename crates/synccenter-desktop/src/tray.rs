@@ -6,9 +6,9 @@
 //! The menu's clicks come back here as [`Action`]s and go to the daemon. Without a watcher, this says so once and
 //! registers when one appears (`NameOwnerChanged`); a new watcher gets the item again.
 
-mod icon;
+pub(crate) mod icon;
 mod item;
-mod menu;
+pub(crate) mod menu;
 
 use std::time::Duration;
 
@@ -29,21 +29,24 @@ use menu::{Action, Failure};
 pub(crate) const WATCHER: &str = "org.kde.StatusNotifierWatcher";
 const WATCHER_PATH: &str = "/StatusNotifierWatcher";
 /// How long a sync runs before the icon shows it.
-pub(crate) const DEBOUNCE: Duration = Duration::from_secs(1);
+pub const DEBOUNCE: Duration = Duration::from_secs(1);
 /// How long "Pause all for 1 hour" pauses.
 const HOUR: time::Duration = time::Duration::HOUR;
 
 /// What the tray needs of [`Live`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Input {
+pub struct Input {
     /// The live syncs' aggregate progress in thousandths, or `None` when none runs.
-    pub(crate) progress_permille: Option<u16>,
-    pub(crate) errors: u64,
-    pub(crate) conflicts: u64,
+    pub progress_permille: Option<u16>,
+    /// Errors needing attention.
+    pub errors: u64,
+    /// Unresolved conflicts.
+    pub conflicts: u64,
 }
 
 impl Input {
-    pub(crate) fn of(live: &Live) -> Input {
+    /// What `live` says.
+    pub fn of(live: &Live) -> Input {
         let conflicts = live.conflicts();
         Input {
             progress_permille: live.dock().progress_permille,
@@ -55,15 +58,19 @@ impl Input {
 
 /// The item's `Status`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Status {
+pub enum Status {
+    /// Idle.
     #[default]
     Passive,
+    /// A sync runs.
     Active,
+    /// Errors or conflicts wait for a person.
     NeedsAttention,
 }
 
 impl Status {
-    pub(crate) fn name(self) -> &'static str {
+    /// The specification's name of the status.
+    pub fn name(self) -> &'static str {
         match self {
             Status::Passive => "Passive",
             Status::Active => "Active",
@@ -74,9 +81,11 @@ impl Status {
 
 /// What the item shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct View {
-    pub(crate) status: Status,
-    pub(crate) tooltip: String,
+pub struct View {
+    /// Idle, syncing or needing attention.
+    pub status: Status,
+    /// The progress and the counts, one per line; else "Up to date".
+    pub tooltip: String,
 }
 
 fn count(n: u64, one: &str) -> String {
@@ -84,7 +93,7 @@ fn count(n: u64, one: &str) -> String {
 }
 
 /// The view of `input`; `shown_active` says the sync has run long enough to be shown.
-pub(crate) fn view(input: Input, shown_active: bool) -> View {
+pub fn view(input: Input, shown_active: bool) -> View {
     let syncing = input.progress_permille.filter(|_| shown_active);
     let status = match (input.errors + input.conflicts, syncing) {
         (1.., _) => Status::NeedsAttention,
@@ -110,13 +119,13 @@ pub(crate) fn view(input: Input, shown_active: bool) -> View {
 
 /// When a sync began to run, so that it shows only after [`DEBOUNCE`].
 #[derive(Debug, Default)]
-struct Debounce {
+pub struct Debounce {
     since: Option<Instant>,
 }
 
 impl Debounce {
     /// Whether a sync is to be shown at `now`, and when to look again if not yet.
-    fn at(&mut self, syncing: bool, now: Instant) -> (bool, Option<Instant>) {
+    pub fn at(&mut self, syncing: bool, now: Instant) -> (bool, Option<Instant>) {
         if !syncing {
             self.since = None;
             return (false, None);
@@ -207,7 +216,7 @@ impl Task {
                 () = tokio::time::sleep_until(recheck.unwrap_or_else(Instant::now)), if recheck.is_some() => {
                     recheck = self.update().await;
                 }
-                Some(action) = self.actions.recv() => self.act(action).await,
+                Some(action) = self.actions.recv() => act(&self.client, action).await,
                 Some(Ok(msg)) = self.owners.next() => {
                     let new = msg.body().deserialize::<(String, String, String)>().map(|(_, _, new)| new);
                     if new.is_ok_and(|n| !n.is_empty())
@@ -243,53 +252,62 @@ impl Task {
 
     /// Lists the latest error events in the menu.
     async fn read_failures(&self) {
-        let filter = EventsFilterParams {
-            levels: Some(vec![EventLevelWire::Error]),
-            limit: Some(u32::try_from(menu::FAILURES).unwrap_or(5)),
-            ..EventsFilterParams::default()
-        };
-        let events = match self.client.events(filter).await {
-            Ok(e) => e.events,
-            Err(e) => return tracing::debug!(error = %e, "cannot read the latest failures"),
-        };
-        let failures = events
-            .into_iter()
-            .map(|e| Failure { label: label(&e.handler, &e.description), handler: e.handler, session: e.session })
-            .collect();
+        let Some(failures) = latest_failures(&self.client).await else { return };
         let Ok(menu) = self.conn.object_server().interface::<_, menu::Menu>(menu::PATH).await else { return };
         let mut m = menu.get_mut().await;
-        if m.set_failures(failures)
-            && let Err(e) = menu::Menu::layout_updated(menu.signal_emitter(), m.revision(), 0).await
+        if m.layout_mut().set_failures(failures)
+            && let Err(e) = menu::Menu::layout_updated(menu.signal_emitter(), m.layout_mut().revision(), 0).await
         {
             tracing::debug!(error = %e, "cannot signal the tray menu's change");
         }
     }
+}
 
-    /// Carries out a click.
-    async fn act(&self, action: Action) {
-        let all = ControlTargetParams::default();
-        let done = match &action {
-            Action::SyncAll => self.client.start(all).await.map(|_| ()),
-            Action::PauseHour => match (time::OffsetDateTime::now_utc() + HOUR).format(&Rfc3339) {
-                Ok(until) => self.client.pause(PauseParams { until: Some(until), ..PauseParams::default() }).await,
-                Err(e) => return tracing::warn!(error = %e, "cannot write the end of the pause"),
-            },
-            Action::Pause => self.client.pause(PauseParams::default()).await,
-            Action::Resume => self.client.resume(ResumeParams::default()).await,
-            Action::Open { handler, session } => {
-                crate::notify::open(&self.client, handler.as_deref(), session.as_deref()).await;
-                Ok(())
-            }
-        };
-        match done {
-            Ok(()) => tracing::info!(?action, "done from the tray"),
-            Err(e) => tracing::warn!(?action, error = %e, "the daemon refused the tray's request"),
+/// The latest error events as the menu lists them, newest first; `None` when the daemon cannot say.
+pub async fn latest_failures(client: &Client) -> Option<Vec<Failure>> {
+    let filter = EventsFilterParams {
+        levels: Some(vec![EventLevelWire::Error]),
+        limit: Some(u32::try_from(menu::FAILURES).unwrap_or(5)),
+        ..EventsFilterParams::default()
+    };
+    let events = match client.events(filter).await {
+        Ok(e) => e.events,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read the latest failures");
+            return None;
         }
+    };
+    let failures = events
+        .into_iter()
+        .map(|e| Failure { label: label(&e.handler, &e.description), handler: e.handler, session: e.session })
+        .collect();
+    Some(failures)
+}
+
+/// Carries out a click of the menu (or of the icon) through the daemon; logs what came of it.
+pub async fn act(client: &Client, action: Action) {
+    let all = ControlTargetParams::default();
+    let done = match &action {
+        Action::SyncAll => client.start(all).await.map(|_| ()),
+        Action::PauseHour => match (time::OffsetDateTime::now_utc() + HOUR).format(&Rfc3339) {
+            Ok(until) => client.pause(PauseParams { until: Some(until), ..PauseParams::default() }).await,
+            Err(e) => return tracing::warn!(error = %e, "cannot write the end of the pause"),
+        },
+        Action::Pause => client.pause(PauseParams::default()).await,
+        Action::Resume => client.resume(ResumeParams::default()).await,
+        Action::Open { handler, session } => {
+            crate::notify::open(client, handler.as_deref(), session.as_deref()).await;
+            Ok(())
+        }
+    };
+    match done {
+        Ok(()) => tracing::info!(?action, "done from the tray"),
+        Err(e) => tracing::warn!(?action, error = %e, "the daemon refused the tray's request"),
     }
 }
 
 /// A failure's menu label: the handler and the first line of the description, kept short.
-fn label(handler: &str, description: &str) -> String {
+pub fn label(handler: &str, description: &str) -> String {
     let line = description.lines().next().unwrap_or_default();
     let short: String = line.chars().take(60).collect();
     let dots = if short.len() < line.len() { "…" } else { "" };
