@@ -1,5 +1,5 @@
 //! The thread's Win32 message loop, which the tray's hidden window (made by `tray-icon`) needs, and a waker
-//! that posts a thread message to it. The only unsafe code of this crate: four Win32 calls, each argued below.
+//! that posts a thread message to it. The only unsafe code of this crate: its Win32 calls, each argued below.
 #![allow(unsafe_code)]
 
 use windows_sys::Win32::System::Threading::GetCurrentThreadId;
