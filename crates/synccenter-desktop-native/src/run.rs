@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 
 use synccenter_client::Client;
-use synccenter_desktop::portable::{Debounce, Input, Layout, follow};
+use synccenter_desktop::portable::{Input, Layout, Watched, follow};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::NativeError;
@@ -76,10 +76,9 @@ async fn serve(
     let (input_tx, input) = watch::channel(Input::default());
     let task = Task {
         client: client.clone(),
-        input,
+        watched: Watched::new(input),
         clicks,
         ui,
-        debounce: Debounce::default(),
         layout: Layout::default(),
         failures: None,
     };

@@ -9,10 +9,9 @@ use std::sync::mpsc as std_mpsc;
 
 use synccenter_client::Client;
 use synccenter_desktop::portable::{
-    Action, Debounce, Entry, Input, Layout, Live, Show, Status, View, act, latest_failures, view,
+    Action, Entry, Input, Layout, Live, Show, Status, View, Watched, act, latest_failures, view,
 };
 use tokio::sync::{mpsc, watch};
-use tokio::time::Instant;
 use tray_icon::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tray_icon::{Icon, MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
 
@@ -167,10 +166,9 @@ impl Show for Feed {
 #[derive(Debug)]
 pub(crate) struct Task {
     pub(crate) client: Client,
-    pub(crate) input: watch::Receiver<Input>,
+    pub(crate) watched: Watched,
     pub(crate) clicks: mpsc::Receiver<Click>,
     pub(crate) ui: UiSender,
-    pub(crate) debounce: Debounce,
     pub(crate) layout: Layout,
     /// The error count the menu's failures were read at.
     pub(crate) failures: Option<u64>,
@@ -178,18 +176,14 @@ pub(crate) struct Task {
 
 impl Task {
     pub(crate) async fn run(mut self) {
-        let mut recheck = self.update().await;
+        // The idle view and the latest failures at once, before anything changes.
+        self.update(Input::default(), view(Input::default(), false)).await;
         loop {
             tokio::select! {
-                changed = self.input.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                    recheck = self.update().await;
-                }
-                () = tokio::time::sleep_until(recheck.unwrap_or_else(Instant::now)), if recheck.is_some() => {
-                    recheck = self.update().await;
-                }
+                next = self.watched.next() => match next {
+                    Some((input, view)) => self.update(input, view).await,
+                    None => return,
+                },
                 click = self.clicks.recv() => match click {
                     Some(Click::Entry(id)) => match self.layout.action(id) {
                         Some(action) => act(&self.client, action).await,
@@ -202,12 +196,9 @@ impl Task {
         }
     }
 
-    /// Sends the view and, when the error count changed, the menu with the latest failures; says when to look
-    /// again (a sync not yet shown).
-    async fn update(&mut self) -> Option<Instant> {
-        let input = *self.input.borrow_and_update();
-        let (shown, recheck) = self.debounce.at(input.progress_permille.is_some(), Instant::now());
-        self.ui.send(Ui::View(view(input, shown)));
+    /// Sends the view and, when the error count changed, the menu with the latest failures.
+    async fn update(&mut self, input: Input, view: View) {
+        self.ui.send(Ui::View(view));
         if self.failures != Some(input.errors) {
             self.failures = Some(input.errors);
             if let Some(failures) = latest_failures(&self.client).await
@@ -216,6 +207,5 @@ impl Task {
                 self.ui.send(Ui::Entries(self.layout.entries()));
             }
         }
-        recheck
     }
 }

@@ -39,7 +39,7 @@ pub mod portable {
     pub use crate::surfaces::{COALESCE, Show, follow};
     pub use crate::tray::icon::{Pixmap, pixmaps};
     pub use crate::tray::menu::{Action, Entry, FAILURES, Failure, Layout};
-    pub use crate::tray::{DEBOUNCE, Debounce, Input, Status, View, act, label, latest_failures, view};
+    pub use crate::tray::{DEBOUNCE, Input, Status, View, Watched, act, label, latest_failures, view};
 }
 
 use std::future::Future;

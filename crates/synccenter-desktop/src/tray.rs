@@ -119,19 +119,47 @@ pub fn view(input: Input, shown_active: bool) -> View {
 
 /// When a sync began to run, so that it shows only after [`DEBOUNCE`].
 #[derive(Debug, Default)]
-pub struct Debounce {
+struct Debounce {
     since: Option<Instant>,
 }
 
 impl Debounce {
     /// Whether a sync is to be shown at `now`, and when to look again if not yet.
-    pub fn at(&mut self, syncing: bool, now: Instant) -> (bool, Option<Instant>) {
+    fn at(&mut self, syncing: bool, now: Instant) -> (bool, Option<Instant>) {
         if !syncing {
             self.since = None;
             return (false, None);
         }
         let since = *self.since.get_or_insert(now);
         if now >= since + DEBOUNCE { (true, None) } else { (false, Some(since + DEBOUNCE)) }
+    }
+}
+
+/// The tray's input as it changes, turned into the view to show, with a sync shown only once it has run for
+/// [`DEBOUNCE`] (its task looks again then). Cancel-safe: nothing changes until a wait has ended.
+#[derive(Debug)]
+pub struct Watched {
+    input: watch::Receiver<Input>,
+    debounce: Debounce,
+    recheck: Option<Instant>,
+}
+
+impl Watched {
+    /// Follows `input` (the receiver of what [`Show`](crate::portable::Show) hands over).
+    pub fn new(input: watch::Receiver<Input>) -> Watched {
+        Watched { input, debounce: Debounce::default(), recheck: None }
+    }
+
+    /// The input and its view when the input changes or a sync's debounce ends; `None` once the sender is gone.
+    pub async fn next(&mut self) -> Option<(Input, View)> {
+        tokio::select! {
+            changed = self.input.changed() => changed.ok()?,
+            () = tokio::time::sleep_until(self.recheck.unwrap_or_else(Instant::now)), if self.recheck.is_some() => {}
+        }
+        let input = *self.input.borrow_and_update();
+        let (shown, recheck) = self.debounce.at(input.progress_permille.is_some(), Instant::now());
+        self.recheck = recheck;
+        Some((input, view(input, shown)))
     }
 }
 
@@ -171,7 +199,7 @@ pub(crate) async fn start(client: Client, conn: Connection) -> Result<(Tray, Str
             state
         }
     };
-    let task = Task { client, conn, name, input: rx, actions, owners, debounce: Debounce::default(), failures: None };
+    let task = Task { client, conn, name, watched: Watched::new(rx), actions, owners, failures: None };
     tokio::spawn(task.run());
     Ok((Tray(tx), state))
 }
@@ -194,28 +222,21 @@ struct Task {
     client: Client,
     conn: Connection,
     name: String,
-    input: watch::Receiver<Input>,
+    watched: Watched,
     actions: mpsc::Receiver<Action>,
     owners: MessageStream,
-    debounce: Debounce,
     /// The error count the menu's failures were read at.
     failures: Option<u64>,
 }
 
 impl Task {
     async fn run(mut self) {
-        let mut recheck: Option<Instant> = None;
         loop {
             tokio::select! {
-                changed = self.input.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                    recheck = self.update().await;
-                }
-                () = tokio::time::sleep_until(recheck.unwrap_or_else(Instant::now)), if recheck.is_some() => {
-                    recheck = self.update().await;
-                }
+                next = self.watched.next() => match next {
+                    Some((input, view)) => self.update(input, view).await,
+                    None => return,
+                },
                 Some(action) = self.actions.recv() => act(&self.client, action).await,
                 Some(Ok(msg)) = self.owners.next() => {
                     let new = msg.body().deserialize::<(String, String, String)>().map(|(_, _, new)| new);
@@ -229,11 +250,8 @@ impl Task {
         }
     }
 
-    /// Brings the item and the menu up to date; says when to look again (a sync not yet shown).
-    async fn update(&mut self) -> Option<Instant> {
-        let input = *self.input.borrow_and_update();
-        let (shown, recheck) = self.debounce.at(input.progress_permille.is_some(), Instant::now());
-        let view = view(input, shown);
+    /// Brings the item and the menu up to date.
+    async fn update(&mut self, input: Input, view: View) {
         match self.conn.object_server().interface::<_, item::Item>(item::PATH).await {
             Ok(item) => {
                 let emitter = item.signal_emitter().clone();
@@ -247,7 +265,6 @@ impl Task {
             self.failures = Some(input.errors);
             self.read_failures().await;
         }
-        recheck
     }
 
     /// Lists the latest error events in the menu.
