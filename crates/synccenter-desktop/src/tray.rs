@@ -361,6 +361,24 @@ mod tests {
         assert_eq!(d.at(true, t0 + 2 * DEBOUNCE), (true, None));
     }
 
+    #[tokio::test]
+    async fn watched_shows_changes_at_once_and_a_sync_once_its_debounce_ends() {
+        let (tx, rx) = watch::channel(Input::default());
+        let mut watched = Watched::new(rx);
+        let failed = Input { errors: 1, ..Input::default() };
+        tx.send(failed).unwrap();
+        let (input, v) = watched.next().await.expect("a change");
+        assert_eq!((input, v.status), (failed, Status::NeedsAttention));
+        let syncing = Input { progress_permille: Some(500), ..Input::default() };
+        tx.send(syncing).unwrap();
+        assert_eq!(watched.next().await.expect("a change").1.status, Status::Passive, "not shown yet");
+        // Nothing changes now: the next view comes from the debounce's end alone (the guard only stops a hang).
+        let shown = tokio::time::timeout(DEBOUNCE * 30, watched.next()).await.expect("the debounce ends");
+        assert_eq!(shown.expect("still watching").1, View { status: Status::Active, tooltip: "Syncing: 50%".into() });
+        drop(tx);
+        assert_eq!(watched.next().await, None, "the sender is gone");
+    }
+
     #[test]
     fn labels_are_one_short_line() {
         assert_eq!(label("nas", "disk full\nmore"), "nas: disk full");
