@@ -9,13 +9,18 @@ use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 
 use synccenter_client::Client;
+use synccenter_client::methods::DesktopReportParams;
 use synccenter_desktop::portable::{Input, Layout, Watched, follow};
+use synccenter_protocol::api;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::NativeError;
 use crate::pump;
 use crate::toast::Toasts;
 use crate::tray::{Click, Feed, Task, TrayUi, Ui, UiSender};
+
+/// What the status line says of the tray.
+const TRAY: &str = if cfg!(windows) { "in the notification area" } else { "in the menu bar" };
 
 /// Runs the tray icon and the notifications for the daemon at `socket` until its connection closes or
 /// `shutdown` completes. Call it on the main thread (macOS requires it; on Windows the thread's message loop
@@ -72,7 +77,9 @@ async fn serve(
     let live_feed = client.subscribe().await?;
     let ends = client.subscribe().await?;
     let toasts = Toasts::start(clicks_tx);
-    tracing::info!(notifications = %toasts.state(), "synccenter desktop (tray and notifications)");
+    let state = format!("tray: {}; {}", TRAY, toasts.state());
+    tracing::info!(%state, "synccenter desktop");
+    client.request::<api::DesktopReport>(&DesktopReportParams { state }).await?;
     let (input_tx, input) = watch::channel(Input::default());
     let task = Task {
         client: client.clone(),

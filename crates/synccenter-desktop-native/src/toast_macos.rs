@@ -42,7 +42,7 @@ impl Toasts {
     /// For the log.
     pub(crate) fn state(&self) -> String {
         match &self.bundle {
-            Some(id) => format!("macOS notifications as {id}"),
+            Some(id) => format!("notifications: macOS UserNotifications as {id}"),
             None => "notifications: unavailable, not an application bundle (UserNotifications needs one)".to_owned(),
         }
     }

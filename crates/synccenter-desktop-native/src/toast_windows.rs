@@ -23,7 +23,7 @@ impl Toasts {
 
     /// For the log.
     pub(crate) fn state(&self) -> &'static str {
-        "Windows toasts, under PowerShell's application ID"
+        "notifications: Windows toasts, under PowerShell's application ID"
     }
 
     pub(crate) fn show(&self, end: &Ended, text: &Text) {
