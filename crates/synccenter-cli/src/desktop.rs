@@ -1,4 +1,5 @@
-//! `synccenter desktop`: the desktop part in the foreground (`synccenter-desktop`), logging to stderr, until
+//! `synccenter desktop`: the desktop part in the foreground (`synccenter-desktop`; on Windows and macOS
+//! `synccenter-desktop-native`'s tray and notifications), logging to stderr, until
 //! SIGTERM or SIGINT; and the daemon's side of it: started as a child of `synccenter daemon` when there is a
 //! session bus and `[desktop] enable` is not false, restarted with backoff when it dies.
 
@@ -17,6 +18,14 @@ fn bus_address() -> Option<String> {
 
 pub(crate) async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
     crate::daemon::log_to_stderr();
+    if synccenter_desktop_native::SUPPORTED {
+        // Windows and macOS: the tray and notifications need the system's event loop on this (the main) thread,
+        // so this blocks it until the daemon goes or a stop signal comes; their client runs on a runtime of its
+        // own beside it (docs/desktop.md, Windows and macOS).
+        synccenter_desktop_native::run(ctx.socket.clone(), crate::daemon::shutdown_signal())
+            .context("synccenter desktop")?;
+        return Ok(Exit::OK);
+    }
     let options = synccenter_desktop::Options { socket: ctx.socket.clone(), bus_address: bus_address() };
     synccenter_desktop::run(options, crate::daemon::shutdown_signal()).await.context("synccenter desktop")?;
     Ok(Exit::OK)

@@ -30,6 +30,19 @@ mod report;
 mod surfaces;
 mod tray;
 
+/// What the desktop surfaces of other platforms reuse (`synccenter-desktop-native`: the tray and notifications
+/// where there is no D-Bus): the live state and the task that follows it, the tray's view, icon, menu and
+/// actions, and the notifications' choice and words. All of it is free of D-Bus.
+pub mod portable {
+    pub use crate::live::{DockState, Live, Refresh};
+    pub use crate::notify::text::{CRITICAL, Mode, NORMAL, Outcome, Text, compose};
+    pub use crate::notify::{Ended, open, prepare};
+    pub use crate::surfaces::{COALESCE, Show, follow};
+    pub use crate::tray::icon::{Pixmap, pixmaps};
+    pub use crate::tray::menu::{Action, Entry, FAILURES, Failure, Layout};
+    pub use crate::tray::{DEBOUNCE, Input, Status, View, Watched, act, label, latest_failures, view};
+}
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -155,9 +168,9 @@ async fn watch_feed(mut feed: Subscription, tx: mpsc::Sender<kde::JobMsg>, ends:
         let pauses_changed = match feed.next().await {
             Ok(u) => match u.change {
                 UpdateKind::RegistryChanged { handler } => handler.starts_with("kde-"),
-                UpdateKind::SessionEnded { session, handler, status, errors, conflicts, .. } => {
-                    let end = notify::Ended { session, handler, status, errors, conflicts };
-                    if ends.try_send(end).is_err() {
+                ref change @ UpdateKind::SessionEnded { .. } => {
+                    let end = notify::Ended::of(change);
+                    if end.is_some_and(|end| ends.try_send(end).is_err()) {
                         tracing::warn!("too many sessions ended at once; some are not notified");
                     }
                     false

@@ -55,7 +55,7 @@ struct HandlerState {
 
 /// What to read again from the daemon after an update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Refresh {
+pub enum Refresh {
     /// Nothing: the update itself said everything.
     Nothing,
     /// The handler list: a pause, a setting, an error count or a conflict count changed.
@@ -64,18 +64,18 @@ pub(crate) enum Refresh {
 
 /// The dock's properties, as `LauncherEntry.Update` carries them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct DockState {
+pub struct DockState {
     /// Errors needing attention plus unresolved conflicts.
-    pub(crate) count: u64,
+    pub count: u64,
     /// The aggregate progress of the live syncs in thousandths, or `None` when none runs.
-    pub(crate) progress_permille: Option<u16>,
+    pub progress_permille: Option<u16>,
     /// A conflict appeared while this ran and conflicts are still unresolved.
-    pub(crate) urgent: bool,
+    pub urgent: bool,
 }
 
 /// The live state: sessions, handlers and whether a new conflict appeared.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Live {
+pub struct Live {
     sessions: BTreeMap<String, LiveSession>,
     handlers: BTreeMap<String, HandlerState>,
     /// The handler list has been read once: conflicts seen after that are new.
@@ -86,13 +86,13 @@ pub(crate) struct Live {
 impl Live {
     /// Starts again from a snapshot (at start, after a lag or a reconnection); an urgent state stays while its
     /// conflicts do.
-    pub(crate) fn reset(&mut self, handlers: &[HandlerInfo], sessions: &[SessionInfo]) {
+    pub fn reset(&mut self, handlers: &[HandlerInfo], sessions: &[SessionInfo]) {
         self.sessions = sessions.iter().map(|s| (s.session.clone(), live_session(&s.handler, &s.items))).collect();
         self.set_handlers(handlers);
     }
 
     /// Takes the handler list as it is now; a handler with more conflicts than before raises `urgent`.
-    pub(crate) fn set_handlers(&mut self, handlers: &[HandlerInfo]) {
+    pub fn set_handlers(&mut self, handlers: &[HandlerInfo]) {
         let new: BTreeMap<String, HandlerState> = handlers
             .iter()
             .map(|h| {
@@ -118,7 +118,7 @@ impl Live {
     }
 
     /// Takes one update of the feed; says what must be read again.
-    pub(crate) fn apply(&mut self, change: &UpdateKind) -> Refresh {
+    pub fn apply(&mut self, change: &UpdateKind) -> Refresh {
         match change {
             UpdateKind::SessionStarted { session } => {
                 self.sessions.insert(session.session.clone(), live_session(&session.handler, &session.items));
@@ -194,12 +194,12 @@ impl Live {
     }
 
     /// Unresolved conflicts.
-    pub(crate) fn conflicts(&self) -> u64 {
+    pub fn conflicts(&self) -> u64 {
         self.handlers.values().map(|h| u64::from(h.conflicts)).sum()
     }
 
     /// Errors needing attention (error events not cleared) plus unresolved conflicts.
-    pub(crate) fn attention(&self) -> u64 {
+    pub fn attention(&self) -> u64 {
         self.handlers.values().map(|h| h.errors).sum::<u64>() + self.conflicts()
     }
 
@@ -208,7 +208,7 @@ impl Live {
         self.urgent
     }
 
-    pub(crate) fn dock(&self) -> DockState {
+    pub fn dock(&self) -> DockState {
         DockState {
             count: self.attention(),
             progress_permille: self.progress().map(|p| (p * 1000.0).round() as u16),

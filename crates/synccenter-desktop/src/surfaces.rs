@@ -4,6 +4,7 @@
 //! surfaces up to date at most every [`COALESCE`], so a burst of updates is one change. When the daemon's
 //! connection closes, the inhibitor is lifted and the task ends.
 
+use std::future::Future;
 use std::time::Duration;
 
 use synccenter_client::{Client, ClientError, Subscription};
@@ -18,32 +19,65 @@ use crate::report::{Board, Part};
 use crate::tray::{self, Tray};
 
 /// The shortest time between two updates of the surfaces.
-pub(crate) const COALESCE: Duration = Duration::from_millis(250);
+pub const COALESCE: Duration = Duration::from_millis(250);
+
+/// Something that shows the live state: the D-Bus surfaces here, the native tray of
+/// `synccenter-desktop-native`.
+pub trait Show {
+    /// Brings what is shown up to date with `live`.
+    fn show(&mut self, live: &Live) -> impl Future<Output = ()> + Send;
+    /// The daemon's connection closed: nothing is live any more.
+    fn close(&mut self) -> impl Future<Output = ()> + Send;
+}
 
 /// Starts the task on the session bus `conn`; returns what sleep inhibition and the tray can do, for the status
 /// line.
 pub(crate) async fn spawn(client: Client, conn: Connection, board: Board) -> Result<(), DesktopError> {
     let feed = client.subscribe().await?;
-    let mut live = Live::default();
-    live.reset(&feed.snapshot().handlers, &feed.snapshot().sessions);
     let inhibitor = Inhibitor::start(&conn).await;
     board.set(Part::Sleep, inhibitor.state());
     let tray = tray::start(client.clone(), conn.clone(), board).await?;
-    let surfaces = Surfaces { client, feed, live, inhibitor, dock: Dock::new(conn), tray };
-    tokio::spawn(surfaces.run());
+    tokio::spawn(follow(client, feed, Surfaces { inhibitor, dock: Dock::new(conn), tray }));
     Ok(())
 }
 
+/// The sleep inhibitor, the dock and the tray.
 struct Surfaces {
-    client: Client,
-    feed: Subscription,
-    live: Live,
     inhibitor: Inhibitor,
     dock: Dock,
     tray: Tray,
 }
 
-impl Surfaces {
+impl Show for Surfaces {
+    /// Holds or lifts the inhibitor and updates the dock and the tray.
+    async fn show(&mut self, live: &Live) {
+        let why = live.any_sync_running_that_may_inhibit().then(|| inhibit::why(&live.inhibitors()));
+        self.inhibitor.want(why).await;
+        self.dock.show(live.dock()).await;
+        self.tray.show(live);
+    }
+
+    async fn close(&mut self) {
+        self.inhibitor.want(None).await;
+    }
+}
+
+/// Keeps a [`Live`] from `feed` (a subscription of `client`) and shows it on `show` at most every [`COALESCE`],
+/// until the daemon's connection closes.
+pub async fn follow(client: Client, feed: Subscription, show: impl Show) {
+    let mut live = Live::default();
+    live.reset(&feed.snapshot().handlers, &feed.snapshot().sessions);
+    Follower { client, feed, live, show }.run().await;
+}
+
+struct Follower<S> {
+    client: Client,
+    feed: Subscription,
+    live: Live,
+    show: S,
+}
+
+impl<S: Show> Follower<S> {
     async fn run(mut self) {
         self.flush(false).await;
         let mut last = Instant::now();
@@ -72,7 +106,7 @@ impl Surfaces {
                 }
             }
         }
-        self.inhibitor.want(None).await;
+        self.show.close().await;
     }
 
     /// Starts again from a fresh snapshot; false when the daemon is gone.
@@ -90,7 +124,7 @@ impl Surfaces {
         }
     }
 
-    /// Reads the handler list when asked, then holds or lifts the inhibitor and updates the dock and the tray.
+    /// Reads the handler list when asked, then shows the live state.
     async fn flush(&mut self, refresh: bool) {
         if refresh {
             match self.client.handlers(true).await {
@@ -98,9 +132,6 @@ impl Surfaces {
                 Err(e) => tracing::debug!(error = %e, "cannot read the handlers"),
             }
         }
-        let why = self.live.any_sync_running_that_may_inhibit().then(|| inhibit::why(&self.live.inhibitors()));
-        self.inhibitor.want(why).await;
-        self.dock.show(self.live.dock()).await;
-        self.tray.show(&self.live);
+        self.show.show(&self.live).await;
     }
 }

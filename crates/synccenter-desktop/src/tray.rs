@@ -6,9 +6,9 @@
 //! The menu's clicks come back here as [`Action`]s and go to the daemon. Without a watcher, this says so once and
 //! registers when one appears (`NameOwnerChanged`); a new watcher gets the item again.
 
-mod icon;
+pub(crate) mod icon;
 mod item;
-mod menu;
+pub(crate) mod menu;
 
 use std::time::Duration;
 
@@ -31,23 +31,26 @@ use menu::{Action, Failure};
 pub(crate) const WATCHER: &str = "org.kde.StatusNotifierWatcher";
 const WATCHER_PATH: &str = "/StatusNotifierWatcher";
 /// How long a sync runs before the icon shows it.
-pub(crate) const DEBOUNCE: Duration = Duration::from_secs(1);
+pub const DEBOUNCE: Duration = Duration::from_secs(1);
 /// How long "Pause all for 1 hour" pauses.
 const HOUR: time::Duration = time::Duration::HOUR;
 
 /// What the tray needs of [`Live`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Input {
+pub struct Input {
     /// The live syncs' aggregate progress in thousandths, or `None` when none runs.
-    pub(crate) progress_permille: Option<u16>,
+    pub progress_permille: Option<u16>,
     /// Their amount in its unit, when they report one (`Live::amount`).
-    pub(crate) amount: Option<crate::live::Amount>,
-    pub(crate) errors: u64,
-    pub(crate) conflicts: u64,
+    pub amount: Option<crate::live::Amount>,
+    /// Errors needing attention.
+    pub errors: u64,
+    /// Unresolved conflicts.
+    pub conflicts: u64,
 }
 
 impl Input {
-    pub(crate) fn of(live: &Live) -> Input {
+    /// What `live` says.
+    pub fn of(live: &Live) -> Input {
         let conflicts = live.conflicts();
         Input {
             progress_permille: live.dock().progress_permille,
@@ -60,15 +63,19 @@ impl Input {
 
 /// The item's `Status`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Status {
+pub enum Status {
+    /// Idle.
     #[default]
     Passive,
+    /// A sync runs.
     Active,
+    /// Errors or conflicts wait for a person.
     NeedsAttention,
 }
 
 impl Status {
-    pub(crate) fn name(self) -> &'static str {
+    /// The specification's name of the status.
+    pub fn name(self) -> &'static str {
         match self {
             Status::Passive => "Passive",
             Status::Active => "Active",
@@ -79,9 +86,11 @@ impl Status {
 
 /// What the item shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct View {
-    pub(crate) status: Status,
-    pub(crate) tooltip: String,
+pub struct View {
+    /// Idle, syncing or needing attention.
+    pub status: Status,
+    /// The progress and the counts, one per line; else "Up to date".
+    pub tooltip: String,
 }
 
 fn count(n: u64, one: &str) -> String {
@@ -90,7 +99,7 @@ fn count(n: u64, one: &str) -> String {
 
 /// The view of `input`; `shown_active` says the sync has run long enough to be shown; `estimate` is the
 /// amount's rate and time left.
-pub(crate) fn view(input: Input, shown_active: bool, estimate: Estimate) -> View {
+pub fn view(input: Input, shown_active: bool, estimate: Estimate) -> View {
     let syncing = input.progress_permille.filter(|_| shown_active);
     let status = match (input.errors + input.conflicts, syncing) {
         (1.., _) => Status::NeedsAttention,
@@ -137,6 +146,44 @@ impl Debounce {
     }
 }
 
+/// The tray's input as it changes, turned into the view to show, with a sync shown only once it has run for
+/// [`DEBOUNCE`] (its task looks again then). Cancel-safe: nothing changes until a wait has ended.
+#[derive(Debug)]
+pub struct Watched {
+    input: watch::Receiver<Input>,
+    debounce: Debounce,
+    recheck: Option<Instant>,
+    /// The amount's rate and time left, measured from `started`.
+    meter: Meter,
+    started: Instant,
+}
+
+impl Watched {
+    /// Follows `input` (the receiver of what [`Show`](crate::portable::Show) hands over).
+    pub fn new(input: watch::Receiver<Input>) -> Watched {
+        Watched { input, debounce: Debounce::default(), recheck: None, meter: Meter::new(), started: Instant::now() }
+    }
+
+    /// The input and its view when the input changes or a sync's debounce ends; `None` once the sender is gone.
+    pub async fn next(&mut self) -> Option<(Input, View)> {
+        tokio::select! {
+            changed = self.input.changed() => changed.ok()?,
+            () = tokio::time::sleep_until(self.recheck.unwrap_or_else(Instant::now)), if self.recheck.is_some() => {}
+        }
+        let input = *self.input.borrow_and_update();
+        let (shown, recheck) = self.debounce.at(input.progress_permille.is_some(), Instant::now());
+        self.recheck = recheck;
+        let estimate = match input.amount {
+            Some((_, done, total)) => self.meter.sample(self.started.elapsed(), done, total),
+            None => {
+                self.meter = Meter::new();
+                Estimate::default()
+            }
+        };
+        Some((input, view(input, shown, estimate)))
+    }
+}
+
 /// Hands [`Live`]'s state to the tray's task.
 #[derive(Debug)]
 pub(crate) struct Tray(watch::Sender<Input>);
@@ -166,19 +213,7 @@ pub(crate) async fn start(client: Client, conn: Connection, board: Board) -> Res
         .map_err(bus("a match rule"))?;
     let owners = MessageStream::for_match_rule(rule, &conn, None).await.map_err(bus("watching the tray watcher"))?;
     board.set(Part::Tray, state(register(&conn, &name).await));
-    let task = Task {
-        client,
-        conn,
-        name,
-        input: rx,
-        actions,
-        owners,
-        debounce: Debounce::default(),
-        failures: None,
-        board,
-        meter: Meter::new(),
-        started: Instant::now(),
-    };
+    let task = Task { client, conn, name, watched: Watched::new(rx), actions, owners, failures: None, board };
     tokio::spawn(task.run());
     Ok(Tray(tx))
 }
@@ -213,33 +248,23 @@ struct Task {
     client: Client,
     conn: Connection,
     name: String,
-    input: watch::Receiver<Input>,
+    watched: Watched,
     actions: mpsc::Receiver<Action>,
     owners: MessageStream,
-    debounce: Debounce,
     /// The error count the menu's failures were read at.
     failures: Option<u64>,
     board: Board,
-    /// The amount's rate and time left, measured from `started`.
-    meter: Meter,
-    started: Instant,
 }
 
 impl Task {
     async fn run(mut self) {
-        let mut recheck: Option<Instant> = None;
         loop {
             tokio::select! {
-                changed = self.input.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                    recheck = self.update().await;
-                }
-                () = tokio::time::sleep_until(recheck.unwrap_or_else(Instant::now)), if recheck.is_some() => {
-                    recheck = self.update().await;
-                }
-                Some(action) = self.actions.recv() => self.act(action).await,
+                next = self.watched.next() => match next {
+                    Some((input, view)) => self.update(input, view).await,
+                    None => return,
+                },
+                Some(action) = self.actions.recv() => act(&self.client, action).await,
                 Some(Ok(msg)) = self.owners.next() => {
                     let new = msg.body().deserialize::<(String, String, String)>().map(|(_, _, new)| new);
                     let registered = match new {
@@ -253,18 +278,8 @@ impl Task {
         }
     }
 
-    /// Brings the item and the menu up to date; says when to look again (a sync not yet shown).
-    async fn update(&mut self) -> Option<Instant> {
-        let input = *self.input.borrow_and_update();
-        let (shown, recheck) = self.debounce.at(input.progress_permille.is_some(), Instant::now());
-        let estimate = match input.amount {
-            Some((_, done, total)) => self.meter.sample(self.started.elapsed(), done, total),
-            None => {
-                self.meter = Meter::new();
-                Estimate::default()
-            }
-        };
-        let view = view(input, shown, estimate);
+    /// Brings the item and the menu up to date.
+    async fn update(&mut self, input: Input, view: View) {
         match self.conn.object_server().interface::<_, item::Item>(item::PATH).await {
             Ok(item) => {
                 let emitter = item.signal_emitter().clone();
@@ -278,58 +293,66 @@ impl Task {
             self.failures = Some(input.errors);
             self.read_failures().await;
         }
-        recheck
     }
 
     /// Lists the latest error events in the menu.
     async fn read_failures(&self) {
-        let filter = EventsFilterParams {
-            levels: Some(vec![EventLevelWire::Error]),
-            limit: Some(u32::try_from(menu::FAILURES).unwrap_or(5)),
-            ..EventsFilterParams::default()
-        };
-        let events = match self.client.events(filter).await {
-            Ok(e) => e.events,
-            Err(e) => return tracing::debug!(error = %e, "cannot read the latest failures"),
-        };
-        let failures = events
-            .into_iter()
-            .map(|e| Failure { label: label(&e.handler, &e.description), handler: e.handler, session: e.session })
-            .collect();
+        let Some(failures) = latest_failures(&self.client).await else { return };
         let Ok(menu) = self.conn.object_server().interface::<_, menu::Menu>(menu::PATH).await else { return };
         let mut m = menu.get_mut().await;
-        if m.set_failures(failures)
-            && let Err(e) = menu::Menu::layout_updated(menu.signal_emitter(), m.revision(), 0).await
+        if m.layout_mut().set_failures(failures)
+            && let Err(e) = menu::Menu::layout_updated(menu.signal_emitter(), m.layout_mut().revision(), 0).await
         {
             tracing::debug!(error = %e, "cannot signal the tray menu's change");
         }
     }
+}
 
-    /// Carries out a click.
-    async fn act(&self, action: Action) {
-        let all = ControlTargetParams::default();
-        let done = match &action {
-            Action::SyncAll => self.client.start(all).await.map(|_| ()),
-            Action::PauseHour => match (time::OffsetDateTime::now_utc() + HOUR).format(&Rfc3339) {
-                Ok(until) => self.client.pause(PauseParams { until: Some(until), ..PauseParams::default() }).await,
-                Err(e) => return tracing::warn!(error = %e, "cannot write the end of the pause"),
-            },
-            Action::Pause => self.client.pause(PauseParams::default()).await,
-            Action::Resume => self.client.resume(ResumeParams::default()).await,
-            Action::Open { handler, session } => {
-                crate::notify::open(&self.client, handler.as_deref(), session.as_deref()).await;
-                Ok(())
-            }
-        };
-        match done {
-            Ok(()) => tracing::info!(?action, "done from the tray"),
-            Err(e) => tracing::warn!(?action, error = %e, "the daemon refused the tray's request"),
+/// The latest error events as the menu lists them, newest first; `None` when the daemon cannot say.
+pub async fn latest_failures(client: &Client) -> Option<Vec<Failure>> {
+    let filter = EventsFilterParams {
+        levels: Some(vec![EventLevelWire::Error]),
+        limit: Some(u32::try_from(menu::FAILURES).unwrap_or(5)),
+        ..EventsFilterParams::default()
+    };
+    let events = match client.events(filter).await {
+        Ok(e) => e.events,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read the latest failures");
+            return None;
         }
+    };
+    let failures = events
+        .into_iter()
+        .map(|e| Failure { label: label(&e.handler, &e.description), handler: e.handler, session: e.session })
+        .collect();
+    Some(failures)
+}
+
+/// Carries out a click of the menu (or of the icon) through the daemon; logs what came of it.
+pub async fn act(client: &Client, action: Action) {
+    let all = ControlTargetParams::default();
+    let done = match &action {
+        Action::SyncAll => client.start(all).await.map(|_| ()),
+        Action::PauseHour => match (time::OffsetDateTime::now_utc() + HOUR).format(&Rfc3339) {
+            Ok(until) => client.pause(PauseParams { until: Some(until), ..PauseParams::default() }).await,
+            Err(e) => return tracing::warn!(error = %e, "cannot write the end of the pause"),
+        },
+        Action::Pause => client.pause(PauseParams::default()).await,
+        Action::Resume => client.resume(ResumeParams::default()).await,
+        Action::Open { handler, session } => {
+            crate::notify::open(client, handler.as_deref(), session.as_deref()).await;
+            Ok(())
+        }
+    };
+    match done {
+        Ok(()) => tracing::info!(?action, "done from the tray"),
+        Err(e) => tracing::warn!(?action, error = %e, "the daemon refused the tray's request"),
     }
 }
 
 /// A failure's menu label: the handler and the first line of the description, kept short.
-fn label(handler: &str, description: &str) -> String {
+pub fn label(handler: &str, description: &str) -> String {
     let line = description.lines().next().unwrap_or_default();
     let short: String = line.chars().take(60).collect();
     let dots = if short.len() < line.len() { "…" } else { "" };
@@ -382,6 +405,24 @@ mod tests {
         assert_eq!(d.at(false, t0 + DEBOUNCE / 2), (false, None), "a short sync ends unseen");
         assert_eq!(d.at(true, t0 + DEBOUNCE), (false, Some(t0 + 2 * DEBOUNCE)), "a new one starts again");
         assert_eq!(d.at(true, t0 + 2 * DEBOUNCE), (true, None));
+    }
+
+    #[tokio::test]
+    async fn watched_shows_changes_at_once_and_a_sync_once_its_debounce_ends() {
+        let (tx, rx) = watch::channel(Input::default());
+        let mut watched = Watched::new(rx);
+        let failed = Input { errors: 1, ..Input::default() };
+        tx.send(failed).unwrap();
+        let (input, v) = watched.next().await.expect("a change");
+        assert_eq!((input, v.status), (failed, Status::NeedsAttention));
+        let syncing = Input { progress_permille: Some(500), ..Input::default() };
+        tx.send(syncing).unwrap();
+        assert_eq!(watched.next().await.expect("a change").1.status, Status::Passive, "not shown yet");
+        // Nothing changes now: the next view comes from the debounce's end alone (the guard only stops a hang).
+        let shown = tokio::time::timeout(DEBOUNCE * 30, watched.next()).await.expect("the debounce ends");
+        assert_eq!(shown.expect("still watching").1, View { status: Status::Active, tooltip: "Syncing: 50%".into() });
+        drop(tx);
+        assert_eq!(watched.next().await, None, "the sender is gone");
     }
 
     #[test]

@@ -8,13 +8,13 @@
 //! when the name gets an owner (`NameOwnerChanged`). Actions are taken only from the name's current owner.
 //! Everything runs on one task, in the order the daemon's feed and the bus deliver.
 
-mod text;
+pub(crate) mod text;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use synccenter_client::methods::{ControlTargetParams, EventsFilterParams, SessionsHistoryParams};
+use synccenter_client::methods::{ControlTargetParams, EventsFilterParams, SessionsHistoryParams, UpdateKind};
 use synccenter_client::{Client, EventLevelWire, StatusWire};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -36,12 +36,26 @@ const TOKEN_FILE: &str = "dashboard.token";
 
 /// A session's end, from the daemon's feed.
 #[derive(Clone, Debug)]
-pub(crate) struct Ended {
-    pub(crate) session: String,
-    pub(crate) handler: String,
-    pub(crate) status: StatusWire,
-    pub(crate) errors: u32,
-    pub(crate) conflicts: u32,
+pub struct Ended {
+    /// The session's ID.
+    pub session: String,
+    /// Its handler's ID.
+    pub handler: String,
+    /// How it ended.
+    pub status: StatusWire,
+    /// Its error count.
+    pub errors: u32,
+    /// Its conflict count.
+    pub conflicts: u32,
+}
+
+impl Ended {
+    /// The end `change` reports, if it is one.
+    pub fn of(change: &UpdateKind) -> Option<Ended> {
+        let UpdateKind::SessionEnded { session, handler, status, errors, conflicts, .. } = change else { return None };
+        let (session, handler) = (session.clone(), handler.clone());
+        Some(Ended { session, handler, status: *status, errors: *errors, conflicts: *conflicts })
+    }
 }
 
 /// The notification server in use.
@@ -153,21 +167,13 @@ impl Notifier {
     }
 
     async fn ended(&mut self, end: Ended) {
-        let handlers = match self.client.handlers(true).await {
-            Ok(h) => h,
-            Err(e) => return tracing::warn!(error = %e, "cannot read the handlers to notify"),
-        };
-        let Some(info) = handlers.into_iter().find(|h| h.handler == end.handler) else { return };
-        if !Mode::from_wire(info.notify.as_deref()).wants(end.status, end.conflicts) {
-            return;
-        }
         if let Some(until) = self.snoozed.get(&end.handler) {
             if *until > Instant::now() {
                 return tracing::info!(handler = %end.handler, session = %end.session, "notification snoozed");
             }
             self.snoozed.remove(&end.handler);
         }
-        let (outcome, retry) = self.outcome(&end, info.name).await;
+        let Some((outcome, retry)) = prepare(&self.client, &end).await else { return };
         let Some(server) = &self.server else {
             let t = text::compose(&outcome);
             return tracing::info!(summary = %t.summary, body = %t.body, "no notification server to show");
@@ -181,39 +187,6 @@ impl Notifier {
             }
             Err(e) => tracing::warn!(error = %e, "the notification server refused a notification"),
         }
-    }
-
-    /// What the session did, looked up in its record and events; and the items `retry` starts again.
-    async fn outcome(&self, end: &Ended, handler_name: String) -> (Outcome, Vec<String>) {
-        let history = SessionsHistoryParams { handler: Some(end.handler.clone()), before: None, limit: Some(20) };
-        let record =
-            self.client.history(history).await.ok().and_then(|h| h.into_iter().find(|s| s.session == end.session));
-        let items = record.map(|r| r.items).unwrap_or_default();
-        let retry: Vec<String> =
-            items.iter().filter(|i| i.status == Some(StatusWire::Failed)).map(|i| i.item.clone()).collect();
-        let names: HashMap<String, String> = match self.client.items(&end.handler, true).await {
-            Ok(list) => list.into_iter().map(|i| (i.item, i.name)).collect(),
-            Err(_) => HashMap::new(),
-        };
-        let filter = EventsFilterParams {
-            session: Some(end.session.clone()),
-            levels: Some(vec![EventLevelWire::Error]),
-            limit: Some(1),
-            ..EventsFilterParams::default()
-        };
-        let why =
-            self.client.events(filter).await.ok().and_then(|e| e.events.into_iter().next()).map(|e| e.description);
-        let outcome = Outcome {
-            handler_name,
-            failed: end.status == StatusWire::Failed,
-            canceled: end.status == StatusWire::Canceled,
-            errors: end.errors,
-            conflicts: end.conflicts,
-            failed_items: retry.iter().map(|i| names.get(i).cloned().unwrap_or_else(|| i.clone())).collect(),
-            items: items.len(),
-            why,
-        };
-        (outcome, retry)
     }
 
     async fn notify(&self, replaces: u32, o: &Outcome, actions: &[(&str, &str)]) -> zbus::Result<u32> {
@@ -276,9 +249,58 @@ impl Notifier {
     }
 }
 
+/// What to show for `end` when its handler's `notify` setting wants a notification (read from `handler.list`
+/// now, so a reload applies at once): what the session did, looked up in its record and events, and the items
+/// `retry` starts again. `None` when the setting does not want it or the daemon cannot say.
+pub async fn prepare(client: &Client, end: &Ended) -> Option<(Outcome, Vec<String>)> {
+    let handlers = match client.handlers(true).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the handlers to notify");
+            return None;
+        }
+    };
+    let info = handlers.into_iter().find(|h| h.handler == end.handler)?;
+    if !Mode::from_wire(info.notify.as_deref()).wants(end.status, end.conflicts) {
+        return None;
+    }
+    Some(outcome(client, end, info.name).await)
+}
+
+/// What the session did, looked up in its record and events; and the items `retry` starts again.
+async fn outcome(client: &Client, end: &Ended, handler_name: String) -> (Outcome, Vec<String>) {
+    let history = SessionsHistoryParams { handler: Some(end.handler.clone()), before: None, limit: Some(20) };
+    let record = client.history(history).await.ok().and_then(|h| h.into_iter().find(|s| s.session == end.session));
+    let items = record.map(|r| r.items).unwrap_or_default();
+    let retry: Vec<String> =
+        items.iter().filter(|i| i.status == Some(StatusWire::Failed)).map(|i| i.item.clone()).collect();
+    let names: HashMap<String, String> = match client.items(&end.handler, true).await {
+        Ok(list) => list.into_iter().map(|i| (i.item, i.name)).collect(),
+        Err(_) => HashMap::new(),
+    };
+    let filter = EventsFilterParams {
+        session: Some(end.session.clone()),
+        levels: Some(vec![EventLevelWire::Error]),
+        limit: Some(1),
+        ..EventsFilterParams::default()
+    };
+    let why = client.events(filter).await.ok().and_then(|e| e.events.into_iter().next()).map(|e| e.description);
+    let outcome = Outcome {
+        handler_name,
+        failed: end.status == StatusWire::Failed,
+        canceled: end.status == StatusWire::Canceled,
+        errors: end.errors,
+        conflicts: end.conflicts,
+        failed_items: retry.iter().map(|i| names.get(i).cloned().unwrap_or_else(|| i.clone())).collect(),
+        items: items.len(),
+        why,
+    };
+    (outcome, retry)
+}
+
 /// Opens the dashboard (where the result shows) with the system's opener; without a dashboard, says where the
 /// result is. The tray's menu opens results through this too.
-pub(crate) async fn open(client: &Client, handler: Option<&str>, session: Option<&str>) {
+pub async fn open(client: &Client, handler: Option<&str>, session: Option<&str>) {
     let status = match client.status().await {
         Ok(s) => s,
         Err(e) => return tracing::warn!(error = %e, "cannot read the daemon's status to open the result"),
@@ -292,7 +314,14 @@ pub(crate) async fn open(client: &Client, handler: Option<&str>, session: Option
         Ok(t) => format!("http://{addr}/login?token={}", t.trim()),
         Err(_) => format!("http://{addr}/"),
     };
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        // Explorer hands a URL to the default browser.
+        "explorer"
+    } else {
+        "xdg-open"
+    };
     tracing::info!(handler, session, dashboard = %format!("http://{addr}/"), opener, "opening the result");
     let child = tokio::process::Command::new(opener)
         .arg(&url)

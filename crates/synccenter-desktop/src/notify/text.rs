@@ -7,15 +7,18 @@ use synccenter_client::StatusWire;
 
 /// A handler's `notify` setting, as `handler.list` reports it (absent: [`Mode::Failures`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
+pub enum Mode {
+    /// No notifications.
     Never,
+    /// A session that failed or left conflicts.
     Failures,
+    /// Every end.
     Always,
 }
 
 impl Mode {
     /// The setting named on the wire; anything else (absent, or a name this build does not know) is the default.
-    pub(crate) fn from_wire(name: Option<&str>) -> Mode {
+    pub fn from_wire(name: Option<&str>) -> Mode {
         match name {
             Some("never") => Mode::Never,
             Some("always") => Mode::Always,
@@ -24,7 +27,7 @@ impl Mode {
     }
 
     /// Whether a session that ended with `status` and `conflicts` is worth a notification.
-    pub(crate) fn wants(self, status: StatusWire, conflicts: u32) -> bool {
+    pub fn wants(self, status: StatusWire, conflicts: u32) -> bool {
         match self {
             Mode::Never => false,
             Mode::Always => true,
@@ -35,29 +38,39 @@ impl Mode {
 
 /// A session's end with what the notifier looked up about it.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Outcome {
-    pub(crate) handler_name: String,
-    pub(crate) failed: bool,
-    pub(crate) canceled: bool,
-    pub(crate) errors: u32,
-    pub(crate) conflicts: u32,
+pub struct Outcome {
+    /// The handler's display name.
+    pub handler_name: String,
+    /// The session ended `failed`.
+    pub failed: bool,
+    /// The session ended `canceled`.
+    pub canceled: bool,
+    /// Its error count.
+    pub errors: u32,
+    /// Its conflict count.
+    pub conflicts: u32,
     /// Names of the items that failed.
-    pub(crate) failed_items: Vec<String>,
-    pub(crate) items: usize,
+    pub failed_items: Vec<String>,
+    /// How many items it had.
+    pub items: usize,
     /// The last error event's description.
-    pub(crate) why: Option<String>,
+    pub why: Option<String>,
 }
 
-/// `urgency` hint values of the specification.
-pub(crate) const NORMAL: u8 = 1;
-pub(crate) const CRITICAL: u8 = 2;
+/// `urgency` hint values of the specification: anything but a failure.
+pub const NORMAL: u8 = 1;
+/// A failure's urgency.
+pub const CRITICAL: u8 = 2;
 
 /// The words and urgency of one notification.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Text {
-    pub(crate) summary: String,
-    pub(crate) body: String,
-    pub(crate) urgency: u8,
+pub struct Text {
+    /// The handler and what happened.
+    pub summary: String,
+    /// What failed, why, and how many errors and conflicts.
+    pub body: String,
+    /// [`NORMAL`] or [`CRITICAL`].
+    pub urgency: u8,
 }
 
 fn count(n: u32, one: &str, many: &str) -> String {
@@ -77,7 +90,7 @@ fn line(text: &str) -> String {
 }
 
 /// What the notification of `o` says.
-pub(crate) fn compose(o: &Outcome) -> Text {
+pub fn compose(o: &Outcome) -> Text {
     let name = &o.handler_name;
     let tally = [(o.errors, "error", "errors"), (o.conflicts, "conflict", "conflicts")]
         .into_iter()

@@ -11,10 +11,10 @@ const SIZES: [i32; 4] = [16, 22, 32, 48];
 const SUPERSAMPLE: usize = 4;
 
 /// One pixmap as the specification has it: width, height, ARGB32 pixels in network byte order.
-pub(crate) type Pixmap = (i32, i32, Vec<u8>);
+pub type Pixmap = (i32, i32, Vec<u8>);
 
 /// The icon of `status` at every served size.
-pub(crate) fn pixmaps(status: Status) -> Vec<Pixmap> {
+pub fn pixmaps(status: Status) -> Vec<Pixmap> {
     SIZES.iter().map(|&size| (size, size, draw(status, size))).collect()
 }
 

@@ -13,13 +13,13 @@ use zbus::{OwnedVariant, Str};
 /// The object the menu is served at (the item's `Menu` property).
 pub(crate) const PATH: &str = "/MenuBar";
 /// At most this many failures are listed.
-pub(crate) const FAILURES: usize = 5;
+pub const FAILURES: usize = 5;
 /// The ID of the first failure's entry; the others follow.
 const FIRST_FAILURE: i32 = 100;
 
 /// What a click asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Action {
+pub enum Action {
     /// `control.start` of every handler.
     SyncAll,
     /// Pause every handler for an hour.
@@ -29,24 +29,34 @@ pub(crate) enum Action {
     /// Resume every paused handler.
     Resume,
     /// Open the dashboard at a handler's result (the item's `Activate` opens it at none).
-    Open { handler: Option<String>, session: Option<String> },
+    Open {
+        /// The handler whose result to open.
+        handler: Option<String>,
+        /// The session whose result to open.
+        session: Option<String>,
+    },
 }
 
 /// A failure listed in the menu.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Failure {
-    pub(crate) handler: String,
-    pub(crate) session: Option<String>,
-    pub(crate) label: String,
+pub struct Failure {
+    /// The handler it is of.
+    pub handler: String,
+    /// The session it happened in.
+    pub session: Option<String>,
+    /// Its menu label ([`label`](crate::portable::label)).
+    pub label: String,
 }
 
 /// One entry of the layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Entry {
-    id: i32,
+pub struct Entry {
+    /// Its ID, which [`Layout::action`] maps back to what a click asks for.
+    pub id: i32,
     /// `None` for a separator.
-    label: Option<String>,
-    enabled: bool,
+    pub label: Option<String>,
+    /// False for the "No recent failures" line.
+    pub enabled: bool,
 }
 
 fn fixed() -> Vec<(i32, &'static str, Action)> {
@@ -59,21 +69,23 @@ fn fixed() -> Vec<(i32, &'static str, Action)> {
     ]
 }
 
-/// The menu's state; served at [`PATH`].
-#[derive(Debug)]
-pub(crate) struct Menu {
-    actions: mpsc::Sender<Action>,
+/// The menu's entries and the failures among them, whatever draws the menu (this D-Bus menu, or the native
+/// menus of `synccenter-desktop-native`).
+#[derive(Clone, Debug)]
+pub struct Layout {
     failures: Vec<Failure>,
     revision: u32,
 }
 
-impl Menu {
-    pub(crate) fn new(actions: mpsc::Sender<Action>) -> Menu {
-        Menu { actions, failures: Vec::new(), revision: 1 }
+impl Default for Layout {
+    fn default() -> Layout {
+        Layout { failures: Vec::new(), revision: 1 }
     }
+}
 
+impl Layout {
     /// Takes the latest failures (at most [`FAILURES`]); true (and a new revision) when they changed.
-    pub(crate) fn set_failures(&mut self, mut failures: Vec<Failure>) -> bool {
+    pub fn set_failures(&mut self, mut failures: Vec<Failure>) -> bool {
         failures.truncate(FAILURES);
         if failures == self.failures {
             return false;
@@ -83,11 +95,13 @@ impl Menu {
         true
     }
 
-    pub(crate) fn revision(&self) -> u32 {
+    /// Grows whenever the failures change.
+    pub fn revision(&self) -> u32 {
         self.revision
     }
 
-    fn entries(&self) -> Vec<Entry> {
+    /// The entries in their order: the fixed ones, a separator, the failures (or a line saying there are none).
+    pub fn entries(&self) -> Vec<Entry> {
         let mut entries: Vec<Entry> = fixed()
             .into_iter()
             .map(|(id, label, _)| Entry { id, label: Some(label.to_owned()), enabled: true })
@@ -104,16 +118,37 @@ impl Menu {
     }
 
     /// What clicking entry `id` asks for, if anything.
-    pub(crate) fn action(&self, id: i32) -> Option<Action> {
+    pub fn action(&self, id: i32) -> Option<Action> {
         if let Some((_, _, action)) = fixed().into_iter().find(|(i, _, _)| *i == id) {
             return Some(action);
         }
         let f = self.failures.get(usize::try_from(id.checked_sub(FIRST_FAILURE)?).ok()?)?;
         Some(Action::Open { handler: Some(f.handler.clone()), session: f.session.clone() })
     }
+}
+
+/// The menu's state; served at [`PATH`].
+#[derive(Debug)]
+pub(crate) struct Menu {
+    actions: mpsc::Sender<Action>,
+    layout: Layout,
+}
+
+impl Menu {
+    pub(crate) fn new(actions: mpsc::Sender<Action>) -> Menu {
+        Menu { actions, layout: Layout::default() }
+    }
+
+    pub(crate) fn layout_mut(&mut self) -> &mut Layout {
+        &mut self.layout
+    }
+
+    fn entries(&self) -> Vec<Entry> {
+        self.layout.entries()
+    }
 
     fn click(&self, id: i32) {
-        let Some(action) = self.action(id) else { return };
+        let Some(action) = self.layout.action(id) else { return };
         tracing::info!(?action, "tray menu");
         if self.actions.try_send(action).is_err() {
             tracing::warn!("the tray is busy; the click is dropped");
@@ -159,13 +194,13 @@ impl Menu {
                 entries.iter().filter_map(|e| child(e, &property_names)).collect()
             };
             let root = HashMap::from([("children-display".to_owned(), Str::from("submenu").into())]);
-            return Ok((self.revision, (0, root, children)));
+            return Ok((self.layout.revision(), (0, root, children)));
         }
         let e = entries
             .iter()
             .find(|e| e.id == parent_id)
             .ok_or_else(|| zbus::fdo::Error::InvalidArgs(format!("no menu entry {parent_id}")))?;
-        Ok((self.revision, (e.id, properties(e, &property_names), Vec::new())))
+        Ok((self.layout.revision(), (e.id, properties(e, &property_names), Vec::new())))
     }
 
     /// The properties of the entries `ids` (every entry when empty); unknown IDs are left out.
@@ -252,8 +287,7 @@ mod tests {
 
     #[test]
     fn entries_map_to_their_actions_and_failures_open_their_result() {
-        let (tx, _rx) = mpsc::channel(1);
-        let mut m = Menu::new(tx);
+        let mut m = Layout::default();
         assert_eq!(m.action(3), Some(Action::Pause));
         assert_eq!(m.action(6), None, "the separator does nothing");
         assert_eq!(m.action(FIRST_FAILURE), None, "no failure yet");
@@ -267,8 +301,7 @@ mod tests {
 
     #[test]
     fn the_revision_grows_only_when_the_failures_change() {
-        let (tx, _rx) = mpsc::channel(1);
-        let mut m = Menu::new(tx);
+        let mut m = Layout::default();
         let r = m.revision();
         assert!(!m.set_failures(Vec::new()));
         assert_eq!(m.revision(), r);
