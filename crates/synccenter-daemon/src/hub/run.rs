@@ -29,6 +29,8 @@ pub(crate) struct HubIo {
     pub(crate) runs: mpsc::Receiver<RunMsg>,
     pub(crate) writer: mpsc::Sender<Batch>,
     pub(crate) queries: QueryContext,
+    /// Where store reads and forwarded calls run (off the control lane, which runs the hub).
+    pub(crate) bulk: tokio::runtime::Handle,
 }
 
 fn interval(every: Duration) -> Interval {
@@ -47,7 +49,7 @@ pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
         let mut took = false;
         if !ready.is_empty() {
             took = hub.serve_round(&mut ready);
-            spawn_deferred(&mut hub, &io.queries);
+            spawn_deferred(&mut hub, &io.queries, &io.bulk);
         }
         tokio::select! {
             biased;
@@ -69,32 +71,34 @@ pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
             _ = flush.tick() => hub.flush_progress(),
             _ = housekeeping.tick() => hub.housekeeping(),
             // Connections are waiting: serve the next round without sleeping (unless every one of them waits
-            // for the writer, whose branch above wakes the loop).
-            () = std::future::ready(()), if took && !ready.is_empty() => {}
+            // for the writer, whose branch above wakes the loop), after letting the lane's other tasks run and
+            // its driver be polled: the hub shares the control lane with every quiet connection and every
+            // reply's writer.
+            () = tokio::task::yield_now(), if took && !ready.is_empty() => {}
         }
-        spawn_deferred(&mut hub, &io.queries);
+        spawn_deferred(&mut hub, &io.queries, &io.bulk);
     }
     hub.shutdown();
-    spawn_deferred(&mut hub, &io.queries);
+    spawn_deferred(&mut hub, &io.queries, &io.bulk);
     if hub.has_batch() {
         let _ = io.writer.send(hub.take_batch()).await;
     }
 }
 
 /// Starts the store reads and forwarded calls the hub asked for.
-fn spawn_deferred(hub: &mut Hub, cx: &QueryContext) {
+fn spawn_deferred(hub: &mut Hub, cx: &QueryContext, bulk: &tokio::runtime::Handle) {
     for work in hub.take_deferred() {
         match work {
             Deferred::Query { out, id, query, written } => {
                 let cx = cx.clone();
-                tokio::spawn(async move {
+                bulk.spawn(async move {
                     let _ = written.await;
                     out.send(reply_line(id, query.run(cx).await));
                 });
             }
             Deferred::Forward { out, id, host, method, params } => {
                 let fleet = cx.fleet.clone();
-                tokio::spawn(async move {
+                bulk.spawn(async move {
                     let Some(shared) = fleet.shared else { return };
                     let timeout = fleet.timings.forward_timeout;
                     let reply = remote::forward(&shared, &fleet.waiters, &host, method, params, timeout).await;
