@@ -58,3 +58,20 @@ impl Drop for ControlLane {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_run_on_the_lanes_thread_and_are_dropped_with_the_lane() {
+        let here = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let lane = ControlLane::start().expect("the control lane");
+        let name = here.block_on(lane.spawn(async { std::thread::current().name().map(str::to_owned) }));
+        assert_eq!(name.expect("ran").as_deref(), Some("synccenter-control"));
+        let waiting = lane.spawn(std::future::pending::<()>());
+        drop(lane);
+        let ended = here.block_on(waiting).expect_err("a task left on a stopped lane ends");
+        assert!(ended.is_cancelled(), "{ended}");
+    }
+}
