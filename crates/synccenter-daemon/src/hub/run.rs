@@ -4,15 +4,15 @@
 //! whenever the writer can take one (group commit), carries out deferred I/O and the periodic work. It never
 //! awaits the store.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::{Deferred, Hub};
 use crate::fleet::remote;
-use crate::inbox::HubMsg;
+use crate::inbox::{Entry, HubMsg};
 use crate::outbox::{ConnId, reply_line};
 use crate::queries::QueryContext;
 use crate::scheduler::RunMsg;
@@ -21,6 +21,49 @@ use crate::writer::Batch;
 /// Entries a connection may have taken in one turn: enough that a pipelining client's calls go to the writer
 /// in one batch, few enough that a round over many busy connections stays short.
 const ENTRIES_PER_TURN: usize = 64;
+
+/// The pause after a round that took only running progress while connections still have more.
+const PROGRESS_PACE: Duration = Duration::from_millis(1);
+
+/// What one round of turns took.
+#[derive(Debug, Default)]
+pub(crate) struct Round {
+    /// Anything at all.
+    took: bool,
+    /// Something other than running progress (a call or a reply that keeps its place).
+    calls: bool,
+    /// The connections it took from.
+    served: HashSet<ConnId>,
+}
+
+/// Rounds that took only running progress (a flood) are paced: the next waits [`PROGRESS_PACE`], so the
+/// control lane's thread sleeps between them and the kernel wakes it at once when a quiet connection sends a
+/// stop. A connection the last round did not serve ends the pause and goes first; the flooding ones (served
+/// last round) wait for it, their queues coalescing meanwhile (latest wins: nothing is lost, nothing grows).
+#[derive(Debug, Default)]
+struct Pace {
+    /// No round before this.
+    until: Option<Instant>,
+    /// The connections the last round served.
+    served: HashSet<ConnId>,
+}
+
+impl Pace {
+    fn after(&mut self, round: &mut Round) {
+        self.until = (round.took && !round.calls).then(|| Instant::now() + PROGRESS_PACE);
+        self.served = std::mem::take(&mut round.served);
+    }
+
+    /// A connection's queue has work.
+    fn ready(&mut self, conn: ConnId, ready: &mut VecDeque<ConnId>) {
+        if self.served.contains(&conn) {
+            ready.push_back(conn);
+        } else {
+            self.until = None;
+            ready.push_front(conn);
+        }
+    }
+}
 
 /// What the hub's task talks to.
 #[derive(Debug)]
@@ -45,20 +88,23 @@ pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
     let mut flush = interval(hub.setup.intervals.progress_flush);
     let mut housekeeping = interval(Duration::from_secs(1));
     let mut ready: VecDeque<ConnId> = VecDeque::new();
+    let mut pace = Pace::default();
     loop {
-        let mut took = false;
-        if !ready.is_empty() {
-            took = hub.serve_round(&mut ready);
+        let mut round = Round::default();
+        if !ready.is_empty() && pace.until.is_none_or(|t| Instant::now() >= t) {
+            round = hub.serve_round(&mut ready);
+            pace.after(&mut round);
             spawn_deferred(&mut hub, &io.queries, &io.bulk);
         }
         tokio::select! {
             biased;
-            msg = io.inbox.recv() => {
-                let Some(msg) = msg else { break };
-                if !hub.handle_message(msg, &mut ready) {
+            msg = io.inbox.recv() => match msg {
+                Some(HubMsg::Ready { conn }) => pace.ready(conn, &mut ready),
+                Some(msg) => if !hub.handle_message(msg, &mut ready) {
                     break;
-                }
-            }
+                },
+                None => break,
+            },
             Some(msg) = io.runs.recv() => hub.run_reported(msg),
             permit = io.writer.reserve(), if hub.has_batch() => match permit {
                 Ok(permit) => permit.send(hub.take_batch()),
@@ -74,7 +120,10 @@ pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
             // for the writer, whose branch above wakes the loop), after letting the lane's other tasks run and
             // its driver be polled: the hub shares the control lane with every quiet connection and every
             // reply's writer.
-            () = tokio::task::yield_now(), if took && !ready.is_empty() => {}
+            () = tokio::task::yield_now(), if round.took && pace.until.is_none() && !ready.is_empty() => {}
+            () = tokio::time::sleep_until(pace.until.unwrap_or_else(Instant::now)), if pace.until.is_some() && !ready.is_empty() => {
+                pace.until = None;
+            }
         }
         spawn_deferred(&mut hub, &io.queries, &io.bulk);
     }
@@ -132,10 +181,9 @@ impl Hub {
         true
     }
 
-    /// One turn for each connection that has work; those with more go to the back of the line. Returns
-    /// whether anything was taken.
-    pub(crate) fn serve_round(&mut self, ready: &mut VecDeque<ConnId>) -> bool {
-        let mut took = false;
+    /// One turn for each connection that has work; those with more go to the back of the line.
+    pub(crate) fn serve_round(&mut self, ready: &mut VecDeque<ConnId>) -> Round {
+        let mut round = Round::default();
         for _ in 0..ready.len() {
             let Some(conn) = ready.pop_front() else { break };
             let Some(inbound) = self.conns.get(&conn).and_then(|c| c.inbound.clone()) else { continue };
@@ -154,13 +202,15 @@ impl Hub {
                     busy = false;
                     break;
                 };
+                round.calls |= !matches!(entry, Entry::Progress(_));
                 self.take_entry(conn, &inbound, entry);
-                took = true;
+                round.took = true;
+                round.served.insert(conn);
             }
             if busy {
                 ready.push_back(conn);
             }
         }
-        took
+        round
     }
 }
