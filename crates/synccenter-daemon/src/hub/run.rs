@@ -1,6 +1,7 @@
 //! The hub's task. It drains the connections' queues in turns (round robin: a turn is up to 64 entries, a whole run
 //! of coalesced progress counting as one, so a flooding connection gets its share and no more, and a stop from
-//! another connection waits at most one round), handles the daemon's own messages, hands batches to the writer
+//! another connection waits at most one round; a round of running progress only is followed by a short pause
+//! that a newly ready connection ends), handles the daemon's own messages, hands batches to the writer
 //! whenever the writer can take one (group commit), carries out deferred I/O and the periodic work. It never
 //! awaits the store.
 
