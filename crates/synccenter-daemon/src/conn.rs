@@ -12,11 +12,13 @@ use futures_util::SinkExt;
 use synccenter_core::HResult;
 use synccenter_platform::transport::{ReadHalf, Stream, WriteHalf};
 use synccenter_protocol::{ErrorObject, LineCodec, MAX_LINE_BYTES, RequestId, error_codes, parse_incoming};
+use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_util::codec::FramedWrite;
 
 use crate::calls::{Call, Progress};
-use crate::inbox::{Entry, HubMsg, Inbound};
+use crate::inbox::{Entry, HubMsg, Inbound, Pushed};
+use crate::lanes::Lane;
 use crate::outbox::{ConnId, Outbox, error_line};
 
 mod read;
@@ -28,6 +30,10 @@ const OUTBOX_CAPACITY: usize = 8192;
 
 /// Calls and distinct items' reports one connection may have waiting for the hub before it stops reading.
 const INBOUND_CAPACITY: usize = 1024;
+
+/// Reads in a row that drain the socket before a connection on the bulk lane goes back to the control lane (a
+/// flood's sender pausing between its writes should not move it to and fro).
+const QUIET_READS_TO_RETURN: u32 = 8;
 
 /// How long a closing connection's last lines may take to leave before the writer is dropped.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
@@ -153,22 +159,24 @@ struct Queue {
 }
 
 impl Queue {
-    /// Queues what a line amounted to. Returns whether the queue is now full, or `None` when the hub is gone.
-    async fn put(&self, parsed: Parsed) -> Option<bool> {
-        let pushed = match parsed {
+    /// Queues what a line amounted to; the hub is told by [`Queue::wake_hub`] when `wake_hub` says so.
+    fn put(&self, parsed: Parsed) -> Pushed {
+        let nothing = Pushed { wake_hub: false, full: false };
+        match parsed {
             Parsed::Progress(report) => match report.target.clone() {
                 Ok(key) => self.inbound.push_progress(key, report),
-                Err(_) => return Some(false),
+                Err(_) => nothing,
             },
             Parsed::Call(id, call) => self.inbound.push(Entry::Call(id, Box::new(call))),
             // Replies keep the order of the requests: a refusal waits behind the calls before it.
             Parsed::Reply(line) => self.inbound.push(Entry::Reply(line)),
-            Parsed::Nothing => return Some(false),
-        };
-        if pushed.wake_hub && self.hub.send(HubMsg::Ready { conn: self.conn }).await.is_err() {
-            return None;
+            Parsed::Nothing => nothing,
         }
-        Some(pushed.full)
+    }
+
+    /// Tells the hub the queue has work; `None` when the hub is gone.
+    async fn wake_hub(&self) -> Option<()> {
+        self.hub.send(HubMsg::Ready { conn: self.conn }).await.ok()
     }
 }
 
@@ -243,19 +251,26 @@ pub(crate) struct ConnShared {
     pub(crate) busy_turns: Arc<Semaphore>,
     /// Turns true once the daemon has flushed its store and is about to return.
     pub(crate) stopping: watch::Receiver<bool>,
+    /// The bulk lane, where a flooding connection parses (see `lanes`).
+    pub(crate) bulk: Handle,
 }
 
 impl ConnShared {
-    pub(crate) fn new(hub: mpsc::Sender<HubMsg>, line_timeout: Duration, stopping: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(
+        hub: mpsc::Sender<HubMsg>,
+        line_timeout: Duration,
+        stopping: watch::Receiver<bool>,
+        bulk: Handle,
+    ) -> Self {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        Self { hub, line_timeout, busy_turns: Arc::new(Semaphore::new(threads)), stopping }
+        Self { hub, line_timeout, busy_turns: Arc::new(Semaphore::new(threads)), stopping, bulk }
     }
 }
 
 /// Serves one connection until it closes, the hub goes away or the daemon is stopping; `slot` is its place
 /// under the connection limit, given back as soon as the client is gone.
 pub(crate) async fn serve(stream: Stream, conn: ConnId, shared: ConnShared, slot: OwnedSemaphorePermit) {
-    let ConnShared { hub, line_timeout, busy_turns, stopping } = shared;
+    let ConnShared { hub, line_timeout, busy_turns, stopping, bulk } = shared;
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<String>(OUTBOX_CAPACITY);
     let out = Outbox::new(tx);
@@ -264,14 +279,13 @@ pub(crate) async fn serve(stream: Stream, conn: ConnId, shared: ConnShared, slot
         return;
     }
     let mut writer = spawn_writer(write, rx);
-    let queue = Queue { conn, hub, inbound };
-    let mut reader = Reader { read, line_timeout, out: out.clone(), stopping, busy_turns, queue };
-    reader.run().await;
+    let queue = Queue { conn, hub: hub.clone(), inbound };
+    let reader = Reader { read, input: Input::new(), line_timeout, out: out.clone(), stopping, busy_turns, queue };
+    read_in_lanes(reader, &bulk).await;
     drop(slot);
-    let _ = reader.queue.hub.send(HubMsg::Closed { conn }).await;
+    let _ = hub.send(HubMsg::Closed { conn }).await;
     let overflowed = out.has_overflowed();
     drop(out);
-    drop(reader);
     // The last lines (an error that explains the close) get a bounded time to leave; a client that does not
     // read them does not keep the writer, and its socket, alive.
     if overflowed || tokio::time::timeout(FINAL_FLUSH, &mut writer).await.is_err() {
@@ -279,9 +293,28 @@ pub(crate) async fn serve(stream: Stream, conn: ConnId, shared: ConnShared, slot
     }
 }
 
+/// Reads a connection until it closes: on the control lane (this task) while it is quiet, on the bulk lane
+/// while its reads come back full.
+async fn read_in_lanes(mut reader: Reader, bulk: &Handle) {
+    loop {
+        if reader.run(Lane::Control).await.is_none() {
+            return;
+        }
+        let moved = bulk.spawn(async move {
+            let next = reader.run(Lane::Bulk).await;
+            next.map(|()| reader)
+        });
+        match moved.await {
+            Ok(Some(back)) => reader = back,
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
+
 /// The reading side of a connection.
 struct Reader {
     read: ReadHalf,
+    input: Input,
     line_timeout: Duration,
     out: Outbox,
     stopping: watch::Receiver<bool>,
@@ -290,29 +323,44 @@ struct Reader {
 }
 
 impl Reader {
-    async fn run(&mut self) {
-        let mut input = Input::new();
+    /// Reads on `lane` until the connection must close (`None`) or belongs on the other lane (`Some`): a full
+    /// read on the control lane, a read that drained the socket on the bulk lane.
+    async fn run(&mut self, lane: Lane) -> Option<()> {
+        let mut quiet_reads = 0;
         loop {
             if self.out.has_overflowed() {
-                return;
+                return None;
             }
             // A silent client that stopped reading is closed as soon as its queue overflows, not at its next
             // line.
             let eof = match tokio::select! {
-                r = input.read(&mut self.read, self.line_timeout) => r,
-                () = self.out.overflowed() => return,
-                _ = self.stopping.wait_for(|s| *s) => return,
+                r = self.input.read(&mut self.read, self.line_timeout) => r,
+                () = self.out.overflowed() => return None,
+                _ = self.stopping.wait_for(|s| *s) => return None,
             } {
                 Read::Bytes => false,
                 Read::End => true,
-                Read::Failed => return,
-                Read::TimedOut => return self.timed_out(),
+                Read::Failed => return None,
+                Read::TimedOut => {
+                    self.timed_out();
+                    return None;
+                }
             };
-            let turn = if input.has_backlog() { self.busy_turns.clone().acquire_owned().await.ok() } else { None };
-            if self.take_lines(input.lines(self.queue.conn, eof)).await.is_none() || eof {
-                return;
+            let backlog = self.input.has_backlog();
+            let turn = if backlog { self.busy_turns.clone().acquire_owned().await.ok() } else { None };
+            let lines = self.input.lines(self.queue.conn, eof);
+            if take_lines(&self.queue, &self.out, &self.stopping, lines).await.is_none() || eof {
+                return None;
             }
             drop(turn);
+            quiet_reads = if backlog { 0 } else { quiet_reads + 1 };
+            let moves = match lane {
+                Lane::Control => backlog,
+                Lane::Bulk => quiet_reads >= QUIET_READS_TO_RETURN,
+            };
+            if moves {
+                return Some(());
+            }
             // A connection whose socket always has more would otherwise keep its worker thread for a whole
             // cooperative budget (about a megabyte of reports): give every other task, the hub first among
             // them, its turn after each read.
@@ -331,23 +379,34 @@ impl Reader {
         );
         self.out.send(error_line(None, ErrorObject::invalid(error_codes::INVALID_REQUEST, message)));
     }
+}
 
-    /// Queues what every whole line buffered amounts to (parsed in place). `None` when the connection must close.
-    async fn take_lines(&mut self, mut lines: Lines<'_>) -> Option<()> {
-        while let Some(parsed) = lines.next_parsed() {
-            if self.queue.put(parsed).await? {
-                self.wait_for_room().await?;
+/// Queues what every whole line buffered amounts to (parsed in place). `None` when the connection must close.
+async fn take_lines(queue: &Queue, out: &Outbox, stopping: &watch::Receiver<bool>, mut lines: Lines<'_>) -> Option<()> {
+    // The hub is woken once per read, not once per line it happened to find the queue empty at: each wake
+    // crosses from the bulk lane's threads to the control lane's.
+    let mut wake = false;
+    while let Some(parsed) = lines.next_parsed() {
+        let pushed = queue.put(parsed);
+        wake |= pushed.wake_hub;
+        if pushed.full {
+            if std::mem::take(&mut wake) {
+                queue.wake_hub().await?;
             }
+            wait_for_room(queue, out, stopping.clone()).await?;
         }
-        Some(())
     }
+    if wake {
+        queue.wake_hub().await?;
+    }
+    Some(())
+}
 
-    /// Holds the reading while the queue is full; `None` when the connection must close meanwhile.
-    async fn wait_for_room(&mut self) -> Option<()> {
-        tokio::select! {
-            () = self.queue.inbound.wait_for_room() => Some(()),
-            () = self.out.overflowed() => None,
-            _ = self.stopping.wait_for(|s| *s) => None,
-        }
+/// Holds the reading while the queue is full; `None` when the connection must close meanwhile.
+async fn wait_for_room(queue: &Queue, out: &Outbox, mut stopping: watch::Receiver<bool>) -> Option<()> {
+    tokio::select! {
+        () = queue.inbound.wait_for_room() => Some(()),
+        () = out.overflowed() => None,
+        _ = stopping.wait_for(|s| *s) => None,
     }
 }

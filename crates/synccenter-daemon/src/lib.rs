@@ -17,6 +17,7 @@ mod fleet;
 mod health;
 mod hub;
 mod inbox;
+mod lanes;
 mod outbox;
 mod queries;
 mod retention;
@@ -152,12 +153,16 @@ pub enum DaemonError {
     Dashboard(#[from] synccenter_http::HttpError),
 }
 
-/// The runtime the daemon is meant to run on: tokio's multi-threaded one, with its I/O driver polled every
-/// 16 scheduled tasks instead of 61. Under a flood every worker always has a connection's read to parse, and
-/// the readiness of a quiet connection (a stop, a status) is only found when the driver is polled
-/// (docs/performance.md, `flood`).
+/// The runtime the daemon is meant to run on, its bulk lane (see `lanes`): tokio's multi-threaded one, its
+/// threads at a lower priority (nice 10 on Linux) so that the control lane's thread, which serves stops and
+/// status, is preferred by the operating system's scheduler when both want a core (docs/performance.md,
+/// `flood`).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().event_interval(16).build()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .event_interval(16)
+        .on_thread_start(synccenter_platform::priority::lower_this_thread)
+        .build()
 }
 
 /// This daemon's host identity: the configured one, else the machine's host name.
@@ -284,13 +289,15 @@ async fn start_hub(
     fleet: fleet::FleetLink,
     clock: Arc<dyn Clock>,
     http: Option<String>,
+    control: &lanes::ControlLane,
 ) -> Result<Running, DaemonError> {
     let started_at = convert::ts(clock.now());
     let (center, notices) = restore_center(config, &store, clock.clone()).await?;
     // One batch in the channel: while a commit runs, the hub merges what follows into the next one.
     let (writer_tx, writer_rx) = mpsc::channel(1);
     let health = Arc::new(health::StoreHealth::default());
-    let writer_task = tokio::spawn(writer::run(store.clone(), writer_rx, health.clone()));
+    // On the control lane: its acknowledgements (a session created or ended) must not wait behind a flood.
+    let writer_task = control.spawn(writer::run(store.clone(), writer_rx, health.clone()));
     let (hub_tx, hub_rx) = mpsc::channel(8192);
     let (runs_tx, runs_rx) = mpsc::channel(1024);
     let setup = hub::HubSetup {
@@ -326,8 +333,9 @@ async fn start_hub(
     }
     hub.flush_startup();
     let queries = queries::QueryContext { store, fleet, hub: hub_tx.clone() };
-    let io = hub::HubIo { inbox: hub_rx, runs: runs_rx, writer: writer_tx, queries };
-    let hub_task = tokio::spawn(hub::run(hub, io));
+    let bulk = tokio::runtime::Handle::current();
+    let io = hub::HubIo { inbox: hub_rx, runs: runs_rx, writer: writer_tx, queries, bulk };
+    let hub_task = control.spawn(hub::run(hub, io));
     Ok(Running { hub: hub_tx, hub_task, writer_task })
 }
 
@@ -348,7 +356,7 @@ fn reload_on_hangup(hub: mpsc::Sender<inbox::HubMsg>) {
 /// each) and writes everything to the store before returning.
 pub async fn run(
     config: Config,
-    mut listener: Listener,
+    listener: Listener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), DaemonError> {
     let clock: Arc<dyn Clock> = config.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
@@ -358,7 +366,8 @@ pub async fn run(
         fleet::FleetLink { shared: store.shared().cloned(), ..fleet::FleetLink::local(host.clone(), config.fleet) };
     let http = dashboard_listener(&config)?;
     let http_addr = http.as_ref().and_then(|(l, _)| l.local_addr().ok()).map(|a| a.to_string());
-    let running = start_hub(&config, store.clone(), fleet.clone(), clock.clone(), http_addr).await?;
+    let control = lanes::ControlLane::start()?;
+    let running = start_hub(&config, store.clone(), fleet.clone(), clock.clone(), http_addr, &control).await?;
     if config.reload_on_sighup {
         reload_on_hangup(running.hub.clone());
     }
@@ -386,7 +395,22 @@ pub async fn run(
             found = &mut damage => damaged = found.ok(),
         }
     };
-    let mut conns = accept_until(&config, &mut listener, &running.hub, conns_stopping, stop).await;
+    let (accepting, stop_accepting) = tokio::sync::oneshot::channel::<()>();
+    let acceptor = control.spawn(accept_until(
+        config.clone(),
+        listener,
+        running.hub.clone(),
+        conns_stopping,
+        tokio::runtime::Handle::current(),
+        async move {
+            let _ = stop_accepting.await;
+        },
+    ));
+    stop.await;
+    let _ = accepting.send(());
+    let Ok((listener, mut conns)) = acceptor.await else {
+        return Err(DaemonError::Io(std::io::Error::other("the control lane stopped")));
+    };
     damage.abort();
     tracing::info!("shutting down");
     let _ = http_stop.send(true);
@@ -434,24 +458,26 @@ async fn damage_found(store: Arc<DaemonStore>) -> StoreError {
     std::future::pending().await
 }
 
-/// Accepts connections (each served on its own task) until `shutdown` completes; returns the open ones.
+/// Accepts connections (each served on its own task) until `shutdown` completes; returns the listener and the
+/// open connections. Runs on the control lane, so the connections' sockets are registered with its driver.
 async fn accept_until(
-    config: &Config,
-    listener: &mut Listener,
-    hub: &mpsc::Sender<inbox::HubMsg>,
+    config: Config,
+    mut listener: Listener,
+    hub: mpsc::Sender<inbox::HubMsg>,
     stopping: tokio::sync::watch::Receiver<bool>,
+    bulk: tokio::runtime::Handle,
     shutdown: impl Future<Output = ()> + Send,
-) -> tokio::task::JoinSet<()> {
+) -> (Listener, tokio::task::JoinSet<()>) {
     let next_conn = AtomicU64::new(1);
     let slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1)));
     let refusals = conn::Refusals::new(config.limits.max_connections);
     let mut conns = tokio::task::JoinSet::new();
-    let shared = conn::ConnShared::new(hub.clone(), config.limits.line_timeout, stopping);
+    let shared = conn::ConnShared::new(hub, config.limits.line_timeout, stopping, bulk);
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = &mut shutdown => return conns,
+            () = &mut shutdown => return (listener, conns),
         };
         let stream = match accepted {
             Ok(s) => s,

@@ -26,6 +26,7 @@
 pub mod fs;
 pub mod notify;
 pub mod peer;
+pub mod priority;
 pub mod process;
 pub mod transport;
 #[cfg(windows)]

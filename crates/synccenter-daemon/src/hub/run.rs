@@ -1,18 +1,19 @@
 //! The hub's task. It drains the connections' queues in turns (round robin: a turn is up to 64 entries, a whole run
 //! of coalesced progress counting as one, so a flooding connection gets its share and no more, and a stop from
-//! another connection waits at most one round), handles the daemon's own messages, hands batches to the writer
+//! another connection waits at most one round; a round of running progress only is followed by a short pause
+//! that a newly ready connection ends), handles the daemon's own messages, hands batches to the writer
 //! whenever the writer can take one (group commit), carries out deferred I/O and the periodic work. It never
 //! awaits the store.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::{Deferred, Hub};
 use crate::fleet::remote;
-use crate::inbox::HubMsg;
+use crate::inbox::{Entry, HubMsg};
 use crate::outbox::{ConnId, reply_line};
 use crate::queries::QueryContext;
 use crate::scheduler::RunMsg;
@@ -22,6 +23,49 @@ use crate::writer::Batch;
 /// in one batch, few enough that a round over many busy connections stays short.
 const ENTRIES_PER_TURN: usize = 64;
 
+/// The pause after a round that took only running progress while connections still have more.
+const PROGRESS_PACE: Duration = Duration::from_millis(1);
+
+/// What one round of turns took.
+#[derive(Debug, Default)]
+pub(crate) struct Round {
+    /// Anything at all.
+    took: bool,
+    /// Something other than running progress (a call or a reply that keeps its place).
+    calls: bool,
+    /// The connections it took from.
+    served: HashSet<ConnId>,
+}
+
+/// Rounds that took only running progress (a flood) are paced: the next waits [`PROGRESS_PACE`], so the
+/// control lane's thread sleeps between them and the kernel wakes it at once when a quiet connection sends a
+/// stop. A connection the last round did not serve ends the pause and goes first; the flooding ones (served
+/// last round) wait for it, their queues coalescing meanwhile (latest wins: nothing is lost, nothing grows).
+#[derive(Debug, Default)]
+struct Pace {
+    /// No round before this.
+    until: Option<Instant>,
+    /// The connections the last round served.
+    served: HashSet<ConnId>,
+}
+
+impl Pace {
+    fn after(&mut self, round: &mut Round) {
+        self.until = (round.took && !round.calls).then(|| Instant::now() + PROGRESS_PACE);
+        self.served = std::mem::take(&mut round.served);
+    }
+
+    /// A connection's queue has work.
+    fn ready(&mut self, conn: ConnId, ready: &mut VecDeque<ConnId>) {
+        if self.served.contains(&conn) {
+            ready.push_back(conn);
+        } else {
+            self.until = None;
+            ready.push_front(conn);
+        }
+    }
+}
+
 /// What the hub's task talks to.
 #[derive(Debug)]
 pub(crate) struct HubIo {
@@ -29,6 +73,8 @@ pub(crate) struct HubIo {
     pub(crate) runs: mpsc::Receiver<RunMsg>,
     pub(crate) writer: mpsc::Sender<Batch>,
     pub(crate) queries: QueryContext,
+    /// Where store reads and forwarded calls run (off the control lane, which runs the hub).
+    pub(crate) bulk: tokio::runtime::Handle,
 }
 
 fn interval(every: Duration) -> Interval {
@@ -43,20 +89,23 @@ pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
     let mut flush = interval(hub.setup.intervals.progress_flush);
     let mut housekeeping = interval(Duration::from_secs(1));
     let mut ready: VecDeque<ConnId> = VecDeque::new();
+    let mut pace = Pace::default();
     loop {
-        let mut took = false;
-        if !ready.is_empty() {
-            took = hub.serve_round(&mut ready);
-            spawn_deferred(&mut hub, &io.queries);
+        let mut round = Round::default();
+        if !ready.is_empty() && pace.until.is_none_or(|t| Instant::now() >= t) {
+            round = hub.serve_round(&mut ready);
+            pace.after(&mut round);
+            spawn_deferred(&mut hub, &io.queries, &io.bulk);
         }
         tokio::select! {
             biased;
-            msg = io.inbox.recv() => {
-                let Some(msg) = msg else { break };
-                if !hub.handle_message(msg, &mut ready) {
+            msg = io.inbox.recv() => match msg {
+                Some(HubMsg::Ready { conn }) => pace.ready(conn, &mut ready),
+                Some(msg) => if !hub.handle_message(msg, &mut ready) {
                     break;
-                }
-            }
+                },
+                None => break,
+            },
             Some(msg) = io.runs.recv() => hub.run_reported(msg),
             permit = io.writer.reserve(), if hub.has_batch() => match permit {
                 Ok(permit) => permit.send(hub.take_batch()),
@@ -69,32 +118,37 @@ pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
             _ = flush.tick() => hub.flush_progress(),
             _ = housekeeping.tick() => hub.housekeeping(),
             // Connections are waiting: serve the next round without sleeping (unless every one of them waits
-            // for the writer, whose branch above wakes the loop).
-            () = std::future::ready(()), if took && !ready.is_empty() => {}
+            // for the writer, whose branch above wakes the loop), after letting the lane's other tasks run and
+            // its driver be polled: the hub shares the control lane with every quiet connection and every
+            // reply's writer.
+            () = tokio::task::yield_now(), if round.took && pace.until.is_none() && !ready.is_empty() => {}
+            () = tokio::time::sleep_until(pace.until.unwrap_or_else(Instant::now)), if pace.until.is_some() && !ready.is_empty() => {
+                pace.until = None;
+            }
         }
-        spawn_deferred(&mut hub, &io.queries);
+        spawn_deferred(&mut hub, &io.queries, &io.bulk);
     }
     hub.shutdown();
-    spawn_deferred(&mut hub, &io.queries);
+    spawn_deferred(&mut hub, &io.queries, &io.bulk);
     if hub.has_batch() {
         let _ = io.writer.send(hub.take_batch()).await;
     }
 }
 
 /// Starts the store reads and forwarded calls the hub asked for.
-fn spawn_deferred(hub: &mut Hub, cx: &QueryContext) {
+fn spawn_deferred(hub: &mut Hub, cx: &QueryContext, bulk: &tokio::runtime::Handle) {
     for work in hub.take_deferred() {
         match work {
             Deferred::Query { out, id, query, written } => {
                 let cx = cx.clone();
-                tokio::spawn(async move {
+                bulk.spawn(async move {
                     let _ = written.await;
                     out.send(reply_line(id, query.run(cx).await));
                 });
             }
             Deferred::Forward { out, id, host, method, params } => {
                 let fleet = cx.fleet.clone();
-                tokio::spawn(async move {
+                bulk.spawn(async move {
                     let Some(shared) = fleet.shared else { return };
                     let timeout = fleet.timings.forward_timeout;
                     let reply = remote::forward(&shared, &fleet.waiters, &host, method, params, timeout).await;
@@ -128,10 +182,9 @@ impl Hub {
         true
     }
 
-    /// One turn for each connection that has work; those with more go to the back of the line. Returns
-    /// whether anything was taken.
-    pub(crate) fn serve_round(&mut self, ready: &mut VecDeque<ConnId>) -> bool {
-        let mut took = false;
+    /// One turn for each connection that has work; those with more go to the back of the line.
+    pub(crate) fn serve_round(&mut self, ready: &mut VecDeque<ConnId>) -> Round {
+        let mut round = Round::default();
         for _ in 0..ready.len() {
             let Some(conn) = ready.pop_front() else { break };
             let Some(inbound) = self.conns.get(&conn).and_then(|c| c.inbound.clone()) else { continue };
@@ -150,13 +203,15 @@ impl Hub {
                     busy = false;
                     break;
                 };
+                round.calls |= !matches!(entry, Entry::Progress(_));
                 self.take_entry(conn, &inbound, entry);
-                took = true;
+                round.took = true;
+                round.served.insert(conn);
             }
             if busy {
                 ready.push_back(conn);
             }
         }
-        took
+        round
     }
 }

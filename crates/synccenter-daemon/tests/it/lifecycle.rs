@@ -60,8 +60,10 @@ async fn a_graceful_stop_ends_live_sessions_and_a_restart_finds_everything() {
             json!({"session": s, "item": "photos", "level": "error", "name": "n", "description": "d"}),
         )
         .await;
-    drop(c);
+    // The owner stays connected through the stop: a connection that closes first ends its sessions itself
+    // (`owner_lost`), and the daemon may see that close before the stop.
     let dir = d.stop().await;
+    drop(c);
 
     let d = TestDaemon::start_in(dir).await;
     let mut c = d.raw().await;
