@@ -48,6 +48,8 @@ pub struct LogsConfig {
     pub max_total: Option<u64>,
     /// Logs older than this are removed (`max_age`).
     pub max_age: Option<Duration>,
+    /// How many runs' logs are kept, the newest (`max_runs`).
+    pub max_runs: Option<u32>,
 }
 
 /// The smallest `max_per_run`: one whole line (64 KiB) and the notes around it.

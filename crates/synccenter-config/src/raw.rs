@@ -34,6 +34,7 @@ pub(crate) struct RawLogs {
     pub(crate) max_per_run: Option<Spanned<String>>,
     pub(crate) max_total: Option<Spanned<String>>,
     pub(crate) max_age: Option<Spanned<String>>,
+    pub(crate) max_runs: Option<Spanned<i64>>,
 }
 
 /// Declares a table with the run condition keys after its own (the same keys in `[[handler]]` and

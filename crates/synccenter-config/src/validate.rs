@@ -167,7 +167,14 @@ impl Cx<'_> {
             self.at(raw_total, "logs.max_total", "must be at least max_per_run: the total holds one whole run's log");
         }
         let max_age = raw.max_age.as_ref().and_then(|a| self.duration(a, "logs.max_age", true));
-        LogsConfig { max_per_run, max_total, max_age }
+        let max_runs = raw.max_runs.as_ref().and_then(|n| match u32::try_from(*n.get_ref()) {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                self.at(n, "logs.max_runs", "must be a whole number from 1 to 4294967295");
+                None
+            }
+        });
+        LogsConfig { max_per_run, max_total, max_age, max_runs }
     }
 
     /// A size such as `"512 MiB"` (`KiB`, `MiB`, `GiB` are powers of 1024; `kB`, `MB`, `GB` of 1000; a bare

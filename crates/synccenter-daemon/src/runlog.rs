@@ -45,6 +45,8 @@ pub struct LogLimits {
     pub max_total: u64,
     /// Logs older than this are removed at the start of a run; default 30 days.
     pub max_age: Duration,
+    /// How many runs' logs are kept (the newest), enforced at the start of each run; default 1,000.
+    pub max_runs: u32,
 }
 
 impl LogLimits {
@@ -54,13 +56,19 @@ impl LogLimits {
             max_run: config.max_per_run.unwrap_or(self.max_run),
             max_total: config.max_total.unwrap_or(self.max_total),
             max_age: config.max_age.unwrap_or(self.max_age),
+            max_runs: config.max_runs.unwrap_or(self.max_runs),
         }
     }
 }
 
 impl Default for LogLimits {
     fn default() -> Self {
-        LogLimits { max_run: 16 << 20, max_total: 512 << 20, max_age: Duration::from_secs(30 * 24 * 3600) }
+        LogLimits {
+            max_run: 16 << 20,
+            max_total: 512 << 20,
+            max_age: Duration::from_secs(30 * 24 * 3600),
+            max_runs: 1000,
+        }
     }
 }
 
@@ -273,8 +281,9 @@ fn clean(text: &str) -> String {
     out
 }
 
-/// Removes logs older than the age bound, then the oldest while all logs together exceed the total bound;
-/// `keep` (the log of the run starting now) stays. Returns how many were removed.
+/// Removes logs older than the age bound, then the oldest while all logs together exceed the total bound or
+/// there are more than the count bound; `keep` (the log of the run starting now) stays and counts. Returns how
+/// many were removed.
 pub(crate) fn prune(setup: &LogSetup, keep: SessionId) -> usize {
     let Ok(entries) = std::fs::read_dir(&setup.dir) else { return 0 };
     let keep = setup.path(keep);
@@ -289,16 +298,20 @@ pub(crate) fn prune(setup: &LogSetup, keep: SessionId) -> usize {
         .collect();
     let mut total: u64 = logs.iter().map(|l| l.1).sum();
     logs.retain(|l| l.2 != keep);
+    // The new run's log counts, whether or not it was written yet.
+    let mut count = logs.len() + 1;
     logs.sort();
     let mut removed = 0;
     for (modified, len, path) in logs {
         let old = now.duration_since(modified).is_ok_and(|age| age > setup.limits.max_age);
-        if !old && total <= setup.limits.max_total {
+        let too_many = count > usize::try_from(setup.limits.max_runs).unwrap_or(usize::MAX);
+        if !old && total <= setup.limits.max_total && !too_many {
             continue;
         }
         match std::fs::remove_file(&path) {
             Ok(()) => {
                 total -= len;
+                count -= 1;
                 removed += 1;
             }
             Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove an old run log"),
@@ -459,5 +472,24 @@ mod tests {
         setup.limits.max_age = Duration::ZERO;
         assert_eq!(prune(&setup, ids[0]), 1, "past the age bound");
         assert!(setup.path(ids[0]).exists());
+    }
+
+    #[test]
+    fn retention_keeps_at_most_max_runs_logs_the_newest_and_the_new_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut setup = setup(dir.path(), 1 << 20);
+        setup.limits.max_runs = 3;
+        std::fs::create_dir_all(&setup.dir).expect("dir");
+        let ids: Vec<SessionId> = (1..=6).map(|n| SessionId(uuid_v4::Uuid::from_u128(n))).collect();
+        for (n, id) in ids.iter().enumerate() {
+            let file = File::create(setup.path(*id)).expect("create");
+            let at = SystemTime::now() - Duration::from_secs(600 - n as u64);
+            file.set_modified(at).expect("mtime");
+        }
+        // Six logs, three kept: the run starting now (the oldest file) and the two newest.
+        assert_eq!(prune(&setup, ids[0]), 3);
+        let left: Vec<bool> = ids.iter().map(|id| setup.path(*id).exists()).collect();
+        assert_eq!(left, [true, false, false, false, true, true]);
+        assert_eq!(prune(&setup, ids[0]), 0, "nothing more to remove");
     }
 }

@@ -356,6 +356,9 @@ fn every_malformed_config_names_field_and_line() {
             "at least max_per_run",
         ),
         ("a zero log age", "[logs]\nmax_age = \"0s\"\n".into(), "logs.max_age", 2, "longer than zero"),
+        ("no run's log kept", "[logs]\nmax_runs = 0\n".into(), "logs.max_runs", 2, "from 1 to 4294967295"),
+        ("a negative count of logs", "[logs]\nmax_runs = -3\n".into(), "logs.max_runs", 2, "from 1 to 4294967295"),
+        ("a count of logs as a string", "[logs]\nmax_runs = \"many\"\n".into(), "logs.max_runs", 2, "invalid type"),
         ("unknown logs field", "[logs]\nkeep = \"1d\"\n".into(), "logs.keep", 2, "unknown field `keep`"),
         ("invalid TOML syntax", format!("{HANDLER}comment = \"unterminated\n"), "(syntax)", 4, ""),
     ];
