@@ -495,6 +495,12 @@ pub(crate) enum DbCommand {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Rewrite the database without its free pages, so that pruned history returns space from then on (files
+    /// made before retention); the daemon must be stopped.
+    Compact {
+        /// The database file [default: the daemon's, from --database or --data-dir].
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

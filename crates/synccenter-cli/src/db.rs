@@ -41,6 +41,7 @@ pub(crate) fn run(env: &Env, overrides: &Overrides, json: bool, command: DbComma
             DbCommand::Recover { file, output } => {
                 recover(&database_file(env, overrides, file)?, output.as_deref(), json).await
             }
+            DbCommand::Compact { file } => compact(&database_file(env, overrides, file)?, json).await,
         }
     })
 }
@@ -82,6 +83,21 @@ async fn backup(path: &Path, to: &Path, json: bool) -> anyhow::Result<ExitCode> 
         output::json(&json!({"file": r.source, "backup": r.target, "bytes": r.bytes}))?;
     } else {
         output::line(&format!("backed up {} to {} ({} bytes)", r.source.display(), r.target.display(), r.bytes))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn compact(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let r = maintenance::compact(path).await?;
+    if json {
+        output::json(&json!({"file": r.path, "bytes_before": r.bytes_before, "bytes_after": r.bytes_after}))?;
+    } else {
+        output::line(&format!(
+            "compacted {}: {} bytes before, {} after; pruned history now returns its space",
+            r.path.display(),
+            r.bytes_before,
+            r.bytes_after
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,8 @@
 //! Offline care of a database file: [`check`] (integrity and schema version, read-only), [`backup`] (a
 //! consistent copy with `VACUUM INTO`, safe while the daemon runs) and [`recover`] (copy every readable row
 //! into a new file next to a damaged one). None of them ever writes to the file it is given: the source is
-//! always opened read-only, and new files are created beside it, never over an existing one.
+//! always opened read-only, and new files are created beside it, never over an existing one. [`compact`] is
+//! the exception, on purpose: it rewrites a sound file no one else has open, in place (`compact`).
 //!
 //! These are what the daemon's refusal of a damaged file points to (`synccenter db check|backup|recover`).
 
@@ -11,6 +12,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{Connection, SqliteConnection};
 
 use crate::MIGRATOR;
+
+mod compact;
+pub use compact::{CompactReport, compact};
 
 /// The tables that hold data, parents before children, as `recover` copies them.
 const TABLES: [&str; 6] = ["handlers", "items", "sessions", "session_items", "events", "conflicts"];
@@ -37,6 +41,14 @@ pub enum MaintenanceError {
         /// SQLite's message.
         message: String,
     },
+    /// Another process (the daemon) has the file open.
+    #[error("{0} is in use (is the daemon running? stop it first)")]
+    InUse(PathBuf),
+    /// The file is damaged: `check` lists the damage, `recover` copies what is readable.
+    #[error(
+        "{0} is damaged; `synccenter db check` lists the damage and `synccenter db recover` copies every readable row"
+    )]
+    Damaged(PathBuf),
     /// The file's schema is newer than this build; recovering would drop what it cannot name.
     #[error(
         "{path}: schema version {found} is newer than this build understands (at most {known}); use the newer synccenter"

@@ -1,4 +1,4 @@
-//! `synccenter db check|backup|recover` on real files: a backup taken while the daemon serves, a damaged copy
+//! `synccenter db check|backup|recover|compact` on real files: a backup taken while the daemon serves, a damaged copy
 //! that the daemon refuses to start on (naming the file and the recovery command, changing nothing), and a
 //! recovery that a daemon then serves.
 
@@ -163,4 +163,24 @@ async fn damage_found_in_the_background_stops_the_daemon_and_the_next_start_refu
     assert!(err.contains("cannot open the store") && err.contains(&name), "refused at open: {err}");
     assert!(!err.contains("ready"), "{err}");
     assert_eq!(std::fs::read(&file).expect("read"), damaged, "refusing changed nothing");
+}
+
+/// `db compact` is refused while the daemon has the file open, and rewrites it once the daemon has stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compact_waits_for_the_daemon_to_stop_then_rewrites_the_file() {
+    let (d, c) = filled().await;
+    let data = d.data_dir.to_str().expect("utf-8").to_owned();
+    let out = db(&["--json", "--data-dir", &data, "db", "compact"]).await;
+    assert_ne!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("is in use") && stderr(&out).contains("stop it first"), "{}", stderr(&out));
+
+    drop(c);
+    let _dir = d.stop().await;
+    let data = data.as_str();
+    let out = db(&["--json", "--data-dir", data, "db", "compact"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let report = doc(&out);
+    assert!(report["bytes_after"].as_u64().expect("bytes_after") > 0, "{report}");
+    let out = db(&["--json", "--data-dir", data, "db", "check"]).await;
+    assert_eq!(doc(&out)["ok"], json!(true), "the compacted file is sound");
 }

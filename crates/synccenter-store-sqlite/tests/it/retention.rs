@@ -92,3 +92,35 @@ async fn a_file_created_before_retention_reuses_its_freed_pages() {
     let grown = pragma(&path, "page_count").await;
     assert!(grown <= pages + pages / 10, "new events reuse the freed pages: {pages} pages, then {grown}");
 }
+
+/// `db compact` turns a file created before retention into one that hands space back, and is refused while the
+/// store has the file open.
+#[tokio::test]
+async fn compact_switches_an_earlier_file_to_incremental_vacuum_and_is_refused_while_in_use() {
+    use synccenter_store_sqlite::maintenance::{self, MaintenanceError};
+    let dir = TempDir::new().expect("temp dir");
+    let path = dir.path().join(synccenter_store_sqlite::DB_FILE_NAME);
+    {
+        let mut conn =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.expect("create");
+        sqlx::query("CREATE TABLE earlier (x)").execute(&mut conn).await.expect("table");
+        sqlx::query("DROP TABLE earlier").execute(&mut conn).await.expect("drop");
+        conn.close().await.expect("close");
+    }
+    let store = SqliteStore::open(&path).await.expect("open");
+    store.apply(&events(0, 2_000)).await.expect("apply");
+    prune_everything(&store).await;
+    let err = maintenance::compact(&path).await.expect_err("the store has the file open");
+    assert!(matches!(err, MaintenanceError::InUse(_)), "{err}");
+    assert!(err.to_string().contains("stop it first"), "{err}");
+    store.close().await.expect("close");
+    drop(store);
+    assert_eq!(pragma(&path, "auto_vacuum").await, 0);
+
+    let report = maintenance::compact(&path).await.expect("compact");
+    assert!(report.bytes_after < report.bytes_before / 4, "{report:?}");
+    assert_eq!(pragma(&path, "auto_vacuum").await, 2, "incremental from now on");
+    assert!(maintenance::check(&path).await.expect("check").ok());
+    let store = SqliteStore::open(&path).await.expect("the compacted file opens");
+    store.apply(&events(20_000, 10)).await.expect("and takes writes");
+}
