@@ -66,21 +66,25 @@ async fn pruning_returns_the_space_to_the_file_system() {
     assert_eq!(pragma(&path, "freelist_count").await, 0, "every free page was handed back");
 }
 
+/// A file as builds before retention created it (no auto_vacuum, fixed once a table exists), opened as a store,
+/// given 2,000 events and pruned of them all.
+async fn earlier_file_pruned(path: &Path) -> SqliteStore {
+    let mut conn =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.expect("create");
+    sqlx::query("CREATE TABLE earlier (x)").execute(&mut conn).await.expect("table");
+    sqlx::query("DROP TABLE earlier").execute(&mut conn).await.expect("drop");
+    conn.close().await.expect("close");
+    let store = SqliteStore::open(path).await.expect("open");
+    store.apply(&events(0, 2_000)).await.expect("apply");
+    prune_everything(&store).await;
+    store
+}
+
 #[tokio::test]
 async fn a_file_created_before_retention_reuses_its_freed_pages() {
     let dir = TempDir::new().expect("temp dir");
     let path = dir.path().join(synccenter_store_sqlite::DB_FILE_NAME);
-    {
-        // What builds before retention created: no auto_vacuum, fixed once a table exists.
-        let mut conn =
-            sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.expect("create");
-        sqlx::query("CREATE TABLE earlier (x)").execute(&mut conn).await.expect("table");
-        sqlx::query("DROP TABLE earlier").execute(&mut conn).await.expect("drop");
-        conn.close().await.expect("close");
-    }
-    let store = SqliteStore::open(&path).await.expect("open");
-    store.apply(&events(0, 2_000)).await.expect("apply");
-    prune_everything(&store).await;
+    let store = earlier_file_pruned(&path).await;
     store.close().await.expect("close");
     assert_eq!(pragma(&path, "auto_vacuum").await, 0, "the file keeps its mode");
     let pages = pragma(&path, "page_count").await;
@@ -100,16 +104,7 @@ async fn compact_switches_an_earlier_file_to_incremental_vacuum_and_is_refused_w
     use synccenter_store_sqlite::maintenance::{self, MaintenanceError};
     let dir = TempDir::new().expect("temp dir");
     let path = dir.path().join(synccenter_store_sqlite::DB_FILE_NAME);
-    {
-        let mut conn =
-            sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.expect("create");
-        sqlx::query("CREATE TABLE earlier (x)").execute(&mut conn).await.expect("table");
-        sqlx::query("DROP TABLE earlier").execute(&mut conn).await.expect("drop");
-        conn.close().await.expect("close");
-    }
-    let store = SqliteStore::open(&path).await.expect("open");
-    store.apply(&events(0, 2_000)).await.expect("apply");
-    prune_everything(&store).await;
+    let store = earlier_file_pruned(&path).await;
     let err = maintenance::compact(&path).await.expect_err("the store has the file open");
     assert!(matches!(err, MaintenanceError::InUse(_)), "{err}");
     assert!(err.to_string().contains("stop it first"), "{err}");
