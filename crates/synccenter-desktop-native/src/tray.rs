@@ -9,7 +9,7 @@ use std::sync::mpsc as std_mpsc;
 
 use synccenter_client::Client;
 use synccenter_desktop::portable::{
-    Action, Entry, Input, Layout, Live, Show, Status, View, Watched, act, latest_failures, view,
+    Action, Entry, Estimate, Input, Layout, Live, Show, Status, View, Watched, act, latest_failures, view,
 };
 use tokio::sync::{mpsc, watch};
 use tray_icon::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
@@ -98,7 +98,7 @@ impl TrayUi {
     pub(crate) fn new(clicks: mpsc::Sender<Click>) -> Result<TrayUi, NativeError> {
         let icon = TrayIconBuilder::new()
             .with_id("synccenter")
-            .with_tooltip(format!("{TITLE}\n{}", view(Input::default(), false).tooltip))
+            .with_tooltip(format!("{TITLE}\n{}", view(Input::default(), false, Estimate::default()).tooltip))
             .with_icon(icon_of(Status::Passive)?)
             .with_menu(Box::new(menu(&Layout::default().entries())?))
             .with_menu_on_left_click(cfg!(target_os = "macos"))
@@ -177,7 +177,7 @@ pub(crate) struct Task {
 impl Task {
     pub(crate) async fn run(mut self) {
         // The idle view and the latest failures at once, before anything changes.
-        self.update(Input::default(), view(Input::default(), false)).await;
+        self.update(Input::default(), view(Input::default(), false, Estimate::default())).await;
         loop {
             tokio::select! {
                 next = self.watched.next() => match next {

@@ -41,6 +41,7 @@ pub mod portable {
     pub use crate::tray::icon::{Pixmap, pixmaps};
     pub use crate::tray::menu::{Action, Entry, FAILURES, Failure, Layout};
     pub use crate::tray::{DEBOUNCE, Input, Status, View, Watched, act, label, latest_failures, view};
+    pub use synccenter_human::Estimate;
 }
 
 use std::future::Future;
