@@ -27,8 +27,66 @@ pub(crate) async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
         return Ok(Exit::OK);
     }
     let options = synccenter_desktop::Options { socket: ctx.socket.clone(), bus_address: bus_address() };
-    synccenter_desktop::run(options, crate::daemon::shutdown_signal()).await.context("synccenter desktop")?;
-    Ok(Exit::OK)
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        crate::daemon::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    follow_the_daemon(options, stop).await
+}
+
+/// Runs the desktop part again whenever it ends without being told to stop: the daemon restarting (its
+/// connection closes, then refuses until the new daemon listens) or the session bus going away. Every run
+/// starts from the daemon's current state, so nothing that ended before is notified twice. Waits 1 s, doubling
+/// to 30 s while runs keep failing within a minute.
+async fn follow_the_daemon(
+    options: synccenter_desktop::Options,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<u8> {
+    let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let started = Instant::now();
+        let attempt = (options.clone(), stopped(stop.clone()));
+        let result =
+            tokio::task::spawn_blocking(move || run_once(attempt.0, attempt.1)).await.context("synccenter desktop")?;
+        if *stop.borrow() {
+            return Ok(Exit::OK);
+        }
+        match result {
+            Err(e @ synccenter_desktop::DesktopError::NoBus) => return Err(e).context("synccenter desktop"),
+            Err(e) => tracing::warn!(error = %e, "synccenter desktop stopped; starting again"),
+            Ok(()) => tracing::warn!("synccenter desktop ended; starting again"),
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            delay = Duration::from_secs(1);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = stopped(stop.clone()) => return Ok(Exit::OK),
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// One run of the desktop part on a runtime of its own, so that everything the run spawned (its bus connection,
+/// its tray item and notification tasks) ends with it and the next run starts clean.
+fn run_once(
+    options: synccenter_desktop::Options,
+    stopped: impl std::future::Future<Output = ()>,
+) -> Result<(), synccenter_desktop::DesktopError> {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the desktop's runtime");
+            return Ok(());
+        }
+    };
+    let result = runtime.block_on(synccenter_desktop::run(options, stopped));
+    runtime.shutdown_background();
+    result
 }
 
 /// Whether the daemon starts `synccenter desktop`: a session bus, and `[desktop] enable` not false; if not,

@@ -17,6 +17,9 @@ pub enum DesktopError {
     /// The daemon refused or went away.
     #[error("the synccenter daemon: {0}")]
     Daemon(#[from] synccenter_client::ClientError),
+    /// The daemon's feed ended: it stopped or restarted.
+    #[error("the synccenter daemon went away")]
+    DaemonGone,
 }
 
 impl DesktopError {

@@ -123,7 +123,8 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let notifier = notify::Notifier::start(client.clone(), conn.clone(), board.clone()).await?;
     let (ends_tx, ends_rx) = mpsc::channel(1024);
     tokio::spawn(notifier.run(ends_rx));
-    tokio::spawn(watch_feed(feed, tx.clone(), ends_tx));
+    let (gone_tx, gone) = tokio::sync::oneshot::channel();
+    tokio::spawn(watch_feed(feed, tx.clone(), ends_tx, gone_tx));
     surfaces::spawn(client.clone(), conn.clone(), board.clone()).await?;
     let role = claim(&conn).await?;
     let emitter = match &role {
@@ -144,6 +145,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let tracker = jobs::Tracker::new(client, emitter, tag);
     tokio::select! {
         r = tracker.run(tx, rx) => r.map_err(DesktopError::from),
+        _ = gone => Err(DesktopError::DaemonGone),
         () = shutdown => Ok(()),
     }
 }
@@ -164,7 +166,14 @@ async fn claim(conn: &Connection) -> Result<Role, DesktopError> {
 
 /// A change of one of KDE's handlers (a pause, a resume) makes the tracker look at the pauses again; a
 /// session's end goes to the notifier (dropped, with a warning, when a burst fills its queue).
-async fn watch_feed(mut feed: Subscription, tx: mpsc::Sender<kde::JobMsg>, ends: mpsc::Sender<notify::Ended>) {
+/// Follows the daemon's feed for the job server and the notifications; says on `gone` when the feed ends (the
+/// daemon went away).
+async fn watch_feed(
+    mut feed: Subscription,
+    tx: mpsc::Sender<kde::JobMsg>,
+    ends: mpsc::Sender<notify::Ended>,
+    gone: tokio::sync::oneshot::Sender<()>,
+) {
     loop {
         let pauses_changed = match feed.next().await {
             Ok(u) => match u.change {
@@ -179,7 +188,10 @@ async fn watch_feed(mut feed: Subscription, tx: mpsc::Sender<kde::JobMsg>, ends:
                 _ => false,
             },
             Err(ClientError::Lagged { .. }) => true,
-            Err(_) => return,
+            Err(_) => {
+                let _ = gone.send(());
+                return;
+            }
         };
         if pauses_changed && tx.send(kde::JobMsg::PauseChanged).await.is_err() {
             return;

@@ -5,7 +5,8 @@
 //! `com.canonical.Unity.LauncherEntry.Update` signals on the session bus. Sessions are driven through the real
 //! daemon; waits are on the desktop's log, the daemon's feed and the bus's signals (the mock's list, which has
 //! no signal, is polled within the hang guard). Without logind, a stand-in for the desktop portal's `Inhibit`
-//! (dbusmock's generic mock on the session bus) shows the fallback.
+//! (dbusmock's generic mock on the session bus) shows the fallback. And the desktop part's own life: it follows a
+//! daemon that restarts, and starts as its systemd user unit says.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -336,4 +337,63 @@ async fn without_logind_the_desktop_portal_holds_the_inhibitor() {
     let (path, name, _) = next_mock_call(&mut calls).await;
     assert_eq!((path.as_str(), name.as_str()), (REQUEST, "Close"), "the request is closed at the end");
     until_log(&mut log, "sleep inhibition lifted").await;
+}
+
+/// A daemon that restarts (its connection closes, its socket refuses for a while) does not end the desktop part:
+/// it connects to the new daemon and reports there again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_follows_a_daemon_that_restarts() {
+    let Some(session) = PrivateBus::start().await else { return };
+    let d = TestDaemon::start().await;
+    let (_desktop, _ready, mut log) = super::private_bus::start_desktop(&d, &session.address, Some("info")).await;
+    assert!(desktop_status(&d).await.contains("tray:"));
+    let dir = d.stop().await;
+    until_log(&mut log, "starting again").await;
+    let d = TestDaemon::start_in(dir).await;
+    let status = desktop_status(&d).await;
+    assert!(status.contains("notifications:") && status.contains("tray:"), "reported to the new daemon: {status}");
+}
+
+/// `contrib/systemd/synccenter-desktop.service` belongs to the graphical session and starts the desktop part,
+/// which, started as the unit says, reports to the daemon and ends with success on SIGTERM (a stop is not a
+/// failure, so systemd does not restart it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_systemd_unit_starts_the_desktop_part_with_the_session() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contrib/systemd/synccenter-desktop.service");
+    let unit = std::fs::read_to_string(&path).expect("read the unit");
+    let key = |name: &str| -> Vec<&str> {
+        unit.lines().filter_map(|l| l.trim().strip_prefix(name).and_then(|v| v.strip_prefix('='))).collect()
+    };
+    assert_eq!(key("PartOf"), ["graphical-session.target"]);
+    assert_eq!(key("WantedBy"), ["graphical-session.target"]);
+    assert_eq!(key("Restart"), ["on-failure"]);
+    let exec = key("ExecStart");
+    assert_eq!(exec.len(), 1, "one ExecStart: {exec:?}");
+    let words: Vec<&str> = exec[0].split_whitespace().collect();
+    assert!(words[0].ends_with("/synccenter") && words[1..] == ["desktop"], "{words:?}");
+
+    let Some(session) = PrivateBus::start().await else { return };
+    let d = TestDaemon::start().await;
+    let home = tempfile::tempdir().expect("tempdir");
+    // What a user manager gives a unit: HOME and PATH, and the session's environment.
+    let mut desktop = super::bin()
+        .args(&words[1..])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .envs(key("Environment").into_iter().map(|kv| kv.split_once('=').expect("NAME=value")))
+        .env("SYNCCENTER_SOCKET", &d.socket)
+        .env("DBUS_SESSION_BUS_ADDRESS", &session.address)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start synccenter desktop");
+    assert!(desktop_status(&d).await.contains("tray:"), "it reports to the daemon");
+    let pid = desktop.id().expect("pid") as i32;
+    rustix::process::kill_process(rustix::process::Pid::from_raw(pid).expect("pid"), rustix::process::Signal::TERM)
+        .expect("SIGTERM");
+    let exit = tokio::time::timeout(HANG_GUARD, desktop.wait()).await.expect("it stops").expect("wait");
+    assert!(exit.success(), "{exit}");
 }
