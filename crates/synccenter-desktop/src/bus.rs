@@ -81,3 +81,19 @@ pub(crate) fn departed(msg: &zbus::Message) -> Option<String> {
     let (name, old, new): (String, String, String) = msg.body().deserialize().ok()?;
     (name.starts_with(':') && name == old && new.is_empty()).then_some(name)
 }
+
+/// A future that completes when `conn` closes (the bus went away): a stream of a signal the bus never sends
+/// ends, as every stream of a connection does, when the connection's socket does.
+pub(crate) async fn closed(conn: &Connection) -> Result<impl Future<Output = ()> + use<>, DesktopError> {
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender("org.freedesktop.DBus")
+        .member("NameOwnerChanged")
+        .arg(0, "org.freedesktop.DBus")
+        .build()
+        .map_err(DesktopError::bus("a match rule"))?;
+    let mut stream = zbus::MessageStream::for_match_rule(rule, conn, None)
+        .await
+        .map_err(DesktopError::bus("watching the bus connection"))?;
+    Ok(async move { while let Some(Ok(_)) = stream.next().await {} })
+}

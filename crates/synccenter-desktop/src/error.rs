@@ -20,6 +20,9 @@ pub enum DesktopError {
     /// The daemon's feed ended: it stopped or restarted.
     #[error("the synccenter daemon went away")]
     DaemonGone,
+    /// The session bus closed the connection.
+    #[error("the session bus went away")]
+    BusGone,
 }
 
 impl DesktopError {

@@ -143,9 +143,11 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     board.report(client.clone()).await?;
     let tag = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let tracker = jobs::Tracker::new(client, emitter, tag);
+    let bus_gone = bus::closed(&conn).await?;
     tokio::select! {
         r = tracker.run(tx, rx) => r.map_err(DesktopError::from),
         _ = gone => Err(DesktopError::DaemonGone),
+        () = bus_gone => Err(DesktopError::BusGone),
         () = shutdown => Ok(()),
     }
 }

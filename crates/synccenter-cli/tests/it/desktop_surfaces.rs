@@ -397,3 +397,15 @@ async fn the_systemd_unit_starts_the_desktop_part_with_the_session() {
     let exit = tokio::time::timeout(HANG_GUARD, desktop.wait()).await.expect("it stops").expect("wait");
     assert!(exit.success(), "{exit}");
 }
+
+/// The session bus going away (its daemon killed) ends the run, and the desktop part keeps trying rather than
+/// exiting: a bus that comes back at the same address would be used again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_outlives_its_session_bus() {
+    let Some(session) = PrivateBus::start().await else { return };
+    let d = TestDaemon::start().await;
+    let (mut desktop, _ready, mut log) = super::private_bus::start_desktop(&d, &session.address, Some("info")).await;
+    drop(session);
+    until_log(&mut log, "starting again").await;
+    assert!(desktop.try_wait().expect("try_wait").is_none(), "still running");
+}
