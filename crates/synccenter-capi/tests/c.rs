@@ -1,0 +1,143 @@
+//! The C library as C programs use it: `tests/c/basic.c` compiled by the system C compiler with AddressSanitizer
+//! against the built `libsynccenter.so` and the checked-in header, run against a real daemon, with this test
+//! checking what the daemon saw and sending the stop the program waits for.
+
+use std::io::{BufRead, BufReader, Lines};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use serde_json::{Value, json};
+use synccenter_test_support::{HANG_GUARD, RawConn, TestDaemon, component};
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The directory cargo put `libsynccenter.so` in when it built this test: the test binary's own `deps/`.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent().expect("deps directory").to_owned()
+}
+
+/// Compiles `tests/c/basic.c` into `dir`; `None` (skipped outside CI) without a C compiler.
+fn compile(dir: &Path) -> Option<PathBuf> {
+    let cc = component::require("a C compiler (cc)", component::program("cc"))?;
+    let lib = lib_dir();
+    assert!(lib.join("libsynccenter.so").is_file(), "no libsynccenter.so in {}", lib.display());
+    let out = dir.join("basic");
+    let status = Command::new(cc)
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"])
+        .arg("-I")
+        .arg(crate_dir().join("include"))
+        .arg(crate_dir().join("tests/c/basic.c"))
+        .arg(format!("-L{}", lib.display()))
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(["-lsynccenter", "-o"])
+        .arg(&out)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc failed on basic.c");
+    Some(out)
+}
+
+fn spawn(program: &Path, daemon: &TestDaemon, mode: &str, asan: &str) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = Command::new(program)
+        .arg(&daemon.socket)
+        .arg(mode)
+        .env("ASAN_OPTIONS", asan)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start basic");
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    (child, lines)
+}
+
+/// The next line the program prints, read on a blocking thread so the daemon keeps running.
+async fn next_line(lines: &mut Option<Lines<BufReader<ChildStdout>>>) -> String {
+    let mut taken = lines.take().expect("lines");
+    let (line, taken) = tokio::time::timeout(
+        HANG_GUARD,
+        tokio::task::spawn_blocking(move || {
+            let line = taken.next();
+            (line, taken)
+        }),
+    )
+    .await
+    .expect("the C program printed nothing (hung)")
+    .expect("reader thread");
+    *lines = Some(taken);
+    line.expect("the C program ended early").expect("read stdout")
+}
+
+async fn setup(daemon: &TestDaemon) -> RawConn {
+    let mut raw = daemon.raw().await;
+    raw.setup("capi", &["docs", "photos", "extra"], json!({})).await;
+    raw
+}
+
+fn session_of(line: &str) -> String {
+    line.strip_prefix("session ").unwrap_or_else(|| panic!("expected `session ID`, got {line:?}")).to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_bad_input_and_the_cancel_descriptor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(program) = compile(dir.path()) else { return };
+    let daemon = TestDaemon::start().await;
+    let mut raw = setup(&daemon).await;
+    let (mut child, lines) = spawn(&program, &daemon, "full", "detect_leaks=1");
+    let mut lines = Some(lines);
+
+    let session = session_of(&next_line(&mut lines).await);
+    assert_eq!(next_line(&mut lines).await, "ready");
+    let listed = raw.ok("sessions.list", json!({})).await;
+    let ours: Vec<&Value> =
+        listed["sessions"].as_array().expect("sessions").iter().filter(|s| s["session"] == session.as_str()).collect();
+    assert_eq!(ours.len(), 1, "{listed}");
+    assert_eq!(ours[0]["manual"], true, "{listed}");
+    let docs = ours[0]["items"].as_array().expect("items").iter().find(|i| i["item"] == "docs").expect("docs");
+    assert_eq!(
+        (docs["step"].clone(), docs["max_step"].clone(), docs["text"].clone()),
+        (json!(1), json!(10), json!("copying"))
+    );
+    let events = raw.ok("events.list", json!({"handler": "capi"})).await;
+    assert!(events.to_string().contains("Slow disk"), "{events}");
+
+    // The stop that the program's poll() waits for.
+    raw.ok("control.stop", json!({"handler": "capi"})).await;
+    assert_eq!(next_line(&mut lines).await, "ok");
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "basic.c full failed: {status}");
+
+    let history = raw.ok("sessions.history", json!({"handler": "capi"})).await;
+    let sessions = history["sessions"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), 2, "the announced session and the full one: {history}");
+    assert!(sessions.iter().all(|s| s["end_reason"] == "ended"), "{history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_that_exits_without_ending_loses_its_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(program) = compile(dir.path()) else { return };
+    let daemon = TestDaemon::start().await;
+    let mut raw = setup(&daemon).await;
+    let mut watch = daemon.raw().await;
+    watch.ok("subscribe", json!({})).await;
+    // The program leaks its handles on purpose: exiting without freeing them is the case under test.
+    let (mut child, lines) = spawn(&program, &daemon, "lost", "detect_leaks=0");
+    let mut lines = Some(lines);
+    let session = session_of(&next_line(&mut lines).await);
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "basic.c lost failed: {status}");
+
+    let ended = loop {
+        let update = watch.next_push_of("update").await;
+        if update["params"]["type"] == "session_ended" && update["params"]["session"] == session.as_str() {
+            break update;
+        }
+    };
+    assert_eq!(ended["params"]["reason"], "owner_lost", "{ended}");
+    assert_eq!(ended["params"]["status"], "failed", "{ended}");
+    let history = raw.ok("sessions.history", json!({"handler": "capi"})).await;
+    assert_eq!(history["sessions"][0]["end_reason"], "owner_lost", "{history}");
+}
