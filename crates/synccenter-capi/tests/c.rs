@@ -19,20 +19,45 @@ fn lib_dir() -> PathBuf {
     exe.parent().expect("deps directory").to_owned()
 }
 
+/// Where the C program finds the library and the header: under `SYNCCENTER_CAPI_PREFIX` as
+/// `scripts/install-capi.sh` installed them (through `pkg-config`, as a C project would), else the library
+/// cargo just built (linked into `dir` under its soname too, as an installation would) and the checked-in header.
+fn link_flags(dir: &Path) -> Vec<String> {
+    if let Some(prefix) = std::env::var_os("SYNCCENTER_CAPI_PREFIX") {
+        let prefix = PathBuf::from(prefix);
+        let out = Command::new("pkg-config")
+            .args(["--cflags", "--libs", "synccenter"])
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+            .output()
+            .expect("run pkg-config");
+        assert!(out.status.success(), "pkg-config synccenter: {}", String::from_utf8_lossy(&out.stderr));
+        let mut flags: Vec<String> =
+            String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect();
+        flags.push(format!("-Wl,-rpath,{}", prefix.join("lib").display()));
+        return flags;
+    }
+    let built = lib_dir().join("libsynccenter.so");
+    assert!(built.is_file(), "no {}", built.display());
+    for name in ["libsynccenter.so", "libsynccenter.so.0"] {
+        std::os::unix::fs::symlink(&built, dir.join(name)).expect("link the library");
+    }
+    vec![
+        format!("-I{}", crate_dir().join("include").display()),
+        format!("-L{}", dir.display()),
+        format!("-Wl,-rpath,{}", dir.display()),
+        "-lsynccenter".to_owned(),
+    ]
+}
+
 /// Compiles `tests/c/basic.c` into `dir`; `None` (skipped outside CI) without a C compiler.
 fn compile(dir: &Path) -> Option<PathBuf> {
     let cc = component::require("a C compiler (cc)", component::program("cc"))?;
-    let lib = lib_dir();
-    assert!(lib.join("libsynccenter.so").is_file(), "no libsynccenter.so in {}", lib.display());
     let out = dir.join("basic");
     let status = Command::new(cc)
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"])
-        .arg("-I")
-        .arg(crate_dir().join("include"))
         .arg(crate_dir().join("tests/c/basic.c"))
-        .arg(format!("-L{}", lib.display()))
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .args(["-lsynccenter", "-o"])
+        .args(link_flags(dir))
+        .arg("-o")
         .arg(&out)
         .status()
         .expect("run cc");
