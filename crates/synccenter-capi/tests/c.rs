@@ -166,3 +166,40 @@ async fn a_program_that_exits_without_ending_loses_its_session() {
     let history = raw.ok("sessions.history", json!({"handler": "capi"})).await;
     assert_eq!(history["sessions"][0]["end_reason"], "owner_lost", "{history}");
 }
+
+/// The shared library a program loads at run time: the installed one under `SYNCCENTER_CAPI_PREFIX`, else the
+/// one cargo built.
+fn shared_library() -> PathBuf {
+    match std::env::var_os("SYNCCENTER_CAPI_PREFIX") {
+        Some(prefix) => PathBuf::from(prefix).join("lib/libsynccenter.so.0"),
+        None => lib_dir().join("libsynccenter.so"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_through_ctypes_waits_on_the_cancel_descriptor() {
+    let python = Path::new("/usr/bin/python3");
+    let found = if python.is_file() { Ok(python) } else { Err("Debian's /usr/bin/python3 is missing") };
+    let Some(python) = component::require("/usr/bin/python3", found) else { return };
+    let daemon = TestDaemon::start().await;
+    let mut raw = setup(&daemon).await;
+    let mut child = Command::new(python)
+        .arg(crate_dir().join("tests/python/session.py"))
+        .arg(shared_library())
+        .arg(&daemon.socket)
+        .args(["capi", "docs"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start python");
+    let mut lines = Some(BufReader::new(child.stdout.take().expect("stdout")).lines());
+
+    let session = session_of(&next_line(&mut lines).await);
+    assert_eq!(next_line(&mut lines).await, "ready");
+    let listed = raw.ok("sessions.list", json!({})).await;
+    let text = listed["sessions"][0]["items"][0]["text"].clone();
+    assert_eq!((listed["sessions"][0]["session"].clone(), text), (json!(session), json!("from Python")), "{listed}");
+    raw.ok("control.stop", json!({"handler": "capi"})).await;
+    assert_eq!(next_line(&mut lines).await, "ended 5", "the item was canceled");
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "session.py failed: {status}");
+}
