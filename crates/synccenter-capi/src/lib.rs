@@ -8,8 +8,9 @@
 //! `select`, an event loop) or as a callback. `docs/c-api.md` is the manual; `include/synccenter.h` is generated
 //! by cbindgen from this crate and checked in (`tests/header.rs` fails when it is stale).
 //!
-//! This crate is, with `synccenter-desktop-native`'s message loop, the workspace's `unsafe` code: every exported
-//! function dereferences pointers the caller passed, under the contract its `# Safety` section states.
+//! Besides the Win32 calls of `synccenter-platform` and `synccenter-desktop-native`, this crate is the workspace's
+//! `unsafe` code: every exported function dereferences pointers the caller passed, under the contract its
+//! `# Safety` section states.
 
 #![allow(unsafe_code)]
 

@@ -38,6 +38,7 @@ fn link_flags(dir: &Path) -> Vec<String> {
     }
     let built = lib_dir().join("libsynccenter.so");
     assert!(built.is_file(), "no {}", built.display());
+    std::fs::create_dir_all(dir).expect("the library's directory");
     for name in ["libsynccenter.so", "libsynccenter.so.0"] {
         std::os::unix::fs::symlink(&built, dir.join(name)).expect("link the library");
     }
@@ -202,4 +203,58 @@ async fn python_through_ctypes_waits_on_the_cancel_descriptor() {
     assert_eq!(next_line(&mut lines).await, "ended 5", "the item was canceled");
     let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
     assert!(status.success(), "session.py failed: {status}");
+}
+
+/// The ```` ```c ```` and ```` ```cpp ```` blocks of `docs/c-api.md`, in order.
+fn documented_examples() -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(crate_dir().join("../../docs/c-api.md")).expect("read docs/c-api.md");
+    let mut examples = Vec::new();
+    let mut rest = doc.as_str();
+    while let Some(start) = rest.find("\n```") {
+        let after = &rest[start + 4..];
+        let (lang, body) = after.split_once('\n').expect("a fence line");
+        let end = body.find("\n```").expect("a closing fence");
+        if lang == "c" || lang == "cpp" {
+            examples.push((lang.to_owned(), body[..=end].to_owned()));
+        }
+        rest = &body[end + 4..];
+    }
+    examples
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_c_and_cpp_examples_build_and_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(cc) = component::require("a C compiler (cc)", component::program("cc")) else { return };
+    let Some(cxx) = component::require("a C++ compiler (c++)", component::program("c++")) else { return };
+    let daemon = TestDaemon::start().await;
+    let mut raw = daemon.raw().await;
+    raw.setup("backup", &["docs"], json!({"capabilities": ["supports_concurrent_sessions"]})).await;
+    let examples = documented_examples();
+    assert_eq!(examples.iter().map(|(lang, _)| lang.as_str()).collect::<Vec<_>>(), ["c", "cpp"]);
+    for (i, (lang, body)) in examples.iter().enumerate() {
+        let (compiler, std) = if lang == "c" { (&cc, "-std=c11") } else { (&cxx, "-std=c++17") };
+        let source = dir.path().join(format!("example{i}.{lang}"));
+        std::fs::write(&source, body).expect("write the example");
+        let program = dir.path().join(format!("example{i}"));
+        let built = Command::new(compiler)
+            .args([std, "-Wall", "-Wextra", "-Werror", "-fsanitize=address"])
+            .arg(&source)
+            .args(link_flags(&dir.path().join(format!("lib{i}"))))
+            .arg("-o")
+            .arg(&program)
+            .status()
+            .expect("run the compiler");
+        assert!(built.success(), "the {lang} example of docs/c-api.md does not build");
+        let socket = daemon.socket.clone();
+        let ran = tokio::task::spawn_blocking(move || Command::new(program).env("SYNCCENTER_SOCKET", socket).status())
+            .await
+            .expect("join")
+            .expect("run the example");
+        assert!(ran.success(), "the {lang} example of docs/c-api.md failed: {ran}");
+    }
+    let history = raw.ok("sessions.history", json!({"handler": "backup"})).await;
+    let statuses: Vec<&Value> =
+        history["sessions"].as_array().expect("sessions").iter().map(|s| &s["status"]).collect();
+    assert_eq!(statuses, [&json!("succeeded"), &json!("succeeded")], "{history}");
 }
