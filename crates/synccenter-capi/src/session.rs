@@ -62,20 +62,20 @@ unsafe fn write_out<T>(out: *mut T, value: T) {
     }
 }
 
-fn status_from(n: u32) -> Result<StatusWire, Failure> {
-    StatusWire::ALL
-        .iter()
+/// The value of a spec enumeration whose number is `n`, or `SC_E_INVALIDARG` naming `what`.
+fn numbered<T: Copy>(all: &[T], number: fn(T) -> u32, n: u32, what: &str) -> Result<T, Failure> {
+    all.iter()
         .copied()
-        .find(|s| s.number() == n)
-        .ok_or_else(|| Failure::new(SC_E_INVALIDARG, format!("{n} is not a SYNCMGR_PROGRESS_STATUS (1..=6)")))
+        .find(|v| number(*v) == n)
+        .ok_or_else(|| Failure::new(SC_E_INVALIDARG, format!("{n} is not a {what}")))
+}
+
+fn status_from(n: u32) -> Result<StatusWire, Failure> {
+    numbered(StatusWire::ALL, StatusWire::number, n, "SYNCMGR_PROGRESS_STATUS (1..=6)")
 }
 
 fn level_from(n: u32) -> Result<EventLevelWire, Failure> {
-    EventLevelWire::ALL
-        .iter()
-        .copied()
-        .find(|l| l.number() == n)
-        .ok_or_else(|| Failure::new(SC_E_INVALIDARG, format!("{n} is not a SYNCMGR_EVENT_LEVEL (1..=3)")))
+    numbered(EventLevelWire::ALL, EventLevelWire::number, n, "SYNCMGR_EVENT_LEVEL (1..=3)")
 }
 
 /// The item IDs of a C array.

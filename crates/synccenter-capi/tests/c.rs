@@ -101,16 +101,22 @@ async fn setup(daemon: &TestDaemon) -> RawConn {
     raw
 }
 
+/// `basic.c` compiled (in the returned directory), a daemon, and a connection to it with handler `capi` set up.
+async fn prepared() -> Option<(tempfile::TempDir, PathBuf, TestDaemon, RawConn)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let program = compile(dir.path())?;
+    let daemon = TestDaemon::start().await;
+    let raw = setup(&daemon).await;
+    Some((dir, program, daemon, raw))
+}
+
 fn session_of(line: &str) -> String {
     line.strip_prefix("session ").unwrap_or_else(|| panic!("expected `session ID`, got {line:?}")).to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_bad_input_and_the_cancel_descriptor() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let Some(program) = compile(dir.path()) else { return };
-    let daemon = TestDaemon::start().await;
-    let mut raw = setup(&daemon).await;
+    let Some((_dir, program, daemon, mut raw)) = prepared().await else { return };
     let (mut child, lines) = spawn(&program, &daemon, "full", "detect_leaks=1");
     let mut lines = Some(lines);
 
@@ -143,10 +149,7 @@ async fn every_call_bad_input_and_the_cancel_descriptor() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_that_exits_without_ending_loses_its_session() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let Some(program) = compile(dir.path()) else { return };
-    let daemon = TestDaemon::start().await;
-    let mut raw = setup(&daemon).await;
+    let Some((_dir, program, daemon, mut raw)) = prepared().await else { return };
     let mut watch = daemon.raw().await;
     watch.ok("subscribe", json!({})).await;
     // The program leaks its handles on purpose: exiting without freeing them is the case under test.
