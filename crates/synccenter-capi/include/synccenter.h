@@ -160,6 +160,27 @@ sc_hresult sc_session_report_event(const sc_session *session,
 sc_hresult sc_session_can_continue(const sc_session *session,
                                    const char *item);
 
+// `QueryForAdditionalItems` (§2.2.5): the items of pending start requests for the session's handler, written to
+// `*items` (an array of `*n_items` strings; free it with `sc_strings_free`), and, when `contexts` is not NULL,
+// their contexts as JSON texts the same way. `SC_S_OK` when something is pending, `SC_S_FALSE` when nothing is
+// (the arrays are then NULL with a count of 0).
+//
+// # Safety
+// `session` is NULL or live; `items` and `n_items` are NULL or writable; `contexts` and `n_contexts` are both
+// NULL or both writable.
+sc_hresult sc_session_query_additional_items(const sc_session *session,
+                                             char ***items,
+                                             size_t *n_items,
+                                             char ***contexts,
+                                             size_t *n_contexts);
+
+// Frees an array of `n` strings this library returned (`sc_session_query_additional_items`). NULL is ignored.
+//
+// # Safety
+// `strings` is NULL or an array of `n` strings returned by this library and not yet freed.
+void sc_strings_free(char **strings,
+                     size_t n);
+
 // `AddItemToSession` (§2.2.6): `SC_E_INVALIDARG` when the item is unknown or already in the session.
 //
 // # Safety
@@ -189,8 +210,8 @@ sc_hresult sc_session_commit_item(const sc_session *session, const char *item);
 sc_hresult sc_session_report_manual_sync(const sc_session *session);
 
 // Ends the session after everything reported so far and writes its aggregated `SYNCMGR_PROGRESS_STATUS` to
-// `*status` when not NULL (items without a final status become failed, rule 3). The handle stays valid for
-// `sc_session_id` and `sc_session_free`; every other call now answers `SC_E_UNEXPECTED`.
+// `*status` when not NULL (items without a final status become failed, rule 3). Ending again answers the same,
+// as the protocol does; every other call now answers `SC_E_UNEXPECTED` (rule 4).
 //
 // # Safety
 // `session` is NULL or live; `status` is NULL or writable.

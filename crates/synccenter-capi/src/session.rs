@@ -22,6 +22,8 @@ pub struct ScSession {
     id: CString,
     /// `None` once ended.
     live: Mutex<Option<Arc<Session>>>,
+    /// The aggregated status `session.end` answered, for a repeated end.
+    ended: Mutex<Option<u32>>,
     watcher: Mutex<Option<JoinHandle<()>>>,
     cancel: Arc<CancelSignal>,
 }
@@ -125,8 +127,14 @@ pub unsafe extern "C" fn sc_session_new(
         let cancel = Arc::new(CancelSignal::new()?);
         let session = Arc::new(session);
         let watcher = inner.runtime.spawn(watch(Arc::clone(&session), Arc::clone(&cancel)));
-        let handle =
-            ScSession { inner, id, live: Mutex::new(Some(session)), watcher: Mutex::new(Some(watcher)), cancel };
+        let handle = ScSession {
+            inner,
+            id,
+            live: Mutex::new(Some(session)),
+            ended: Mutex::new(None),
+            watcher: Mutex::new(Some(watcher)),
+            cancel,
+        };
         // SAFETY: checked non-NULL; writable by the caller's contract.
         unsafe { *out = Box::into_raw(Box::new(handle)) };
         Ok(SC_S_OK)
@@ -277,6 +285,90 @@ where
     })
 }
 
+/// `QueryForAdditionalItems` (§2.2.5): the items of pending start requests for the session's handler, written to
+/// `*items` (an array of `*n_items` strings; free it with `sc_strings_free`), and, when `contexts` is not NULL,
+/// their contexts as JSON texts the same way. `SC_S_OK` when something is pending, `SC_S_FALSE` when nothing is
+/// (the arrays are then NULL with a count of 0).
+///
+/// # Safety
+/// `session` is NULL or live; `items` and `n_items` are NULL or writable; `contexts` and `n_contexts` are both
+/// NULL or both writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sc_session_query_additional_items(
+    session: *const ScSession,
+    items: *mut *mut *mut c_char,
+    n_items: *mut usize,
+    contexts: *mut *mut *mut c_char,
+    n_contexts: *mut usize,
+) -> ScHresult {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let s = unsafe { session_ref(session) }?;
+        if items.is_null() || n_items.is_null() {
+            return Err(Failure::null("items or n_items"));
+        }
+        if contexts.is_null() != n_contexts.is_null() {
+            return Err(Failure::null("contexts or n_contexts"));
+        }
+        let live = s.live()?;
+        let pending = s.inner.block_on(live.query_additional_items())??;
+        let hr = if pending.items.is_empty() && pending.contexts.is_empty() { SC_S_FALSE } else { SC_S_OK };
+        let item_array = string_array(pending.items)?;
+        let context_array = string_array(pending.contexts.iter().map(ToString::to_string).collect())?;
+        // SAFETY (all four): checked non-NULL, writable by the caller's contract.
+        unsafe {
+            (*items, *n_items) = item_array;
+            if contexts.is_null() {
+                sc_strings_free(context_array.0, context_array.1);
+            } else {
+                (*contexts, *n_contexts) = context_array;
+            }
+        }
+        Ok(hr)
+    })
+}
+
+/// An array of C strings for `sc_strings_free`; NULL when empty.
+fn string_array(strings: Vec<String>) -> Result<(*mut *mut c_char, usize), Failure> {
+    if strings.is_empty() {
+        return Ok((std::ptr::null_mut(), 0));
+    }
+    let mut out: Vec<*mut c_char> = Vec::with_capacity(strings.len());
+    for s in strings {
+        match to_c_string(s) {
+            Ok(p) => out.push(p),
+            Err(e) => {
+                let n = out.len();
+                // SAFETY: the strings made so far, as an array this function owns.
+                unsafe { sc_strings_free(Box::into_raw(out.into_boxed_slice()).cast(), n) };
+                return Err(e);
+            }
+        }
+    }
+    let n = out.len();
+    Ok((Box::into_raw(out.into_boxed_slice()).cast(), n))
+}
+
+/// Frees an array of `n` strings this library returned (`sc_session_query_additional_items`). NULL is ignored.
+///
+/// # Safety
+/// `strings` is NULL or an array of `n` strings returned by this library and not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sc_strings_free(strings: *mut *mut c_char, n: usize) {
+    if strings.is_null() {
+        return;
+    }
+    guard(|| {
+        // SAFETY: made by `string_array` from a boxed slice of `n` pointers, freed once by the caller's contract.
+        let array = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(strings, n)) };
+        for &p in array.iter() {
+            // SAFETY: each made by `to_c_string`.
+            unsafe { crate::hresult::sc_string_free(p) };
+        }
+        Ok(SC_S_OK)
+    });
+}
+
 /// `AddItemToSession` (§2.2.6): `SC_E_INVALIDARG` when the item is unknown or already in the session.
 ///
 /// # Safety
@@ -336,8 +428,8 @@ pub unsafe extern "C" fn sc_session_report_manual_sync(session: *const ScSession
 }
 
 /// Ends the session after everything reported so far and writes its aggregated `SYNCMGR_PROGRESS_STATUS` to
-/// `*status` when not NULL (items without a final status become failed, rule 3). The handle stays valid for
-/// `sc_session_id` and `sc_session_free`; every other call now answers `SC_E_UNEXPECTED`.
+/// `*status` when not NULL (items without a final status become failed, rule 3). Ending again answers the same,
+/// as the protocol does; every other call now answers `SC_E_UNEXPECTED` (rule 4).
 ///
 /// # Safety
 /// `session` is NULL or live; `status` is NULL or writable.
@@ -346,10 +438,18 @@ pub unsafe extern "C" fn sc_session_end(session: *const ScSession, status: *mut 
     guard(|| {
         // SAFETY: the caller's contract.
         let s = unsafe { session_ref(session) }?;
-        let taken = s.take()?;
-        let end = s.inner.block_on(taken.end())??;
+        let mut ended = s.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        let answer = match *ended {
+            Some(answer) => answer,
+            None => {
+                let taken = s.take()?;
+                let answer = s.inner.block_on(taken.end())??.status.number();
+                *ended = Some(answer);
+                answer
+            }
+        };
         // SAFETY: the caller's contract.
-        unsafe { write_out(status, end.status.number()) };
+        unsafe { write_out(status, answer) };
         Ok(SC_S_OK)
     })
 }

@@ -2,7 +2,7 @@
 //! against the built `libsynccenter.so` and the checked-in header, run against a real daemon, with this test
 //! checking what the daemon saw and sending the stop the program waits for.
 
-use std::io::{BufRead, BufReader, Lines};
+use std::io::{BufRead, BufReader, Lines, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
@@ -71,6 +71,7 @@ fn spawn(program: &Path, daemon: &TestDaemon, mode: &str, asan: &str) -> (Child,
         .arg(&daemon.socket)
         .arg(mode)
         .env("ASAN_OPTIONS", asan)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("start basic");
@@ -121,6 +122,12 @@ async fn every_call_bad_input_and_the_cancel_descriptor() {
     let mut lines = Some(lines);
 
     let session = session_of(&next_line(&mut lines).await);
+    // A start request for an item outside the session waits for it to end: QueryForAdditionalItems sees it.
+    let started = raw.ok("control.start", json!({"handler": "capi", "items": ["extra"]})).await;
+    assert!(started.get("requests").is_some(), "{started}");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"go\n").expect("write to the program");
+    drop(stdin);
     assert_eq!(next_line(&mut lines).await, "ready");
     let listed = raw.ok("sessions.list", json!({})).await;
     let ours: Vec<&Value> =

@@ -1,8 +1,9 @@
 /* basic.c: every libsynccenter call against a real daemon, run by tests/c.rs under AddressSanitizer.
  *
  *   basic SOCKET full  every call, the spec's HRESULT for bad input, the cancel descriptor and callback; the
- *                      test reads "session ID" and "ready" on stdout, checks the daemon, then stops the handler
- *                      "capi", and this program must see the descriptor become readable.
+ *                      test reads "session ID" on stdout, queues a start request for item "extra" and writes a
+ *                      line to stdin; then it reads "ready", checks the daemon and stops the handler "capi",
+ *                      and this program must see the descriptor become readable.
  *   basic SOCKET lost  creates a session, prints "session ID" and exits without ending it or freeing anything.
  */
 #include <poll.h>
@@ -68,6 +69,23 @@ static void bad_session_input(sc_client *c) {
   CHECK(untouched == (sc_session *)&failures);
 }
 
+/* QueryForAdditionalItems: the start request the test queued for "extra", taken into the session. */
+static void additional(sc_session *s) {
+  char **items = (char **)&failures, **contexts = (char **)&failures;
+  size_t n_items = 99, n_contexts = 99;
+  EXPECT(sc_session_query_additional_items(s, NULL, &n_items, NULL, NULL), SC_E_POINTER);
+  EXPECT(sc_session_query_additional_items(s, &items, &n_items, &contexts, NULL), SC_E_POINTER);
+  CHECK(items == (char **)&failures && n_items == 99);
+  EXPECT(sc_session_query_additional_items(s, &items, &n_items, &contexts, &n_contexts), SC_S_OK);
+  CHECK(n_items == 1 && strcmp(items[0], "extra") == 0);
+  CHECK(n_contexts == 0 && contexts == NULL);
+  sc_strings_free(items, n_items);
+  sc_strings_free(NULL, 0);
+  EXPECT(sc_session_add_item(s, "extra"), SC_S_OK);
+  EXPECT(sc_session_query_additional_items(s, &items, &n_items, NULL, NULL), SC_S_FALSE);
+  CHECK(n_items == 0 && items == NULL);
+}
+
 /* Progress, text, events, membership and the predicates, with the spec's answers to bad input. */
 static void report(sc_session *s) {
   uint32_t cancel = 99;
@@ -109,7 +127,6 @@ static void report(sc_session *s) {
 
   EXPECT(sc_session_report_manual_sync(s), SC_S_OK);
   EXPECT(sc_session_report_manual_sync(NULL), SC_E_POINTER);
-  EXPECT(sc_session_add_item(s, "extra"), SC_S_OK);
   EXPECT(sc_session_add_item(s, "docs"), SC_E_INVALIDARG);
   EXPECT(sc_session_add_item(s, NULL), SC_E_POINTER);
   EXPECT(sc_session_propose_item(s, "found", "Found later"), SC_S_OK);
@@ -171,13 +188,18 @@ static int full(const char *socket) {
   fflush(stdout);
   CHECK(sc_session_id(NULL) == NULL);
 
+  char go[8];
+  CHECK(fgets(go, sizeof go, stdin) != NULL); /* the test queued its start request */
+  additional(s);
   report(s);
   stopped(s);
 
   uint32_t status = 0;
   EXPECT(sc_session_end(s, &status), SC_S_OK);
   CHECK(status == 4); /* failed: docs was refused after its end (E_ACCESSDENIED) and marked failed */
-  EXPECT(sc_session_end(s, &status), SC_E_UNEXPECTED);
+  status = 0;
+  EXPECT(sc_session_end(s, &status), SC_S_OK); /* ending again answers the same */
+  CHECK(status == 4);
   EXPECT(sc_session_can_continue(s, NULL), SC_E_UNEXPECTED);
   EXPECT(sc_session_report_progress(s, "docs", NULL, 4, 0, 0, NULL), SC_E_UNEXPECTED);
   CHECK(sc_session_id(s) != NULL);
