@@ -50,12 +50,24 @@ fn link_flags(dir: &Path) -> Vec<String> {
     ]
 }
 
-/// Compiles `tests/c/basic.c` into `dir`; `None` (skipped outside CI) without a C compiler.
-fn compile(dir: &Path) -> Option<PathBuf> {
+/// How a C program is checked: built with AddressSanitizer, or built plainly and run under valgrind.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Checker {
+    Asan,
+    Valgrind,
+}
+
+/// Compiles `tests/c/basic.c` into `dir` for `checker`; `None` (skipped outside CI) without a C compiler.
+fn compile(dir: &Path, checker: Checker) -> Option<PathBuf> {
     let cc = component::require("a C compiler (cc)", component::program("cc"))?;
-    let out = dir.join("basic");
+    let out = dir.join(format!("basic-{checker:?}"));
+    let sanitize: &[&str] = match checker {
+        Checker::Asan => &["-fsanitize=address", "-fno-omit-frame-pointer"],
+        Checker::Valgrind => &[],
+    };
     let status = Command::new(cc)
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"])
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
+        .args(sanitize)
         .arg(crate_dir().join("tests/c/basic.c"))
         .args(link_flags(dir))
         .arg("-o")
@@ -66,8 +78,24 @@ fn compile(dir: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-fn spawn(program: &Path, daemon: &TestDaemon, mode: &str, asan: &str) -> (Child, Lines<BufReader<ChildStdout>>) {
-    let mut child = Command::new(program)
+/// Starts `basic` in `mode`; under valgrind, any memory error or definite leak fails it.
+fn spawn(
+    program: &Path,
+    checker: Checker,
+    daemon: &TestDaemon,
+    mode: &str,
+    asan: &str,
+) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut command = match checker {
+        Checker::Asan => Command::new(program),
+        Checker::Valgrind => {
+            let mut c = Command::new("valgrind");
+            c.args(["--quiet", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite"]);
+            c.arg(program);
+            c
+        }
+    };
+    let mut child = command
         .arg(&daemon.socket)
         .arg(mode)
         .env("ASAN_OPTIONS", asan)
@@ -103,9 +131,9 @@ async fn setup(daemon: &TestDaemon) -> RawConn {
 }
 
 /// `basic.c` compiled (in the returned directory), a daemon, and a connection to it with handler `capi` set up.
-async fn prepared() -> Option<(tempfile::TempDir, PathBuf, TestDaemon, RawConn)> {
+async fn prepared(checker: Checker) -> Option<(tempfile::TempDir, PathBuf, TestDaemon, RawConn)> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let program = compile(dir.path())?;
+    let program = compile(dir.path(), checker)?;
     let daemon = TestDaemon::start().await;
     let raw = setup(&daemon).await;
     Some((dir, program, daemon, raw))
@@ -117,8 +145,19 @@ fn session_of(line: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_bad_input_and_the_cancel_descriptor() {
-    let Some((_dir, program, daemon, mut raw)) = prepared().await else { return };
-    let (mut child, lines) = spawn(&program, &daemon, "full", "detect_leaks=1");
+    full(Checker::Asan).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_under_valgrind() {
+    if component::require("valgrind", component::program("valgrind")).is_some() {
+        full(Checker::Valgrind).await;
+    }
+}
+
+async fn full(checker: Checker) {
+    let Some((_dir, program, daemon, mut raw)) = prepared(checker).await else { return };
+    let (mut child, lines) = spawn(&program, checker, &daemon, "full", "detect_leaks=1");
     let mut lines = Some(lines);
 
     let session = session_of(&next_line(&mut lines).await);
@@ -156,11 +195,11 @@ async fn every_call_bad_input_and_the_cancel_descriptor() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_that_exits_without_ending_loses_its_session() {
-    let Some((_dir, program, daemon, mut raw)) = prepared().await else { return };
+    let Some((_dir, program, daemon, mut raw)) = prepared(Checker::Asan).await else { return };
     let mut watch = daemon.raw().await;
     watch.ok("subscribe", json!({})).await;
     // The program leaks its handles on purpose: exiting without freeing them is the case under test.
-    let (mut child, lines) = spawn(&program, &daemon, "lost", "detect_leaks=0");
+    let (mut child, lines) = spawn(&program, Checker::Asan, &daemon, "lost", "detect_leaks=0");
     let mut lines = Some(lines);
     let session = session_of(&next_line(&mut lines).await);
     let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
