@@ -226,32 +226,63 @@ fn shared_library() -> PathBuf {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_through_ctypes_waits_on_the_cancel_descriptor() {
-    let python = Path::new("/usr/bin/python3");
-    let found = if python.is_file() { Ok(python) } else { Err("Debian's /usr/bin/python3 is missing") };
-    let Some(python) = component::require("/usr/bin/python3", found) else { return };
+/// Runs an example in another language (`command` with its leading arguments; the socket, handler and item
+/// follow) through its session: its progress text must reach `sessions.list`, the stop sent once it says
+/// `ready` must reach it through the cancel descriptor, and its item must end canceled.
+async fn foreign_session(mut command: Command, text: &str) {
     let daemon = TestDaemon::start().await;
     let mut raw = setup(&daemon).await;
-    let mut child = Command::new(python)
-        .arg(crate_dir().join("tests/python/session.py"))
-        .arg(shared_library())
-        .arg(&daemon.socket)
-        .args(["capi", "docs"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start python");
+    let mut child =
+        command.arg(&daemon.socket).args(["capi", "docs"]).stdout(Stdio::piped()).spawn().expect("start the example");
     let mut lines = Some(BufReader::new(child.stdout.take().expect("stdout")).lines());
 
     let session = session_of(&next_line(&mut lines).await);
     assert_eq!(next_line(&mut lines).await, "ready");
     let listed = raw.ok("sessions.list", json!({})).await;
-    let text = listed["sessions"][0]["items"][0]["text"].clone();
-    assert_eq!((listed["sessions"][0]["session"].clone(), text), (json!(session), json!("from Python")), "{listed}");
+    let shown = listed["sessions"][0]["items"][0]["text"].clone();
+    assert_eq!((listed["sessions"][0]["session"].clone(), shown), (json!(session), json!(text)), "{listed}");
     raw.ok("control.stop", json!({"handler": "capi"})).await;
     assert_eq!(next_line(&mut lines).await, "ended 5", "the item was canceled");
     let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
-    assert!(status.success(), "session.py failed: {status}");
+    assert!(status.success(), "the example failed: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_through_ctypes_waits_on_the_cancel_descriptor() {
+    let python = Path::new("/usr/bin/python3");
+    let found = if python.is_file() { Ok(python) } else { Err("Debian's /usr/bin/python3 is missing") };
+    let Some(python) = component::require("/usr/bin/python3", found) else { return };
+    let mut command = Command::new(python);
+    command.arg(crate_dir().join("tests/python/session.py")).arg(shared_library());
+    foreign_session(command, "from Python").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_through_cgo_waits_on_the_cancel_descriptor() {
+    let Some(go) = component::require("go (Debian's golang-go)", component::program("go")) else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cflags, ldflags): (Vec<String>, Vec<String>) =
+        link_flags(&dir.path().join("lib")).into_iter().partition(|f| f.starts_with("-I"));
+    let program = dir.path().join("session");
+    let go_build = go.clone();
+    let built = tokio::task::spawn_blocking(move || {
+        Command::new(go_build)
+            .arg("build")
+            .arg("-o")
+            .arg(&program)
+            .arg(crate_dir().join("tests/go/session.go"))
+            .env("CGO_ENABLED", "1")
+            .env("CGO_CFLAGS", cflags.join(" "))
+            .env("CGO_LDFLAGS", ldflags.join(" "))
+            .env("GOCACHE", program.with_file_name("gocache"))
+            .env("GOPATH", program.with_file_name("gopath"))
+            .status()
+    })
+    .await
+    .expect("join")
+    .expect("run go build");
+    assert!(built.success(), "go build of tests/go/session.go failed");
+    foreign_session(Command::new(dir.path().join("session")), "from Go").await;
 }
 
 /// The ```` ```c ```` and ```` ```cpp ```` blocks of `docs/c-api.md`, in order.
