@@ -140,3 +140,45 @@ pub unsafe extern "C" fn sc_string_free(s: *mut c_char) {
         let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { CString::from_raw(s) })));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last() -> Option<String> {
+        let p = sc_last_error_message();
+        // SAFETY: NULL or this thread's live message.
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+
+    #[test]
+    fn a_panic_becomes_e_fail_with_a_message_and_a_success_clears_it() {
+        assert_eq!(guard(|| panic!("boom")), SC_E_FAIL);
+        assert_eq!(last().as_deref(), Some("internal error: libsynccenter panicked"));
+        assert_eq!(guard(|| Ok(SC_S_FALSE)), SC_S_FALSE);
+        assert_eq!(last(), None);
+    }
+
+    #[test]
+    fn strings_are_checked_for_null_and_utf8() {
+        // SAFETY: NULL and NUL-terminated literals.
+        unsafe {
+            assert_eq!(required(std::ptr::null(), "item").map_err(|f| f.hresult), Err(SC_E_POINTER));
+            assert_eq!(optional(c"\xff".as_ptr(), "item").map_err(|f| f.hresult), Err(SC_E_INVALIDARG));
+            assert_eq!(required(c"docs".as_ptr(), "item").map_err(|f| f.hresult), Ok("docs"));
+        }
+    }
+
+    #[test]
+    fn the_daemons_hresult_is_returned_unchanged() {
+        let e = ClientError::Rpc {
+            method: "session.create".into(),
+            code: -32000,
+            message: "busy".into(),
+            hresult: 0x8007_00AA,
+            name: "ERROR_BUSY".into(),
+        };
+        assert_eq!(Failure::from(e).hresult, SC_E_BUSY);
+        assert_eq!(Failure::from(ClientError::Disconnected).hresult, SC_E_FAIL);
+    }
+}

@@ -127,6 +127,7 @@ async fn next_line(lines: &mut Option<Lines<BufReader<ChildStdout>>>) -> String 
 async fn setup(daemon: &TestDaemon) -> RawConn {
     let mut raw = daemon.raw().await;
     raw.setup("capi", &["docs", "photos", "extra"], json!({})).await;
+    raw.ok("item.register", json!({"handler": "capi", "item": "off", "name": "Off", "enabled": false})).await;
     raw
 }
 

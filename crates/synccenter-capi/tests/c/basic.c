@@ -66,6 +66,8 @@ static void bad_session_input(sc_client *c) {
   EXPECT(sc_session_new(c, "nope", docs, 1, &untouched), SC_E_INVALIDARG);
   EXPECT(sc_session_new(c, "capi", unknown, 1, &untouched), SC_E_INVALIDARG);
   EXPECT(sc_session_new(c, "capi", docs, 0, &untouched), SC_E_INVALIDARG);
+  const char *off[] = {"off"}; /* registered disabled by the test */
+  EXPECT(sc_session_new(c, "capi", off, 1, &untouched), SC_E_NOT_READY);
   CHECK(untouched == (sc_session *)&failures);
 }
 
@@ -184,6 +186,9 @@ static int full(const char *socket) {
   sc_session *s = NULL;
   EXPECT(sc_session_new(c, "capi", items, 2, &s), SC_S_OK);
   if (s == NULL) return 1;
+  sc_session *second = NULL;
+  EXPECT(sc_session_new(c, "capi", docs, 1, &second), SC_E_BUSY); /* "capi" allows one session at a time */
+  CHECK(second == NULL);
   printf("session %s\n", sc_session_id(s));
   fflush(stdout);
   CHECK(sc_session_id(NULL) == NULL);
