@@ -467,6 +467,9 @@ pub unsafe extern "C" fn sc_session_free(session: *mut ScSession) {
             let s = unsafe { Box::from_raw(session) };
             if let Some(w) = s.watcher.lock().unwrap_or_else(PoisonError::into_inner).take() {
                 w.abort();
+                // The watcher's hold on the session goes first, so the end below is queued while the runtime
+                // runs (a free from a cancel callback cannot wait: the runtime drops the task later).
+                let _ = s.inner.block_on(w);
             }
             drop(s);
             Ok(SC_S_OK)
