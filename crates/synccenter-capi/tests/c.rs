@@ -50,7 +50,32 @@ fn link_flags(dir: &Path) -> Vec<String> {
     ]
 }
 
-/// How a C program is checked: built with AddressSanitizer, or built plainly and run under valgrind.
+/// Flags that link the static library instead: the installed `libsynccenter.a` with the system libraries its
+/// `pkg-config --static` names, or the one cargo built.
+fn static_link_flags() -> Vec<String> {
+    let Some(prefix) = std::env::var_os("SYNCCENTER_CAPI_PREFIX").map(PathBuf::from) else {
+        let archive = lib_dir().join("libsynccenter.a");
+        assert!(archive.is_file(), "no {}", archive.display());
+        let mut flags = vec![format!("-I{}", crate_dir().join("include").display()), archive.display().to_string()];
+        flags.extend(["-lpthread", "-ldl", "-lm"].map(str::to_owned));
+        return flags;
+    };
+    let out = Command::new("pkg-config")
+        .args(["--static", "--cflags", "--libs-only-l", "synccenter"])
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+        .output()
+        .expect("run pkg-config");
+    assert!(out.status.success(), "pkg-config --static synccenter: {}", String::from_utf8_lossy(&out.stderr));
+    let named = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (cflags, libs): (Vec<&str>, Vec<&str>) = named.split_whitespace().partition(|f| f.starts_with("-I"));
+    let mut flags: Vec<String> = cflags.into_iter().map(str::to_owned).collect();
+    flags.push(prefix.join("lib/libsynccenter.a").display().to_string());
+    flags.extend(libs.into_iter().filter(|l| *l != "-lsynccenter").map(str::to_owned));
+    flags
+}
+
+/// How a C program is checked: built with AddressSanitizer against the shared library, or built plainly against
+/// the static library and run under valgrind.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Checker {
     Asan,
@@ -61,15 +86,15 @@ enum Checker {
 fn compile(dir: &Path, checker: Checker) -> Option<PathBuf> {
     let cc = component::require("a C compiler (cc)", component::program("cc"))?;
     let out = dir.join(format!("basic-{checker:?}"));
-    let sanitize: &[&str] = match checker {
-        Checker::Asan => &["-fsanitize=address", "-fno-omit-frame-pointer"],
-        Checker::Valgrind => &[],
+    let (sanitize, link): (&[&str], _) = match checker {
+        Checker::Asan => (&["-fsanitize=address", "-fno-omit-frame-pointer"], link_flags(dir)),
+        Checker::Valgrind => (&[], static_link_flags()),
     };
     let status = Command::new(cc)
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
         .args(sanitize)
         .arg(crate_dir().join("tests/c/basic.c"))
-        .args(link_flags(dir))
+        .args(link)
         .arg("-o")
         .arg(&out)
         .status()
