@@ -17,9 +17,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_util::codec::FramedWrite;
 
 use crate::calls::{Call, Progress};
-use crate::inbox::{Entry, HubMsg, Inbound, Pushed};
+use crate::inbox::{Entry, HubMsg, Inbound, Pushed, Tell};
 use crate::lanes::Lane;
 use crate::outbox::{ConnId, Outbox, error_line};
+use crate::ready::{HubGone, ReadyList};
 
 mod read;
 
@@ -31,9 +32,9 @@ const OUTBOX_CAPACITY: usize = 8192;
 /// Calls and distinct items' reports one connection may have waiting for the hub before it stops reading.
 const INBOUND_CAPACITY: usize = 1024;
 
-/// Reads in a row that drain the socket before a connection on the bulk lane goes back to the control lane (a
-/// flood's sender pausing between its writes should not move it to and fro).
-const QUIET_READS_TO_RETURN: u32 = 8;
+/// Reads in a row of running progress only (a chatty reporter whose reads never fill) before a connection moves
+/// to the bulk lane, so that the control lane's thread is left to control.
+const PROGRESS_READS_TO_MOVE: u32 = 8;
 
 /// How long a closing connection's last lines may take to leave before the writer is dropped.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
@@ -107,8 +108,10 @@ fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
     // The hot path: most lines are progress notifications, and the general path reads the parameters twice
     // (once to find the envelope's end of them, once into their type). Only an object is a message: serde
     // would read an array as the fields in order.
+    // A line is checked as UTF-8 once, as a whole: reading it as bytes would check every string on its own.
     if *first == b'{'
-        && let Ok(n) = serde_json::from_slice::<ProgressNotification<'_>>(line)
+        && let Ok(text) = std::str::from_utf8(line)
+        && let Ok(n) = serde_json::from_str::<ProgressNotification<'_>>(text)
         && n.jsonrpc == "2.0"
         && n.method == synccenter_protocol::methods::names::SESSION_REPORT_PROGRESS
     {
@@ -151,32 +154,30 @@ fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
     }
 }
 
-/// The connection's side of its queue: pushes, and wakes the hub when the queue turns busy.
+/// The connection's side of its queue: pushes, and tells the hub (the ready list) when the queue turns busy.
 struct Queue {
     conn: ConnId,
-    hub: mpsc::Sender<HubMsg>,
+    ready: Arc<ReadyList>,
     inbound: Arc<Inbound>,
 }
 
 impl Queue {
-    /// Queues what a line amounted to; the hub is told by [`Queue::wake_hub`] when `wake_hub` says so.
-    fn put(&self, parsed: Parsed) -> Pushed {
-        let nothing = Pushed { wake_hub: false, full: false };
-        match parsed {
-            Parsed::Progress(report) => match report.target.clone() {
-                Ok(key) => self.inbound.push_progress(key, report),
-                Err(_) => nothing,
-            },
+    /// Queues what a line amounted to and tells the hub what it must know; whether the queue is full.
+    fn put(&self, parsed: Parsed) -> Result<bool, HubGone> {
+        let pushed = match parsed {
+            Parsed::Progress(report) => self.inbound.push_progress(report),
             Parsed::Call(id, call) => self.inbound.push(Entry::Call(id, Box::new(call))),
             // Replies keep the order of the requests: a refusal waits behind the calls before it.
             Parsed::Reply(line) => self.inbound.push(Entry::Reply(line)),
-            Parsed::Nothing => nothing,
+            Parsed::Nothing => return Ok(false),
+        };
+        let Pushed { tell, full } = pushed;
+        match tell {
+            Tell::Nothing => {}
+            Tell::Add(urgency) => self.ready.add(self.conn, urgency)?,
+            Tell::Ring => self.ready.ring()?,
         }
-    }
-
-    /// Tells the hub the queue has work; `None` when the hub is gone.
-    async fn wake_hub(&self) -> Option<()> {
-        self.hub.send(HubMsg::Ready { conn: self.conn }).await.ok()
+        Ok(full)
     }
 }
 
@@ -244,6 +245,8 @@ fn spawn_writer(write: WriteHalf, mut rx: mpsc::Receiver<String>) -> tokio::task
 #[derive(Clone, Debug)]
 pub(crate) struct ConnShared {
     pub(crate) hub: mpsc::Sender<HubMsg>,
+    /// Where a connection whose queue turns busy tells the hub.
+    pub(crate) ready: Arc<ReadyList>,
     pub(crate) line_timeout: Duration,
     /// Turns at parsing a full read, one per worker thread: connections with a backlog (a flood) take turns
     /// here rather than in the runtime's queue, so a quiet connection's line (a stop) waits behind at most
@@ -257,20 +260,20 @@ pub(crate) struct ConnShared {
 
 impl ConnShared {
     pub(crate) fn new(
-        hub: mpsc::Sender<HubMsg>,
+        (hub, ready): (mpsc::Sender<HubMsg>, Arc<ReadyList>),
         line_timeout: Duration,
         stopping: watch::Receiver<bool>,
         bulk: Handle,
     ) -> Self {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        Self { hub, line_timeout, busy_turns: Arc::new(Semaphore::new(threads)), stopping, bulk }
+        Self { hub, ready, line_timeout, busy_turns: Arc::new(Semaphore::new(threads)), stopping, bulk }
     }
 }
 
 /// Serves one connection until it closes, the hub goes away or the daemon is stopping; `slot` is its place
 /// under the connection limit, given back as soon as the client is gone.
 pub(crate) async fn serve(stream: Stream, conn: ConnId, shared: ConnShared, slot: OwnedSemaphorePermit) {
-    let ConnShared { hub, line_timeout, busy_turns, stopping, bulk } = shared;
+    let ConnShared { hub, ready, line_timeout, busy_turns, stopping, bulk } = shared;
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<String>(OUTBOX_CAPACITY);
     let out = Outbox::new(tx);
@@ -279,7 +282,7 @@ pub(crate) async fn serve(stream: Stream, conn: ConnId, shared: ConnShared, slot
         return;
     }
     let mut writer = spawn_writer(write, rx);
-    let queue = Queue { conn, hub: hub.clone(), inbound };
+    let queue = Queue { conn, ready, inbound };
     let reader = Reader { read, input: Input::new(), line_timeout, out: out.clone(), stopping, busy_turns, queue };
     read_in_lanes(reader, &bulk).await;
     drop(slot);
@@ -323,10 +326,12 @@ struct Reader {
 }
 
 impl Reader {
-    /// Reads on `lane` until the connection must close (`None`) or belongs on the other lane (`Some`): a full
-    /// read on the control lane, a read that drained the socket on the bulk lane.
+    /// Reads on `lane` until the connection must close (`None`) or belongs on the other lane (`Some`): on the
+    /// control lane a full read, or [`PROGRESS_READS_TO_MOVE`] reads of running progress only; on the bulk lane
+    /// a read that drained the socket and brought a call. A flood's sender pausing between its writes does not
+    /// move to and fro: its reads are progress.
     async fn run(&mut self, lane: Lane) -> Option<()> {
-        let mut quiet_reads = 0;
+        let mut progress_reads = 0;
         loop {
             if self.out.has_overflowed() {
                 return None;
@@ -349,14 +354,16 @@ impl Reader {
             let backlog = self.input.has_backlog();
             let turn = if backlog { self.busy_turns.clone().acquire_owned().await.ok() } else { None };
             let lines = self.input.lines(self.queue.conn, eof);
-            if take_lines(&self.queue, &self.out, &self.stopping, lines).await.is_none() || eof {
-                return None;
-            }
+            let took = take_lines(&self.queue, &self.out, &self.stopping, lines).await.filter(|_| !eof)?;
             drop(turn);
-            quiet_reads = if backlog { 0 } else { quiet_reads + 1 };
+            match took {
+                Took::Calls => progress_reads = 0,
+                Took::Progress => progress_reads += 1,
+                Took::Nothing => {}
+            }
             let moves = match lane {
-                Lane::Control => backlog,
-                Lane::Bulk => quiet_reads >= QUIET_READS_TO_RETURN,
+                Lane::Control => backlog || progress_reads >= PROGRESS_READS_TO_MOVE,
+                Lane::Bulk => !backlog && took == Took::Calls,
             };
             if moves {
                 return Some(());
@@ -381,25 +388,43 @@ impl Reader {
     }
 }
 
+/// What a read brought.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Took {
+    /// No whole line that needs the hub.
+    Nothing,
+    /// Running progress only.
+    Progress,
+    /// A call, or a line answered in order with the calls.
+    Calls,
+}
+
 /// Queues what every whole line buffered amounts to (parsed in place). `None` when the connection must close.
-async fn take_lines(queue: &Queue, out: &Outbox, stopping: &watch::Receiver<bool>, mut lines: Lines<'_>) -> Option<()> {
-    // The hub is woken once per read, not once per line it happened to find the queue empty at: each wake
-    // crosses from the bulk lane's threads to the control lane's.
-    let mut wake = false;
+async fn take_lines(
+    queue: &Queue,
+    out: &Outbox,
+    stopping: &watch::Receiver<bool>,
+    mut lines: Lines<'_>,
+) -> Option<Took> {
+    let mut took = Took::Nothing;
     while let Some(parsed) = lines.next_parsed() {
-        let pushed = queue.put(parsed);
-        wake |= pushed.wake_hub;
-        if pushed.full {
-            if std::mem::take(&mut wake) {
-                queue.wake_hub().await?;
-            }
+        took = took.max_with(&parsed);
+        if queue.put(parsed).ok()? {
             wait_for_room(queue, out, stopping.clone()).await?;
         }
     }
-    if wake {
-        queue.wake_hub().await?;
+    Some(took)
+}
+
+impl Took {
+    fn max_with(self, parsed: &Parsed) -> Took {
+        match parsed {
+            Parsed::Nothing => self,
+            Parsed::Progress(_) if self == Took::Nothing => Took::Progress,
+            Parsed::Progress(_) => self,
+            Parsed::Call(..) | Parsed::Reply(_) => Took::Calls,
+        }
     }
-    Some(())
 }
 
 /// Holds the reading while the queue is full; `None` when the connection must close meanwhile.

@@ -1,5 +1,6 @@
 //! What reaches the hub. Two roads: the daemon's own tasks send [`HubMsg`]s through one channel, and every
-//! client connection has an [`Inbound`] queue of its own, which the hub drains in turns.
+//! client connection has an [`Inbound`] queue of its own, which the hub drains in turns (a queue that turns
+//! busy puts its connection on the `ready` list).
 //!
 //! The queue is what keeps a flood of progress from delaying anybody else. Running progress is latest-wins,
 //! so consecutive reports for the same item replace each other in the queue instead of piling up: however fast
@@ -18,6 +19,7 @@ use tokio::sync::Notify;
 
 use crate::calls::{Call, Progress};
 use crate::outbox::{ConnId, Outbox};
+use crate::ready::Urgency;
 
 /// Messages from the daemon's own tasks.
 #[derive(Debug)]
@@ -28,10 +30,6 @@ pub(crate) enum HubMsg {
         conn: ConnId,
         out: Outbox,
         inbound: Option<std::sync::Arc<Inbound>>,
-    },
-    /// A connection's queue has work (sent once per idle-to-busy change, so at most once per connection).
-    Ready {
-        conn: ConnId,
     },
     Closed {
         conn: ConnId,
@@ -71,10 +69,12 @@ struct Queue {
     entries: VecDeque<Entry>,
     /// Where each item's report sits in the last entry, while that entry is a run of progress.
     open_run: HashMap<(SessionId, ItemId), usize>,
+    /// Where the last report went in that run.
+    last: Option<usize>,
     /// Calls and distinct reports queued.
     len: usize,
-    /// The hub has been told this queue has work and has not yet found it empty.
-    scheduled: bool,
+    /// How urgently the hub has been told this queue has work (none: not told, or found empty since).
+    told: Option<Urgency>,
     /// Reports merged into a newer one (counted as taken in, like the rest).
     merged: u64,
 }
@@ -88,11 +88,20 @@ pub(crate) struct Inbound {
     capacity: usize,
 }
 
+/// What the hub must be told of a push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tell {
+    Nothing,
+    /// The queue turned busy: the connection goes on the ready list.
+    Add(Urgency),
+    /// The connection is on the list for progress and has a call now: ring the hub.
+    Ring,
+}
+
 /// What [`Inbound::push_progress`] and [`Inbound::push`] tell the connection's task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Pushed {
-    /// The queue was idle: the hub must be told (`HubMsg::Ready`).
-    pub(crate) wake_hub: bool,
+    pub(crate) tell: Tell,
     /// The queue is at capacity: stop reading until [`Inbound::wait_for_room`] returns.
     pub(crate) full: bool,
 }
@@ -107,41 +116,59 @@ impl Inbound {
     }
 
     /// Queues a running progress report; replaces the item's previous report when nothing else came between.
-    /// A report with a bad ID must not come here (it is a notification: nothing to answer).
-    pub(crate) fn push_progress(&self, key: (SessionId, ItemId), report: Progress) -> Pushed {
-        let mut q = self.lock();
-        if let Some(&at) = q.open_run.get(&key) {
-            if let Some(Entry::Progress(run)) = q.entries.back_mut() {
+    /// A report with a bad ID must not come here (it is a notification: nothing to answer); one that does is
+    /// dropped.
+    pub(crate) fn push_progress(&self, report: Progress) -> Pushed {
+        let Ok(key) = &report.target else { return Pushed { tell: Tell::Nothing, full: false } };
+        let mut guard = self.lock();
+        let q = &mut *guard;
+        let open = match q.entries.back_mut() {
+            Some(Entry::Progress(run)) => Some(run),
+            _ => None,
+        };
+        if let Some(run) = open {
+            // The item of the last report again (one item's flood) is found without hashing its key.
+            let at = q
+                .last
+                .filter(|&at| run.get(at).is_some_and(|r| r.target.as_ref().ok() == Some(key)))
+                .or_else(|| q.open_run.get(key).copied());
+            if let Some(at) = at {
                 run[at] = report;
+                q.last = Some(at);
+                q.merged += 1;
+                return Self::pushed(q, self.capacity, Urgency::Soon);
             }
-            q.merged += 1;
+            q.open_run.insert(key.clone(), run.len());
+            q.last = Some(run.len());
+            run.push(report);
         } else {
-            if !matches!(q.entries.back(), Some(Entry::Progress(_))) {
-                q.entries.push_back(Entry::Progress(Vec::new()));
-                q.open_run.clear();
-            }
-            if let Some(Entry::Progress(run)) = q.entries.back_mut() {
-                run.push(report);
-                let at = run.len() - 1;
-                q.open_run.insert(key, at);
-            }
-            q.len += 1;
+            q.open_run.clear();
+            q.open_run.insert(key.clone(), 0);
+            q.last = Some(0);
+            q.entries.push_back(Entry::Progress(vec![report]));
         }
-        Self::pushed(&mut q, self.capacity)
+        q.len += 1;
+        Self::pushed(q, self.capacity, Urgency::Soon)
     }
 
     /// Queues a call or a line that must keep its place.
     pub(crate) fn push(&self, entry: Entry) -> Pushed {
         let mut q = self.lock();
         q.open_run.clear();
+        q.last = None;
         q.len += 1;
         q.entries.push_back(entry);
-        Self::pushed(&mut q, self.capacity)
+        Self::pushed(&mut q, self.capacity, Urgency::Now)
     }
 
-    fn pushed(q: &mut Queue, capacity: usize) -> Pushed {
-        let wake_hub = !std::mem::replace(&mut q.scheduled, true);
-        Pushed { wake_hub, full: q.len >= capacity }
+    fn pushed(q: &mut Queue, capacity: usize, urgency: Urgency) -> Pushed {
+        let tell = match q.told {
+            None => Tell::Add(urgency),
+            Some(told) if told < urgency => Tell::Ring,
+            Some(_) => Tell::Nothing,
+        };
+        q.told = q.told.max(Some(urgency));
+        Pushed { tell, full: q.len >= capacity }
     }
 
     /// Waits until the queue is below its capacity.
@@ -156,11 +183,11 @@ impl Inbound {
     }
 
     /// The hub's turn: takes the oldest entry (a whole run of progress counts as one). Returns `None`, and
-    /// marks the queue idle, when it is empty: the connection then wakes the hub again with its next push.
+    /// marks the queue idle, when it is empty: the connection then tells the hub again with its next push.
     pub(crate) fn take(&self) -> Option<Entry> {
         let mut q = self.lock();
         let Some(entry) = q.entries.pop_front() else {
-            q.scheduled = false;
+            q.told = None;
             return None;
         };
         let before = q.len;
@@ -170,6 +197,7 @@ impl Inbound {
         };
         if q.entries.is_empty() {
             q.open_run.clear();
+            q.last = None;
         }
         // A whole run of reports leaves at once: the queue may go from full to far below its capacity.
         let was_full = before >= self.capacity && q.len < self.capacity;
@@ -198,10 +226,8 @@ mod tests {
 
     use super::*;
 
-    fn report(session: SessionId, item: &str, step: u32) -> ((SessionId, ItemId), Progress) {
-        let p = Progress::new(&session.to_string(), item, StatusWire::Updating, None, Some(step), Some(100));
-        let key = p.target.clone().expect("valid IDs");
-        (key, p)
+    fn report(session: SessionId, item: &str, step: u32) -> Progress {
+        Progress::new(&session.to_string(), item, StatusWire::Updating, None, Some(step), Some(100))
     }
 
     fn steps(entry: Entry) -> Vec<u32> {
@@ -216,10 +242,8 @@ mod tests {
         let q = Inbound::new(100);
         let s = SessionId::parse("00000000-0000-0000-0000-000000000001").expect("uuid");
         for step in 0..50 {
-            let (k, p) = report(s, "a", step);
-            q.push_progress(k, p);
-            let (k, p) = report(s, "b", step + 100);
-            q.push_progress(k, p);
+            q.push_progress(report(s, "a", step));
+            q.push_progress(report(s, "b", step + 100));
         }
         assert_eq!(steps(q.take().expect("one run")), vec![49, 149]);
         assert!(q.take().is_none());
@@ -227,14 +251,23 @@ mod tests {
     }
 
     #[test]
+    fn repeated_reports_of_one_item_replace_each_other_between_others() {
+        let q = Inbound::new(100);
+        let s = SessionId::parse("00000000-0000-0000-0000-000000000001").expect("uuid");
+        for (item, step) in [("a", 1), ("a", 2), ("b", 1), ("b", 2), ("a", 3), ("a", 4), ("c", 1), ("b", 3)] {
+            q.push_progress(report(s, item, step));
+        }
+        assert_eq!(steps(q.take().expect("one run")), vec![4, 3, 1]);
+        assert_eq!(q.take_merged(), 5);
+    }
+
+    #[test]
     fn a_call_between_reports_keeps_its_place() {
         let q = Inbound::new(100);
         let s = SessionId::parse("00000000-0000-0000-0000-000000000001").expect("uuid");
-        let (k, p) = report(s, "a", 1);
-        q.push_progress(k, p);
+        q.push_progress(report(s, "a", 1));
         q.push(Entry::Reply("between".into()));
-        let (k, p) = report(s, "a", 2);
-        q.push_progress(k, p);
+        q.push_progress(report(s, "a", 2));
         assert_eq!(steps(q.take().expect("first run")), vec![1]);
         assert!(matches!(q.take(), Some(Entry::Reply(l)) if l == "between"));
         assert_eq!(steps(q.take().expect("second run")), vec![2]);
@@ -244,10 +277,8 @@ mod tests {
     fn taking_a_run_that_filled_the_queue_makes_room() {
         let q = Inbound::new(2);
         let s = SessionId::parse("00000000-0000-0000-0000-000000000001").expect("uuid");
-        let (k, p) = report(s, "a", 1);
-        q.push_progress(k, p);
-        let (k, p) = report(s, "b", 1);
-        assert!(q.push_progress(k, p).full);
+        q.push_progress(report(s, "a", 1));
+        assert!(q.push_progress(report(s, "b", 1)).full);
         let waiting = q.wait_for_room();
         let mut waiting = std::pin::pin!(waiting);
         let waker = std::task::Waker::noop();
@@ -258,15 +289,27 @@ mod tests {
     }
 
     #[test]
-    fn the_hub_is_woken_once_per_busy_spell_and_a_full_queue_says_so() {
+    fn the_hub_is_told_once_per_busy_spell_and_a_full_queue_says_so() {
         let q = Inbound::new(2);
-        assert!(q.push(Entry::Reply("1".into())).wake_hub);
+        assert_eq!(q.push(Entry::Reply("1".into())).tell, Tell::Add(Urgency::Now));
         let second = q.push(Entry::Reply("2".into()));
-        assert!(!second.wake_hub);
+        assert_eq!(second.tell, Tell::Nothing);
         assert!(second.full);
         assert!(q.take().is_some());
         assert!(q.take().is_some());
         assert!(q.take().is_none());
-        assert!(q.push(Entry::Reply("3".into())).wake_hub, "an emptied queue wakes the hub again");
+        let again = q.push(Entry::Reply("3".into())).tell;
+        assert_eq!(again, Tell::Add(Urgency::Now), "an emptied queue tells the hub again");
+    }
+
+    #[test]
+    fn progress_tells_the_hub_at_its_pace_and_a_call_behind_it_rings() {
+        let q = Inbound::new(100);
+        let s = SessionId::parse("00000000-0000-0000-0000-000000000001").expect("uuid");
+        assert_eq!(q.push_progress(report(s, "a", 1)).tell, Tell::Add(Urgency::Soon));
+        assert_eq!(q.push_progress(report(s, "b", 1)).tell, Tell::Nothing);
+        assert_eq!(q.push(Entry::Reply("stop".into())).tell, Tell::Ring, "a call does not wait for the pace");
+        assert_eq!(q.push(Entry::Reply("status".into())).tell, Tell::Nothing, "rung once");
+        assert_eq!(q.push_progress(report(s, "a", 2)).tell, Tell::Nothing);
     }
 }

@@ -20,6 +20,7 @@ mod inbox;
 mod lanes;
 mod outbox;
 mod queries;
+mod ready;
 mod retention;
 mod runlog;
 mod runtime;
@@ -278,6 +279,7 @@ fn dashboard_listener(config: &Config) -> Result<Option<(tokio::net::TcpListener
 /// The hub's inbox, and the tasks to wait for at the end.
 struct Running {
     hub: mpsc::Sender<inbox::HubMsg>,
+    ready: Arc<ready::ReadyList>,
     hub_task: tokio::task::JoinHandle<()>,
     writer_task: tokio::task::JoinHandle<()>,
 }
@@ -334,9 +336,10 @@ async fn start_hub(
     hub.flush_startup();
     let queries = queries::QueryContext { store, fleet, hub: hub_tx.clone() };
     let bulk = tokio::runtime::Handle::current();
-    let io = hub::HubIo { inbox: hub_rx, runs: runs_rx, writer: writer_tx, queries, bulk };
+    let ready = Arc::new(ready::ReadyList::default());
+    let io = hub::HubIo { inbox: hub_rx, ready: ready.clone(), runs: runs_rx, writer: writer_tx, queries, bulk };
     let hub_task = control.spawn(hub::run(hub, io));
-    Ok(Running { hub: hub_tx, hub_task, writer_task })
+    Ok(Running { hub: hub_tx, ready, hub_task, writer_task })
 }
 
 /// Re-reads the configuration on every SIGHUP.
@@ -399,7 +402,7 @@ pub async fn run(
     let acceptor = control.spawn(accept_until(
         config.clone(),
         listener,
-        running.hub.clone(),
+        (running.hub.clone(), running.ready.clone()),
         conns_stopping,
         tokio::runtime::Handle::current(),
         async move {
@@ -463,7 +466,7 @@ async fn damage_found(store: Arc<DaemonStore>) -> StoreError {
 async fn accept_until(
     config: Config,
     mut listener: Listener,
-    hub: mpsc::Sender<inbox::HubMsg>,
+    hub: (mpsc::Sender<inbox::HubMsg>, Arc<ready::ReadyList>),
     stopping: tokio::sync::watch::Receiver<bool>,
     bulk: tokio::runtime::Handle,
     shutdown: impl Future<Output = ()> + Send,

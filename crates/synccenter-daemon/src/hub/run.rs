@@ -1,9 +1,9 @@
 //! The hub's task. It drains the connections' queues in turns (round robin: a turn is up to 64 entries, a whole run
 //! of coalesced progress counting as one, so a flooding connection gets its share and no more, and a stop from
-//! another connection waits at most one round; a round of running progress only is followed by a short pause
-//! that a newly ready connection ends), handles the daemon's own messages, hands batches to the writer
-//! whenever the writer can take one (group commit), carries out deferred I/O and the periodic work. It never
-//! awaits the store.
+//! another connection waits at most one round; a round of running progress only is followed by a short pause,
+//! during which connections with progress join the line without waking the hub, and which a call ends),
+//! handles the daemon's own messages, hands batches to the writer whenever the writer can take one (group
+//! commit), carries out deferred I/O and the periodic work. It never awaits the store.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
@@ -16,6 +16,7 @@ use crate::fleet::remote;
 use crate::inbox::{Entry, HubMsg};
 use crate::outbox::{ConnId, reply_line};
 use crate::queries::QueryContext;
+use crate::ready::ReadyList;
 use crate::scheduler::RunMsg;
 use crate::writer::Batch;
 
@@ -30,23 +31,26 @@ const PROGRESS_PACE: Duration = Duration::from_millis(1);
 #[derive(Debug, Default)]
 pub(crate) struct Round {
     /// Anything at all.
-    took: bool,
+    pub(super) took: bool,
     /// Something other than running progress (a call or a reply that keeps its place).
-    calls: bool,
+    pub(super) calls: bool,
     /// The connections it took from.
     served: HashSet<ConnId>,
 }
 
 /// Rounds that took only running progress (a flood) are paced: the next waits [`PROGRESS_PACE`], so the
-/// control lane's thread sleeps between them and the kernel wakes it at once when a quiet connection sends a
-/// stop. A connection the last round did not serve ends the pause and goes first; the flooding ones (served
-/// last round) wait for it, their queues coalescing meanwhile (latest wins: nothing is lost, nothing grows).
+/// control lane's thread sleeps between them, collects the ready list when the pause ends, and is woken at
+/// once only by a call (a quiet connection's stop). A connection the last round did not serve ends the pause
+/// and goes first; the flooding ones (served last round) wait for it, their queues coalescing meanwhile
+/// (latest wins: nothing is lost, nothing grows).
 #[derive(Debug, Default)]
 struct Pace {
     /// No round before this.
     until: Option<Instant>,
     /// The connections the last round served.
     served: HashSet<ConnId>,
+    /// The ready list as last taken (kept for its allocation).
+    arrived: Vec<ConnId>,
 }
 
 impl Pace {
@@ -55,13 +59,20 @@ impl Pace {
         self.served = std::mem::take(&mut round.served);
     }
 
-    /// A connection's queue has work.
-    fn ready(&mut self, conn: ConnId, ready: &mut VecDeque<ConnId>) {
-        if self.served.contains(&conn) {
-            ready.push_back(conn);
-        } else {
-            self.until = None;
-            ready.push_front(conn);
+    fn due(&self) -> bool {
+        self.until.is_none_or(|t| Instant::now() >= t)
+    }
+
+    /// Puts the connections whose queues turned busy in line.
+    fn collect(&mut self, list: &ReadyList, ready: &mut VecDeque<ConnId>) {
+        list.take(&mut self.arrived);
+        for conn in self.arrived.drain(..) {
+            if self.served.contains(&conn) {
+                ready.push_back(conn);
+            } else {
+                self.until = None;
+                ready.push_front(conn);
+            }
         }
     }
 }
@@ -70,6 +81,8 @@ impl Pace {
 #[derive(Debug)]
 pub(crate) struct HubIo {
     pub(crate) inbox: mpsc::Receiver<HubMsg>,
+    /// The connections whose queues have work.
+    pub(crate) ready: std::sync::Arc<ReadyList>,
     pub(crate) runs: mpsc::Receiver<RunMsg>,
     pub(crate) writer: mpsc::Sender<Batch>,
     pub(crate) queries: QueryContext,
@@ -92,16 +105,26 @@ pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
     let mut pace = Pace::default();
     loop {
         let mut round = Round::default();
-        if !ready.is_empty() && pace.until.is_none_or(|t| Instant::now() >= t) {
-            round = hub.serve_round(&mut ready);
-            pace.after(&mut round);
-            spawn_deferred(&mut hub, &io.queries, &io.bulk);
+        if pace.due() {
+            pace.collect(&io.ready, &mut ready);
+            // A connection sends its `Open` before its queue can turn busy, so once the list is taken the inbox
+            // holds the `Open` of every connection on it.
+            if !handle_waiting_messages(&mut hub, &mut io.inbox) {
+                break;
+            }
+            if !ready.is_empty() {
+                round = hub.serve_round(&mut ready);
+                pace.after(&mut round);
+                spawn_deferred(&mut hub, &io.queries, &io.bulk);
+            }
         }
+        io.ready.set_polling(pace.until.is_some());
         tokio::select! {
             biased;
+            // A call, or progress while not pacing: the loop's top collects the list.
+            () = io.ready.rung() => pace.until = None,
             msg = io.inbox.recv() => match msg {
-                Some(HubMsg::Ready { conn }) => pace.ready(conn, &mut ready),
-                Some(msg) => if !hub.handle_message(msg, &mut ready) {
+                Some(msg) => if !hub.handle_message(msg) {
                     break;
                 },
                 None => break,
@@ -122,16 +145,32 @@ pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
             // its driver be polled: the hub shares the control lane with every quiet connection and every
             // reply's writer.
             () = tokio::task::yield_now(), if round.took && pace.until.is_none() && !ready.is_empty() => {}
-            () = tokio::time::sleep_until(pace.until.unwrap_or_else(Instant::now)), if pace.until.is_some() && !ready.is_empty() => {
+            () = tokio::time::sleep_until(pace.until.unwrap_or_else(Instant::now)), if pace.until.is_some() => {
                 pace.until = None;
             }
         }
         spawn_deferred(&mut hub, &io.queries, &io.bulk);
     }
+    io.ready.close();
     hub.shutdown();
     spawn_deferred(&mut hub, &io.queries, &io.bulk);
     if hub.has_batch() {
         let _ = io.writer.send(hub.take_batch()).await;
+    }
+}
+
+/// Handles the messages the inbox holds now. Returns false on shutdown.
+fn handle_waiting_messages(hub: &mut Hub, inbox: &mut mpsc::Receiver<HubMsg>) -> bool {
+    loop {
+        match inbox.try_recv() {
+            Ok(msg) => {
+                if !hub.handle_message(msg) {
+                    return false;
+                }
+            }
+            Err(mpsc::error::TryRecvError::Empty) => return true,
+            Err(mpsc::error::TryRecvError::Disconnected) => return false,
+        }
     }
 }
 
@@ -163,10 +202,9 @@ fn spawn_deferred(hub: &mut Hub, cx: &QueryContext, bulk: &tokio::runtime::Handl
 
 impl Hub {
     /// Returns false on shutdown.
-    fn handle_message(&mut self, msg: HubMsg, ready: &mut VecDeque<ConnId>) -> bool {
+    fn handle_message(&mut self, msg: HubMsg) -> bool {
         match msg {
             HubMsg::Open { conn, out, inbound } => self.open(conn, out, inbound),
-            HubMsg::Ready { conn } => ready.push_back(conn),
             HubMsg::Closed { conn } => self.close(conn),
             HubMsg::Call { conn, id, call } => self.call(conn, Some(id), *call),
             HubMsg::EventsRemoved { removed } => self.events_removed(removed),
@@ -182,7 +220,9 @@ impl Hub {
         true
     }
 
-    /// One turn for each connection that has work; those with more go to the back of the line.
+    /// One turn for each connection that has work; those with more go to the back of the line. A turn that
+    /// took a call ends the round there: the rest of the line is served after the lane has run the call's
+    /// replies and pushes (a stop's push does not wait while every flooding connection's progress is applied).
     pub(crate) fn serve_round(&mut self, ready: &mut VecDeque<ConnId>) -> Round {
         let mut round = Round::default();
         for _ in 0..ready.len() {
@@ -194,22 +234,27 @@ impl Hub {
                 continue;
             }
             let mut busy = true;
+            let mut calls = false;
             for _ in 0..ENTRIES_PER_TURN {
                 if self.writer_is_behind() && inbound.next_is_durable() {
                     break;
                 }
-                // An empty queue is idle now: its next push wakes the hub again.
+                // An empty queue is idle now: its next push tells the hub again.
                 let Some(entry) = inbound.take() else {
                     busy = false;
                     break;
                 };
-                round.calls |= !matches!(entry, Entry::Progress(_));
+                calls |= !matches!(entry, Entry::Progress(_));
                 self.take_entry(conn, &inbound, entry);
                 round.took = true;
                 round.served.insert(conn);
             }
             if busy {
                 ready.push_back(conn);
+            }
+            if calls {
+                round.calls = true;
+                break;
             }
         }
         round

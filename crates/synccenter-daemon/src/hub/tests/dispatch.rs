@@ -11,6 +11,7 @@ use crate::calls::Progress;
 use crate::hub::Deferred;
 use crate::inbox::Entry;
 use crate::queries::Query;
+use std::collections::VecDeque;
 
 /// The steps of the `ItemProgressed` changes in `changes`.
 fn progressed_steps(changes: &[Change]) -> Vec<u32> {
@@ -227,9 +228,7 @@ fn the_inbox_merges_queued_running_reports_and_counts_every_one() {
     fx.handler(&mut c, "h", &["a"], false);
     let s = fx.session(&mut c, "h", &["a"]);
     for step in 1..=40 {
-        let report = Progress::new(&s, "a", StatusWire::Updating, None, Some(step), Some(100));
-        let key = report.target.clone().expect("valid IDs");
-        inbound.push_progress(key, report);
+        inbound.push_progress(Progress::new(&s, "a", StatusWire::Updating, None, Some(step), Some(100)));
     }
     let mut turns = 0;
     while let Some(entry) = inbound.take() {
@@ -240,4 +239,29 @@ fn the_inbox_merges_queued_running_reports_and_counts_every_one() {
     fx.hub.flush_progress();
     assert_eq!(progressed_steps(&fx.commit()), vec![40]);
     assert_eq!(fx.ok(&mut c, Call::Status(m::Empty {}))["reports_applied"], 40, "merged reports count as taken");
+}
+
+#[test]
+fn a_round_ends_after_a_turn_that_took_a_call_and_the_rest_keep_their_places() {
+    let mut fx = Fixture::new();
+    let queues: Vec<Arc<Inbound>> = (0..3).map(|_| Arc::new(Inbound::new(1000))).collect();
+    let mut clients: Vec<Client> = queues.iter().map(|q| fx.connect_with(Some(q.clone()))).collect();
+    fx.handler(&mut clients[0], "h", &["a", "b"], true);
+    let sessions = [fx.session(&mut clients[0], "h", &["a"]), fx.session(&mut clients[2], "h", &["b"])];
+    for step in 1..=5 {
+        queues[0].push_progress(Progress::new(&sessions[0], "a", StatusWire::Updating, None, Some(step), Some(9)));
+        queues[2].push_progress(Progress::new(&sessions[1], "b", StatusWire::Updating, None, Some(step), Some(9)));
+    }
+    queues[1].push(Entry::Call(Some(RequestId::Number(77)), Box::new(Call::Status(m::Empty {}))));
+    let mut ready: VecDeque<ConnId> = clients.iter().map(|c| c.conn).collect();
+    let round = fx.hub.serve_round(&mut ready);
+    assert!(round.took && round.calls);
+    assert_eq!(ready, [clients[2].conn], "the third waits for the next round, first in line");
+    assert!(clients[1].has_reply(&RequestId::Number(77)), "the call was answered in its turn");
+    let round = fx.hub.serve_round(&mut ready);
+    assert!(round.took && !round.calls && ready.is_empty(), "{ready:?}");
+    fx.hub.flush_progress();
+    let mut steps = progressed_steps(&fx.commit());
+    steps.sort_unstable();
+    assert_eq!(steps, [5, 5], "each item's last value, once");
 }
