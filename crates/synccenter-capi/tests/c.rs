@@ -243,6 +243,57 @@ async fn a_program_that_exits_without_ending_loses_its_session() {
     assert_eq!(history["sessions"][0]["end_reason"], "owner_lost", "{history}");
 }
 
+/// The real `synccenter` binary, which cargo puts beside this test's `deps/` when it builds the CLI crate
+/// (`cargo test --workspace`, as CI does; alone: `cargo build -p synccenter-cli`).
+fn cli_binary() -> Option<PathBuf> {
+    let profile_dir = lib_dir().parent().expect("the profile's directory").to_owned();
+    let bin = profile_dir.join(format!("synccenter{}", std::env::consts::EXE_SUFFIX));
+    let found = if bin.is_file() { Ok(bin) } else { Err(format!("{} is not built", bin.display())) };
+    component::require("the synccenter CLI (cargo build -p synccenter-cli)", found)
+}
+
+/// Runs the real CLI as a user would (the daemon found through `SYNCCENTER_SOCKET`, its own home and data
+/// directories, no D-Bus) and returns its output.
+async fn run_cli(cli: PathBuf, daemon: &TestDaemon, home: &Path, args: &[&str]) -> std::process::Output {
+    std::fs::create_dir_all(home).expect("the CLI's home");
+    let mut command = Command::new(cli);
+    command
+        .args(args)
+        .env("SYNCCENTER_SOCKET", &daemon.socket)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/synccenter-tests-have-no-system-bus")
+        .stdin(Stdio::null());
+    tokio::time::timeout(HANG_GUARD, tokio::task::spawn_blocking(move || command.output()))
+        .await
+        .expect("synccenter hung")
+        .expect("join")
+        .expect("run synccenter")
+}
+
+/// Issue 21: the cancel descriptor becomes readable after `synccenter stop`, the real binary, here for one item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synccenter_stop_makes_the_cancel_descriptor_readable() {
+    let Some(cli) = cli_binary() else { return };
+    let Some((dir, program, daemon, mut raw)) = prepared(Checker::Asan).await else { return };
+    let (mut child, lines) = spawn(&program, Checker::Asan, &daemon, "stop", "detect_leaks=1");
+    let mut lines = Some(lines);
+    let session = session_of(&next_line(&mut lines).await);
+    assert_eq!(next_line(&mut lines).await, "ready");
+
+    let out = run_cli(cli, &daemon, &dir.path().join("home"), &["stop", "capi", "docs"]).await;
+    assert!(out.status.success(), "synccenter stop capi docs: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(next_line(&mut lines).await, "ended 5", "docs canceled, photos succeeded");
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "basic.c stop failed: {status}");
+
+    let history = raw.ok("sessions.history", json!({"handler": "capi"})).await;
+    let ended = &history["sessions"][0];
+    assert_eq!((ended["session"].clone(), ended["status"].clone()), (json!(session), json!("canceled")), "{history}");
+}
+
 /// The shared library a program loads at run time: the installed one under `SYNCCENTER_CAPI_PREFIX`, else the
 /// one cargo built.
 fn shared_library() -> PathBuf {

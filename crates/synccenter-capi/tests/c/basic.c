@@ -5,6 +5,10 @@
  *                      line to stdin; then it reads "ready", checks the daemon and stops the handler "capi",
  *                      and this program must see the descriptor become readable.
  *   basic SOCKET lost  creates a session, prints "session ID" and exits without ending it or freeing anything.
+ *   basic SOCKET stop  a session of "docs" and "photos"; prints "session ID" and "ready", then waits for the item
+ *                      stop the test sends with the real `synccenter stop capi docs`: the descriptor becomes
+ *                      readable, the callback saw CANCEL_ITEM for "docs", "photos" may go on; prints "ended 5"
+ *                      (docs canceled, photos succeeded: the session's aggregate is CANCELED).
  */
 #include <poll.h>
 #include <stdatomic.h>
@@ -37,11 +41,12 @@ static int failures = 0;
 
 static atomic_int callbacks = 0;
 static atomic_uint last_cancel = 0;
+static atomic_int last_item_docs = 0; /* whether the last stop named the item "docs" */
 
 static void on_cancel(void *user, uint32_t cancel, const char *item) {
-  (void)item;
   CHECK(user == (void *)&callbacks);
   atomic_store(&last_cancel, cancel);
+  atomic_store(&last_item_docs, item != NULL && strcmp(item, "docs") == 0);
   atomic_fetch_add(&callbacks, 1);
 }
 
@@ -233,12 +238,49 @@ static int lost(const char *socket) {
   return failures ? 1 : 0; /* exits without sc_session_end or any _free */
 }
 
+/* An item stop from outside (the test runs `synccenter stop capi docs`), seen through the descriptor. */
+static int stop_item(const char *socket) {
+  sc_client *c = NULL;
+  const char *items[] = {"docs", "photos"};
+  sc_session *s = NULL;
+  EXPECT(sc_client_new(socket, &c), SC_S_OK);
+  EXPECT(sc_session_new(c, "capi", items, 2, &s), SC_S_OK);
+  if (s == NULL) return 1;
+  EXPECT(sc_session_set_cancel_callback(s, on_cancel, &callbacks), SC_S_OK);
+  int fd = -1;
+  EXPECT(sc_session_cancel_fd(s, &fd), SC_S_OK);
+  EXPECT(sc_session_report_progress(s, "docs", "copying", 1, 1, 4, NULL), SC_S_OK);
+  printf("session %s\nready\n", sc_session_id(s));
+  fflush(stdout);
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  int n = poll(&p, 1, 20000); /* hang guard: the test fails on a timeout, it does not measure */
+  CHECK(n == 1 && (p.revents & POLLIN));
+  CHECK(atomic_load(&callbacks) == 1);
+  CHECK(atomic_load(&last_cancel) == 1); /* SYNCMGR_CR_CANCEL_ITEM */
+  CHECK(atomic_load(&last_item_docs));
+  EXPECT(sc_session_can_continue(s, "docs"), SC_S_FALSE);
+  EXPECT(sc_session_can_continue(s, "photos"), SC_S_OK);
+  EXPECT(sc_session_can_continue(s, NULL), SC_S_OK); /* an item stop is not a handler stop (rule 15) */
+  uint32_t cancel = 0;
+  EXPECT(sc_session_report_progress(s, "photos", NULL, 3, 4, 4, &cancel), SC_S_OK);
+  CHECK(cancel == 0);
+  EXPECT(sc_session_report_progress(s, "docs", "stopped", 5, 1, 4, &cancel), SC_S_OK);
+  CHECK(cancel == 1);
+  uint32_t status = 0;
+  EXPECT(sc_session_end(s, &status), SC_S_OK);
+  sc_session_free(s);
+  sc_client_free(c);
+  printf("ended %u\n", status);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: basic SOCKET full|lost\n");
+    fprintf(stderr, "usage: basic SOCKET full|lost|stop\n");
     return 2;
   }
   if (strcmp(argv[2], "full") == 0) return full(argv[1]);
   if (strcmp(argv[2], "lost") == 0) return lost(argv[1]);
+  if (strcmp(argv[2], "stop") == 0) return stop_item(argv[1]);
   return 2;
 }
