@@ -188,7 +188,8 @@ async fn full(checker: Checker) {
 
     let session = session_of(&next_line(&mut lines).await);
     // A start request for an item outside the session waits for it to end: QueryForAdditionalItems sees it.
-    let started = raw.ok("control.start", json!({"handler": "capi", "items": ["extra"]})).await;
+    let context = json!({"folder": "/srv/extra"});
+    let started = raw.ok("control.start", json!({"handler": "capi", "items": ["extra"], "context": context})).await;
     assert!(started.get("requests").is_some(), "{started}");
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"go\n").expect("write to the program");
@@ -206,6 +207,25 @@ async fn full(checker: Checker) {
     );
     let events = raw.ok("events.list", json!({"handler": "capi"})).await;
     assert!(events.to_string().contains("Slow disk"), "{events}");
+    let conflicts = raw.ok("conflicts.list", json!({"handler": "capi"})).await;
+    let [conflict] = conflicts["conflicts"].as_array().expect("conflicts").as_slice() else {
+        panic!("one conflict left (the other was removed): {conflicts}")
+    };
+    let fields = ["item", "key", "name", "description", "abilities"].map(|f| conflict[f].clone());
+    let want = [json!("docs"), json!("report.odt"), json!("report.odt"), json!("Changed on both sides")];
+    assert_eq!(fields[..4], want, "{conflict}");
+    assert_eq!(fields[4], json!(["keep_recent", "keep_single"]), "{conflict}");
+    let versions = &conflict["versions"];
+    assert_eq!(
+        (versions[0]["alternate_name"].clone(), versions[0]["size"].clone(), versions[0]["types"].clone()),
+        (json!("report (laptop).odt"), json!(1024), json!(["updated"])),
+        "{conflict}"
+    );
+    assert_eq!(
+        (versions[1]["original_name"].clone(), versions[1]["types"].clone()),
+        (json!("report.odt"), json!(["updated", "deleted"])),
+        "{conflict}"
+    );
 
     // The stop that the program's poll() waits for.
     raw.ok("control.stop", json!({"handler": "capi"})).await;

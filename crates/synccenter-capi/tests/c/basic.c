@@ -76,7 +76,8 @@ static void bad_session_input(sc_client *c) {
   CHECK(untouched == (sc_session *)&failures);
 }
 
-/* QueryForAdditionalItems: the start request the test queued for "extra", taken into the session. */
+/* QueryForAdditionalItems: the start request the test queued for "extra" with a context, taken into the session
+ * (AddIUnknownToSession's resolution takes the context, AddItemToSession the item). */
 static void additional(sc_session *s) {
   char **items = (char **)&failures, **contexts = (char **)&failures;
   size_t n_items = 99, n_contexts = 99;
@@ -85,12 +86,82 @@ static void additional(sc_session *s) {
   CHECK(items == (char **)&failures && n_items == 99);
   EXPECT(sc_session_query_additional_items(s, &items, &n_items, &contexts, &n_contexts), SC_S_OK);
   CHECK(n_items == 1 && strcmp(items[0], "extra") == 0);
-  CHECK(n_contexts == 0 && contexts == NULL);
+  CHECK(n_contexts == 1 && strcmp(contexts[0], "{\"folder\":\"/srv/extra\"}") == 0);
   sc_strings_free(items, n_items);
   sc_strings_free(NULL, 0);
+  if (n_contexts == 1) {
+    EXPECT(sc_session_add_context(NULL, contexts[0]), SC_E_POINTER);
+    EXPECT(sc_session_add_context(s, NULL), SC_E_POINTER);
+    EXPECT(sc_session_add_context(s, "{not json"), SC_E_INVALIDARG);
+    EXPECT(sc_session_add_context(s, "\xff"), SC_E_INVALIDARG);
+    EXPECT(sc_session_add_context(s, "{\"folder\":\"/elsewhere\"}"), SC_E_INVALIDARG); /* not pending */
+    EXPECT(sc_session_add_context(s, contexts[0]), SC_S_OK);
+    EXPECT(sc_session_add_context(s, contexts[0]), SC_E_INVALIDARG); /* taken: no longer pending */
+  }
+  sc_strings_free(contexts, n_contexts);
+  EXPECT(sc_session_query_additional_items(s, &items, &n_items, &contexts, &n_contexts), SC_S_OK);
+  CHECK(n_items == 1 && n_contexts == 0 && contexts == NULL);
+  sc_strings_free(items, n_items);
   EXPECT(sc_session_add_item(s, "extra"), SC_S_OK);
   EXPECT(sc_session_query_additional_items(s, &items, &n_items, NULL, NULL), SC_S_FALSE);
   CHECK(n_items == 0 && items == NULL);
+}
+
+/* A conflict built version by version and reported for "docs" (the test finds it in conflicts.list), one reported
+ * and removed again, and the spec's answers to bad input. */
+static void conflicts(sc_client *c, sc_session *s) {
+  sc_conflict *k = NULL, *untouched = (sc_conflict *)&failures;
+  EXPECT(sc_conflict_new(NULL, "d", SC_RA_KEEPRECENT, &untouched), SC_E_POINTER);
+  EXPECT(sc_conflict_new("report.odt", "d", SC_RA_KEEPRECENT, NULL), SC_E_POINTER);
+  EXPECT(sc_conflict_new("report.odt", "d", SC_RA_VALID + 1, &untouched), SC_E_INVALIDARG);
+  CHECK(untouched == (sc_conflict *)&failures);
+  EXPECT(sc_conflict_new("report.odt", "Changed on both sides", SC_RA_KEEP_SINGLE | SC_RA_KEEPRECENT, &k), SC_S_OK);
+  if (k == NULL) return;
+  uint64_t size = 1024;
+  EXPECT(sc_conflict_add_version(k, "laptop", "/home/me/report.odt", SC_CIT_UPDATED, NULL, "report (laptop).odt",
+                                 "2026-11-25T08:00:00Z", &size),
+         SC_S_OK);
+  char *id = NULL, *again = NULL, *gone = NULL, *untouched_id = (char *)&failures;
+  EXPECT(sc_session_report_conflict(s, "docs", "report.odt", k, &untouched_id), SC_E_INVALIDARG); /* one version */
+  EXPECT(sc_conflict_add_version(NULL, "nas", "nas:/report.odt", SC_CIT_UPDATED, NULL, NULL, NULL, NULL),
+         SC_E_POINTER);
+  EXPECT(sc_conflict_add_version(k, NULL, "nas:/report.odt", SC_CIT_UPDATED, NULL, NULL, NULL, NULL), SC_E_POINTER);
+  EXPECT(sc_conflict_add_version(k, "nas", NULL, SC_CIT_UPDATED, NULL, NULL, NULL, NULL), SC_E_POINTER);
+  EXPECT(sc_conflict_add_version(k, "nas", "nas:/report.odt", 4, NULL, NULL, NULL, NULL), SC_E_INVALIDARG);
+  EXPECT(sc_conflict_add_version(k, "nas", "nas:/report.odt", SC_CIT_UPDATED | SC_CIT_DELETED, "report.odt", NULL,
+                                 NULL, NULL),
+         SC_S_OK);
+  EXPECT(sc_session_report_conflict(NULL, "docs", "k", k, &untouched_id), SC_E_POINTER);
+  EXPECT(sc_session_report_conflict(s, "docs", "k", NULL, &untouched_id), SC_E_POINTER);
+  EXPECT(sc_session_report_conflict(s, "nope", "k", k, &untouched_id), SC_E_INVALIDARG);
+  CHECK(untouched_id == (char *)&failures);
+  EXPECT(sc_session_report_conflict(s, "docs", "report.odt", k, &id), SC_S_OK);
+  EXPECT(sc_session_report_conflict(s, "docs", "report.odt", k, &again), SC_S_OK); /* the same key: updated */
+  CHECK(id != NULL && again != NULL && strcmp(id, again) == 0);
+  EXPECT(sc_session_report_conflict(s, NULL, NULL, k, &gone), SC_S_OK); /* a handler-level one, removed below */
+  CHECK(gone != NULL && id != NULL && strcmp(gone, id) != 0);
+
+  sc_conflict *bad_time = NULL;
+  EXPECT(sc_conflict_new("notes.txt", NULL, 0, &bad_time), SC_S_OK);
+  EXPECT(sc_conflict_add_version(bad_time, "a", "/a/notes.txt", SC_CIT_UPDATED, NULL, NULL, "yesterday", NULL), SC_S_OK);
+  EXPECT(sc_conflict_add_version(bad_time, "b", "/b/notes.txt", SC_CIT_DELETED, NULL, NULL, NULL, NULL), SC_S_OK);
+  EXPECT(sc_session_report_conflict(s, "docs", NULL, bad_time, NULL), SC_E_INVALIDARG);
+  sc_conflict_free(bad_time);
+
+  const char *remove[] = {gone};
+  const char *with_unknown[] = {gone, "00000000-0000-4000-8000-000000000000"};
+  const char *null_id[] = {NULL};
+  EXPECT(sc_client_remove_conflicts(c, with_unknown, 2), SC_E_INVALIDARG); /* all or none */
+  EXPECT(sc_client_remove_conflicts(c, NULL, 1), SC_E_POINTER);
+  EXPECT(sc_client_remove_conflicts(c, null_id, 1), SC_E_POINTER);
+  EXPECT(sc_client_remove_conflicts(NULL, remove, 1), SC_E_POINTER);
+  EXPECT(sc_client_remove_conflicts(c, remove, 1), SC_S_OK);
+  EXPECT(sc_client_remove_conflicts(c, remove, 1), SC_E_INVALIDARG); /* gone already */
+  sc_string_free(id);
+  sc_string_free(again);
+  sc_string_free(gone);
+  sc_conflict_free(k);
+  sc_conflict_free(NULL);
 }
 
 /* Progress, text, events, membership and the predicates, with the spec's answers to bad input. */
@@ -202,6 +273,7 @@ static int full(const char *socket) {
   CHECK(fgets(go, sizeof go, stdin) != NULL); /* the test queued its start request */
   additional(s);
   report(s);
+  conflicts(c, s);
   stopped(s);
 
   uint32_t status = 0;
@@ -212,6 +284,11 @@ static int full(const char *socket) {
   CHECK(status == 4);
   EXPECT(sc_session_can_continue(s, NULL), SC_E_UNEXPECTED);
   EXPECT(sc_session_report_progress(s, "docs", NULL, 4, 0, 0, NULL), SC_E_UNEXPECTED);
+  EXPECT(sc_session_add_context(s, "{}"), SC_E_UNEXPECTED);
+  sc_conflict *late = NULL;
+  EXPECT(sc_conflict_new("late", NULL, 0, &late), SC_S_OK);
+  EXPECT(sc_session_report_conflict(s, NULL, NULL, late, NULL), SC_E_UNEXPECTED);
+  sc_conflict_free(late);
   CHECK(sc_session_id(s) != NULL);
   sc_session_free(s);
   sc_session_free(NULL);
