@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs libsynccenter, the C library (docs/c-api.md): builds crates/synccenter-capi and copies the shared
-# library (libsynccenter.so.VERSION with the .so.0 and .so links), the static library, include/synccenter.h and
-# the pkg-config file synccenter.pc under PREFIX (lib/, include/, lib/pkgconfig/).
+# library (libsynccenter.so.VERSION with the .so.0 and .so links), the static library, include/synccenter.h, the
+# COM-shaped C++ header include/synccenter.hpp and the pkg-config file synccenter.pc under PREFIX (lib/, include/,
+# lib/pkgconfig/).
 #
 #   scripts/install-capi.sh [PREFIX]        PREFIX defaults to /usr/local; DESTDIR is honoured for packaging
 #   SYNCCENTER_CAPI_PROFILE=dev scripts/install-capi.sh PREFIX   installs the debug build (what CI tests)
@@ -31,6 +32,7 @@ ln -sf "libsynccenter.so.$version" "$root/lib/libsynccenter.so.0"
 ln -sf "libsynccenter.so.0" "$root/lib/libsynccenter.so"
 install -m 0644 "$target/libsynccenter.a" "$root/lib/libsynccenter.a"
 install -m 0644 crates/synccenter-capi/include/synccenter.h "$root/include/synccenter.h"
+install -m 0644 crates/synccenter-capi/include/synccenter.hpp "$root/include/synccenter.hpp"
 sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" crates/synccenter-capi/synccenter.pc.in \
   >"$root/lib/pkgconfig/synccenter.pc"
 chmod 0644 "$root/lib/pkgconfig/synccenter.pc"

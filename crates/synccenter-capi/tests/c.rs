@@ -314,6 +314,58 @@ async fn synccenter_stop_makes_the_cancel_descriptor_readable() {
     assert_eq!((ended["session"].clone(), ended["status"].clone()), (json!(session), json!("canceled")), "{history}");
 }
 
+/// The COM-shaped C++ header (`include/synccenter.hpp`): `tests/c/callback.cpp`, compiled by the system g++ with
+/// AddressSanitizer, uses every method against a real daemon; the last `Release` of its callback ends the session
+/// while the program still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_com_shaped_cpp_header_wraps_a_session_and_its_release_ends_it() {
+    let Some(cxx) = component::require("a C++ compiler (g++)", component::program("g++")) else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let program = dir.path().join("callback");
+    let built = Command::new(cxx)
+        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"])
+        .arg(crate_dir().join("tests/c/callback.cpp"))
+        .args(link_flags(&dir.path().join("lib")))
+        .arg("-o")
+        .arg(&program)
+        .status()
+        .expect("run g++");
+    assert!(built.success(), "g++ failed on callback.cpp");
+    let daemon = TestDaemon::start().await;
+    let mut raw = setup(&daemon).await;
+    let mut child = Command::new(&program)
+        .arg(&daemon.socket)
+        .env("ASAN_OPTIONS", "detect_leaks=1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start callback");
+    let mut lines = Some(BufReader::new(child.stdout.take().expect("stdout")).lines());
+    let mut stdin = child.stdin.take().expect("stdin");
+
+    let session = session_of(&next_line(&mut lines).await);
+    let context = json!({"folder": "/srv/extra"});
+    raw.ok("control.start", json!({"handler": "capi", "items": ["extra"], "context": context})).await;
+    stdin.write_all(b"go\n").expect("write to the program");
+    assert_eq!(next_line(&mut lines).await, "ready");
+    let conflicts = raw.ok("conflicts.list", json!({"handler": "capi"})).await;
+    assert_eq!(conflicts["conflicts"].as_array().map(Vec::len), Some(1), "one left, one removed: {conflicts}");
+    assert_eq!(conflicts["conflicts"][0]["versions"][0]["size"], 2048, "{conflicts}");
+    raw.ok("control.stop", json!({"handler": "capi"})).await;
+    assert_eq!(next_line(&mut lines).await, "released");
+
+    // The program still holds its connection: the end came from the release.
+    let history = raw.ok("sessions.history", json!({"handler": "capi"})).await;
+    let ours = history["sessions"].as_array().expect("sessions").iter().find(|s| s["session"] == session.as_str());
+    let ours = ours.unwrap_or_else(|| panic!("the session ended on release: {history}"));
+    assert_eq!((ours["end_reason"].clone(), ours["status"].clone()), (json!("ended"), json!("canceled")), "{history}");
+    assert_eq!(history["sessions"].as_array().map(Vec::len), Some(2), "and the announced one: {history}");
+    stdin.write_all(b"exit\n").expect("write to the program");
+    drop(stdin);
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "callback.cpp failed: {status}");
+}
+
 /// The shared library a program loads at run time: the installed one under `SYNCCENTER_CAPI_PREFIX`, else the
 /// one cargo built.
 fn shared_library() -> PathBuf {
@@ -408,7 +460,7 @@ async fn the_documented_c_and_cpp_examples_build_and_run() {
     let mut raw = daemon.raw().await;
     raw.setup("backup", &["docs"], json!({"capabilities": ["supports_concurrent_sessions"]})).await;
     let examples = documented_examples();
-    assert_eq!(examples.iter().map(|(lang, _)| lang.as_str()).collect::<Vec<_>>(), ["c", "cpp"]);
+    assert_eq!(examples.iter().map(|(lang, _)| lang.as_str()).collect::<Vec<_>>(), ["c", "cpp", "cpp"]);
     for (i, (lang, body)) in examples.iter().enumerate() {
         let (compiler, std) = if lang == "c" { (&cc, "-std=c11") } else { (&cxx, "-std=c++17") };
         let source = dir.path().join(format!("example{i}.{lang}"));
@@ -433,5 +485,5 @@ async fn the_documented_c_and_cpp_examples_build_and_run() {
     let history = raw.ok("sessions.history", json!({"handler": "backup"})).await;
     let statuses: Vec<&Value> =
         history["sessions"].as_array().expect("sessions").iter().map(|s| &s["status"]).collect();
-    assert_eq!(statuses, [&json!("succeeded"), &json!("succeeded")], "{history}");
+    assert_eq!(statuses, [&json!("succeeded"); 3], "{history}");
 }
