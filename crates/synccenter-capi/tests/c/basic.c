@@ -16,28 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expect.h"
 #include "synccenter.h"
-
-static int failures = 0;
-
-#define EXPECT(hr_expr, want)                                                                   \
-  do {                                                                                          \
-    sc_hresult got_ = (hr_expr);                                                                \
-    if (got_ != (want)) {                                                                       \
-      const char *m_ = sc_last_error_message();                                                 \
-      fprintf(stderr, "basic.c:%d: %s = 0x%08x, want 0x%08x (%s)\n", __LINE__, #hr_expr,        \
-              (unsigned)got_, (unsigned)(want), m_ ? m_ : "no message");                        \
-      failures++;                                                                               \
-    }                                                                                           \
-  } while (0)
-
-#define CHECK(cond)                                                                             \
-  do {                                                                                          \
-    if (!(cond)) {                                                                              \
-      fprintf(stderr, "basic.c:%d: %s is false\n", __LINE__, #cond);                           \
-      failures++;                                                                               \
-    }                                                                                           \
-  } while (0)
 
 static atomic_int callbacks = 0;
 static atomic_uint last_cancel = 0;

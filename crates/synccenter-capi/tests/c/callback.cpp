@@ -15,30 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "expect.h"
 #include "synccenter.hpp"
 
 using namespace synccenter;
-
-static int failures = 0;
-
-#define EXPECT(hr_expr, want)                                                                                  \
-  do {                                                                                                         \
-    HRESULT got_ = (hr_expr);                                                                                  \
-    if (got_ != (want)) {                                                                                      \
-      const char *m_ = sc_last_error_message();                                                                \
-      std::fprintf(stderr, "callback.cpp:%d: %s = 0x%08x, want 0x%08x (%s)\n", __LINE__, #hr_expr,             \
-                   static_cast<unsigned>(got_), static_cast<unsigned>(want), m_ ? m_ : "no message");          \
-      failures++;                                                                                              \
-    }                                                                                                          \
-  } while (0)
-
-#define CHECK(cond)                                                                                            \
-  do {                                                                                                         \
-    if (!(cond)) {                                                                                             \
-      std::fprintf(stderr, "callback.cpp:%d: %s is false\n", __LINE__, #cond);                                 \
-      failures++;                                                                                              \
-    }                                                                                                          \
-  } while (0)
 
 static bool wait_for_line() {
   char line[16];
