@@ -327,7 +327,8 @@ void sc_session_free(sc_session *session);
 
 // Writes to `*fd` a descriptor that becomes readable when the daemon pushes the first stop for this session
 // and stays readable (do not read from it; it is closed by `sc_session_free`). Poll it, then ask
-// `sc_session_can_continue` or `sc_session_report_progress` which stop it was.
+// `sc_session_can_continue` or `sc_session_report_progress` which stop it was. `SC_E_NOTIMPL` on Windows, which
+// has no such descriptor: use `sc_session_set_cancel_callback` there.
 //
 // # Safety
 // `session` is NULL or live; `fd` is NULL or writable.

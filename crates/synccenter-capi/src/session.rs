@@ -12,7 +12,8 @@ use tokio::task::JoinHandle;
 use crate::cancel::{CancelSignal, ScCancelCallback, watch};
 use crate::client::{Inner, ScClient, client_ref};
 use crate::hresult::{
-    Failure, SC_E_INVALIDARG, SC_E_UNEXPECTED, SC_S_FALSE, SC_S_OK, ScHresult, guard, optional, required, to_c_string,
+    Failure, SC_E_INVALIDARG, SC_E_NOTIMPL, SC_E_UNEXPECTED, SC_S_FALSE, SC_S_OK, ScHresult, guard, optional, required,
+    to_c_string,
 };
 
 /// A live session. Create with `sc_session_new`, end with `sc_session_end`, free with `sc_session_free`.
@@ -505,7 +506,8 @@ pub unsafe extern "C" fn sc_session_free(session: *mut ScSession) {
 
 /// Writes to `*fd` a descriptor that becomes readable when the daemon pushes the first stop for this session
 /// and stays readable (do not read from it; it is closed by `sc_session_free`). Poll it, then ask
-/// `sc_session_can_continue` or `sc_session_report_progress` which stop it was.
+/// `sc_session_can_continue` or `sc_session_report_progress` which stop it was. `SC_E_NOTIMPL` on Windows, which
+/// has no such descriptor: use `sc_session_set_cancel_callback` there.
 ///
 /// # Safety
 /// `session` is NULL or live; `fd` is NULL or writable.
@@ -517,8 +519,14 @@ pub unsafe extern "C" fn sc_session_cancel_fd(session: *const ScSession, fd: *mu
         if fd.is_null() {
             return Err(Failure::null("fd"));
         }
+        let Some(readable) = s.cancel.fd() else {
+            return Err(Failure::new(
+                SC_E_NOTIMPL,
+                "no pollable descriptor on this platform: use sc_session_set_cancel_callback",
+            ));
+        };
         // SAFETY: checked non-NULL; writable by the caller's contract.
-        unsafe { *fd = s.cancel.fd() };
+        unsafe { *fd = readable };
         Ok(SC_S_OK)
     })
 }

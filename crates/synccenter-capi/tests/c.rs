@@ -1,6 +1,10 @@
 //! The C library as C programs use it: `tests/c/basic.c` compiled by the system C compiler with AddressSanitizer
 //! against the built `libsynccenter.so` and the checked-in header, run against a real daemon, with this test
 //! checking what the daemon saw and sending the stop the program waits for.
+//!
+//! Unix only: the programs use `poll` on the cancel descriptor, and the Windows build is checked by
+//! `tests/windows/link.c` under Wine (`scripts/install-capi-windows.sh`).
+#![cfg(unix)]
 
 use std::io::{BufRead, BufReader, Lines, Write};
 use std::path::{Path, PathBuf};
