@@ -3,7 +3,7 @@
 //! checking what the daemon saw and sending the stop the program waits for.
 //!
 //! Unix only: the programs use `poll` on the cancel descriptor, and the Windows build is checked by
-//! `tests/windows/link.c` under Wine (`scripts/install-capi-windows.sh`).
+//! `tests/windows/link.c` under Wine (`scripts/check-capi-windows.sh`).
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader, Lines, Write};
