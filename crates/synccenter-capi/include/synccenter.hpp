@@ -9,7 +9,8 @@
  * connection. What COM passes as objects is plain data here: a start request's context (IUnknown) is a JSON
  * text, an event ID (GUID) a UUID string, a proposed item (ISyncMgrSyncItem) its ID and name.
  *
- * Nothing here throws: allocation failures answer E_OUTOFMEMORY; out-parameters are written only on success. */
+ * Nothing here throws: allocation failures answer E_OUTOFMEMORY; out-parameters are written only on success.
+ * On Windows, include <windows.h> first: its HRESULT, S_OK, FAILED, … are then used as they are. */
 #ifndef SYNCCENTER_HPP
 #define SYNCCENTER_HPP
 
@@ -128,17 +129,24 @@ inline HRESULT take_all(char **array, size_t n, std::vector<std::string> *out) {
   return hr;
 }
 
-/* The COM reference count of the objects below. */
+/* The COM reference count of the objects below: the last Release deletes the object (its destructor ends or
+ * frees what it wraps). */
+template <typename T>
 class RefCounted {
  public:
   RefCounted() = default;
   RefCounted(const RefCounted &) = delete;
   RefCounted &operator=(const RefCounted &) = delete;
 
+  uint32_t AddRef() { return refs_.fetch_add(1, std::memory_order_relaxed) + 1; }
+  uint32_t Release() {
+    uint32_t left = refs_.fetch_sub(1, std::memory_order_acq_rel) - 1;
+    if (left == 0) delete static_cast<T *>(this);
+    return left;
+  }
+
  protected:
   ~RefCounted() = default;
-  uint32_t add_ref() { return refs_.fetch_add(1, std::memory_order_relaxed) + 1; }
-  uint32_t release() { return refs_.fetch_sub(1, std::memory_order_acq_rel) - 1; }
 
  private:
   std::atomic<uint32_t> refs_{1};
@@ -184,14 +192,8 @@ class SyncMgrConflict {
 };
 
 /* §2.2: one session. Created by ISyncMgrSessionCreator::CreateSession; the last Release ends and frees it. */
-class ISyncMgrSyncCallback final : private detail::RefCounted {
+class ISyncMgrSyncCallback final : public detail::RefCounted<ISyncMgrSyncCallback> {
  public:
-  uint32_t AddRef() { return add_ref(); }
-  uint32_t Release() {
-    uint32_t left = release();
-    if (left == 0) delete this;
-    return left;
-  }
 
   /* §2.2.1 */
   HRESULT ReportProgress(const char *pszItemID, const char *pszProgressText, SYNCMGR_PROGRESS_STATUS nStatus,
@@ -281,6 +283,7 @@ class ISyncMgrSyncCallback final : private detail::RefCounted {
 
  private:
   friend class ISyncMgrSessionCreator;
+  friend class detail::RefCounted<ISyncMgrSyncCallback>;
   explicit ISyncMgrSyncCallback(sc_session *session) : session_(session) {}
   ~ISyncMgrSyncCallback() {
     sc_session_end(session_, nullptr);
@@ -291,14 +294,8 @@ class ISyncMgrSyncCallback final : private detail::RefCounted {
 };
 
 /* §2.1: what CoCreateInstance(CLSID_SyncMgrClient) gives on Windows; here CreateSyncMgrSessionCreator. */
-class ISyncMgrSessionCreator final : private detail::RefCounted {
+class ISyncMgrSessionCreator final : public detail::RefCounted<ISyncMgrSessionCreator> {
  public:
-  uint32_t AddRef() { return add_ref(); }
-  uint32_t Release() {
-    uint32_t left = release();
-    if (left == 0) delete this;
-    return left;
-  }
 
   /* §2.1: ppCallback NULL only announces the session (created and ended at once, §5.2). */
   HRESULT CreateSession(const char *pszHandlerID, const char *const *ppszItemIDs, uint32_t cItems,
@@ -326,6 +323,7 @@ class ISyncMgrSessionCreator final : private detail::RefCounted {
 
  private:
   friend HRESULT CreateSyncMgrSessionCreator(const char *, ISyncMgrSessionCreator **);
+  friend class detail::RefCounted<ISyncMgrSessionCreator>;
   explicit ISyncMgrSessionCreator(sc_client *client) : client_(client) {}
   ~ISyncMgrSessionCreator() { sc_client_free(client_); }
 
