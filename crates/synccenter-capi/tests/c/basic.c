@@ -128,6 +128,14 @@ static void conflicts(sc_client *c, sc_session *s) {
   EXPECT(sc_session_report_conflict(s, "docs", NULL, bad_time, NULL), SC_E_INVALIDARG);
   sc_conflict_free(bad_time);
 
+  sc_conflict *many = NULL; /* more versions than the daemon takes (64) */
+  EXPECT(sc_conflict_new("many.txt", NULL, SC_RA_KEEPRECENT, &many), SC_S_OK);
+  for (int i = 0; i < 65; i++) {
+    EXPECT(sc_conflict_add_version(many, "copy", "/copies/many.txt", SC_CIT_UPDATED, NULL, NULL, NULL, NULL), SC_S_OK);
+  }
+  EXPECT(sc_session_report_conflict(s, "docs", NULL, many, NULL), SC_E_OUTOFMEMORY);
+  sc_conflict_free(many);
+
   const char *remove[] = {gone};
   const char *with_unknown[] = {gone, "00000000-0000-4000-8000-000000000000"};
   const char *null_id[] = {NULL};
