@@ -13,8 +13,36 @@
 #define SC_FAILED(hr) ((hr) < 0)
 
 
+// `SYNCMGR_RA_KEEPOTHER`: the conflict can be resolved by keeping another (merged) item.
+#define SC_RA_KEEPOTHER 1
+
+// `SYNCMGR_RA_KEEPRECENT`: the most recent version can be kept.
+#define SC_RA_KEEPRECENT 2
+
+// `SYNCMGR_RA_REMOVEFROMSYNCSET`: the item can be removed from the sync set.
+#define SC_RA_REMOVEFROMSYNCSET 4
+
+// `SYNCMGR_RA_KEEP_SINGLE`: one version can be kept.
+#define SC_RA_KEEP_SINGLE 8
+
+// `SYNCMGR_RA_KEEP_MULTIPLE`: several versions can be kept.
+#define SC_RA_KEEP_MULTIPLE 16
+
+// `SYNCMGR_RA_VALID`: every resolution ability.
+#define SC_RA_VALID 31
+
+// `SYNCMGR_CIT_UPDATED`: this version was updated.
+#define SC_CIT_UPDATED 1
+
+// `SYNCMGR_CIT_DELETED`: this version was deleted.
+#define SC_CIT_DELETED 2
+
 // A connection to the daemon. Create with `sc_client_new`, free with `sc_client_free`.
 typedef struct sc_client sc_client;
+
+// A conflict being described. Create with `sc_conflict_new`, add versions with `sc_conflict_add_version`,
+// report with `sc_session_report_conflict`, free with `sc_conflict_free`.
+typedef struct sc_conflict sc_conflict;
 
 // A live session. Create with `sc_session_new`, end with `sc_session_end`, free with `sc_session_free`.
 typedef struct sc_session sc_session;
@@ -79,6 +107,68 @@ sc_hresult sc_client_new(const char *socket_path,
 // # Safety
 // `client` is NULL or a client from `sc_client_new` not yet freed, and no other thread is using it.
 void sc_client_free(sc_client *client);
+
+// A new conflict named `name` (required) with `description` (NULL: none) and `abilities`, a mask of
+// `SC_RA_*` (`SYNCMGR_RESOLUTION_ABILITIES`), written to `*out`. `SC_E_POINTER` for a NULL `name` or `out`,
+// `SC_E_INVALIDARG` for a bit outside `SC_RA_VALID` or a string that is not UTF-8.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `out` is NULL or writable.
+sc_hresult sc_conflict_new(const char *name,
+                           const char *description,
+                           uint32_t abilities,
+                           sc_conflict **out);
+
+// Adds one version (`CONFIRM_CONFLICT_ITEM`): where it is (`location_short`, `location_full`, required), `types`
+// a mask of `SC_CIT_*`, its name (`original_name`, NULL: the location's own) and the name to give it when several
+// versions are kept (`alternate_name`, NULL: none), when it was last modified (`modified`, an RFC 3339 time,
+// NULL: unknown; the daemon checks it) and its size in bytes (`size`, NULL: unknown). `SC_E_POINTER` for a NULL
+// `conflict` or location, `SC_E_INVALIDARG` for a bit outside `SC_CIT_UPDATED | SC_CIT_DELETED` or a string
+// that is not UTF-8; the conflict is unchanged then.
+//
+// # Safety
+// `conflict` is NULL or a live conflict no other thread is using; strings are NULL or NUL-terminated; `size` is
+// NULL or readable.
+sc_hresult sc_conflict_add_version(sc_conflict *conflict,
+                                   const char *location_short,
+                                   const char *location_full,
+                                   uint32_t types,
+                                   const char *original_name,
+                                   const char *alternate_name,
+                                   const char *modified,
+                                   const uint64_t *size);
+
+// Frees a conflict (reported or not). NULL is ignored.
+//
+// # Safety
+// `conflict` is NULL or a conflict from `sc_conflict_new` not yet freed, and no other thread is using it.
+void sc_conflict_free(sc_conflict *conflict);
+
+// Reports `conflict` as found by this session for `item` (NULL: the handler as a whole) and writes its ID to
+// `*conflict_id` (free it with `sc_string_free`) when not NULL. `key` (NULL: none) is the owner's own name for it:
+// reporting the same key again updates that conflict. The conflict stays listed until the owner removes it
+// (`sc_client_remove_conflicts`); the `conflict` handle may be reported again or freed. `SC_E_POINTER` for a
+// NULL `session` or `conflict`; `SC_E_INVALIDARG` for fewer than two versions, an item not in the session or a
+// bad time; `SC_E_OUTOFMEMORY` for more versions than the daemon allows.
+//
+// # Safety
+// `session` is NULL or live; `conflict` is NULL or live; strings are NULL or NUL-terminated; `conflict_id` is
+// NULL or writable.
+sc_hresult sc_session_report_conflict(const sc_session *session,
+                                      const char *item,
+                                      const char *key,
+                                      const sc_conflict *conflict,
+                                      char **conflict_id);
+
+// Removes the `n` conflicts of `conflicts` (IDs as `sc_session_report_conflict` returned): the owner's report that
+// they are gone, resolved or not (`conflicts.remove`). All must exist, else none is removed and the answer is
+// `SC_E_INVALIDARG`; `SC_E_POINTER` for a NULL `client`, array or ID.
+//
+// # Safety
+// `client` is NULL or live; `conflicts` is NULL or holds `n` pointers, each NULL or NUL-terminated.
+sc_hresult sc_client_remove_conflicts(const sc_client *client,
+                                      const char *const *conflicts,
+                                      size_t n);
 
 // The message of the last failed call on this thread, or NULL after a success. Valid until the next call
 // into the library on this thread; do not free it.
@@ -188,6 +278,16 @@ void sc_strings_free(char **strings,
 sc_hresult sc_session_add_item(const sc_session *session,
                                const char *item);
 
+// `AddIUnknownToSession` (§2.2.7, resolved in §5.14): takes `context`, a JSON text as
+// `sc_session_query_additional_items` hands out, from the pending start request that carries it into this
+// session. `SC_E_POINTER` for a NULL `context`, `SC_E_INVALIDARG` when it is not JSON or no pending request of the
+// session's handler carries it.
+//
+// # Safety
+// `session` is NULL or live; `context` is NULL or NUL-terminated.
+sc_hresult sc_session_add_context(const sc_session *session,
+                                  const char *context);
+
 // `ProposeItem` (§2.2.8): a new item `item` named `name`, to be committed with `sc_session_commit_item`.
 // `SC_E_INVALIDARG` when an item with that ID exists.
 //
@@ -227,7 +327,8 @@ void sc_session_free(sc_session *session);
 
 // Writes to `*fd` a descriptor that becomes readable when the daemon pushes the first stop for this session
 // and stays readable (do not read from it; it is closed by `sc_session_free`). Poll it, then ask
-// `sc_session_can_continue` or `sc_session_report_progress` which stop it was.
+// `sc_session_can_continue` or `sc_session_report_progress` which stop it was. `SC_E_NOTIMPL` on Windows, which
+// has no such descriptor: use `sc_session_set_cancel_callback` there.
 //
 // # Safety
 // `session` is NULL or live; `fd` is NULL or writable.

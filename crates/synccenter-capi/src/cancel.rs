@@ -3,9 +3,8 @@
 //! callback called on the library's thread for every push. A watcher task per session feeds both from the
 //! client's `Session::cancelled`.
 
-use std::ffi::{CString, c_char, c_void};
+use std::ffi::{CString, c_char, c_int, c_void};
 use std::io::{PipeReader, PipeWriter, Write};
-use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use synccenter_client::Session;
@@ -42,8 +41,9 @@ impl CancelSignal {
         Ok(CancelSignal { reader, writer: Mutex::new(Some(writer)), callback: Mutex::new(None) })
     }
 
-    pub(crate) fn fd(&self) -> RawFd {
-        self.reader.as_raw_fd()
+    /// The pipe's read end for `poll` (Unix); `None` on Windows, where only the callback tells.
+    pub(crate) fn fd(&self) -> Option<c_int> {
+        synccenter_platform::pipe::pollable_fd(&self.reader)
     }
 
     pub(crate) fn set_callback(

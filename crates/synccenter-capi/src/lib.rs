@@ -16,10 +16,12 @@
 
 mod cancel;
 mod client;
+mod conflict;
 mod hresult;
 mod session;
 
 pub use cancel::ScCancelCallback;
 pub use client::{ScClient, sc_client_free, sc_client_new};
+pub use conflict::*;
 pub use hresult::*;
 pub use session::*;

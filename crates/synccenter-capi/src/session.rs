@@ -12,13 +12,14 @@ use tokio::task::JoinHandle;
 use crate::cancel::{CancelSignal, ScCancelCallback, watch};
 use crate::client::{Inner, ScClient, client_ref};
 use crate::hresult::{
-    Failure, SC_E_INVALIDARG, SC_E_UNEXPECTED, SC_S_FALSE, SC_S_OK, ScHresult, guard, optional, required, to_c_string,
+    Failure, SC_E_INVALIDARG, SC_E_NOTIMPL, SC_E_UNEXPECTED, SC_S_FALSE, SC_S_OK, ScHresult, guard, optional, required,
+    to_c_string,
 };
 
 /// A live session. Create with `sc_session_new`, end with `sc_session_end`, free with `sc_session_free`.
 #[derive(Debug)]
 pub struct ScSession {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     id: CString,
     /// `None` once ended.
     live: Mutex<Option<Arc<Session>>>,
@@ -29,7 +30,7 @@ pub struct ScSession {
 }
 
 impl ScSession {
-    fn live(&self) -> Result<Arc<Session>, Failure> {
+    pub(crate) fn live(&self) -> Result<Arc<Session>, Failure> {
         let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         live.clone().ok_or_else(|| Failure::new(SC_E_UNEXPECTED, "the session has ended"))
     }
@@ -50,14 +51,14 @@ impl ScSession {
 
 /// # Safety
 /// `session` is NULL or a live session.
-unsafe fn session_ref<'a>(session: *const ScSession) -> Result<&'a ScSession, Failure> {
+pub(crate) unsafe fn session_ref<'a>(session: *const ScSession) -> Result<&'a ScSession, Failure> {
     // SAFETY: the caller's contract.
     unsafe { session.as_ref() }.ok_or_else(|| Failure::null("session"))
 }
 
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn write_out<T>(out: *mut T, value: T) {
+pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
     if !out.is_null() {
         // SAFETY: non-NULL and writable by the caller's contract.
         unsafe { *out = value };
@@ -80,18 +81,23 @@ fn level_from(n: u32) -> Result<EventLevelWire, Failure> {
     numbered(EventLevelWire::ALL, EventLevelWire::number, n, "SYNCMGR_EVENT_LEVEL (1..=3)")
 }
 
-/// The item IDs of a C array.
+/// The strings of a C array of IDs (`what`: the array's name in messages, `each`: one ID's).
 ///
 /// # Safety
-/// `items` is NULL or points to `n_items` pointers, each NULL or a NUL-terminated string.
-unsafe fn item_list(items: *const *const c_char, n_items: usize) -> Result<Vec<String>, Failure> {
-    if items.is_null() {
-        return Err(Failure::null("items"));
+/// `ids` is NULL or points to `n` pointers, each NULL or a NUL-terminated string.
+pub(crate) unsafe fn id_list(
+    ids: *const *const c_char,
+    n: usize,
+    what: &str,
+    each: &str,
+) -> Result<Vec<String>, Failure> {
+    if ids.is_null() {
+        return Err(Failure::null(what));
     }
-    // SAFETY: `n_items` readable pointers by the caller's contract.
-    let ptrs = unsafe { std::slice::from_raw_parts(items, n_items) };
+    // SAFETY: `n` readable pointers by the caller's contract.
+    let ptrs = unsafe { std::slice::from_raw_parts(ids, n) };
     // SAFETY: each pointer as the caller's contract says.
-    ptrs.iter().map(|&p| unsafe { required(p, "an item ID") }.map(str::to_owned)).collect()
+    ptrs.iter().map(|&p| unsafe { required(p, each) }.map(str::to_owned)).collect()
 }
 
 /// `CreateSession` (§2.1): a session of `handler` over the `n_items` items of `items`, owned by this client's
@@ -115,7 +121,7 @@ pub unsafe extern "C" fn sc_session_new(
         // SAFETY (all three): the caller's contract.
         let client = unsafe { client_ref(client) }?;
         let handler = unsafe { required(handler, "handler") }?.to_owned();
-        let items = unsafe { item_list(items, n_items) }?;
+        let items = unsafe { id_list(items, n_items, "items", "an item ID") }?;
         let inner = Arc::clone(&client.inner);
         let params = CreateSessionParams { handler, items, detach: false, lease_seconds: None };
         let session = inner.block_on(inner.client.create_session_with(params))??;
@@ -379,6 +385,27 @@ pub unsafe extern "C" fn sc_session_add_item(session: *const ScSession, item: *c
     unsafe { item_call(session, item, async |s, i| s.add_item(i).await) }
 }
 
+/// `AddIUnknownToSession` (§2.2.7, resolved in §5.14): takes `context`, a JSON text as
+/// `sc_session_query_additional_items` hands out, from the pending start request that carries it into this
+/// session. `SC_E_POINTER` for a NULL `context`, `SC_E_INVALIDARG` when it is not JSON or no pending request of the
+/// session's handler carries it.
+///
+/// # Safety
+/// `session` is NULL or live; `context` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sc_session_add_context(session: *const ScSession, context: *const c_char) -> ScHresult {
+    guard(|| {
+        // SAFETY (both): the caller's contract.
+        let s = unsafe { session_ref(session) }?;
+        let text = unsafe { required(context, "context") }?;
+        let context: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Failure::new(SC_E_INVALIDARG, format!("the context is not JSON: {e}")))?;
+        let live = s.live()?;
+        s.inner.block_on(live.add_context(context))??;
+        Ok(SC_S_OK)
+    })
+}
+
 /// `ProposeItem` (§2.2.8): a new item `item` named `name`, to be committed with `sc_session_commit_item`.
 /// `SC_E_INVALIDARG` when an item with that ID exists.
 ///
@@ -479,7 +506,8 @@ pub unsafe extern "C" fn sc_session_free(session: *mut ScSession) {
 
 /// Writes to `*fd` a descriptor that becomes readable when the daemon pushes the first stop for this session
 /// and stays readable (do not read from it; it is closed by `sc_session_free`). Poll it, then ask
-/// `sc_session_can_continue` or `sc_session_report_progress` which stop it was.
+/// `sc_session_can_continue` or `sc_session_report_progress` which stop it was. `SC_E_NOTIMPL` on Windows, which
+/// has no such descriptor: use `sc_session_set_cancel_callback` there.
 ///
 /// # Safety
 /// `session` is NULL or live; `fd` is NULL or writable.
@@ -491,8 +519,14 @@ pub unsafe extern "C" fn sc_session_cancel_fd(session: *const ScSession, fd: *mu
         if fd.is_null() {
             return Err(Failure::null("fd"));
         }
+        let Some(readable) = s.cancel.fd() else {
+            return Err(Failure::new(
+                SC_E_NOTIMPL,
+                "no pollable descriptor on this platform: use sc_session_set_cancel_callback",
+            ));
+        };
         // SAFETY: checked non-NULL; writable by the caller's contract.
-        unsafe { *fd = s.cancel.fd() };
+        unsafe { *fd = readable };
         Ok(SC_S_OK)
     })
 }

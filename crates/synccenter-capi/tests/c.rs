@@ -1,6 +1,10 @@
 //! The C library as C programs use it: `tests/c/basic.c` compiled by the system C compiler with AddressSanitizer
 //! against the built `libsynccenter.so` and the checked-in header, run against a real daemon, with this test
 //! checking what the daemon saw and sending the stop the program waits for.
+//!
+//! Unix only: the programs use `poll` on the cancel descriptor, and the Windows build is checked by
+//! `tests/windows/link.c` under Wine (`scripts/check-capi-windows.sh`).
+#![cfg(unix)]
 
 use std::io::{BufRead, BufReader, Lines, Write};
 use std::path::{Path, PathBuf};
@@ -188,7 +192,8 @@ async fn full(checker: Checker) {
 
     let session = session_of(&next_line(&mut lines).await);
     // A start request for an item outside the session waits for it to end: QueryForAdditionalItems sees it.
-    let started = raw.ok("control.start", json!({"handler": "capi", "items": ["extra"]})).await;
+    let context = json!({"folder": "/srv/extra"});
+    let started = raw.ok("control.start", json!({"handler": "capi", "items": ["extra"], "context": context})).await;
     assert!(started.get("requests").is_some(), "{started}");
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"go\n").expect("write to the program");
@@ -206,6 +211,25 @@ async fn full(checker: Checker) {
     );
     let events = raw.ok("events.list", json!({"handler": "capi"})).await;
     assert!(events.to_string().contains("Slow disk"), "{events}");
+    let conflicts = raw.ok("conflicts.list", json!({"handler": "capi"})).await;
+    let [conflict] = conflicts["conflicts"].as_array().expect("conflicts").as_slice() else {
+        panic!("one conflict left (the other was removed): {conflicts}")
+    };
+    let fields = ["item", "key", "name", "description", "abilities"].map(|f| conflict[f].clone());
+    let want = [json!("docs"), json!("report.odt"), json!("report.odt"), json!("Changed on both sides")];
+    assert_eq!(fields[..4], want, "{conflict}");
+    assert_eq!(fields[4], json!(["keep_recent", "keep_single"]), "{conflict}");
+    let versions = &conflict["versions"];
+    assert_eq!(
+        (versions[0]["alternate_name"].clone(), versions[0]["size"].clone(), versions[0]["types"].clone()),
+        (json!("report (laptop).odt"), json!(1024), json!(["updated"])),
+        "{conflict}"
+    );
+    assert_eq!(
+        (versions[1]["original_name"].clone(), versions[1]["types"].clone()),
+        (json!("report.odt"), json!(["updated", "deleted"])),
+        "{conflict}"
+    );
 
     // The stop that the program's poll() waits for.
     raw.ok("control.stop", json!({"handler": "capi"})).await;
@@ -241,6 +265,109 @@ async fn a_program_that_exits_without_ending_loses_its_session() {
     assert_eq!(ended["params"]["status"], "failed", "{ended}");
     let history = raw.ok("sessions.history", json!({"handler": "capi"})).await;
     assert_eq!(history["sessions"][0]["end_reason"], "owner_lost", "{history}");
+}
+
+/// The real `synccenter` binary, which cargo puts beside this test's `deps/` when it builds the CLI crate
+/// (`cargo test --workspace`, as CI does; alone: `cargo build -p synccenter-cli`).
+fn cli_binary() -> Option<PathBuf> {
+    let profile_dir = lib_dir().parent().expect("the profile's directory").to_owned();
+    let bin = profile_dir.join(format!("synccenter{}", std::env::consts::EXE_SUFFIX));
+    let found = if bin.is_file() { Ok(bin) } else { Err(format!("{} is not built", bin.display())) };
+    component::require("the synccenter CLI (cargo build -p synccenter-cli)", found)
+}
+
+/// Runs the real CLI as a user would (the daemon found through `SYNCCENTER_SOCKET`, its own home and data
+/// directories, no D-Bus) and returns its output.
+async fn run_cli(cli: PathBuf, daemon: &TestDaemon, home: &Path, args: &[&str]) -> std::process::Output {
+    std::fs::create_dir_all(home).expect("the CLI's home");
+    let mut command = Command::new(cli);
+    command
+        .args(args)
+        .env("SYNCCENTER_SOCKET", &daemon.socket)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/synccenter-tests-have-no-system-bus")
+        .stdin(Stdio::null());
+    tokio::time::timeout(HANG_GUARD, tokio::task::spawn_blocking(move || command.output()))
+        .await
+        .expect("synccenter hung")
+        .expect("join")
+        .expect("run synccenter")
+}
+
+/// Issue 21: the cancel descriptor becomes readable after `synccenter stop`, the real binary, here for one item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synccenter_stop_makes_the_cancel_descriptor_readable() {
+    let Some(cli) = cli_binary() else { return };
+    let Some((dir, program, daemon, mut raw)) = prepared(Checker::Asan).await else { return };
+    let (mut child, lines) = spawn(&program, Checker::Asan, &daemon, "stop", "detect_leaks=1");
+    let mut lines = Some(lines);
+    let session = session_of(&next_line(&mut lines).await);
+    assert_eq!(next_line(&mut lines).await, "ready");
+
+    let out = run_cli(cli, &daemon, &dir.path().join("home"), &["stop", "capi", "docs"]).await;
+    assert!(out.status.success(), "synccenter stop capi docs: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(next_line(&mut lines).await, "ended 5", "docs canceled, photos succeeded");
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "basic.c stop failed: {status}");
+
+    let history = raw.ok("sessions.history", json!({"handler": "capi"})).await;
+    let ended = &history["sessions"][0];
+    assert_eq!((ended["session"].clone(), ended["status"].clone()), (json!(session), json!("canceled")), "{history}");
+}
+
+/// The COM-shaped C++ header (`include/synccenter.hpp`): `tests/c/callback.cpp`, compiled by the system g++ with
+/// AddressSanitizer, uses every method against a real daemon; the last `Release` of its callback ends the session
+/// while the program still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_com_shaped_cpp_header_wraps_a_session_and_its_release_ends_it() {
+    let Some(cxx) = component::require("a C++ compiler (g++)", component::program("g++")) else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let program = dir.path().join("callback");
+    let built = Command::new(cxx)
+        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"])
+        .arg(crate_dir().join("tests/c/callback.cpp"))
+        .args(link_flags(&dir.path().join("lib")))
+        .arg("-o")
+        .arg(&program)
+        .status()
+        .expect("run g++");
+    assert!(built.success(), "g++ failed on callback.cpp");
+    let daemon = TestDaemon::start().await;
+    let mut raw = setup(&daemon).await;
+    let mut child = Command::new(&program)
+        .arg(&daemon.socket)
+        .env("ASAN_OPTIONS", "detect_leaks=1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start callback");
+    let mut lines = Some(BufReader::new(child.stdout.take().expect("stdout")).lines());
+    let mut stdin = child.stdin.take().expect("stdin");
+
+    let session = session_of(&next_line(&mut lines).await);
+    let context = json!({"folder": "/srv/extra"});
+    raw.ok("control.start", json!({"handler": "capi", "items": ["extra"], "context": context})).await;
+    stdin.write_all(b"go\n").expect("write to the program");
+    assert_eq!(next_line(&mut lines).await, "ready");
+    let conflicts = raw.ok("conflicts.list", json!({"handler": "capi"})).await;
+    assert_eq!(conflicts["conflicts"].as_array().map(Vec::len), Some(1), "one left, one removed: {conflicts}");
+    assert_eq!(conflicts["conflicts"][0]["versions"][0]["size"], 2048, "{conflicts}");
+    raw.ok("control.stop", json!({"handler": "capi"})).await;
+    assert_eq!(next_line(&mut lines).await, "released");
+
+    // The program still holds its connection: the end came from the release.
+    let history = raw.ok("sessions.history", json!({"handler": "capi"})).await;
+    let ours = history["sessions"].as_array().expect("sessions").iter().find(|s| s["session"] == session.as_str());
+    let ours = ours.unwrap_or_else(|| panic!("the session ended on release: {history}"));
+    assert_eq!((ours["end_reason"].clone(), ours["status"].clone()), (json!("ended"), json!("canceled")), "{history}");
+    assert_eq!(history["sessions"].as_array().map(Vec::len), Some(2), "and the announced one: {history}");
+    stdin.write_all(b"exit\n").expect("write to the program");
+    drop(stdin);
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "callback.cpp failed: {status}");
 }
 
 /// The shared library a program loads at run time: the installed one under `SYNCCENTER_CAPI_PREFIX`, else the
@@ -337,7 +464,7 @@ async fn the_documented_c_and_cpp_examples_build_and_run() {
     let mut raw = daemon.raw().await;
     raw.setup("backup", &["docs"], json!({"capabilities": ["supports_concurrent_sessions"]})).await;
     let examples = documented_examples();
-    assert_eq!(examples.iter().map(|(lang, _)| lang.as_str()).collect::<Vec<_>>(), ["c", "cpp"]);
+    assert_eq!(examples.iter().map(|(lang, _)| lang.as_str()).collect::<Vec<_>>(), ["c", "cpp", "cpp"]);
     for (i, (lang, body)) in examples.iter().enumerate() {
         let (compiler, std) = if lang == "c" { (&cc, "-std=c11") } else { (&cxx, "-std=c++17") };
         let source = dir.path().join(format!("example{i}.{lang}"));
@@ -362,5 +489,5 @@ async fn the_documented_c_and_cpp_examples_build_and_run() {
     let history = raw.ok("sessions.history", json!({"handler": "backup"})).await;
     let statuses: Vec<&Value> =
         history["sessions"].as_array().expect("sessions").iter().map(|s| &s["status"]).collect();
-    assert_eq!(statuses, [&json!("succeeded"), &json!("succeeded")], "{history}");
+    assert_eq!(statuses, [&json!("succeeded"); 3], "{history}");
 }

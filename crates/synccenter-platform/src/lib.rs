@@ -13,6 +13,7 @@
 //! - [`fs`]: files only their owner may read (the dashboard token).
 //! - [`notify`]: the `sd_notify` socket a command gets as `NOTIFY_SOCKET`, with each sender's credentials
 //!   checked against the run's process tree (Linux; not supported on macOS and Windows).
+//! - [`pipe`]: a pipe's descriptor for `poll` (Unix; none on Windows), libsynccenter's cancel descriptor.
 //!
 //! Where things live (the directories, the pipe name) is resolved without any system call from the environment,
 //! in `synccenter-protocol`'s `paths`, so that every platform's resolution is tested on any platform.
@@ -26,6 +27,7 @@
 pub mod fs;
 pub mod notify;
 pub mod peer;
+pub mod pipe;
 pub mod priority;
 pub mod process;
 pub mod transport;
