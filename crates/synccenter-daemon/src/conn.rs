@@ -248,10 +248,6 @@ pub(crate) struct ConnShared {
     /// Where a connection whose queue turns busy tells the hub.
     pub(crate) ready: Arc<ReadyList>,
     pub(crate) line_timeout: Duration,
-    /// Turns at parsing a full read, one per worker thread: connections with a backlog (a flood) take turns
-    /// here rather than in the runtime's queue, so a quiet connection's line (a stop) waits behind at most
-    /// one read's worth of parsing per thread, however many connections flood.
-    pub(crate) busy_turns: Arc<Semaphore>,
     /// Turns true once the daemon has flushed its store and is about to return.
     pub(crate) stopping: watch::Receiver<bool>,
     /// The bulk lane, where a flooding connection parses (see `lanes`).
@@ -265,15 +261,14 @@ impl ConnShared {
         stopping: watch::Receiver<bool>,
         bulk: Handle,
     ) -> Self {
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        Self { hub, ready, line_timeout, busy_turns: Arc::new(Semaphore::new(threads)), stopping, bulk }
+        Self { hub, ready, line_timeout, stopping, bulk }
     }
 }
 
 /// Serves one connection until it closes, the hub goes away or the daemon is stopping; `slot` is its place
 /// under the connection limit, given back as soon as the client is gone.
 pub(crate) async fn serve(stream: Stream, conn: ConnId, shared: ConnShared, slot: OwnedSemaphorePermit) {
-    let ConnShared { hub, ready, line_timeout, busy_turns, stopping, bulk } = shared;
+    let ConnShared { hub, ready, line_timeout, stopping, bulk } = shared;
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<String>(OUTBOX_CAPACITY);
     let out = Outbox::new(tx);
@@ -283,7 +278,7 @@ pub(crate) async fn serve(stream: Stream, conn: ConnId, shared: ConnShared, slot
     }
     let mut writer = spawn_writer(write, rx);
     let queue = Queue { conn, ready, inbound };
-    let reader = Reader { read, input: Input::new(), line_timeout, out: out.clone(), stopping, busy_turns, queue };
+    let reader = Reader { read, input: Input::new(), line_timeout, out: out.clone(), stopping, queue };
     read_in_lanes(reader, &bulk).await;
     drop(slot);
     let _ = hub.send(HubMsg::Closed { conn }).await;
@@ -321,7 +316,6 @@ struct Reader {
     line_timeout: Duration,
     out: Outbox,
     stopping: watch::Receiver<bool>,
-    busy_turns: Arc<Semaphore>,
     queue: Queue,
 }
 
@@ -352,10 +346,8 @@ impl Reader {
                 }
             };
             let backlog = self.input.has_backlog();
-            let turn = if backlog { self.busy_turns.clone().acquire_owned().await.ok() } else { None };
             let lines = self.input.lines(self.queue.conn, eof);
             let took = take_lines(&self.queue, &self.out, &self.stopping, lines).await.filter(|_| !eof)?;
-            drop(turn);
             match took {
                 Took::Calls => progress_reads = 0,
                 Took::Progress => progress_reads += 1,
