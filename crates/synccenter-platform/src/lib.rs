@@ -11,6 +11,8 @@
 //! - [`process`]: process trees and stop signals. A process group on Unix (SIGTERM, then SIGKILL), a Job Object
 //!   on Windows (its whole tree terminated at once); SIGTERM/SIGINT/SIGHUP versus the console control events.
 //! - [`fs`]: files only their owner may read (the dashboard token).
+//! - [`com_registration`]: synccenter's COM in-process server in the Windows registry (per user or per machine,
+//!   and the opt-in take-over of `CLSID_SyncMgrClient`); an error elsewhere.
 //! - [`notify`]: the `sd_notify` socket a command gets as `NOTIFY_SOCKET`, with each sender's credentials
 //!   checked against the run's process tree (Linux; not supported on macOS and Windows).
 //! - [`pipe`]: a pipe's descriptor for `poll` (Unix; none on Windows), libsynccenter's cancel descriptor.
@@ -18,12 +20,13 @@
 //! Where things live (the directories, the pipe name) is resolved without any system call from the environment,
 //! in `synccenter-protocol`'s `paths`, so that every platform's resolution is tested on any platform.
 //!
-//! The only `unsafe` code of the workspace is in the private `win32` module (Windows only): the handful of
+//! The only `unsafe` code of the workspace is in the private `win32` and `win32_registry` modules (Windows only): the handful of
 //! Win32 calls that have no safe wrapper in the standard library or tokio, each with its `SAFETY:` argument.
 //! This crate knows nothing about the protocol, the core or storage.
 
 #![warn(missing_docs)]
 
+pub mod com_registration;
 pub mod fs;
 pub mod notify;
 pub mod peer;
@@ -33,6 +36,8 @@ pub mod process;
 pub mod transport;
 #[cfg(windows)]
 mod win32;
+#[cfg(windows)]
+mod win32_registry;
 
 /// This machine's host name (the DNS host name on Windows), for a daemon's identity in a fleet.
 pub fn host_name() -> std::io::Result<String> {
