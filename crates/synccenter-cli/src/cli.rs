@@ -176,6 +176,9 @@ pub(crate) enum Command {
     /// Check, back up or recover the database file (works without the daemon).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Register or unregister synccenter's COM server for Windows programs (Windows only; works without the daemon).
+    #[command(subcommand)]
+    Com(ComCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -500,6 +503,28 @@ pub(crate) enum DbCommand {
     Compact {
         /// The database file [default: the daemon's, from --database or --data-dir].
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ComCommand {
+    /// Register synccenter_com.dll as synccenter's own COM class, for this user unless --machine.
+    Register {
+        /// Also point Windows' CLSID_SyncMgrClient at it (TreatAs), so unmodified Sync Center clients use synccenter.
+        #[arg(long)]
+        take_over: bool,
+        /// For every user (HKEY_LOCAL_MACHINE; an administrator on Windows; what Wine needs).
+        #[arg(long)]
+        machine: bool,
+        /// The DLL [default: synccenter_com.dll next to this synccenter executable].
+        #[arg(long, value_name = "PATH")]
+        dll: Option<PathBuf>,
+    },
+    /// Remove what `com register` wrote (and only that), the take-over included.
+    Unregister {
+        /// From HKEY_LOCAL_MACHINE instead of the user's classes.
+        #[arg(long)]
+        machine: bool,
     },
 }
 

@@ -4,6 +4,7 @@
 //! that prints.
 
 mod cli;
+mod com;
 mod daemon;
 mod db;
 mod desktop;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
             daemon::run(&env, &overrides, cli.http.as_deref(), cli.host.clone(), &fleet).map(|c| (c, None))
         }
         Command::Db(command) => db::run(&env, &overrides, cli.json, command).map(|c| (c, None)),
+        Command::Com(command) => com::run(cli.json, command).map(|c| (c, None)),
         Command::Completions { shell } => output::raw(|w| {
             clap_complete::generate(shell, &mut Cli::command(), "synccenter", w);
         })
@@ -80,7 +82,9 @@ fn run_client(
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
         match command {
-            Command::Daemon { .. } | Command::Db(_) | Command::Completions { .. } => unreachable!("handled in main"),
+            Command::Daemon { .. } | Command::Db(_) | Command::Com(_) | Command::Completions { .. } => {
+                unreachable!("handled in main")
+            }
             Command::Reload => verbs::reload(&ctx).await,
             Command::Desktop => desktop::run(&ctx).await,
             Command::Dashboard { open } => verbs::dashboard(&ctx, open).await,
