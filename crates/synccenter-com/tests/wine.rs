@@ -1,0 +1,210 @@
+//! Issue 21's demonstration, under Wine (and on Windows): `tests/c/client.c`, a C program written against
+//! `include/syncmgr.h` only, creates its session creator with `CoCreateInstance` through the registry, after the
+//! real `synccenter.exe com register` in this prefix, and drives a session of a real daemon (this process's
+//! `TestDaemon`, on a named pipe) until the real `synccenter stop` reaches it as `SYNCMGR_CR_CANCEL_ITEM`; the
+//! daemon's view is checked at each step. First as Windows' `CLSID_SyncMgrClient` after `--take-over` (in a
+//! multithreaded apartment), then as synccenter's own class without it (in a single-threaded one), then
+//! `com unregister`, after which both classes are unknown again.
+//!
+//! Needs the CLI beside this test: run with `-p synccenter-cli -p synccenter-com` (as `.ci/run` does), so
+//! `synccenter.exe` is built and current. The registration is `--machine`: Wine 8 ignores the user's classes.
+
+#![cfg(windows)]
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+
+use serde_json::{Value, json};
+use synccenter_test_support::{HANG_GUARD, RawConn, TestDaemon, component};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+const REGDB_E_CLASSNOTREG: &str = "0x80040154";
+
+/// `target/<triple>/debug/deps`, where cargo put this test and `synccenter_com.dll`.
+fn deps_dir() -> PathBuf {
+    std::env::current_exe().expect("test binary path").parent().expect("deps directory").to_owned()
+}
+
+fn client_exe() -> Result<PathBuf, String> {
+    match env!("SYNCCENTER_COM_CLIENT_EXE") {
+        "" => Err("build.rs found no mingw-w64 C compiler (x86_64-w64-mingw32-gcc) to build tests/c/client.c".into()),
+        path => Ok(PathBuf::from(path)),
+    }
+}
+
+fn cli_exe() -> Result<PathBuf, String> {
+    let exe = deps_dir().parent().expect("the profile directory").join("synccenter.exe");
+    if exe.is_file() {
+        Ok(exe)
+    } else {
+        Err(format!("{} is missing: run with -p synccenter-cli -p synccenter-com", exe.display()))
+    }
+}
+
+/// The real `synccenter.exe` with `args`, against the test daemon; its output once it exits.
+async fn synccenter(cli: &PathBuf, d: &TestDaemon, args: &[&str]) -> Output {
+    let child = Command::new(cli)
+        .arg("--socket")
+        .arg(&d.socket)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn synccenter.exe");
+    tokio::time::timeout(HANG_GUARD, child.wait_with_output()).await.expect("synccenter.exe hung").expect("wait")
+}
+
+/// `synccenter --json ARGS`, which must succeed; its JSON document.
+async fn synccenter_json(cli: &PathBuf, d: &TestDaemon, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let o = synccenter(cli, d, &all).await;
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "synccenter {args:?}: {out}{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("synccenter {args:?} printed no JSON ({e}): {out}"))
+}
+
+/// The C client, its stdin (one line: one more progress report) and its output lines.
+struct CClient {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl CClient {
+    fn spawn(exe: &PathBuf, d: &TestDaemon, args: &[&str]) -> CClient {
+        let mut child = Command::new(exe)
+            .args(args)
+            .env("SYNCCENTER_SOCKET", &d.socket)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn the C client");
+        let stdin = child.stdin.take().expect("stdin piped");
+        let lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+        CClient { child, stdin, lines }
+    }
+
+    async fn line(&mut self) -> String {
+        let next = tokio::time::timeout(HANG_GUARD, self.lines.next_line()).await.expect("the C client hung");
+        next.expect("read the C client's output").expect("the C client ended early")
+    }
+
+    async fn expect(&mut self, want: &str) {
+        let got = self.line().await;
+        assert_eq!(got, want, "the C client said {got:?}, expected {want:?}");
+    }
+
+    async fn report(&mut self) -> String {
+        self.stdin.write_all(b"report\n").await.expect("pace the C client");
+        self.stdin.flush().await.expect("flush");
+        self.line().await
+    }
+
+    async fn exits_with_success(mut self) {
+        let status =
+            tokio::time::timeout(HANG_GUARD, self.child.wait()).await.expect("the C client hung").expect("wait");
+        assert!(status.success(), "the C client failed: {status}");
+    }
+}
+
+/// What `CoCreateInstance` answers for `class` (`own` or `syncmgr`) now.
+async fn cocreate(exe: &PathBuf, d: &TestDaemon, class: &str) -> String {
+    let mut c = CClient::spawn(exe, d, &["probe", class, "mta"]);
+    let line = c.line().await;
+    c.expect("done").await;
+    c.exits_with_success().await;
+    line.strip_prefix("cocreate ").expect("cocreate line").to_owned()
+}
+
+/// The live session of `handler` with `item`, from the daemon.
+async fn live_session(raw: &mut RawConn, handler: &str, item: &str) -> Value {
+    let list = raw.ok("sessions.list", json!({})).await;
+    let sessions = list["sessions"].as_array().expect("sessions").clone();
+    sessions
+        .into_iter()
+        .find(|s| s["handler"] == handler && s["items"].as_array().is_some_and(|i| i.iter().any(|i| i["item"] == item)))
+        .unwrap_or_else(|| panic!("no live session of {handler}/{item}: {list}"))
+}
+
+/// One whole session of the C client on `item` through `class`, with the stop from `synccenter stop`.
+async fn session(
+    exe: &PathBuf,
+    cli: &PathBuf,
+    d: &TestDaemon,
+    raw: &mut RawConn,
+    class: &str,
+    apartment: &str,
+    item: &str,
+) {
+    let mut c = CClient::spawn(exe, d, &["session", class, apartment, "backup", item]);
+    c.expect("cocreate 0x00000000").await;
+    c.expect("announce 0x00000000").await;
+    c.expect("session created").await;
+    c.expect("null item 0x80004003").await;
+    c.expect("bad status 0x80070057").await;
+    let event = c.line().await;
+    let event = event.strip_prefix("event 0x00000000 ").unwrap_or_else(|| panic!("ReportEvent failed: {event}"));
+    let stored = raw.ok("events.get", json!({"event": event})).await;
+    assert_eq!((&stored["name"], &stored["item"]), (&json!("Skipped a file"), &json!(item)), "{stored}");
+    c.expect("can continue 0x00000000").await;
+
+    let live = live_session(raw, "backup", item).await;
+    assert_eq!(c.report().await, "progress accepted 0");
+    let live_after = live_session(raw, "backup", item).await;
+    assert_eq!(live_after["session"], live["session"]);
+
+    let o = synccenter(cli, d, &["stop", "backup", item]).await;
+    assert!(o.status.success(), "synccenter stop: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(c.report().await, "progress accepted 1", "SYNCMGR_CR_CANCEL_ITEM after the stop");
+    c.expect("cancel seen 1").await;
+    c.expect("can continue 0x00000001").await;
+    c.expect("canceled 0x00000000").await;
+    c.expect("released").await;
+    c.expect("done").await;
+    c.exits_with_success().await;
+
+    // Releasing the callback ended the session, with the item as the client left it.
+    let history = raw.ok("sessions.history", json!({"handler": "backup", "limit": 1})).await;
+    let ended = &history["sessions"][0];
+    assert_eq!(ended["session"], live["session"], "{history}");
+    assert_eq!(ended["end_reason"], "ended", "{history}");
+    assert_eq!(ended["items"][0]["item"], item, "{history}");
+    assert_eq!(ended["items"][0]["status"], "canceled", "{history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmodified_c_client_reports_through_the_com_server() {
+    let Some(exe) = component::require("the C client (mingw-w64)", client_exe()) else { return };
+    let Some(cli) = component::require("synccenter.exe", cli_exe()) else { return };
+    let dll = deps_dir().join("synccenter_com.dll");
+    assert!(dll.is_file(), "cargo built no {}", dll.display());
+    let dll = dll.display().to_string();
+    let d = TestDaemon::start().await;
+    let mut raw = d.raw().await;
+    raw.setup("backup", &["docs", "music"], json!({})).await;
+    assert_eq!(cocreate(&exe, &d, "syncmgr").await, REGDB_E_CLASSNOTREG, "a fresh prefix has no Sync Center");
+
+    let r = synccenter_json(&cli, &d, &["com", "register", "--take-over", "--machine", "--dll", &dll]).await;
+    assert_eq!((&r["scope"], &r["take_over"], &r["replaced"]), (&json!("machine"), &json!(true), &json!(false)), "{r}");
+    session(&exe, &cli, &d, &mut raw, "syncmgr", "mta", "docs").await;
+
+    // Registering again without --take-over replaces the registration and gives CLSID_SyncMgrClient back.
+    let r = synccenter_json(&cli, &d, &["com", "register", "--machine", "--dll", &dll]).await;
+    assert_eq!((&r["take_over"], &r["replaced"]), (&json!(false), &json!(true)), "{r}");
+    assert_eq!(cocreate(&exe, &d, "syncmgr").await, REGDB_E_CLASSNOTREG);
+    session(&exe, &cli, &d, &mut raw, "own", "sta", "music").await;
+
+    let r = synccenter_json(&cli, &d, &["com", "unregister", "--machine"]).await;
+    assert_eq!((&r["removed"], &r["take_over_undone"]), (&json!(true), &json!(false)), "{r}");
+    assert_eq!(cocreate(&exe, &d, "own").await, REGDB_E_CLASSNOTREG);
+    let r = synccenter_json(&cli, &d, &["com", "unregister", "--machine"]).await;
+    assert_eq!(r["removed"], false, "{r}");
+    drop(raw);
+    d.stop().await;
+}
