@@ -132,17 +132,36 @@ async fn live_session(raw: &mut RawConn, handler: &str, item: &str) -> Value {
         .unwrap_or_else(|| panic!("no live session of {handler}/{item}: {list}"))
 }
 
-/// One whole session of the C client on `item` through `class`, with the stop from `synccenter stop`.
-async fn session(
-    exe: &PathBuf,
-    cli: &PathBuf,
-    d: &TestDaemon,
-    raw: &mut RawConn,
-    class: &str,
-    apartment: &str,
-    item: &str,
-) {
-    let mut c = CClient::spawn(exe, d, &["session", class, apartment, "backup", item]);
+/// The C client takes in `extra`, requested with a context by a start while its session runs (spec §5.13, §5.14),
+/// and answers `E_ACCESSDENIED` for a report on it after its final status.
+async fn pending(c: &mut CClient, raw: &mut RawConn, extra: &str) {
+    let context = json!({"why": "photos changed"});
+    raw.ok("control.start", json!({"handler": "backup", "items": [extra], "context": context})).await;
+    c.stdin.write_all(b"started\n").await.expect("tell the C client");
+    c.expect("add item 0x00000000").await;
+    c.expect(&format!("pending 0x00000000 {extra}, more 1")).await;
+    c.expect("add context 0x00000000").await;
+    c.expect("pending 0x00000001 null").await;
+    c.expect("add unknown 0x80070057").await;
+    c.expect("extra succeeded 0x00000000").await;
+    c.expect("extra after final 0x80070005").await;
+}
+
+/// Where the C client runs and how it creates its session creator.
+#[derive(Clone, Copy)]
+struct Session<'a> {
+    exe: &'a PathBuf,
+    cli: &'a PathBuf,
+    d: &'a TestDaemon,
+    class: &'a str,
+    apartment: &'a str,
+}
+
+/// One whole session of the C client on `item` (and `extra`) through its class, with the stop from
+/// `synccenter stop`.
+async fn session(run: Session<'_>, raw: &mut RawConn, item: &str, extra: &str) {
+    let Session { exe, cli, d, class, apartment } = run;
+    let mut c = CClient::spawn(exe, d, &["session", class, apartment, "backup", item, extra]);
     c.expect("cocreate 0x00000000").await;
     c.expect("announce 0x00000000").await;
     c.expect("session created").await;
@@ -153,11 +172,19 @@ async fn session(
     let stored = raw.ok("events.get", json!({"event": event})).await;
     assert_eq!((&stored["name"], &stored["item"]), (&json!("Skipped a file"), &json!(item)), "{stored}");
     c.expect("can continue 0x00000000").await;
-
+    c.expect("handler text 0x00000000 0").await;
+    c.expect("manual 0x00000000").await;
     let live = live_session(raw, "backup", item).await;
+    assert_eq!(live["manual"], true, "{live}");
+    pending(&mut c, raw, extra).await;
+
     assert_eq!(c.report().await, "progress accepted 0");
-    let live_after = live_session(raw, "backup", item).await;
-    assert_eq!(live_after["session"], live["session"]);
+    let reported = live_session(raw, "backup", item).await;
+    assert_eq!(reported["session"], live["session"]);
+    let progress = reported["items"].as_array().and_then(|i| i.iter().find(|i| i["item"] == item)).cloned();
+    let progress = progress.unwrap_or_default();
+    let seen = (&progress["status"], &progress["step"], &progress["max_step"], &progress["text"]);
+    assert_eq!(seen, (&json!("updating"), &json!(1), &json!(100), &json!("copying")), "{reported}");
 
     let o = synccenter(cli, d, &["stop", "backup", item]).await;
     assert!(o.status.success(), "synccenter stop: {}", String::from_utf8_lossy(&o.stderr));
@@ -174,8 +201,12 @@ async fn session(
     let ended = &history["sessions"][0];
     assert_eq!(ended["session"], live["session"], "{history}");
     assert_eq!(ended["end_reason"], "ended", "{history}");
-    assert_eq!(ended["items"][0]["item"], item, "{history}");
-    assert_eq!(ended["items"][0]["status"], "canceled", "{history}");
+    let status = |id: &str| {
+        let items = ended["items"].as_array().expect("items");
+        items.iter().find(|i| i["item"] == id).map(|i| i["status"].clone())
+    };
+    assert_eq!(status(item), Some(json!("canceled")), "{history}");
+    assert_eq!(status(extra), Some(json!("failed")), "a report after its final status fails it: {history}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,18 +218,19 @@ async fn an_unmodified_c_client_reports_through_the_com_server() {
     let dll = dll.display().to_string();
     let d = TestDaemon::start().await;
     let mut raw = d.raw().await;
-    raw.setup("backup", &["docs", "music"], json!({})).await;
+    raw.setup("backup", &["docs", "music", "photos", "videos"], json!({})).await;
+    let run = |class, apartment| Session { exe: &exe, cli: &cli, d: &d, class, apartment };
     assert_eq!(cocreate(&exe, &d, "syncmgr").await, REGDB_E_CLASSNOTREG, "a fresh prefix has no Sync Center");
 
     let r = synccenter_json(&cli, &d, &["com", "register", "--take-over", "--machine", "--dll", &dll]).await;
     assert_eq!((&r["scope"], &r["take_over"], &r["replaced"]), (&json!("machine"), &json!(true), &json!(false)), "{r}");
-    session(&exe, &cli, &d, &mut raw, "syncmgr", "mta", "docs").await;
+    session(run("syncmgr", "mta"), &mut raw, "docs", "photos").await;
 
     // Registering again without --take-over replaces the registration and gives CLSID_SyncMgrClient back.
     let r = synccenter_json(&cli, &d, &["com", "register", "--machine", "--dll", &dll]).await;
     assert_eq!((&r["take_over"], &r["replaced"]), (&json!(false), &json!(true)), "{r}");
     assert_eq!(cocreate(&exe, &d, "syncmgr").await, REGDB_E_CLASSNOTREG);
-    session(&exe, &cli, &d, &mut raw, "own", "sta", "music").await;
+    session(run("own", "sta"), &mut raw, "music", "videos").await;
 
     let r = synccenter_json(&cli, &d, &["com", "unregister", "--machine"]).await;
     assert_eq!((&r["removed"], &r["take_over_undone"]), (&json!(true), &json!(false)), "{r}");
@@ -207,4 +239,37 @@ async fn an_unmodified_c_client_reports_through_the_com_server() {
     assert_eq!(r["removed"], false, "{r}");
     drop(raw);
     d.stop().await;
+}
+
+/// The DLL's exports as COM calls them, without the registry: a class factory for synccenter's class and for
+/// `CLSID_SyncMgrClient`, `CLASS_E_CLASSNOTAVAILABLE` for another, no aggregation, and `DllCanUnloadNow` saying no
+/// while a factory or a session creator lives.
+#[tokio::test]
+async fn the_exports_serve_both_classes_and_refuse_unloading_while_an_object_lives() {
+    let Some(exe) = component::require("the C client (mingw-w64)", client_exe()) else { return };
+    let dll = deps_dir().join("synccenter_com.dll");
+    let child = Command::new(exe)
+        .arg("exports")
+        .arg(&dll)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the C client");
+    let o = tokio::time::timeout(HANG_GUARD, child.wait_with_output()).await.expect("the C client hung").expect("wait");
+    let said = String::from_utf8_lossy(&o.stdout);
+    let want = [
+        "other class 0x80040111",
+        "syncmgr class 0x00000000",
+        "own class 0x00000000",
+        "unload with a factory 0x00000001",
+        "instance 0x00000000",
+        "aggregation 0x80040110",
+        "unload with a creator 0x00000001",
+        "unload 0x00000000",
+        "done",
+    ];
+    assert_eq!(said.lines().collect::<Vec<_>>(), want, "{said}");
+    assert!(o.status.success(), "{}", o.status);
 }

@@ -1,11 +1,10 @@
 //! What `QueryForAdditionalItems` hands out (spec §2.2.5, §5.13): an `IEnumString` of pending item IDs (each
-//! string allocated with `CoTaskMemAlloc`, freed by the caller), an `IEnumUnknown` of pending contexts, and the
-//! context objects themselves (`Context`, which `AddIUnknownToSession` takes back). Both enumerators share
-//! `Cursor`, COM's enumeration rules: `Next` answers `S_FALSE` when it fetched fewer than asked, a NULL
-//! `pceltFetched` is allowed only when asking for one.
+//! string allocated with `CoTaskMemAlloc`, freed by the caller), an `IEnumUnknown` of pending contexts (a new
+//! `Context` object per element fetched), and `Context`, which `AddIUnknownToSession` takes back. Both
+//! enumerators are a `List` and follow COM's enumeration rules: `Next` answers `S_FALSE` when it fetched fewer
+//! than asked, a NULL `pceltFetched` is allowed only when asking for one, `Clone` keeps the position.
 
 use std::ffi::c_void;
-use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
@@ -17,109 +16,74 @@ use super::interfaces::{
     IEnumString, IEnumString_Impl, IEnumUnknown, IEnumUnknown_Impl, ISynccenterContext, ISynccenterContext_Impl,
 };
 
-/// A position in a list of `len` elements.
+/// An enumerator's elements (shared by its clones) and its position.
 #[derive(Debug)]
-struct Cursor {
-    len: usize,
+struct List<T> {
+    elements: Arc<Vec<T>>,
     pos: Mutex<usize>,
+    _counted: Counted,
 }
 
-impl Cursor {
-    fn new(len: usize, pos: usize) -> Cursor {
-        Cursor { len, pos: Mutex::new(pos) }
+impl<T> List<T> {
+    fn new(elements: Vec<T>) -> List<T> {
+        List { elements: Arc::new(elements), pos: Mutex::new(0), _counted: Counted::new() }
     }
 
-    fn position(&self) -> usize {
-        *self.pos.lock().unwrap_or_else(PoisonError::into_inner)
+    /// A clone at the same position.
+    fn cloned(&self) -> List<T> {
+        let pos = *self.pos.lock().unwrap_or_else(PoisonError::into_inner);
+        List { elements: Arc::clone(&self.elements), pos: Mutex::new(pos), _counted: Counted::new() }
     }
 
-    /// Moves over up to `count` elements and returns them, or `None` when there are fewer (then it moves to the end).
-    fn advance(&self, count: u32) -> (Range<usize>, bool) {
+    /// Moves over up to `count` elements and returns them, with whether there were as many as asked.
+    fn advance(&self, count: u32) -> (&[T], bool) {
         let mut pos = self.pos.lock().unwrap_or_else(PoisonError::into_inner);
         let start = *pos;
-        let end = start.saturating_add(count as usize).min(self.len);
+        let end = start.saturating_add(count as usize).min(self.elements.len());
         *pos = end;
-        (start..end, end - start == count as usize)
+        (&self.elements[start..end], end - start == count as usize)
     }
 
-    fn reset(&self) {
-        *self.pos.lock().unwrap_or_else(PoisonError::into_inner) = 0;
-    }
-
-    /// `Next`'s checks: an array to fill, and a count to write unless exactly one is asked for.
-    fn check_next<T>(array: *mut T, count: u32, fetched: *mut u32) -> Result<(), HRESULT> {
+    /// `Next`: checks the arguments, writes each element fetched with `put` (which on failure must leave the
+    /// first `i` written elements to be released by `undo`), then the count.
+    fn next<P>(
+        &self,
+        count: u32,
+        array: *mut P,
+        fetched: *mut u32,
+        put: impl Fn(&T) -> Result<P, HRESULT>,
+        undo: impl Fn(P),
+    ) -> Outcome {
         if array.is_null() {
             return Err(E_POINTER);
         }
         if fetched.is_null() && count != 1 {
             return Err(E_INVALIDARG);
         }
-        Ok(())
-    }
-}
-
-fn full(all: bool) -> HRESULT {
-    if all { S_OK } else { S_FALSE }
-}
-
-#[implement(IEnumString)]
-pub(crate) struct Strings {
-    items: Arc<Vec<String>>,
-    cursor: Cursor,
-    _counted: Counted,
-}
-
-impl Strings {
-    pub(crate) fn new(items: Vec<String>) -> Strings {
-        Strings::at(Arc::new(items), 0)
-    }
-
-    fn at(items: Arc<Vec<String>>, pos: usize) -> Strings {
-        Strings { cursor: Cursor::new(items.len(), pos), items, _counted: Counted::new() }
-    }
-}
-
-impl IEnumString_Impl for Strings_Impl {
-    unsafe fn Next(&self, count: u32, strings: *mut *mut u16, fetched: *mut u32) -> HRESULT {
-        guard(|| {
-            Cursor::check_next(strings, count, fetched)?;
-            let (range, all) = self.cursor.advance(count);
-            let n = range.len();
-            for (i, item) in self.items[range].iter().enumerate() {
-                match co_task_string(item) {
-                    // SAFETY: the caller's array holds `count` elements; `i` < count.
-                    Ok(p) => unsafe { strings.add(i).write(p) },
-                    Err(hr) => {
-                        for j in 0..i {
-                            // SAFETY: the strings written above, not yet handed over.
-                            unsafe { CoTaskMemFree(strings.add(j).read().cast()) };
-                        }
-                        return Err(hr);
-                    }
+        let (elements, all) = self.advance(count);
+        for (i, element) in elements.iter().enumerate() {
+            match put(element) {
+                // SAFETY: the caller's array holds `count` elements; `i` < count.
+                Ok(p) => unsafe { array.add(i).write(p) },
+                Err(hr) => {
+                    // SAFETY: the elements written above, not handed over.
+                    (0..i).for_each(|j| undo(unsafe { array.add(j).read() }));
+                    return Err(hr);
                 }
             }
-            // SAFETY: NULL or writable.
-            unsafe { write(fetched, n as u32) };
-            Ok(full(all))
-        })
+        }
+        // SAFETY: NULL or writable.
+        unsafe { write(fetched, elements.len() as u32) };
+        Ok(if all { S_OK } else { S_FALSE })
     }
 
-    unsafe fn Skip(&self, count: u32) -> HRESULT {
-        guard(|| Ok(full(self.cursor.advance(count).1)))
+    fn skip(&self, count: u32) -> Outcome {
+        Ok(if self.advance(count).1 { S_OK } else { S_FALSE })
     }
 
-    unsafe fn Reset(&self) -> HRESULT {
-        guard(|| {
-            self.cursor.reset();
-            Ok(S_OK)
-        })
-    }
-
-    unsafe fn Clone(&self, copy: *mut *mut c_void) -> HRESULT {
-        guard(|| {
-            let e: IEnumString = Strings::at(Arc::clone(&self.items), self.cursor.position()).into();
-            clone_out(copy, e)
-        })
+    fn reset(&self) -> Outcome {
+        *self.pos.lock().unwrap_or_else(PoisonError::into_inner) = 0;
+        Ok(S_OK)
     }
 }
 
@@ -133,57 +97,60 @@ fn clone_out<I: Interface>(copy: *mut *mut c_void, object: I) -> Outcome {
     Ok(S_OK)
 }
 
-/// The pending contexts; each `Next` hands out new `Context` objects for them.
-#[implement(IEnumUnknown)]
-pub(crate) struct Unknowns {
-    objects: Arc<Vec<Value>>,
-    cursor: Cursor,
-    _counted: Counted,
+#[implement(IEnumString)]
+pub(crate) struct Strings(List<String>);
+
+impl Strings {
+    pub(crate) fn new(items: Vec<String>) -> Strings {
+        Strings(List::new(items))
+    }
 }
 
-impl Unknowns {
-    pub(crate) fn new(objects: Vec<Value>) -> Unknowns {
-        Unknowns::at(Arc::new(objects), 0)
+impl IEnumString_Impl for Strings_Impl {
+    unsafe fn Next(&self, count: u32, strings: *mut *mut u16, fetched: *mut u32) -> HRESULT {
+        // SAFETY (undo): a string `co_task_string` allocated, freed once.
+        guard(|| self.0.next(count, strings, fetched, |s| co_task_string(s), |p| unsafe { CoTaskMemFree(p.cast()) }))
     }
 
-    fn at(objects: Arc<Vec<Value>>, pos: usize) -> Unknowns {
-        Unknowns { cursor: Cursor::new(objects.len(), pos), objects, _counted: Counted::new() }
+    unsafe fn Skip(&self, count: u32) -> HRESULT {
+        guard(|| self.0.skip(count))
+    }
+
+    unsafe fn Reset(&self) -> HRESULT {
+        guard(|| self.0.reset())
+    }
+
+    unsafe fn Clone(&self, copy: *mut *mut c_void) -> HRESULT {
+        guard(|| clone_out::<IEnumString>(copy, Strings(self.0.cloned()).into()))
+    }
+}
+
+#[implement(IEnumUnknown)]
+pub(crate) struct Unknowns(List<Value>);
+
+impl Unknowns {
+    pub(crate) fn new(contexts: Vec<Value>) -> Unknowns {
+        Unknowns(List::new(contexts))
     }
 }
 
 impl IEnumUnknown_Impl for Unknowns_Impl {
     unsafe fn Next(&self, count: u32, objects: *mut *mut c_void, fetched: *mut u32) -> HRESULT {
-        guard(|| {
-            Cursor::check_next(objects, count, fetched)?;
-            let (range, all) = self.cursor.advance(count);
-            let n = range.len();
-            for (i, object) in self.objects[range].iter().enumerate() {
-                let object = IUnknown::from(Context::new(object.clone()));
-                // SAFETY: the caller's array holds `count` elements; `i` < count. Each is a new reference.
-                unsafe { objects.add(i).write(object.into_raw()) };
-            }
-            // SAFETY: NULL or writable.
-            unsafe { write(fetched, n as u32) };
-            Ok(full(all))
-        })
+        let put = |v: &Value| Ok(IUnknown::from(Context::new(v.clone())).into_raw());
+        // SAFETY (undo): a reference `put` made, released once.
+        guard(|| self.0.next(count, objects, fetched, put, |p| drop(unsafe { IUnknown::from_raw(p) })))
     }
 
     unsafe fn Skip(&self, count: u32) -> HRESULT {
-        guard(|| Ok(full(self.cursor.advance(count).1)))
+        guard(|| self.0.skip(count))
     }
 
     unsafe fn Reset(&self) -> HRESULT {
-        guard(|| {
-            self.cursor.reset();
-            Ok(S_OK)
-        })
+        guard(|| self.0.reset())
     }
 
     unsafe fn Clone(&self, copy: *mut *mut c_void) -> HRESULT {
-        guard(|| {
-            let e: IEnumUnknown = Unknowns::at(Arc::clone(&self.objects), self.cursor.position()).into();
-            clone_out(copy, e)
-        })
+        guard(|| clone_out::<IEnumUnknown>(copy, Unknowns(self.0.cloned()).into()))
     }
 }
 

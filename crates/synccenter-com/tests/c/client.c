@@ -1,12 +1,17 @@
 /*
  * client.c: a Sync Center client written as for Windows, against syncmgr.h only: it creates
  * ISyncMgrSessionCreator with CoCreateInstance (Windows' CLSID_SyncMgrClient, or synccenter's own class),
- * announces a session, creates one, reports an event and progress until ReportProgress answers
- * SYNCMGR_CR_CANCEL_ITEM, acknowledges with SYNCMGR_PS_CANCELED and releases the callback, which ends the
- * session. tests/wine.rs runs it under Wine against a real daemon and paces it: each line on stdin is one more
- * progress report. Every step prints one line for the test to read.
+ * announces a session, creates one, reports an event, takes in the item and context of a start request made
+ * meanwhile (QueryForAdditionalItems, AddItemToSession, AddIUnknownToSession), reports progress until
+ * ReportProgress answers SYNCMGR_CR_CANCEL_ITEM, acknowledges with SYNCMGR_PS_CANCELED and releases the
+ * callback, which ends the session. tests/wine.rs runs it under Wine against a real daemon and paces it: the
+ * first line on stdin says the start request was made, each further line is one more progress report. Every
+ * step prints one line for the test to read.
  *
- * usage: client session|probe own|syncmgr sta|mta [HANDLER ITEM]
+ * `client exports DLL` loads the DLL itself and checks DllGetClassObject and DllCanUnloadNow without the registry.
+ *
+ * usage: client session|probe own|syncmgr sta|mta [HANDLER ITEM EXTRA-ITEM]
+ *        client exports DLL
  */
 
 #define COBJMACROS
@@ -34,21 +39,61 @@ static unsigned long hex(HRESULT hr)
     return (unsigned long)hr;
 }
 
-static WCHAR *wide(const char *s)
+/* `s` (UTF-8) as UTF-16 in `w`, which holds MAX_SYNCMGR_ID units; "" when it does not fit. */
+static WCHAR *widen(const char *s, WCHAR *w)
 {
-    static WCHAR buffers[2][MAX_SYNCMGR_ID];
-    static int next;
-    WCHAR *w = buffers[next++ % 2];
     if (!MultiByteToWideChar(CP_UTF8, 0, s, -1, w, MAX_SYNCMGR_ID)) w[0] = 0;
     return w;
+}
+
+static int wait_line(void)
+{
+    char line[64];
+    return fgets(line, sizeof line, stdin) != NULL;
+}
+
+/* The pending start request's item and context, taken into the session; then nothing is pending. */
+static void take_pending(ISyncMgrSyncCallback *cb)
+{
+    IEnumString *ids = NULL;
+    IEnumUnknown *contexts = NULL;
+    HRESULT hr = ISyncMgrSyncCallback_QueryForAdditionalItems(cb, &ids, &contexts);
+    LPWSTR id = NULL;
+    ULONG fetched = 0;
+    char text[MAX_SYNCMGR_ID] = "";
+    if (ids && IEnumString_Next(ids, 1, &id, &fetched) == S_OK) {
+        WideCharToMultiByte(CP_UTF8, 0, id, -1, text, sizeof text, NULL, NULL);
+        say("add item 0x%08lx", hex(ISyncMgrSyncCallback_AddItemToSession(cb, id)));
+        CoTaskMemFree(id);
+    }
+    say("pending 0x%08lx %s, more %lu", hex(hr), text, hex(ids ? IEnumString_Next(ids, 1, &id, &fetched) : E_POINTER));
+    IUnknown *context = NULL;
+    if (contexts && IEnumUnknown_Next(contexts, 1, &context, NULL) == S_OK) {
+        say("add context 0x%08lx", hex(ISyncMgrSyncCallback_AddIUnknownToSession(cb, context)));
+        IUnknown_Release(context);
+    }
+    if (ids) IEnumString_Release(ids);
+    if (contexts) IEnumUnknown_Release(contexts);
+    ids = (IEnumString *)cb; /* not NULL: the method must set it to NULL */
+    hr = ISyncMgrSyncCallback_QueryForAdditionalItems(cb, &ids, NULL);
+    say("pending 0x%08lx %s", hex(hr), ids ? "enumerator" : "null");
+    say("add unknown 0x%08lx", hex(ISyncMgrSyncCallback_AddIUnknownToSession(cb, (IUnknown *)cb)));
+}
+
+/* The extra item: succeeded, then refused a report after its final status. */
+static void finish_extra(ISyncMgrSyncCallback *cb, LPCWSTR extra)
+{
+    say("extra succeeded 0x%08lx",
+        hex(ISyncMgrSyncCallback_ReportProgress(cb, extra, L"done", SYNCMGR_PS_SUCCEEDED, 1, 1, NULL)));
+    say("extra after final 0x%08lx",
+        hex(ISyncMgrSyncCallback_ReportProgress(cb, extra, NULL, SYNCMGR_PS_UPDATING, 1, 1, NULL)));
 }
 
 static int report_until_cancelled(ISyncMgrSyncCallback *cb, LPCWSTR item, ULONG *step)
 {
     SYNCMGR_CANCEL_REQUEST cancel = SYNCMGR_CR_NONE;
-    char line[64];
     while (cancel != SYNCMGR_CR_CANCEL_ITEM) {
-        if (!fgets(line, sizeof line, stdin)) return 0;
+        if (!wait_line()) return 0;
         ++*step;
         HRESULT hr = ISyncMgrSyncCallback_ReportProgress(cb, item, L"copying", SYNCMGR_PS_UPDATING, *step, 100, &cancel);
         if (FAILED(hr)) {
@@ -61,9 +106,10 @@ static int report_until_cancelled(ISyncMgrSyncCallback *cb, LPCWSTR item, ULONG 
     return 1;
 }
 
-static int session(ISyncMgrSessionCreator *creator, const char *handler_arg, const char *item_arg)
+static int session(ISyncMgrSessionCreator *creator, char **args)
 {
-    WCHAR *handler = wide(handler_arg), *item = wide(item_arg);
+    WCHAR ids[3][MAX_SYNCMGR_ID];
+    WCHAR *handler = widen(args[0], ids[0]), *item = widen(args[1], ids[1]), *extra = widen(args[2], ids[2]);
     LPCWSTR items[1] = {item};
     ISyncMgrSyncCallback *cb = NULL;
     ULONG step = 0;
@@ -85,6 +131,13 @@ static int session(ISyncMgrSessionCreator *creator, const char *handler_arg, con
         event.Data2, event.Data3, event.Data4[0], event.Data4[1], event.Data4[2], event.Data4[3], event.Data4[4],
         event.Data4[5], event.Data4[6], event.Data4[7]);
     say("can continue 0x%08lx", hex(ISyncMgrSyncCallback_CanContinue(cb, item)));
+    SYNCMGR_CANCEL_REQUEST cancel = SYNCMGR_CR_CANCEL_ALL;
+    hr = ISyncMgrSyncCallback_SetHandlerProgressText(cb, L"copying", &cancel);
+    say("handler text 0x%08lx %u", hex(hr), (unsigned)cancel);
+    say("manual 0x%08lx", hex(ISyncMgrSyncCallback_ReportManualSync(cb)));
+    if (!wait_line()) return 0;
+    take_pending(cb);
+    finish_extra(cb, extra);
     if (!report_until_cancelled(cb, item, &step)) return 0;
     say("can continue 0x%08lx", hex(ISyncMgrSyncCallback_CanContinue(cb, item)));
     say("canceled 0x%08lx",
@@ -94,10 +147,45 @@ static int session(ISyncMgrSessionCreator *creator, const char *handler_arg, con
     return 1;
 }
 
+typedef HRESULT(STDAPICALLTYPE *GetClassObject)(REFCLSID, REFIID, void **);
+typedef HRESULT(STDAPICALLTYPE *CanUnloadNow)(void);
+
+/* The DLL's exports as COM calls them: a factory for both classes, none for another, and unloading refused while
+   an object of the DLL lives. */
+static int exports(const char *path)
+{
+    HMODULE dll = LoadLibraryA(path);
+    if (!dll) return 0;
+    GetClassObject get = (GetClassObject)(void (*)(void))GetProcAddress(dll, "DllGetClassObject");
+    CanUnloadNow can_unload = (CanUnloadNow)(void (*)(void))GetProcAddress(dll, "DllCanUnloadNow");
+    if (!get || !can_unload) return 0;
+    IClassFactory *factory = NULL;
+    say("other class 0x%08lx", hex(get(&IID_ISyncMgrSessionCreator, &IID_IClassFactory, (void **)&factory)));
+    say("syncmgr class 0x%08lx", hex(get(&CLSID_SyncMgrClient, &IID_IClassFactory, (void **)&factory)));
+    if (factory) IClassFactory_Release(factory);
+    say("own class 0x%08lx", hex(get(&CLSID_SynccenterSessionCreator, &IID_IClassFactory, (void **)&factory)));
+    say("unload with a factory 0x%08lx", hex(can_unload()));
+    ISyncMgrSessionCreator *creator = NULL;
+    HRESULT hr = IClassFactory_CreateInstance(factory, NULL, &IID_ISyncMgrSessionCreator, (void **)&creator);
+    say("instance 0x%08lx", hex(hr));
+    IUnknown *outer = (IUnknown *)factory, *aggregated = NULL;
+    say("aggregation 0x%08lx", hex(IClassFactory_CreateInstance(factory, outer, &IID_IUnknown, (void **)&aggregated)));
+    IClassFactory_Release(factory);
+    say("unload with a creator 0x%08lx", hex(can_unload()));
+    if (creator) ISyncMgrSessionCreator_Release(creator);
+    say("unload 0x%08lx", hex(can_unload()));
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 4 || (strcmp(argv[1], "session") == 0 && argc < 6)) {
-        fprintf(stderr, "usage: client session|probe own|syncmgr sta|mta [HANDLER ITEM]\n");
+    if (argc == 3 && strcmp(argv[1], "exports") == 0) {
+        int ok = exports(argv[2]);
+        say("done");
+        return ok ? 0 : 1;
+    }
+    if (argc < 4 || (strcmp(argv[1], "session") == 0 && argc < 7)) {
+        fprintf(stderr, "usage: client session|probe own|syncmgr sta|mta [HANDLER ITEM EXTRA-ITEM]\n");
         return 2;
     }
     const CLSID *clsid = strcmp(argv[2], "syncmgr") == 0 ? &CLSID_SyncMgrClient : &CLSID_SynccenterSessionCreator;
@@ -111,7 +199,7 @@ int main(int argc, char **argv)
     hr = CoCreateInstance(clsid, NULL, CLSCTX_SERVER, &IID_ISyncMgrSessionCreator, (void **)&creator);
     say("cocreate 0x%08lx", hex(hr));
     int ok = 1;
-    if (strcmp(argv[1], "session") == 0) ok = SUCCEEDED(hr) && session(creator, argv[4], argv[5]);
+    if (strcmp(argv[1], "session") == 0) ok = SUCCEEDED(hr) && session(creator, argv + 4);
     if (creator) ISyncMgrSessionCreator_Release(creator);
     CoUninitialize();
     say("done");
