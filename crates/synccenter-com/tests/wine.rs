@@ -273,3 +273,67 @@ async fn the_exports_serve_both_classes_and_refuse_unloading_while_an_object_liv
     assert_eq!(said.lines().collect::<Vec<_>>(), want, "{said}");
     assert!(o.status.success(), "{}", o.status);
 }
+
+/// `reg.exe ARGS` (Wine's and Windows' own); whether it succeeded, and what it printed.
+async fn reg(args: &[&str]) -> (bool, String) {
+    let child = Command::new("reg")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn reg.exe");
+    let o = tokio::time::timeout(HANG_GUARD, child.wait_with_output()).await.expect("reg.exe hung").expect("wait");
+    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+const USER_CLASSES: &str = r"HKCU\Software\Classes\CLSID";
+const OURS: &str = "{A6DF8D05-7580-4B2C-9DFC-D1F64EEFC0BA}";
+const SYNCMGR_CLIENT: &str = "{1202DB60-1DAC-42C5-AED5-1ABDD432248E}";
+
+/// The per-user registration, the default, as keys (Wine 8 does not look there for classes, so it is checked in
+/// the registry itself): a `TreatAs` synccenter did not write is refused and kept, and `unregister` leaves a
+/// `CLSID_SyncMgrClient` key it did not create. Only under Wine (`WINEPREFIX`): on Windows this would change the
+/// real user's classes.
+#[tokio::test]
+async fn the_per_user_registration_writes_and_removes_only_its_own_keys() {
+    if std::env::var_os("WINEPREFIX").is_none() {
+        return;
+    }
+    let Some(cli) = component::require("synccenter.exe", cli_exe()) else { return };
+    let dll = deps_dir().join("synccenter_com.dll").display().to_string();
+    let d = TestDaemon::start().await;
+    let ours = format!(r"{USER_CLASSES}\{OURS}");
+    let client = format!(r"{USER_CLASSES}\{SYNCMGR_CLIENT}");
+    let treat_as = format!(r"{client}\TreatAs");
+
+    let r = synccenter_json(&cli, &d, &["com", "register", "--dll", &dll]).await;
+    assert_eq!((&r["scope"], &r["take_over"]), (&json!("user"), &json!(false)), "{r}");
+    let (found, keys) = reg(&["query", &ours, "/s"]).await;
+    assert!(found && keys.contains(&dll) && keys.contains("ThreadingModel") && keys.contains("Both"), "{keys}");
+    assert!(!reg(&["query", &client]).await.0, "no take-over asked for");
+
+    // A TreatAs that someone else wrote is refused, and kept.
+    let foreign = "{00000000-0000-0000-0000-0000000000AB}";
+    assert!(reg(&["add", &treat_as, "/ve", "/d", foreign, "/f"]).await.0);
+    let o = synccenter(&cli, &d, &["com", "register", "--take-over", "--dll", &dll]).await;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("already points at"), "{err}");
+    assert!(reg(&["query", &treat_as]).await.1.contains(foreign));
+    assert!(!reg(&["query", &ours]).await.0, "a refused registration leaves nothing of ours");
+
+    // A CLSID_SyncMgrClient key that existed before the take-over stays after unregister; only TreatAs goes.
+    assert!(reg(&["delete", &treat_as, "/f"]).await.0);
+    assert!(reg(&["add", &client, "/v", "Someone", "/d", "else", "/f"]).await.0);
+    let r = synccenter_json(&cli, &d, &["com", "register", "--take-over", "--dll", &dll]).await;
+    assert_eq!(r["take_over"], true, "{r}");
+    assert!(reg(&["query", &treat_as]).await.1.contains(OURS));
+    let r = synccenter_json(&cli, &d, &["com", "unregister"]).await;
+    assert_eq!((&r["removed"], &r["take_over_undone"]), (&json!(true), &json!(true)), "{r}");
+    assert!(!reg(&["query", &treat_as]).await.0, "the take-over is undone");
+    let (kept, values) = reg(&["query", &client]).await;
+    assert!(kept && values.contains("Someone"), "a key synccenter did not create is kept: {values}");
+    assert!(!reg(&["query", &ours]).await.0, "synccenter's class is gone");
+    d.stop().await;
+}
