@@ -108,6 +108,7 @@ pub enum ComRegistrationError {
 
 /// Registers synccenter's class (replacing an earlier registration of it in the same scope, take-over included).
 pub fn register(registration: &Registration) -> Result<Registered, ComRegistrationError> {
+    imp::supported()?;
     if !registration.dll.is_absolute() || !registration.dll.is_file() {
         return Err(ComRegistrationError::NoDll(registration.dll.clone()));
     }
@@ -122,6 +123,10 @@ pub fn unregister(scope: Scope) -> Result<Unregistered, ComRegistrationError> {
 #[cfg(not(windows))]
 mod imp {
     use super::{ComRegistrationError, Registered, Registration, Scope, Unregistered};
+
+    pub(super) fn supported() -> Result<(), ComRegistrationError> {
+        Err(ComRegistrationError::Unsupported)
+    }
 
     pub(super) fn register(_: &Registration) -> Result<Registered, ComRegistrationError> {
         Err(ComRegistrationError::Unsupported)
@@ -146,6 +151,16 @@ mod tests {
         assert_eq!(clsid_text(SYNCMGR_CLIENT_CLSID), "{1202DB60-1DAC-42C5-AED5-1ABDD432248E}");
     }
 
+    #[cfg(not(windows))]
+    #[test]
+    fn off_windows_both_answer_that_com_exists_only_there() {
+        let dll = std::env::current_exe().expect("a file that exists");
+        let r = register(&Registration { scope: Scope::User, dll, take_over: false });
+        assert!(matches!(r, Err(ComRegistrationError::Unsupported)), "{r:?}");
+        assert!(matches!(unregister(Scope::Machine), Err(ComRegistrationError::Unsupported)));
+    }
+
+    #[cfg(windows)]
     #[test]
     fn a_relative_or_missing_dll_is_refused_before_anything_is_written() {
         for dll in ["synccenter_com.dll", "/nonexistent/synccenter_com.dll", "C:\\nonexistent\\synccenter_com.dll"] {

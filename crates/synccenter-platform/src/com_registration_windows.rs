@@ -36,6 +36,10 @@ fn failed(scope: Scope, what: &str, path: &str) -> impl FnOnce(io::Error) -> Com
     move |source| ComRegistrationError::Registry { what, source }
 }
 
+pub(super) fn supported() -> Result<(), ComRegistrationError> {
+    Ok(())
+}
+
 pub(super) fn register(r: &Registration) -> Result<Registered, ComRegistrationError> {
     let dll = r.dll.to_str().ok_or_else(|| ComRegistrationError::NoDll(r.dll.clone()))?;
     let previous = unregister(r.scope)?;
