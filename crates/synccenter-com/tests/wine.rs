@@ -6,8 +6,9 @@
 //! multithreaded apartment), then as synccenter's own class without it (in a single-threaded one), then
 //! `com unregister`, after which both classes are unknown again.
 //!
-//! Needs the CLI beside this test: run with `-p synccenter-cli -p synccenter-com` (as `.ci/run` does), so
-//! `synccenter.exe` is built and current. The registration is `--machine`: Wine 8 ignores the user's classes.
+//! Needs the CLI beside this test, built from the same sources: `.ci/run` tests the CLI's binaries in the same
+//! command; by hand, `cargo build --target x86_64-pc-windows-gnu -p synccenter-cli` first. The registration is
+//! `--machine`: Wine 8 ignores the user's classes.
 
 #![cfg(windows)]
 
@@ -38,7 +39,7 @@ fn cli_exe() -> Result<PathBuf, String> {
     if exe.is_file() {
         Ok(exe)
     } else {
-        Err(format!("{} is missing: run with -p synccenter-cli -p synccenter-com", exe.display()))
+        Err(format!("{} is missing: cargo build --target x86_64-pc-windows-gnu -p synccenter-cli", exe.display()))
     }
 }
 

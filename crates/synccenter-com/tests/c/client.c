@@ -95,7 +95,8 @@ static int report_until_cancelled(ISyncMgrSyncCallback *cb, LPCWSTR item, ULONG 
     while (cancel != SYNCMGR_CR_CANCEL_ITEM) {
         if (!wait_line()) return 0;
         ++*step;
-        HRESULT hr = ISyncMgrSyncCallback_ReportProgress(cb, item, L"copying", SYNCMGR_PS_UPDATING, *step, 100, &cancel);
+        HRESULT hr =
+            ISyncMgrSyncCallback_ReportProgress(cb, item, L"copying", SYNCMGR_PS_UPDATING, *step, 100, &cancel);
         if (FAILED(hr)) {
             say("progress failed 0x%08lx", hex(hr));
             return 0;
