@@ -192,6 +192,8 @@ async fn session(run: Session<'_>, raw: &mut RawConn, item: &str, extra: &str) {
     assert_eq!(c.report().await, "progress accepted 1", "SYNCMGR_CR_CANCEL_ITEM after the stop");
     c.expect("cancel seen 1").await;
     c.expect("can continue 0x00000001").await;
+    c.expect("bad status after the stop 0x80070057 1").await;
+    c.expect("null text 0x80004003 0").await;
     c.expect("canceled 0x00000000").await;
     c.expect("released").await;
     c.expect("done").await;

@@ -1,20 +1,17 @@
 //! What every method does at the boundary: catch unwinds (a panic answers `E_UNEXPECTED`, never unwinds into the
-//! host), read UTF-16 arguments (NULL where required is `E_POINTER`, an unpaired surrogate `E_INVALIDARG`), write
-//! out-parameters only when not NULL, turn the client's errors into the spec's `HRESULT`s (the daemon's own pass
-//! through unchanged), count live objects for `DllCanUnloadNow`, and hold the connection to the daemon with the
-//! runtime that drives it.
+//! host), turn UTF-16 arguments into the C library's UTF-8 strings (an unpaired surrogate is `E_INVALIDARG`; a
+//! NULL stays NULL, for the C library to judge), write out-parameters only when not NULL, take the C library's
+//! `HRESULT`s as they are, and count live objects for `DllCanUnloadNow`.
 
-use std::future::Future;
+use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use synccenter_client::{Client, ClientError};
-use tokio::runtime::Runtime;
+use synccenter_capi::ScHresult;
 use windows_core::HRESULT;
 use windows_sys::Win32::System::Com::{CoTaskMemAlloc, CoTaskMemFree};
 
 use crate::text::from_utf16;
-
 pub(crate) const S_OK: HRESULT = HRESULT(0);
 pub(crate) const S_FALSE: HRESULT = HRESULT(1);
 pub(crate) const E_POINTER: HRESULT = HRESULT(0x8000_4003_u32 as i32);
@@ -34,14 +31,10 @@ pub(crate) fn guard(body: impl FnOnce() -> Outcome) -> HRESULT {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(Err(E_UNEXPECTED)).unwrap_or_else(|hr| hr)
 }
 
-/// The client's error as an `HRESULT`: the daemon's answer carries the spec's number (docs/protocol.md, Errors);
-/// an over-long or unencodable argument is `E_INVALIDARG`; no daemon or a lost connection is `E_FAIL`.
-pub(crate) fn from_client(e: ClientError) -> HRESULT {
-    match e {
-        ClientError::Rpc { hresult, .. } => HRESULT(hresult as i32),
-        ClientError::LineTooLong { .. } | ClientError::Encode { .. } => E_INVALIDARG,
-        _ => E_FAIL,
-    }
+/// The C library's answer as an `HRESULT`, and as `Err` when it failed.
+pub(crate) fn check(hr: ScHresult) -> Outcome {
+    let hr = HRESULT(hr);
+    if hr.is_ok() { Ok(hr) } else { Err(hr) }
 }
 
 /// The UTF-16 units of a NUL-terminated string, without the NUL; `None` for NULL.
@@ -61,25 +54,30 @@ unsafe fn units<'a>(p: *const u16) -> Option<&'a [u16]> {
     Some(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-/// An optional string argument as UTF-8.
+/// A string argument as the C library's UTF-8 string; `None` for NULL.
 ///
 /// # Safety
 /// As [`units`].
-pub(crate) unsafe fn optional(p: *const u16) -> Result<Option<String>, HRESULT> {
+pub(crate) unsafe fn c_string(p: *const u16) -> Result<Option<CString>, HRESULT> {
     // SAFETY: the caller's contract.
-    match unsafe { units(p) } {
-        None => Ok(None),
-        Some(u) => from_utf16(u).map(Some).ok_or(E_INVALIDARG),
-    }
+    let Some(units) = (unsafe { units(p) }) else { return Ok(None) };
+    let text = from_utf16(units).ok_or(E_INVALIDARG)?;
+    // No NUL inside: the UTF-16 string ended at its first.
+    CString::new(text).map(Some).map_err(|_| E_INVALIDARG)
 }
 
-/// A required string argument as UTF-8: NULL is `E_POINTER`.
+/// A string for the C library: its pointer, NULL for `None`.
+pub(crate) fn ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+}
+
+/// A string the C library returned, as text (the library's strings are UTF-8).
 ///
 /// # Safety
-/// As [`units`].
-pub(crate) unsafe fn required(p: *const u16) -> Result<String, HRESULT> {
+/// `p` is a NUL-terminated string that stays valid for the call.
+pub(crate) unsafe fn text(p: *const c_char) -> String {
     // SAFETY: the caller's contract.
-    unsafe { optional(p) }?.ok_or(E_POINTER)
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
 /// Writes `value` to `out` unless it is NULL.
@@ -111,9 +109,9 @@ pub(crate) fn co_task_string(s: &str) -> Result<*mut u16, HRESULT> {
 ///
 /// # Safety
 /// `p` is NULL or a NUL-terminated UTF-16 string from `CoTaskMemAlloc` that nothing else frees.
-pub(crate) unsafe fn take_co_task_string(p: *mut u16) -> Result<String, HRESULT> {
+pub(crate) unsafe fn take_co_task_string(p: *mut u16) -> Result<CString, HRESULT> {
     // SAFETY: the caller's contract.
-    let text = unsafe { required(p) };
+    let text = unsafe { c_string(p) }.and_then(|s| s.ok_or(E_POINTER));
     // SAFETY: allocated with CoTaskMemAlloc and ours to free (NULL is allowed).
     unsafe { CoTaskMemFree(p.cast()) };
     text
@@ -151,39 +149,4 @@ pub(crate) fn lock_server(lock: bool) {
 /// Whether no object lives and no lock is held.
 pub(crate) fn can_unload() -> bool {
     OBJECTS.load(Ordering::SeqCst) == 0 && LOCKS.load(Ordering::SeqCst) == 0
-}
-
-/// One connection to the daemon and the runtime that drives it, shared by a session creator and the sessions it
-/// made; it closes when the last of them is released.
-#[derive(Debug)]
-pub(crate) struct Connection {
-    // Dropped before the runtime (field order), so the connection's shutdown is queued on a live runtime.
-    pub(crate) client: Client,
-    runtime: Runtime,
-}
-
-impl Connection {
-    /// Connects to the daemon: `SYNCCENTER_SOCKET`, else the user's named pipe.
-    pub(crate) fn open() -> Result<Connection, HRESULT> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("synccenter-com")
-            .enable_all()
-            .build()
-            .map_err(|_| E_FAIL)?;
-        let client = runtime.block_on(Client::connect_default()).map_err(from_client)?;
-        Ok(Connection { client, runtime })
-    }
-
-    /// Runs `f` to completion from the calling thread; the client's error as an `HRESULT`.
-    pub(crate) fn run<T, F>(&self, f: F) -> Result<T, HRESULT>
-    where
-        F: Future<Output = Result<T, ClientError>>,
-    {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            // A host that calls from inside its own tokio runtime: blocking here would panic.
-            return Err(E_UNEXPECTED);
-        }
-        self.runtime.block_on(f).map_err(from_client)
-    }
 }

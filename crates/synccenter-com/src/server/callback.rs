@@ -1,99 +1,80 @@
-//! `ISyncMgrSyncCallback` (spec §2.2): one session of the daemon. Each method reads its arguments, asks the
-//! daemon (which validates them and answers the spec's `HRESULT`s) and writes the out-parameters that are not
-//! NULL; `*pnCancelRequest` is written also on failure (spec §5.11), from the stops the daemon pushed. Releasing
-//! the last reference ends the session (spec §2.19 rule 2), waiting for the daemon's answer.
+//! `ISyncMgrSyncCallback` (spec §2.2): one session, each method the C library's function for it
+//! (`sc_session_report_progress`, …), which validates, asks the daemon and answers the spec's `HRESULT`s
+//! (`S_FALSE` included); here only the strings are converted and the out-parameters that are not NULL written.
+//! `*pnCancelRequest` is written also on failure (spec §5.11), with the stop the daemon says is in force. Releasing the
+//! last reference ends the session (spec §2.19 rule 2), waiting for the daemon's answer.
 
-use std::ffi::c_void;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::ffi::{c_char, c_void};
+use std::ptr::null_mut;
 
-use synccenter_client::methods::{ItemFields, ProposedItem, ReportEventParams};
-use synccenter_client::{CancelWire, EventLevelWire, Session, StatusWire};
+use synccenter_capi::{
+    sc_session_add_context, sc_session_add_item, sc_session_can_continue, sc_session_commit_item,
+    sc_session_propose_item, sc_session_query_additional_items, sc_session_report_event, sc_session_report_manual_sync,
+    sc_session_report_progress, sc_session_set_handler_progress_text, sc_string_free, sc_strings_free,
+};
 use windows_core::{GUID, HRESULT, IUnknown, Interface, implement};
 
 use super::boundary::{
-    Connection, Counted, E_FAIL, E_INVALIDARG, E_POINTER, E_UNEXPECTED, Outcome, S_FALSE, S_OK, guard, optional,
-    required, take_co_task_string, write,
+    Counted, E_FAIL, E_INVALIDARG, E_POINTER, Outcome, S_OK, c_string, guard, ptr, take_co_task_string, text, write,
 };
 use super::enumerators::{Context, Strings, Unknowns};
+use super::handles::Session;
 use super::interfaces::{IEnumString, IEnumUnknown, ISyncMgrSyncCallback, ISyncMgrSyncCallback_Impl, ISyncMgrSyncItem};
 use crate::text::event_guid;
 
 #[implement(ISyncMgrSyncCallback)]
 pub(crate) struct Callback {
-    conn: Arc<Connection>,
-    /// Taken only when the object is destroyed, to end the session.
-    session: Option<Session>,
+    session: Session,
     _counted: Counted,
 }
 
 impl Callback {
-    pub(crate) fn new(conn: Arc<Connection>, session: Session) -> Callback {
-        Callback { conn, session: Some(session), _counted: Counted::new() }
-    }
-
-    fn session(&self) -> Result<&Session, HRESULT> {
-        self.session.as_ref().ok_or(E_UNEXPECTED)
-    }
-
-    /// The stop in force for `item` as the daemon pushed it (`CANCEL_ALL` wins), for a failed report.
-    fn pushed_cancel(&self, item: Option<&str>) -> u32 {
-        let Some(state) = self.session.as_ref().map(Session::cancel_state) else { return CancelWire::None.number() };
-        let cancel = if state.all {
-            CancelWire::CancelAll
-        } else if item.is_some_and(|i| state.items.contains(i)) {
-            CancelWire::CancelItem
-        } else {
-            CancelWire::None
-        };
-        cancel.number()
-    }
-
-    fn report_progress(
-        &self,
-        item: &str,
-        text: Option<&str>,
-        status: u32,
-        step: u32,
-        max: u32,
-    ) -> Result<u32, HRESULT> {
-        let status = numbered(StatusWire::ALL, StatusWire::number, status)?;
-        let s = self.session()?;
-        let answer = self.conn.run(s.report_progress_acked(item, status, text, step, max))?;
-        Ok(answer.number())
+    pub(crate) fn new(session: Session) -> Callback {
+        Callback { session, _counted: Counted::new() }
     }
 
     /// `ProposeItem` with the item's ID and name read from it.
     fn propose(&self, item: &ISyncMgrSyncItem) -> Outcome {
-        let mut id = std::ptr::null_mut();
+        let mut id = null_mut();
         // SAFETY: a live item (the caller holds its reference for the call); `id` is writable.
         unsafe { item.GetItemID(&mut id) }.ok().map_err(|e| e.code())?;
         // SAFETY: the string GetItemID allocated for us (or NULL, refused as E_POINTER).
         let id = unsafe { take_co_task_string(id) }?;
-        let mut name = std::ptr::null_mut();
+        let mut name = null_mut();
         // SAFETY: as above.
         unsafe { item.GetName(&mut name) }.ok().map_err(|e| e.code())?;
         // SAFETY: as above.
         let name = unsafe { take_co_task_string(name) }?;
-        let fields = ItemFields { name: Some(name), ..ItemFields::default() };
-        self.conn.run(self.session()?.propose_item(ProposedItem { id, fields }))?;
-        Ok(S_OK)
+        // SAFETY: a live session; both NUL-terminated.
+        self.session.call(|s| unsafe { sc_session_propose_item(s, id.as_ptr(), name.as_ptr()) })
+    }
+
+    /// The pending items and contexts (`sc_session_query_additional_items`): its `HRESULT` and both lists.
+    fn pending(&self) -> Result<(HRESULT, Vec<String>, Vec<String>), HRESULT> {
+        let (mut items, mut n_items, mut contexts, mut n_contexts) = (null_mut(), 0, null_mut(), 0);
+        // SAFETY: a live session; all four out-parameters writable.
+        let hr = self.session.call(|s| unsafe {
+            sc_session_query_additional_items(s, &mut items, &mut n_items, &mut contexts, &mut n_contexts)
+        })?;
+        // SAFETY: arrays of that many strings the library made, freed once here (NULL with 0 is allowed).
+        let (items, contexts) = unsafe { (take_strings(items, n_items), take_strings(contexts, n_contexts)) };
+        Ok((hr, items, contexts))
     }
 }
 
-/// The spec value of an enumeration whose number is `n` (spec §5.5: out of range is `E_INVALIDARG`).
-fn numbered<T: Copy>(all: &[T], number: fn(T) -> u32, n: u32) -> Result<T, HRESULT> {
-    all.iter().copied().find(|v| number(*v) == n).ok_or(E_INVALIDARG)
-}
-
-impl Drop for Callback {
-    fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            let conn = &self.conn;
-            // A failed end leaves the session to the daemon, which ends it when the connection closes.
-            let _ = catch_unwind(AssertUnwindSafe(|| conn.run(session.end())));
-        }
+/// An array of `n` strings from the C library as texts; the array freed.
+///
+/// # Safety
+/// `array` is NULL (with `n` 0) or an array of `n` strings from the library, not yet freed.
+unsafe fn take_strings(array: *mut *mut c_char, n: usize) -> Vec<String> {
+    if array.is_null() {
+        return Vec::new();
     }
+    // SAFETY: the caller's contract.
+    let texts = unsafe { std::slice::from_raw_parts(array, n) }.iter().map(|&p| unsafe { text(p) }).collect();
+    // SAFETY: the caller's contract; freed once.
+    unsafe { sc_strings_free(array, n) };
+    texts
 }
 
 impl ISyncMgrSyncCallback_Impl for Callback_Impl {
@@ -108,34 +89,40 @@ impl ISyncMgrSyncCallback_Impl for Callback_Impl {
     ) -> HRESULT {
         guard(|| {
             // SAFETY (both): NULL or NUL-terminated strings.
-            let item = unsafe { required(item) };
-            let text = unsafe { optional(text) };
+            let item = unsafe { c_string(item) };
+            let text = unsafe { c_string(text) };
+            let mut answer = 0;
             let outcome = match (&item, &text) {
-                (Ok(item), Ok(text)) => self.report_progress(item, text.as_deref(), status, step, max_step),
+                // SAFETY: a live session; strings NULL or NUL-terminated; `answer` writable.
+                (Ok(i), Ok(t)) => self.session.call(|s| unsafe {
+                    sc_session_report_progress(s, ptr(i), ptr(t), status, step, max_step, &mut answer)
+                }),
                 (Err(hr), _) | (_, Err(hr)) => Err(*hr),
             };
-            let written = match outcome {
-                Ok(answer) => answer,
-                Err(_) => self.pushed_cancel(item.as_deref().ok()),
-            };
+            if outcome.is_err() && !cancel.is_null() {
+                answer = self.session.cancel_in_force(item.ok().flatten().as_deref());
+            }
             // SAFETY: NULL or writable.
-            unsafe { write(cancel, written) };
-            outcome.map(|_| S_OK)
+            unsafe { write(cancel, answer) };
+            outcome
         })
     }
 
     unsafe fn SetHandlerProgressText(&self, text: *const u16, cancel: *mut u32) -> HRESULT {
         guard(|| {
+            let mut answer = 0;
             // SAFETY: NULL or a NUL-terminated string.
-            let outcome = unsafe { required(text) }.and_then(|text| {
-                self.session()?.set_handler_progress_text(&text).map_err(super::boundary::from_client)
+            let outcome = unsafe { c_string(text) }.and_then(|t| {
+                // SAFETY: a live session; the text NULL or NUL-terminated; `answer` writable.
+                self.session.call(|s| unsafe { sc_session_set_handler_progress_text(s, ptr(&t), &mut answer) })
             });
-            // Spec §2.19 rule 15: only a handler-level stop is reported here.
-            let all = self.session.as_ref().is_some_and(|s| s.cancel_state().all);
-            let written = if all { CancelWire::CancelAll } else { CancelWire::None };
+            if outcome.is_err() && !cancel.is_null() {
+                // Spec §2.19 rule 15: only a handler-level stop is reported here.
+                answer = self.session.cancel_in_force(None);
+            }
             // SAFETY: NULL or writable.
-            unsafe { write(cancel, written.number()) };
-            outcome.map(|()| S_OK)
+            unsafe { write(cancel, answer) };
+            outcome
         })
     }
 
@@ -153,23 +140,38 @@ impl ISyncMgrSyncCallback_Impl for Callback_Impl {
     ) -> HRESULT {
         guard(|| {
             // SAFETY (all): NULL or NUL-terminated strings.
-            let params = unsafe {
-                ReportEventParams {
-                    item: optional(item)?,
-                    level: Some(numbered(EventLevelWire::ALL, EventLevelWire::number, level)?),
-                    flags: Some(flags),
-                    name: Some(required(name)?),
-                    description: Some(required(description)?),
-                    link_text: optional(link_text)?,
-                    link_reference: optional(link_reference)?,
-                    context: optional(context)?,
-                    ..ReportEventParams::default()
-                }
-            };
-            let id = self.conn.run(self.session()?.report_event_with(params))?;
-            let guid = event_guid(&id).ok_or(E_FAIL)?;
-            // SAFETY: NULL or writable.
-            unsafe { write(event_id, GUID::from_u128(guid)) };
+            let strings = unsafe { [item, name, description, link_text, link_reference, context].map(|p| c_string(p)) };
+            let [item, name, description, link_text, link_reference, context] = strings;
+            let (item, name, description) = (item?, name?, description?);
+            let (link_text, link_reference, context) = (link_text?, link_reference?, context?);
+            let mut id: *mut c_char = null_mut();
+            let id_out = if event_id.is_null() { null_mut() } else { &mut id as *mut *mut c_char };
+            // SAFETY: a live session; strings NULL or NUL-terminated; `id_out` NULL or writable.
+            self.session
+                .call(|s| unsafe {
+                    sc_session_report_event(
+                        s,
+                        ptr(&item),
+                        level,
+                        flags,
+                        ptr(&name),
+                        ptr(&description),
+                        ptr(&link_text),
+                        ptr(&link_reference),
+                        ptr(&context),
+                        id_out,
+                    )
+                })
+                .map(drop)?;
+            if id.is_null() {
+                return Ok(S_OK);
+            }
+            // SAFETY: the event ID the library made, freed once.
+            let id_text = unsafe { text(id) };
+            unsafe { sc_string_free(id) };
+            let guid = event_guid(&id_text).ok_or(E_FAIL)?;
+            // SAFETY: non-NULL (an ID was asked for) and writable.
+            unsafe { event_id.write(GUID::from_u128(guid)) };
             Ok(S_OK)
         })
     }
@@ -177,41 +179,38 @@ impl ISyncMgrSyncCallback_Impl for Callback_Impl {
     unsafe fn CanContinue(&self, item: *const u16) -> HRESULT {
         guard(|| {
             // SAFETY: NULL or a NUL-terminated string; NULL and "" ask about the handler (spec §5.10).
-            let item = unsafe { optional(item) }?.filter(|i| !i.is_empty());
-            let proceed = self.conn.run(self.session()?.can_continue(item.as_deref()))?;
-            Ok(if proceed { S_OK } else { S_FALSE })
+            let item = unsafe { c_string(item) }?;
+            // SAFETY: a live session; the item NULL or NUL-terminated.
+            self.session.call(|s| unsafe { sc_session_can_continue(s, ptr(&item)) })
         })
     }
 
     unsafe fn QueryForAdditionalItems(&self, items: *mut *mut c_void, punks: *mut *mut c_void) -> HRESULT {
         guard(|| {
-            // SAFETY (both): NULL or writable out-parameters, NULL until something is pending.
-            unsafe { write(items, std::ptr::null_mut()) };
-            unsafe { write(punks, std::ptr::null_mut()) };
-            let pending = self.conn.run(self.session()?.query_additional_items())?;
-            if pending.items.is_empty() && pending.contexts.is_empty() {
-                return Ok(S_FALSE);
-            }
-            if !items.is_null() && !pending.items.is_empty() {
-                let e: IEnumString = Strings::new(pending.items).into();
+            // SAFETY (both): NULL or writable out-parameters, NULL unless something is pending.
+            unsafe { write(items, null_mut()) };
+            unsafe { write(punks, null_mut()) };
+            let (hr, ids, contexts) = self.pending()?;
+            if !items.is_null() && !ids.is_empty() {
+                let e: IEnumString = Strings::new(ids).into();
                 // SAFETY: checked non-NULL, writable.
                 unsafe { items.write(e.into_raw()) };
             }
-            if !punks.is_null() && !pending.contexts.is_empty() {
-                let e: IEnumUnknown = Unknowns::new(pending.contexts).into();
+            if !punks.is_null() && !contexts.is_empty() {
+                let e: IEnumUnknown = Unknowns::new(contexts).into();
                 // SAFETY: checked non-NULL, writable.
                 unsafe { punks.write(e.into_raw()) };
             }
-            Ok(S_OK)
+            Ok(hr)
         })
     }
 
     unsafe fn AddItemToSession(&self, item: *const u16) -> HRESULT {
         guard(|| {
             // SAFETY: NULL or a NUL-terminated string.
-            let item = unsafe { required(item) }?;
-            self.conn.run(self.session()?.add_item(&item))?;
-            Ok(S_OK)
+            let item = unsafe { c_string(item) }?;
+            // SAFETY: a live session; the item NULL or NUL-terminated.
+            self.session.call(|s| unsafe { sc_session_add_item(s, ptr(&item)) })
         })
     }
 
@@ -221,8 +220,8 @@ impl ISyncMgrSyncCallback_Impl for Callback_Impl {
             let unknown = unsafe { IUnknown::from_raw_borrowed(&punk) }.ok_or(E_POINTER)?;
             // Only a context this DLL handed out (spec §5.14: anything else is not pending).
             let context = unknown.cast_object_ref::<Context>().map_err(|_| E_INVALIDARG)?;
-            self.conn.run(self.session()?.add_context(context.value().clone()))?;
-            Ok(S_OK)
+            // SAFETY: a live session; the context's JSON text is NUL-terminated.
+            self.session.call(|s| unsafe { sc_session_add_context(s, context.json().as_ptr()) })
         })
     }
 
@@ -237,16 +236,14 @@ impl ISyncMgrSyncCallback_Impl for Callback_Impl {
     unsafe fn CommitItem(&self, item: *const u16) -> HRESULT {
         guard(|| {
             // SAFETY: NULL or a NUL-terminated string.
-            let item = unsafe { required(item) }?;
-            self.conn.run(self.session()?.commit_item(&item))?;
-            Ok(S_OK)
+            let item = unsafe { c_string(item) }?;
+            // SAFETY: a live session; the item NULL or NUL-terminated.
+            self.session.call(|s| unsafe { sc_session_commit_item(s, ptr(&item)) })
         })
     }
 
     unsafe fn ReportManualSync(&self) -> HRESULT {
-        guard(|| {
-            self.conn.run(self.session()?.report_manual_sync())?;
-            Ok(S_OK)
-        })
+        // SAFETY: a live session.
+        guard(|| self.session.call(|s| unsafe { sc_session_report_manual_sync(s) }))
     }
 }

@@ -1,68 +1,45 @@
 //! `ISyncMgrSessionCreator` (spec §2.1): the object `CoCreateInstance` makes. It connects to the daemon at its
-//! first `CreateSession` and keeps that connection for the sessions it creates (a lost connection is dropped, so
-//! the next call connects again); each session is an `ISyncMgrSyncCallback` of its own.
+//! first `CreateSession` (the C library's `sc_client_new`) and keeps that connection for the sessions it creates
+//! (a connection that failed is dropped, so the next call connects again); each session is an
+//! `ISyncMgrSyncCallback` of its own (`sc_session_new`).
 
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use synccenter_client::methods::CreateSessionParams;
 use windows_core::{HRESULT, Interface, implement};
 
-use super::boundary::{Connection, Counted, E_FAIL, E_INVALIDARG, Outcome, S_OK, guard, required, write};
+use super::boundary::{Counted, E_FAIL, E_INVALIDARG, Outcome, S_OK, c_string, guard, ptr, write};
 use super::callback::Callback;
+use super::handles::Client;
 use super::interfaces::{ISyncMgrSessionCreator, ISyncMgrSessionCreator_Impl, ISyncMgrSyncCallback};
 
 #[implement(ISyncMgrSessionCreator)]
 pub(crate) struct Creator {
-    connection: Mutex<Option<Arc<Connection>>>,
+    client: Mutex<Option<Arc<Client>>>,
     _counted: Counted,
 }
 
 impl Creator {
     pub(crate) fn new() -> Creator {
-        Creator { connection: Mutex::new(None), _counted: Counted::new() }
+        Creator { client: Mutex::new(None), _counted: Counted::new() }
     }
 
-    fn connection(&self) -> Result<Arc<Connection>, HRESULT> {
-        let mut slot = self.connection.lock().unwrap_or_else(PoisonError::into_inner);
+    fn client(&self) -> Result<Arc<Client>, HRESULT> {
+        let mut slot = self.client.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(c) = slot.as_ref() {
             return Ok(Arc::clone(c));
         }
-        let c = Arc::new(Connection::open()?);
+        let c = Arc::new(Client::connect()?);
         *slot = Some(Arc::clone(&c));
         Ok(c)
     }
 
-    /// Forgets a connection that failed, so the next call connects again.
-    fn forget(&self, failed: &Arc<Connection>) {
-        let mut slot = self.connection.lock().unwrap_or_else(PoisonError::into_inner);
+    /// Forgets a connection that failed, so the next call connects again (its sessions keep theirs).
+    fn forget(&self, failed: &Arc<Client>) {
+        let mut slot = self.client.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, failed)) {
             *slot = None;
         }
-    }
-
-    /// `CreateSession` with its arguments read; `out` NULL announces only (spec §5.2).
-    fn create(&self, handler: String, items: Vec<String>, out: *mut *mut c_void) -> Outcome {
-        let conn = self.connection()?;
-        let params = CreateSessionParams { handler, items, detach: false, lease_seconds: None };
-        let session = match conn.run(conn.client.create_session_with(params)) {
-            Ok(s) => s,
-            Err(hr) => {
-                if hr == E_FAIL {
-                    // A lost connection (or a daemon's generic failure: reconnecting then costs nothing).
-                    self.forget(&conn);
-                }
-                return Err(hr);
-            }
-        };
-        if out.is_null() {
-            conn.run(session.end())?;
-            return Ok(S_OK);
-        }
-        let callback: ISyncMgrSyncCallback = Callback::new(conn, session).into();
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        unsafe { out.write(callback.into_raw()) };
-        Ok(S_OK)
     }
 }
 
@@ -75,19 +52,36 @@ impl ISyncMgrSessionCreator_Impl for Creator_Impl {
         out: *mut *mut c_void,
     ) -> HRESULT {
         guard(|| {
-            // SAFETY: NULL or writable by COM's contract for an out-parameter.
+            // SAFETY: NULL or writable by COM's contract for an out-parameter; NULL on every failure.
             unsafe { write(out, std::ptr::null_mut()) };
             // SAFETY: NULL or a NUL-terminated string.
-            let handler = unsafe { required(handler) }?;
+            let handler = unsafe { c_string(handler) }?;
             if items.is_null() {
-                // Spec §5.8: a NULL list is a bad argument, as no items are.
+                // Spec §5.8: a NULL list is a bad argument, as an empty one is (the C library says E_POINTER).
                 return Err(E_INVALIDARG);
             }
             // SAFETY: `count` readable pointers by the method's contract.
             let ptrs = unsafe { std::slice::from_raw_parts(items, count as usize) };
             // SAFETY: each NULL or a NUL-terminated string.
-            let items = ptrs.iter().map(|&p| unsafe { required(p) }).collect::<Result<Vec<_>, _>>()?;
-            self.create(handler, items, out)
+            let items = ptrs.iter().map(|&p| unsafe { c_string(p) }).collect::<Result<Vec<_>, _>>()?;
+            let item_ptrs: Vec<_> = items.iter().map(ptr).collect();
+            let client = self.client()?;
+            let session = match client.session(ptr(&handler), &item_ptrs, out.is_null()) {
+                Ok(session) => session,
+                Err(hr) => {
+                    if hr == E_FAIL {
+                        // A lost connection (or a generic failure: connecting again then costs nothing).
+                        self.forget(&client);
+                    }
+                    return Err(hr);
+                }
+            };
+            if let Some(session) = session {
+                let callback: ISyncMgrSyncCallback = Callback::new(session).into();
+                // SAFETY: non-NULL (a session is made only then); writable by the caller's contract.
+                unsafe { out.write(callback.into_raw()) };
+            }
+            Ok::<_, HRESULT>(S_OK) as Outcome
         })
     }
 }

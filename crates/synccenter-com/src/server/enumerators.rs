@@ -7,7 +7,7 @@
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde_json::Value;
+use std::ffi::CString;
 use windows_core::{HRESULT, IUnknown, Interface, implement};
 use windows_sys::Win32::System::Com::CoTaskMemFree;
 
@@ -126,17 +126,18 @@ impl IEnumString_Impl for Strings_Impl {
 }
 
 #[implement(IEnumUnknown)]
-pub(crate) struct Unknowns(List<Value>);
+pub(crate) struct Unknowns(List<String>);
 
 impl Unknowns {
-    pub(crate) fn new(contexts: Vec<Value>) -> Unknowns {
+    /// Over the contexts' JSON texts.
+    pub(crate) fn new(contexts: Vec<String>) -> Unknowns {
         Unknowns(List::new(contexts))
     }
 }
 
 impl IEnumUnknown_Impl for Unknowns_Impl {
     unsafe fn Next(&self, count: u32, objects: *mut *mut c_void, fetched: *mut u32) -> HRESULT {
-        let put = |v: &Value| Ok(IUnknown::from(Context::new(v.clone())).into_raw());
+        let put = |json: &String| Ok(IUnknown::from(Context::new(json)?).into_raw());
         // SAFETY (undo): a reference `put` made, released once.
         guard(|| self.0.next(count, objects, fetched, put, |p| drop(unsafe { IUnknown::from_raw(p) })))
     }
@@ -154,20 +155,21 @@ impl IEnumUnknown_Impl for Unknowns_Impl {
     }
 }
 
-/// A pending start request's context (a JSON value, spec §5.14).
+/// A pending start request's context (spec §5.14), as the JSON text the C library hands out and takes back.
 #[implement(ISynccenterContext)]
 pub(crate) struct Context {
-    value: Value,
+    json: CString,
     _counted: Counted,
 }
 
 impl Context {
-    pub(crate) fn new(value: Value) -> Context {
-        Context { value, _counted: Counted::new() }
+    fn new(json: &str) -> Result<Context, HRESULT> {
+        let json = CString::new(json).map_err(|_| E_INVALIDARG)?;
+        Ok(Context { json, _counted: Counted::new() })
     }
 
-    pub(crate) fn value(&self) -> &Value {
-        &self.value
+    pub(crate) fn json(&self) -> &CString {
+        &self.json
     }
 }
 
@@ -177,7 +179,7 @@ impl ISynccenterContext_Impl for Context_Impl {
             if json.is_null() {
                 return Err(E_POINTER);
             }
-            let p = co_task_string(&self.value.to_string())?;
+            let p = co_task_string(&self.json.to_string_lossy())?;
             // SAFETY: checked non-NULL; writable by the method's contract.
             unsafe { json.write(p) };
             Ok(S_OK)

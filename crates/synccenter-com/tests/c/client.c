@@ -141,6 +141,13 @@ static int session(ISyncMgrSessionCreator *creator, char **args)
     finish_extra(cb, extra);
     if (!report_until_cancelled(cb, item, &step)) return 0;
     say("can continue 0x%08lx", hex(ISyncMgrSyncCallback_CanContinue(cb, item)));
+    /* A refused call still says which stop is in force. */
+    cancel = (SYNCMGR_CANCEL_REQUEST)99;
+    hr = ISyncMgrSyncCallback_ReportProgress(cb, item, NULL, (SYNCMGR_PROGRESS_STATUS)0, 0, 1, &cancel);
+    say("bad status after the stop 0x%08lx %u", hex(hr), (unsigned)cancel);
+    cancel = (SYNCMGR_CANCEL_REQUEST)99;
+    hr = ISyncMgrSyncCallback_SetHandlerProgressText(cb, NULL, &cancel);
+    say("null text 0x%08lx %u", hex(hr), (unsigned)cancel);
     say("canceled 0x%08lx",
         hex(ISyncMgrSyncCallback_ReportProgress(cb, item, L"", SYNCMGR_PS_CANCELED, step, 100, NULL)));
     ISyncMgrSyncCallback_Release(cb);
