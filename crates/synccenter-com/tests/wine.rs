@@ -43,19 +43,18 @@ fn cli_exe() -> Result<PathBuf, String> {
     }
 }
 
+/// Runs `command` with no input to its end; its output (stderr too unless `inherit_stderr`).
+async fn output(command: &mut Command, inherit_stderr: bool) -> Output {
+    let stderr = if inherit_stderr { Stdio::inherit() } else { Stdio::piped() };
+    let child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(stderr).kill_on_drop(true);
+    let child = child.spawn().unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
+    let o = tokio::time::timeout(HANG_GUARD, child.wait_with_output()).await;
+    o.unwrap_or_else(|_| panic!("{command:?} hung")).expect("wait")
+}
+
 /// The real `synccenter.exe` with `args`, against the test daemon; its output once it exits.
 async fn synccenter(cli: &PathBuf, d: &TestDaemon, args: &[&str]) -> Output {
-    let child = Command::new(cli)
-        .arg("--socket")
-        .arg(&d.socket)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn synccenter.exe");
-    tokio::time::timeout(HANG_GUARD, child.wait_with_output()).await.expect("synccenter.exe hung").expect("wait")
+    output(Command::new(cli).arg("--socket").arg(&d.socket).args(args), false).await
 }
 
 /// `synccenter --json ARGS`, which must succeed; its JSON document.
@@ -251,16 +250,7 @@ async fn an_unmodified_c_client_reports_through_the_com_server() {
 async fn the_exports_serve_both_classes_and_refuse_unloading_while_an_object_lives() {
     let Some(exe) = component::require("the C client (mingw-w64)", client_exe()) else { return };
     let dll = deps_dir().join("synccenter_com.dll");
-    let child = Command::new(exe)
-        .arg("exports")
-        .arg(&dll)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn the C client");
-    let o = tokio::time::timeout(HANG_GUARD, child.wait_with_output()).await.expect("the C client hung").expect("wait");
+    let o = output(Command::new(exe).arg("exports").arg(&dll), true).await;
     let said = String::from_utf8_lossy(&o.stdout);
     let want = [
         "other class 0x80040111",
@@ -279,15 +269,7 @@ async fn the_exports_serve_both_classes_and_refuse_unloading_while_an_object_liv
 
 /// `reg.exe ARGS` (Wine's and Windows' own); whether it succeeded, and what it printed.
 async fn reg(args: &[&str]) -> (bool, String) {
-    let child = Command::new("reg")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn reg.exe");
-    let o = tokio::time::timeout(HANG_GUARD, child.wait_with_output()).await.expect("reg.exe hung").expect("wait");
+    let o = output(Command::new("reg").args(args), false).await;
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
