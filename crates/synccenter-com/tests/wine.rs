@@ -320,5 +320,11 @@ async fn the_per_user_registration_writes_and_removes_only_its_own_keys() {
     let (kept, values) = reg(&["query", &client]).await;
     assert!(kept && values.contains("Someone"), "a key synccenter did not create is kept: {values}");
     assert!(!reg(&["query", &ours]).await.0, "synccenter's class is gone");
+
+    // regsvr32 (DllRegisterServer) registers per user too, and /u (DllUnregisterServer) removes it.
+    assert!(output(Command::new("regsvr32").args(["/s", &dll]), false).await.status.success());
+    assert!(reg(&["query", &ours, "/s"]).await.1.contains(&dll));
+    assert!(output(Command::new("regsvr32").args(["/s", "/u", &dll]), false).await.status.success());
+    assert!(!reg(&["query", &ours]).await.0, "regsvr32 /u removed it");
     d.stop().await;
 }

@@ -150,3 +150,34 @@ pub(crate) fn lock_server(lock: bool) {
 pub(crate) fn can_unload() -> bool {
     OBJECTS.load(Ordering::SeqCst) == 0 && LOCKS.load(Ordering::SeqCst) == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_answers_e_unexpected_and_failures_pass_through() {
+        assert_eq!(guard(|| panic!("boom")), E_UNEXPECTED);
+        assert_eq!(guard(|| Ok(S_FALSE)), S_FALSE);
+        assert_eq!(guard(|| check(0x8007_0005_u32 as i32)), HRESULT(0x8007_0005_u32 as i32));
+    }
+
+    #[test]
+    fn utf16_arguments_become_the_libraries_strings() {
+        let docs: Vec<u16> = "döcs\0".encode_utf16().collect();
+        // SAFETY (all three): NULL or NUL-terminated UTF-16 arrays that outlive the calls.
+        assert_eq!(unsafe { c_string(docs.as_ptr()) }, Ok(Some(CString::new("döcs").expect("no NUL"))));
+        assert_eq!(unsafe { c_string(std::ptr::null()) }, Ok(None));
+        assert_eq!(unsafe { c_string([0x64, 0xD800, 0].as_ptr()) }, Err(E_INVALIDARG));
+    }
+
+    #[test]
+    fn null_out_pointers_are_not_written() {
+        // SAFETY: NULL is allowed.
+        unsafe { write(std::ptr::null_mut::<u32>(), 7) };
+        let mut x = 0u32;
+        // SAFETY: a writable local.
+        unsafe { write(&mut x, 7) };
+        assert_eq!(x, 7);
+    }
+}
