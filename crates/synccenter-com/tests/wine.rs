@@ -293,6 +293,21 @@ async fn the_per_user_registration_writes_and_removes_only_its_own_keys() {
     let client = format!(r"{USER_CLASSES}\{SYNCMGR_CLIENT}");
     let treat_as = format!(r"{client}\TreatAs");
 
+    // Without --dll: synccenter_com.dll beside synccenter.exe (both linked into a directory of their own, as
+    // installed); a missing one is refused.
+    let installed = tempfile::tempdir_in(deps_dir()).expect("a directory beside the build");
+    let exe = installed.path().join("synccenter.exe");
+    let beside = installed.path().join("synccenter_com.dll");
+    for (from, to) in [(&cli, &exe), (&deps_dir().join("synccenter_com.dll"), &beside)] {
+        std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(drop)).expect("install");
+    }
+    let r = synccenter_json(&exe, &d, &["com", "register"]).await;
+    assert_eq!((&r["scope"], &r["dll"]), (&json!("user"), &json!(beside.display().to_string())), "{r}");
+    let o = synccenter(&cli, &d, &["com", "register", "--dll", "no-such.dll"]).await;
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no such DLL"), "{o:?}");
+    let (kept, keys) = reg(&["query", &ours, "/s"]).await;
+    assert!(kept && keys.contains(&beside.display().to_string()), "a refused registration changes nothing: {keys}");
+
     let r = synccenter_json(&cli, &d, &["com", "register", "--dll", &dll]).await;
     assert_eq!((&r["scope"], &r["take_over"]), (&json!("user"), &json!(false)), "{r}");
     let (found, keys) = reg(&["query", &ours, "/s"]).await;
