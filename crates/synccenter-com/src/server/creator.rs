@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use windows_core::{HRESULT, Interface, implement};
 
-use super::boundary::{Counted, E_FAIL, E_INVALIDARG, Outcome, S_OK, c_string, guard, ptr, write};
+use super::boundary::{Counted, E_FAIL, E_INVALIDARG, S_OK, c_string, guard, ptr, write};
 use super::callback::Callback;
 use super::handles::Client;
 use super::interfaces::{ISyncMgrSessionCreator, ISyncMgrSessionCreator_Impl, ISyncMgrSyncCallback};
@@ -81,7 +81,7 @@ impl ISyncMgrSessionCreator_Impl for Creator_Impl {
                 // SAFETY: non-NULL (a session is made only then); writable by the caller's contract.
                 unsafe { out.write(callback.into_raw()) };
             }
-            Ok::<_, HRESULT>(S_OK) as Outcome
+            Ok(S_OK)
         })
     }
 }
