@@ -195,7 +195,7 @@ pub(crate) async fn ingest(dir: &Path, name: &str, conns: usize, per: u32) -> an
     for c in 0..conns {
         senders.push((Raw::connect(&path).await?, format!("00000000-0000-0000-0000-{c:012}")));
     }
-    let rate = crate::hot::notify_all(
+    let (rate, _) = crate::hot::notify_all(
         senders,
         per,
         |buf, s, step| raw::progress_line(buf, s, "item", step),

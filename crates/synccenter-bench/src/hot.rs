@@ -43,13 +43,13 @@ pub(crate) async fn owner(socket: &Path, handler: &str) -> anyhow::Result<(Raw, 
 /// Notifications per second over `conns` (each with its session), `per` each, all connections at once. Each
 /// line is formatted by `line` into a buffer written in chunks, so the sender, which shares the cores, does as
 /// little as it can. A final request (`finish`) on each connection proves that every line before it was
-/// applied.
+/// applied. Returns the rate and the connections.
 pub(crate) async fn notify_all(
     conns: Vec<(Raw, String)>,
     per: u32,
     line: fn(&mut String, &str, u32),
     finish: fn(&str) -> Value,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, Vec<(Raw, String)>)> {
     let total = conns.len() as f64 * f64::from(per);
     let start = Instant::now();
     let tasks: Vec<_> = conns
@@ -66,14 +66,15 @@ pub(crate) async fn notify_all(
                 }
                 c.send_raw(buf.as_bytes()).await?;
                 c.request(finish(&s)).await?;
-                anyhow::Ok(())
+                anyhow::Ok((c, s))
             })
         })
         .collect();
+    let mut done = Vec::with_capacity(tasks.len());
     for t in tasks {
-        t.await??;
+        done.push(t.await??);
     }
-    Ok(total / start.elapsed().as_secs_f64())
+    Ok((total / start.elapsed().as_secs_f64(), done))
 }
 
 /// Requests per second over `conns` (each with its session), `per` each, all connections at once, with up to
@@ -108,13 +109,24 @@ fn end_message(session: &str) -> Value {
 }
 
 /// Reports per second applied by the daemon from `owners` connections, each with its own session, sent as
-/// notifications as fast as the connections can.
+/// notifications as fast as the connections can. Each connection's last request is `session.can_continue`,
+/// answered once every report before it was applied (like the bare server's final request, it writes
+/// nothing); the sessions end after the clock stops, as ending one is a commit, not ingest.
 pub(crate) async fn ingest(socket: &Path, owners: usize, per: u32) -> anyhow::Result<f64> {
     let mut conns = Vec::with_capacity(owners);
     for _ in 0..owners {
         conns.push(owner(socket, MANY).await?);
     }
-    notify_all(conns, per, |buf, s, step| raw::progress_line(buf, s, "item", step), end_message).await
+    let line = |buf: &mut String, s: &str, step| raw::progress_line(buf, s, "item", step);
+    let (rate, conns) = notify_all(conns, per, line, can_continue_message).await?;
+    for (mut c, s) in conns {
+        c.request(end_message(&s)).await?;
+    }
+    Ok(rate)
+}
+
+fn can_continue_message(session: &str) -> Value {
+    json!({"jsonrpc": "2.0", "method": "session.can_continue", "params": {"session": session}})
 }
 
 /// `session.report_progress` as a request, each awaited: the daemon's round trip.
