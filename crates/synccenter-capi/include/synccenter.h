@@ -181,8 +181,8 @@ const char *sc_last_error_message(void);
 void sc_string_free(char *s);
 
 // `CreateSession` (§2.1): a session of `handler` over the `n_items` items of `items`, owned by this client's
-// connection (it ends as `owner_lost` if the program exits without ending it). With `out` NULL the session is
-// only announced: created and ended at once, as the spec's callback released at once would be (§2.19 rule 2).
+// connection (it ends as `owner_lost` if the program exits without ending it). With `out` NULL the sync is only
+// announced (§5.2): the session is created and ended at once, with nothing recorded for its items.
 // `SC_E_POINTER` for a NULL `client`, `handler`, `items` or item; `SC_E_INVALIDARG` for unknown IDs or no
 // items; `SC_E_BUSY`, `SC_E_NOT_READY`, `SC_E_OUTOFMEMORY` as the daemon answers.
 //

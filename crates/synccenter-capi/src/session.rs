@@ -101,8 +101,8 @@ pub(crate) unsafe fn id_list(
 }
 
 /// `CreateSession` (§2.1): a session of `handler` over the `n_items` items of `items`, owned by this client's
-/// connection (it ends as `owner_lost` if the program exits without ending it). With `out` NULL the session is
-/// only announced: created and ended at once, as the spec's callback released at once would be (§2.19 rule 2).
+/// connection (it ends as `owner_lost` if the program exits without ending it). With `out` NULL the sync is only
+/// announced (§5.2): the session is created and ended at once, with nothing recorded for its items.
 /// `SC_E_POINTER` for a NULL `client`, `handler`, `items` or item; `SC_E_INVALIDARG` for unknown IDs or no
 /// items; `SC_E_BUSY`, `SC_E_NOT_READY`, `SC_E_OUTOFMEMORY` as the daemon answers.
 ///
@@ -123,12 +123,12 @@ pub unsafe extern "C" fn sc_session_new(
         let handler = unsafe { required(handler, "handler") }?.to_owned();
         let items = unsafe { id_list(items, n_items, "items", "an item ID") }?;
         let inner = Arc::clone(&client.inner);
-        let params = CreateSessionParams { handler, items, detach: false, lease_seconds: None };
-        let session = inner.block_on(inner.client.create_session_with(params))??;
         if out.is_null() {
-            inner.block_on(session.end())??;
+            inner.block_on(inner.client.announce_session(&handler, items))??;
             return Ok(SC_S_OK);
         }
+        let params = CreateSessionParams { handler, items, detach: false, lease_seconds: None, announce: false };
+        let session = inner.block_on(inner.client.create_session_with(params))??;
         let id = CString::new(session.id()).map_err(|_| Failure::new(SC_E_INVALIDARG, "a session ID with NUL"))?;
         let cancel = Arc::new(CancelSignal::new()?);
         let session = Arc::new(session);

@@ -241,6 +241,13 @@ async fn full(checker: Checker) {
     let sessions = history["sessions"].as_array().expect("sessions");
     assert_eq!(sessions.len(), 2, "the announced session and the full one: {history}");
     assert!(sessions.iter().all(|s| s["end_reason"] == "ended"), "{history}");
+    // The announced one (the older, listed last) records nothing for its item (spec §5.2).
+    let announced = &sessions[1]["items"];
+    assert_eq!(
+        (announced[0]["item"].clone(), announced[0]["status"].clone()),
+        (json!("docs"), json!(null)),
+        "{history}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

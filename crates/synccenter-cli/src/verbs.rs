@@ -484,6 +484,7 @@ pub(crate) async fn session(ctx: &Ctx, cmd: SessionCommand) -> anyhow::Result<u8
                     items,
                     detach: true,
                     lease_seconds: lease,
+                    announce: false,
                 })
                 .await
                 .with_context(|| format!("cannot create a session of {handler}"))?;

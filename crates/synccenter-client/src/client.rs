@@ -137,8 +137,29 @@ impl Client {
             items: items.into_iter().map(Into::into).collect(),
             detach: false,
             lease_seconds: None,
+            announce: false,
         })
         .await
+    }
+
+    /// `session.create` with `announce`: the sync is announced (spec §5.2), the session created and ended at
+    /// once with nothing recorded for its items. Returns the session's ID.
+    pub async fn announce_session<I, S>(&self, handler: &str, items: I) -> Result<String, ClientError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let params = CreateSessionParams {
+            handler: handler.to_owned(),
+            items: items.into_iter().map(Into::into).collect(),
+            detach: false,
+            lease_seconds: None,
+            announce: true,
+        };
+        let value = self.shared().call_value(api::SessionCreate::NAME, &params, PendingKind::Plain).await?;
+        let created: CreateSessionResult = serde_json::from_value(value)
+            .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", api::SessionCreate::NAME)))?;
+        Ok(created.session)
     }
 
     /// `session.create` with every parameter (a lease, or a detached session).

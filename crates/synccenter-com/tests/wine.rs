@@ -209,6 +209,12 @@ async fn session(run: Session<'_>, raw: &mut RawConn, item: &str, extra: &str) {
     };
     assert_eq!(status(item), Some(json!("canceled")), "{history}");
     assert_eq!(status(extra), Some(json!("failed")), "a report after its final status fails it: {history}");
+
+    // The announcement before it (a NULL ppCallback) ended at once with nothing recorded for its item.
+    let history = raw.ok("sessions.history", json!({"handler": "backup", "limit": 2})).await;
+    let announced = &history["sessions"][1];
+    assert_eq!(announced["end_reason"], "ended", "{history}");
+    assert_eq!(announced["items"][0]["status"], json!(null), "{history}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,6 +155,7 @@ async fn a_detached_session_outlives_its_connection_and_is_ended_by_another() {
         items: vec![if detach { "docs" } else { "mail" }.into()],
         detach,
         lease_seconds: Some(600),
+        announce: false,
     };
     let detached = guard("create", script.create_session_with(params(true))).await.expect("create").into_id();
     let attached = guard("create", script.create_session_with(params(false))).await.expect("create").into_id();

@@ -8,6 +8,7 @@ use crate::enums::{CancelRequest, EventLevel, HandlerCapabilities, ProgressStatu
 use crate::error::{CoreError, FlagKind, NotReadyReason, Target};
 use crate::model::{
     Amount, Context, EndReason, Event, EventRetention, ItemProgress, ItemSpec, NewEvent, PendingItems, SessionSummary,
+    SessionView,
 };
 use crate::notice::Notice;
 use crate::store::Change;
@@ -380,6 +381,20 @@ impl Center {
         Ok(())
     }
 
+    /// `CreateSession` with a NULL callback (§5.2): the session is checked and created like any other, and
+    /// ended at once as an announcement, with no item status changes and no failures recorded. Returns the
+    /// session as it was created (for watchers) and its end.
+    pub fn announce_session(
+        &mut self,
+        owner: OwnerId,
+        handler: &HandlerId,
+        items: &[ItemId],
+    ) -> Result<(SessionView, SessionSummary), CoreError> {
+        let session = self.create_session(owner, handler, items)?;
+        let created = self.session(session)?;
+        Ok((created, self.finish(session, EndReason::Ended, Explain::Event, Unfinished::Leave)))
+    }
+
     /// Ends a session at its owner's request (§5.1). Ending an ended session returns its summary again.
     pub fn end_session(&mut self, session: SessionId) -> Result<SessionSummary, CoreError> {
         if let Some(summary) = self.ended.get(&session) {
@@ -404,7 +419,7 @@ impl Center {
     /// [`EndReason::HostLost`], without a second warning event (the judge wrote one).
     pub fn end_session_ended_elsewhere(&mut self, session: SessionId) -> Result<SessionSummary, CoreError> {
         self.live(session)?;
-        Ok(self.finish(session, EndReason::HostLost, Explain::AlreadyRecorded))
+        Ok(self.finish(session, EndReason::HostLost, Explain::AlreadyRecorded, Unfinished::Fail))
     }
 
     /// The owner disappeared: ends each of its sessions with a warning event (§5.1, §5.3).
@@ -422,10 +437,10 @@ impl Center {
     /// The end of a live session: finalize items, record last-sync times, explain a lost owner, settle the
     /// start requests it served, and dispatch what waits for its handler.
     pub(super) fn finish_session(&mut self, session: SessionId, reason: EndReason) -> SessionSummary {
-        self.finish(session, reason, Explain::Event)
+        self.finish(session, reason, Explain::Event, Unfinished::Fail)
     }
 
-    fn finish(&mut self, session: SessionId, reason: EndReason, explain: Explain) -> SessionSummary {
+    fn finish(&mut self, session: SessionId, reason: EndReason, explain: Explain, open: Unfinished) -> SessionSummary {
         let now = self.clock.now();
         let mut s = self.sessions.remove(&session).expect("caller checked the session is live");
         if let Some(list) = self.live_by_handler.get_mut(&s.handler.folded()) {
@@ -437,7 +452,7 @@ impl Center {
         let errors = s.errors();
         s.members.retain(|m| m.proposed.is_none());
         let mut unfinished = Vec::new();
-        for m in &mut s.members {
+        for m in s.members.iter_mut().filter(|_| open == Unfinished::Fail) {
             if !m.progress.is_final() {
                 m.progress.status = Some(ProgressStatus::Failed);
                 m.progress.text = ENDED_WITHOUT_RESULT.to_owned();
@@ -523,6 +538,15 @@ impl Center {
             }
         }
     }
+}
+
+/// What the end of a session does to its items without a completion status.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unfinished {
+    /// Marked failed (§5.3).
+    Fail,
+    /// Left as they are (an announcement, §5.2).
+    Leave,
 }
 
 /// Whether ending a session for a reason other than its owner's request writes the warning event that says why.

@@ -213,3 +213,33 @@ fn a_session_ended_elsewhere_ends_here_without_a_second_warning() {
     assert_eq!(fx.c.end_session(s).unwrap(), summary, "the owner's end learns the same outcome");
     assert_refused(&mut fx, HResult::E_UNEXPECTED, |c| c.end_session_ended_elsewhere(s));
 }
+
+/// §5.2: `CreateSession` with a NULL callback announces a sync: created and ended at once, with no item status
+/// changes and no failures recorded; refused like any `CreateSession` when its arguments are bad.
+#[test]
+fn an_announced_session_ends_at_once_and_records_nothing_for_its_items() {
+    let mut fx = Fx::new();
+    fx.c.take_changes();
+    let (created, summary) = fx.c.announce_session(OWNER, &fx.h(), &ids(&["A", "B"])).unwrap();
+    assert_eq!((created.id, created.items.len()), (summary.session, 2));
+    assert_eq!(summary.reason, EndReason::Ended);
+    assert_eq!(summary.errors, 0);
+    assert_eq!(fx.c.live_session_count(), 0, "nobody could end it later");
+    let changes = fx.c.take_changes();
+    assert!(
+        changes.iter().any(|ch| matches!(ch, Change::SessionStarted { session, .. } if *session == summary.session))
+    );
+    assert!(changes.iter().any(|ch| matches!(ch, Change::SessionEnded { session, .. } if *session == summary.session)));
+    let recorded: Vec<&Change> = changes
+        .iter()
+        .filter(|ch| matches!(ch, Change::ItemProgressed { .. } | Change::EventAdded(_) | Change::ItemSaved(..)))
+        .collect();
+    assert!(recorded.is_empty(), "no item status, no event, no last sync: {recorded:?}");
+    assert_eq!(fx.c.item_display(&fx.h(), &iid("A")).unwrap(), None, "not synchronizing");
+    let h = fx.h();
+    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.announce_session(OWNER, &h, &[]));
+    assert_refused(&mut fx, HResult::E_INVALIDARG, |c| c.announce_session(OWNER, &h, &ids(&["Z"])));
+    // A session the handler already runs makes an announcement busy like a second session.
+    fx.session(&["A"]);
+    assert_refused(&mut fx, HResult::ERROR_BUSY, |c| c.announce_session(OWNER, &h, &ids(&["B"])));
+}

@@ -47,6 +47,16 @@ impl Handle<api::SessionCreate> for Hub {
         let handler = convert::handler_id(&p.handler)?;
         let items = convert::item_ids(&p.items)?;
         let owner = if p.detach { NO_OWNER } else { OwnerId(conn) };
+        if p.announce {
+            if p.detach || p.lease_seconds.is_some() {
+                return Err(convert::invalid(
+                    "an announced session ends at once: it takes neither detach nor lease_seconds",
+                ));
+            }
+            let (created, _) = self.center.announce_session(owner, &handler, &items).map_err(refused)?;
+            self.update(m::UpdateKind::SessionStarted { session: convert::session_info(&created) });
+            return done(m::CreateSessionResult { session: created.id.to_string() });
+        }
         let lease = self.lease_of(&p)?;
         let cap = self.setup.limits.max_sessions_per_connection;
         if self.creators.values().filter(|c| **c == conn).count() >= cap {

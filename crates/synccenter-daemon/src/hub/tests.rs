@@ -243,6 +243,7 @@ fn create(h: &str, items: &[&str]) -> Call {
         items: items.iter().map(|i| (*i).to_owned()).collect(),
         detach: false,
         lease_seconds: None,
+        announce: false,
     })
 }
 

@@ -16,6 +16,11 @@ pub struct CreateSessionParams {
     pub detach: bool,
     /// End the session, with a warning event, if it reports nothing for this many seconds.
     pub lease_seconds: Option<u32>,
+    /// Only announce the sync (`CreateSession` with a NULL callback, spec §5.2): the session is checked and
+    /// created like any other and ended at once, with nothing recorded for its items. Not with `detach` or
+    /// `lease_seconds`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub announce: bool,
 }
 
 /// `session.create` result.

@@ -52,6 +52,7 @@ fn a_detached_session_has_a_lease_outlives_its_connection_and_ends_when_the_leas
             items: vec!["a".into()],
             detach: true,
             lease_seconds,
+            announce: false,
         })
     };
     let error = fx.refused(&mut c, detach(Some(0)));
