@@ -2,8 +2,8 @@
 # Checks libsynccenter's Windows build as installed by `scripts/install-capi.sh --target x86_64-pc-windows-gnu
 # PREFIX`: mingw-w64's gcc compiles crates/synccenter-capi/tests/windows/link.c with the flags pkg-config gives,
 # once against the import library (the program loads bin/synccenter.dll) and once against the static library,
-# and Wine runs both (through .ci/wine-run, which supplies the bcryptprimitives.dll Debian's Wine 8 lacks) in a
-# fresh prefix; each must print "ok". Needs gcc-mingw-w64-x86-64, pkg-config and wine.
+# and Wine runs both (through .ci/wine-run, which supplies the bcryptprimitives.dll Debian's Wine 8 lacks) in
+# $WINEPREFIX, else in a fresh prefix; each must print "ok". Needs gcc-mingw-w64-x86-64, pkg-config and wine.
 #
 #   scripts/check-capi-windows.sh PREFIX
 set -euo pipefail
@@ -11,8 +11,13 @@ cd "$(dirname "$0")/.."
 prefix=${1:?usage: check-capi-windows.sh PREFIX}
 cc=x86_64-w64-mingw32-gcc
 work=$(mktemp -d /tmp/synccenter-capi-windows.XXXXXX)
-export WINEPREFIX=$work/wine
-trap 'wineserver -k 2>/dev/null || true; rm -rf "$work"' EXIT
+# A prefix already in use (CI's Windows step) is reused, which saves starting Wine in a new one.
+if [[ -n ${WINEPREFIX:-} ]]; then
+  trap 'rm -rf "$work"' EXIT
+else
+  export WINEPREFIX=$work/wine
+  trap 'wineserver -k 2>/dev/null || true; rm -rf "$work"' EXIT
+fi
 
 pc() { PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig pkg-config "$@" synccenter; }
 # shellcheck disable=SC2046 # pkg-config's flags are words
