@@ -360,10 +360,12 @@ impl Reader {
             if moves {
                 return Some(());
             }
-            // A connection whose socket always has more would otherwise keep its worker thread for a whole
-            // cooperative budget (about a megabyte of reports): give every other task, the hub first among
-            // them, its turn after each read.
-            tokio::task::yield_now().await;
+            // On the control lane a connection whose socket always has more would keep the thread for a whole
+            // cooperative budget (about a megabyte of reports): every other task there, the hub first among
+            // them, gets its turn after each read. On the bulk lane the budget is what shares the threads.
+            if lane == Lane::Control {
+                tokio::task::yield_now().await;
+            }
         }
     }
 
