@@ -429,3 +429,26 @@ async fn wait_for_room(queue: &Queue, out: &Outbox, mut stopping: watch::Receive
         _ = stopping.wait_for(|s| *s) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_of(lines: &[&str]) -> Took {
+        lines.iter().fold(Took::Nothing, |took, line| took.max_with(&parse_line(line.as_bytes(), 1)))
+    }
+
+    #[test]
+    fn a_read_is_progress_only_when_nothing_in_it_needs_an_answer() {
+        const SESSION: &str = "6f1c1a34-1d6b-4c59-9d0c-8d8a2c1e5b01";
+        let progress = format!(
+            r#"{{"jsonrpc":"2.0","method":"session.report_progress","params":{{"session":"{SESSION}","item":"a","status":"updating"}}}}"#
+        );
+        let status = r#"{"jsonrpc":"2.0","id":1,"method":"status"}"#;
+        assert_eq!(read_of(&[]), Took::Nothing);
+        assert_eq!(read_of(&["", "   "]), Took::Nothing, "blank lines");
+        assert_eq!(read_of(&[&progress, &progress]), Took::Progress);
+        assert_eq!(read_of(&[&progress, status, &progress]), Took::Calls, "a call anywhere in the read");
+        assert_eq!(read_of(&[&progress, "not json"]), Took::Calls, "a refusal is answered in order with calls");
+    }
+}

@@ -2,10 +2,11 @@
 //! thread of its own with a single-threaded runtime: it accepts connections (so their sockets are registered
 //! with its I/O driver, which it polls whenever it has nothing to run), reads every quiet connection, writes
 //! every reply and push, and runs the hub. The *bulk lane* is the runtime `run` was called on: a connection
-//! whose reads come back full (a flood) parses there, and goes back to the control lane once a read finds the
-//! socket drained. A stop or a `status` from a quiet connection is therefore read, applied and answered by a
-//! thread that never parses a flood, whatever other connections send; the operating system's scheduler shares
-//! the cores between that thread and the bulk lane's.
+//! whose reads come back full (a flood) or carry nothing but running progress (a chatty reporter) parses
+//! there, and goes back to the control lane with a read that drained the socket and brought a call. A stop or a
+//! `status` from a quiet connection is therefore read, applied and answered by a thread that never parses a
+//! flood, whatever other connections send; the operating system's scheduler shares the cores between that
+//! thread and the bulk lane's.
 
 use std::future::Future;
 
