@@ -1,8 +1,8 @@
 //! The shared store: PostgreSQL for every host, with the local outage buffer in front of it.
 //!
-//! While the database answers, a batch goes straight to it. When a write fails because the database is
-//! unreachable, the batch (and every later one, to keep their order) goes to the buffer on local disk and is
-//! acknowledged from there; the liveness loop replays the buffer when the database is back. Reads go to the
+//! While the database answers, a batch goes straight to it. When a write or a heartbeat finds the database
+//! unreachable, that batch and every later one (in order) go to the buffer on local disk and are acknowledged
+//! from there, without trying the database first; the liveness loop replays the buffer when it is back. Reads go to the
 //! database and fail while it is away; the daemon's live state is in memory and keeps serving.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +86,10 @@ impl SharedStore {
         })
     }
 
+    fn in_outage(&self) -> bool {
+        self.outage.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
     fn begin_outage(&self, reason: String) {
         let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
         if outage.is_none() {
@@ -146,9 +150,12 @@ impl Store for SharedStore {
         self.pg.load().await
     }
 
+    /// Straight to the database only while it is known to answer: during a known outage (a heartbeat or a
+    /// write failed) the batch goes to the buffer at once, so a caller waits for the local disk, not for a
+    /// connection attempt to run out its time; the next beat that reaches the database replays it.
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
         let mut buffer = self.buffer.lock().await;
-        if buffer.is_empty() {
+        if buffer.is_empty() && !self.in_outage() {
             match self.pg.apply(changes).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::Unavailable(reason)) => self.begin_outage(reason),
@@ -192,5 +199,45 @@ impl Store for SharedStore {
     /// acknowledged changes waiting for it.
     async fn prune(&self, policy: &RetentionPolicy, now: Timestamp, limit: u32) -> Result<Pruned, StoreError> {
         self.pg.prune(policy, now, limit).await
+    }
+}
+
+// Unix only: the suite's PostgreSQL is the Linux machine's; the Windows build under Wine does not reach it.
+#[cfg(all(test, unix))]
+mod tests {
+    use synccenter_core::{HandlerId, ManualClock, SessionId};
+    use synccenter_test_support::postgres::suite_url;
+    use synccenter_test_support::require;
+
+    use super::*;
+
+    fn batch(n: u128) -> Vec<Change> {
+        vec![Change::EventsPurged { handler: HandlerId::new("h").unwrap(), before: Timestamp::from_micros(n as i64) }]
+    }
+
+    #[tokio::test]
+    async fn a_known_outage_sends_writes_to_the_buffer_without_trying_the_database() {
+        let Some(url) = require("the suite's PostgreSQL server", suite_url()) else { return };
+        let pg = PgStore::connect(&url, "shared-known-outage").await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let buffer = OutageBuffer::open(dir.path(), 1 << 20).unwrap();
+        let store = SharedStore::new(pg, buffer, Arc::new(ManualClock::new(Timestamp::from_micros(0))));
+
+        store.apply(&batch(1)).await.unwrap();
+        assert_eq!(store.buffered_batches.load(Ordering::Relaxed), 0, "a reachable database takes it directly");
+
+        // The database answers, but a heartbeat said it did not: the write does not try it.
+        store.unreachable("a heartbeat failed".into());
+        store.apply(&batch(2)).await.unwrap();
+        store.apply(&[Change::SessionMarkedManual(SessionId(uuid_v4::Uuid::from_u128(3)))]).await.unwrap();
+        assert_eq!(store.buffered_batches.load(Ordering::Relaxed), 2);
+        store.connected();
+        assert!(store.degraded().is_some(), "the outage lasts while the buffer holds batches");
+
+        assert_eq!(store.replay().await.unwrap(), 2);
+        store.connected();
+        assert!(store.degraded().is_none());
+        store.apply(&batch(4)).await.unwrap();
+        assert_eq!(store.buffered_batches.load(Ordering::Relaxed), 0);
     }
 }
