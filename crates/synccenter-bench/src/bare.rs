@@ -15,20 +15,57 @@ use tokio::net::{UnixListener, UnixStream};
 use crate::raw::{self, Raw};
 use crate::report::Lat;
 
-/// A server on a fresh socket in `dir`, each accepted connection served by `serve`.
+/// A server on a fresh socket in `dir`, each accepted connection served by `serve`, on the bench's runtime.
 fn server<F, Fut>(dir: &Path, name: &str, serve: F) -> anyhow::Result<std::path::PathBuf>
 where
     F: Fn(UnixStream) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
+    server_on(&tokio::runtime::Handle::current(), dir, name, serve)
+}
+
+/// [`server`] on the runtime `on` (its accept loop and connections run there).
+fn server_on<F, Fut>(
+    on: &tokio::runtime::Handle,
+    dir: &Path,
+    name: &str,
+    serve: F,
+) -> anyhow::Result<std::path::PathBuf>
+where
+    F: Fn(UnixStream) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
     let path = dir.join(name);
-    let listener = UnixListener::bind(&path)?;
-    tokio::spawn(async move {
+    let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    listener.set_nonblocking(true)?;
+    on.spawn(async move {
+        let Ok(listener) = UnixListener::from_std(listener) else { return };
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(serve(stream));
         }
     });
     Ok(path)
+}
+
+/// A single-threaded runtime on a thread of its own, as the daemon's control lane is: a server there is
+/// woken by the operating system for each line, as a server in another process is. Stops when dropped.
+pub(crate) struct OwnThread {
+    pub(crate) handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl OwnThread {
+    pub(crate) fn start() -> anyhow::Result<OwnThread> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new().name("bench-relay".into()).spawn(move || {
+            runtime.block_on(async {
+                let _ = stopped.await;
+            });
+        })?;
+        Ok(OwnThread { handle, _stop: stop })
+    }
 }
 
 /// Request/response round trips of a progress-report-sized JSON line against a server that writes each line
@@ -58,10 +95,15 @@ pub(crate) async fn round_trip(dir: &Path, n: u32) -> anyhow::Result<Lat> {
 /// A push to an idle client: a line from one connection makes the server write a line to another that is
 /// blocked reading, and answer the first. The time is from the sender's write to the idle client's read.
 pub(crate) async fn push(dir: &Path, name: &str, rounds: usize) -> anyhow::Result<Lat> {
+    push_on(&tokio::runtime::Handle::current(), dir, name, rounds).await
+}
+
+/// [`push`] with the relay on `on`.
+pub(crate) async fn push_on(on: &tokio::runtime::Handle, dir: &Path, name: &str, rounds: usize) -> anyhow::Result<Lat> {
     type Shared = Arc<tokio::sync::Mutex<Option<BufWriter<tokio::net::unix::OwnedWriteHalf>>>>;
     let idle: Shared = Arc::new(tokio::sync::Mutex::new(None));
     let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let path = server(dir, name, move |stream| {
+    let path = server_on(on, dir, name, move |stream| {
         let idle = idle.clone();
         let first = first.clone();
         async move {
@@ -176,12 +218,13 @@ fn ingest_server(dir: &Path, name: &str) -> anyhow::Result<(std::path::PathBuf, 
 /// how much of the daemon's tail under load the machine alone brings. Returns the latencies and the load.
 pub(crate) async fn push_under_load(dir: &Path, rounds: usize, chatty: usize, rate: f64) -> anyhow::Result<(Lat, f64)> {
     let (path, _map) = ingest_server(dir, "load.sock")?;
-    let mut conns = Vec::with_capacity(chatty);
-    for c in 0..chatty {
-        conns.push((Raw::connect(&path).await?, format!("00000000-0000-0000-0000-{c:012}")));
-    }
+    let connect = |c: usize| {
+        let path = path.clone();
+        async move { anyhow::Ok((Raw::connect(&path).await?, format!("00000000-0000-0000-0000-{c:012}"))) }
+    };
     let load =
-        crate::hot::Load::start(conns, rate, |_| json!({"jsonrpc": "2.0", "method": "sync", "params": {}})).await;
+        crate::hot::Load::start(chatty, connect, rate, |_| json!({"jsonrpc": "2.0", "method": "sync", "params": {}}))
+            .await?;
     let lat = push(dir, "relay-loaded.sock", rounds).await?;
     Ok((lat, load.stop().await?))
 }

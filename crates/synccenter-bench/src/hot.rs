@@ -32,6 +32,11 @@ pub(crate) async fn setup(socket: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// [`owner`] taking its socket path by value, for a task on another runtime.
+async fn owner_at(socket: std::path::PathBuf, handler: &'static str) -> anyhow::Result<(Raw, String)> {
+    owner(&socket, handler).await
+}
+
 /// A connection that said `hello` and owns a new session of `handler` over `item`.
 pub(crate) async fn owner(socket: &Path, handler: &str) -> anyhow::Result<(Raw, String)> {
     let mut c = Raw::hello(socket).await?;
@@ -156,23 +161,45 @@ pub(crate) async fn client_cost(socket: &Path, n: u32) -> anyhow::Result<Lat> {
     Ok(Lat::new(lat))
 }
 
-/// Background load: connections sending progress notifications at a total rate, in 1 ms ticks.
+/// Background load: connections sending progress notifications at a total rate, in 1 ms ticks, on a runtime
+/// (and a thread) of its own: the chatty tools of a real machine are other processes, and their senders must
+/// not queue the measuring client's tasks (the bench's runtime) behind theirs.
 pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<f64>>>,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Load {
-    /// Starts `rate` notifications per second in total over `conns` (each with its session), and lets it
-    /// reach its rate; each connection ends with the request `finish` builds.
-    pub(crate) async fn start(conns: Vec<(Raw, String)>, rate: f64, finish: fn(&str) -> Value) -> Load {
+    /// Opens `conns` connections with `connect` (each returns the connection and its session) and starts
+    /// `rate` notifications per second in total over them; lets it reach its rate. Each connection ends with
+    /// the request `finish` builds.
+    pub(crate) async fn start<F, Fut>(
+        conns: usize,
+        connect: F,
+        rate: f64,
+        finish: fn(&str) -> Value,
+    ) -> anyhow::Result<Load>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: Future<Output = anyhow::Result<(Raw, String)>> + Send + 'static,
+    {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("bench-load")
+            .enable_all()
+            .build()?;
+        let mut opened = Vec::with_capacity(conns);
+        for c in 0..conns {
+            opened.push(runtime.spawn(connect(c)).await??);
+        }
         let stop = Arc::new(AtomicBool::new(false));
-        let per_ms = rate / conns.len().max(1) as f64 / 1000.0;
-        let tasks: Vec<_> = conns
+        let per_ms = rate / conns.max(1) as f64 / 1000.0;
+        let tasks: Vec<_> = opened
             .into_iter()
             .map(|(mut c, s)| {
                 let stop = stop.clone();
-                tokio::spawn(async move {
+                runtime.spawn(async move {
                     let start = Instant::now();
                     let mut sent = 0u64;
                     let mut buf = String::new();
@@ -196,7 +223,7 @@ impl Load {
         if !tasks.is_empty() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Load { stop, tasks }
+        Ok(Load { stop, tasks, runtime })
     }
 
     /// Stops it; returns the rate achieved.
@@ -206,6 +233,8 @@ impl Load {
         for t in self.tasks {
             achieved += t.await??;
         }
+        // Its connections are closed by now; its thread goes without blocking this one.
+        self.runtime.shutdown_background();
         Ok(achieved)
     }
 }
@@ -213,11 +242,8 @@ impl Load {
 /// Time from `control.stop` on one connection to the cancel push on the owner's, with `chatty` connections
 /// reporting `rate` reports per second in total meanwhile. Returns the latencies and the load achieved.
 pub(crate) async fn stop_latency(socket: &Path, rounds: usize, chatty: usize, rate: f64) -> anyhow::Result<(Lat, f64)> {
-    let mut conns = Vec::with_capacity(chatty);
-    for _ in 0..chatty {
-        conns.push(owner(socket, MANY).await?);
-    }
-    let load = Load::start(conns, rate, end_message).await;
+    let path = socket.to_owned();
+    let load = Load::start(chatty, |_| owner_at(path.clone(), MANY), rate, end_message).await?;
     let mut controller = Raw::hello(socket).await?;
     let mut lat = Vec::with_capacity(rounds);
     for _ in 0..rounds {
