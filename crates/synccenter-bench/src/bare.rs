@@ -215,9 +215,17 @@ fn ingest_server(dir: &Path, name: &str) -> anyhow::Result<(std::path::PathBuf, 
 }
 
 /// The bare push while 16 connections send `rate` lines per second in total into a bare ingest server:
-/// how much of the daemon's tail under load the machine alone brings. Returns the latencies and the load.
-pub(crate) async fn push_under_load(dir: &Path, rounds: usize, chatty: usize, rate: f64) -> anyhow::Result<(Lat, f64)> {
-    let (path, _map) = ingest_server(dir, "load.sock")?;
+/// how much of the daemon's tail under load the machine alone brings. The relay runs on `on`, the ingest
+/// server on the bench's runtime. Returns the latencies and the load.
+pub(crate) async fn push_under_load(
+    on: &tokio::runtime::Handle,
+    dir: &Path,
+    name: &str,
+    rounds: usize,
+    chatty: usize,
+    rate: f64,
+) -> anyhow::Result<(Lat, f64)> {
+    let (path, _map) = ingest_server(dir, &format!("load-{name}"))?;
     let connect = |c: usize| {
         let path = path.clone();
         async move { anyhow::Ok((Raw::connect(&path).await?, format!("00000000-0000-0000-0000-{c:012}"))) }
@@ -225,7 +233,7 @@ pub(crate) async fn push_under_load(dir: &Path, rounds: usize, chatty: usize, ra
     let load =
         crate::hot::Load::start(chatty, connect, rate, |_| json!({"jsonrpc": "2.0", "method": "sync", "params": {}}))
             .await?;
-    let lat = push(dir, "relay-loaded.sock", rounds).await?;
+    let lat = push_on(on, dir, name, rounds).await?;
     Ok((lat, load.stop().await?))
 }
 
