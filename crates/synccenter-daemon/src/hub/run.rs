@@ -1,6 +1,7 @@
 //! The hub's task. It drains the connections' queues in turns (round robin: a turn is up to 64 entries, a whole run
 //! of coalesced progress counting as one, so a flooding connection gets its share and no more, and a stop from
-//! another connection waits at most one round; a round of running progress only is followed by a short pause,
+//! another connection waits at most one round, which ends after the turn that outlasts 200 µs and is taken up
+//! again once the lane has read its sockets; a round of running progress only is followed by a short pause,
 //! during which connections with progress join the line without waking the hub, and which a call ends),
 //! handles the daemon's own messages, hands batches to the writer whenever the writer can take one (group
 //! commit), carries out deferred I/O and the periodic work. It never awaits the store.
@@ -27,6 +28,12 @@ const ENTRIES_PER_TURN: usize = 64;
 /// The pause after a round that took only running progress while connections still have more.
 const PROGRESS_PACE: Duration = Duration::from_millis(1);
 
+/// How long a round may run before it ends after the current turn (the rest of the line is served after the
+/// lane has polled its sockets). The hub shares the control lane with the quiet connections: a stop that
+/// arrives during a round is read only after it, and under a flood from 64 connections one round in a hundred
+/// took more than 230 µs, the longest 1.9 ms.
+const ROUND_BUDGET: Duration = Duration::from_micros(200);
+
 /// What one round of turns took.
 #[derive(Debug, Default)]
 pub(crate) struct Round {
@@ -34,6 +41,8 @@ pub(crate) struct Round {
     pub(super) took: bool,
     /// Something other than running progress (a call or a reply that keeps its place).
     pub(super) calls: bool,
+    /// It ended on its time budget with connections still in line.
+    pub(super) cut: bool,
     /// The connections it took from.
     served: HashSet<ConnId>,
 }
@@ -55,7 +64,7 @@ struct Pace {
 
 impl Pace {
     fn after(&mut self, round: &mut Round) {
-        self.until = (round.took && !round.calls).then(|| Instant::now() + PROGRESS_PACE);
+        self.until = (round.took && !round.calls && !round.cut).then(|| Instant::now() + PROGRESS_PACE);
         self.served = std::mem::take(&mut round.served);
     }
 
@@ -113,7 +122,7 @@ pub(crate) async fn run(mut hub: Hub, mut io: HubIo) {
                 break;
             }
             if !ready.is_empty() {
-                round = hub.serve_round(&mut ready);
+                round = hub.serve_round(&mut ready, ROUND_BUDGET);
                 pace.after(&mut round);
                 spawn_deferred(&mut hub, &io.queries, &io.bulk);
             }
@@ -223,8 +232,10 @@ impl Hub {
     /// One turn for each connection that has work; those with more go to the back of the line. A turn that
     /// took a call ends the round there: the rest of the line is served after the lane has run the call's
     /// replies and pushes (a stop's push does not wait while every flooding connection's progress is applied).
-    pub(crate) fn serve_round(&mut self, ready: &mut VecDeque<ConnId>) -> Round {
+    /// So does a turn that ends past `budget`: the lane reads what its quiet connections sent meanwhile.
+    pub(crate) fn serve_round(&mut self, ready: &mut VecDeque<ConnId>, budget: Duration) -> Round {
         let mut round = Round::default();
+        let started = Instant::now();
         for _ in 0..ready.len() {
             let Some(conn) = ready.pop_front() else { break };
             let Some(inbound) = self.conns.get(&conn).and_then(|c| c.inbound.clone()) else { continue };
@@ -254,6 +265,10 @@ impl Hub {
             }
             if calls {
                 round.calls = true;
+                break;
+            }
+            if started.elapsed() >= budget && !ready.is_empty() {
+                round.cut = true;
                 break;
             }
         }

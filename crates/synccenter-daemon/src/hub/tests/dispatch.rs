@@ -12,6 +12,7 @@ use crate::hub::Deferred;
 use crate::inbox::Entry;
 use crate::queries::Query;
 use std::collections::VecDeque;
+use std::time::Duration;
 
 /// The steps of the `ItemProgressed` changes in `changes`.
 fn progressed_steps(changes: &[Change]) -> Vec<u32> {
@@ -254,14 +255,38 @@ fn a_round_ends_after_a_turn_that_took_a_call_and_the_rest_keep_their_places() {
     }
     queues[1].push(Entry::Call(Some(RequestId::Number(77)), Box::new(Call::Status(m::Empty {}))));
     let mut ready: VecDeque<ConnId> = clients.iter().map(|c| c.conn).collect();
-    let round = fx.hub.serve_round(&mut ready);
+    let round = fx.hub.serve_round(&mut ready, Duration::MAX);
     assert!(round.took && round.calls);
     assert_eq!(ready, [clients[2].conn], "the third waits for the next round, first in line");
     assert!(clients[1].has_reply(&RequestId::Number(77)), "the call was answered in its turn");
-    let round = fx.hub.serve_round(&mut ready);
+    let round = fx.hub.serve_round(&mut ready, Duration::MAX);
     assert!(round.took && !round.calls && ready.is_empty(), "{ready:?}");
     fx.hub.flush_progress();
     let mut steps = progressed_steps(&fx.commit());
     steps.sort_unstable();
     assert_eq!(steps, [5, 5], "each item's last value, once");
+}
+
+#[test]
+fn a_round_past_its_budget_ends_after_the_turn_and_the_line_keeps_its_order() {
+    let mut fx = Fixture::new();
+    let queues: Vec<Arc<Inbound>> = (0..3).map(|_| Arc::new(Inbound::new(1000))).collect();
+    let mut clients: Vec<Client> = queues.iter().map(|q| fx.connect_with(Some(q.clone()))).collect();
+    fx.handler(&mut clients[0], "h", &["a", "b", "c"], true);
+    let sessions: Vec<String> =
+        ["a", "b", "c"].iter().zip(clients.iter_mut()).map(|(item, c)| fx.session(c, "h", &[item])).collect();
+    for ((queue, session), item) in queues.iter().zip(&sessions).zip(["a", "b", "c"]) {
+        queue.push_progress(Progress::new(session, item, StatusWire::Updating, None, Some(1), Some(9)));
+    }
+    let mut ready: VecDeque<ConnId> = clients.iter().map(|c| c.conn).collect();
+    let round = fx.hub.serve_round(&mut ready, Duration::ZERO);
+    assert!(round.took && round.cut && !round.calls, "{round:?}");
+    assert_eq!(ready, [clients[1].conn, clients[2].conn], "the rest keep their places");
+    let round = fx.hub.serve_round(&mut ready, Duration::ZERO);
+    assert!(round.cut);
+    assert_eq!(ready, [clients[2].conn]);
+    let round = fx.hub.serve_round(&mut ready, Duration::ZERO);
+    assert!(round.took && !round.cut && ready.is_empty(), "the last turn of the line is no cut: {round:?}");
+    fx.hub.flush_progress();
+    assert_eq!(progressed_steps(&fx.commit()), [1, 1, 1], "each connection's report applied once");
 }
