@@ -1,6 +1,7 @@
 //! Baselines measured in the same run, with nothing of synccenter in them: a Unix-socket echo for the round
 //! trip, a relay for a push to an idle client, a JSON-lines ingest into a map without rules, and one SQLite
-//! commit per event. Each runs on the bench's own runtime, like the in-process daemon it is compared with.
+//! commit per event. Each runs on the bench's own runtime, like the in-process daemon it is compared with; the
+//! relay also runs on a thread of its own ([`OwnThread`]), the floor for a daemon in its own process.
 
 use std::collections::HashMap;
 use std::path::Path;
