@@ -91,11 +91,11 @@ macro_rules! calls {
 
 synccenter_protocol::for_each_method!(calls);
 
-/// A progress report with its session and item IDs already read, on the connection's task (in parallel with
-/// other connections) rather than on the hub. A bad ID is kept as the error to answer.
+/// A progress report whose session and item IDs are read and valid, on the connection's task (in parallel with
+/// other connections) rather than on the hub.
 #[derive(Debug)]
 pub(crate) struct Progress {
-    pub(crate) target: Result<(SessionId, ItemId), ErrorObject>,
+    pub(crate) target: (SessionId, ItemId),
     pub(crate) status: StatusWire,
     pub(crate) text: Option<String>,
     pub(crate) step: Option<u32>,
@@ -105,6 +105,7 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
+    /// The report, or the error a bad ID gets.
     pub(crate) fn new(
         session: &str,
         item: &str,
@@ -112,14 +113,43 @@ impl Progress {
         text: Option<String>,
         step: Option<u32>,
         max_step: Option<u32>,
-    ) -> Progress {
-        let target = convert::session_id(session).and_then(|s| convert::item_id(item).map(|i| (s, i)));
-        Progress { target, status, text, step, max_step, amount: None }
+    ) -> Result<Progress, ErrorObject> {
+        let target = convert::session_id(session).and_then(|s| convert::item_id(item).map(|i| (s, i)))?;
+        Ok(Progress { target, status, text, step, max_step, amount: None })
     }
 
-    pub(crate) fn from_params(p: m::ReportProgressParams) -> Progress {
+    pub(crate) fn from_params(p: m::ReportProgressParams) -> Result<Progress, ErrorObject> {
         let amount = p.amount();
-        Progress { amount, ..Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step) }
+        Ok(Progress { amount, ..Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step)? })
+    }
+}
+
+/// The IDs of the last valid progress report a connection sent, beside the text they were read from. A tool
+/// reports one item many times over: its IDs are then checked and parsed once, and each later report of the
+/// same item copies them.
+#[derive(Debug, Default)]
+pub(crate) struct LastTarget {
+    session: String,
+    item: String,
+    target: Option<(SessionId, ItemId)>,
+}
+
+impl LastTarget {
+    /// The IDs `session` and `item` name, or the error a bad one gets.
+    pub(crate) fn read(&mut self, session: &str, item: &str) -> Result<(SessionId, ItemId), ErrorObject> {
+        if let Some(target) = &self.target
+            && self.session == session
+            && self.item == item
+        {
+            return Ok(target.clone());
+        }
+        let target = convert::session_id(session).and_then(|s| convert::item_id(item).map(|i| (s, i)))?;
+        self.session.clear();
+        self.session.push_str(session);
+        self.item.clear();
+        self.item.push_str(item);
+        self.target = Some(target.clone());
+        Ok(target)
     }
 }
 
@@ -151,5 +181,25 @@ mod tests {
         let stop = Call::parse("control.stop", Some(&raw)).expect("stop");
         assert_eq!(stop.host(), Some("b"));
         assert_eq!(stop.params_for_host(), serde_json::json!({"handler": "h"}));
+    }
+
+    #[test]
+    fn the_last_target_reads_what_its_text_names_and_never_keeps_an_error() {
+        const A: &str = "6f1c1a34-1d6b-4c59-9d0c-8d8a2c1e5b01";
+        const B: &str = "0d0bd3b4-43a5-4d3b-8a55-6a2f50e4f1c2";
+        let fresh = |session: &str, item: &str| {
+            convert::session_id(session).and_then(|s| convert::item_id(item).map(|i| (s, i)))
+        };
+        let mut last = LastTarget::default();
+        let reads = [(A, "x"), (A, "x"), (A, "y"), (B, "y"), (A, "X"), (A, "y"), ("not-a-uuid", "y"), (A, "y")];
+        for (session, item) in reads {
+            assert_eq!(last.read(session, item).ok(), fresh(session, item).ok(), "{session} {item}");
+        }
+        for (session, item) in [(A, ""), (A, "a\tb"), ("", "x")] {
+            let want = fresh(session, item).expect_err("a bad ID");
+            let got = last.read(session, item).expect_err("a bad ID");
+            assert_eq!((got.code, got.message), (want.code, want.message), "{session:?} {item:?}");
+        }
+        assert_eq!(last.read(A, "y").ok(), fresh(A, "y").ok(), "the last valid target after refusals");
     }
 }

@@ -16,7 +16,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_util::codec::FramedWrite;
 
-use crate::calls::{Call, Progress};
+use crate::calls::{Call, LastTarget, Progress};
 use crate::inbox::{Entry, HubMsg, Inbound, Pushed, Tell};
 use crate::lanes::Lane;
 use crate::outbox::{ConnId, Outbox, error_line};
@@ -49,15 +49,15 @@ fn too_long_line() -> String {
     )
 }
 
-/// What one line amounts to.
-// Nearly every line is a call, moved at once into the batch; boxing it would add an allocation per report.
-#[allow(clippy::large_enum_variant)]
+/// What one line amounts to. Nearly every line of a busy connection is running progress, moved a few times
+/// on its way to the queue; a call is boxed here (its queue entry holds it boxed anyway), which keeps this
+/// enum the size of a report, not of the largest call.
 #[derive(Debug)]
 enum Parsed {
     /// A running progress notification with valid IDs: coalesced with the item's earlier ones.
     Progress(Progress),
     /// A call for the hub, with the request's ID (none for a notification).
-    Call(Option<RequestId>, Call),
+    Call(Option<RequestId>, Box<Call>),
     /// An error answered here.
     Reply(String),
     /// Nothing to do (a blank line, or a refused notification).
@@ -101,7 +101,7 @@ struct ProgressParams<'a> {
     total: Option<u64>,
 }
 
-fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
+fn parse_line(line: &[u8], conn: ConnId, last: &mut LastTarget) -> Parsed {
     let Some(first) = line.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Parsed::Nothing;
     };
@@ -116,36 +116,45 @@ fn parse_line(line: &[u8], conn: ConnId) -> Parsed {
         && n.method == synccenter_protocol::methods::names::SESSION_REPORT_PROGRESS
     {
         let p = n.params;
-        let amount = synccenter_protocol::methods::report_amount(p.unit, (p.step, p.max_step), (p.done, p.total));
-        let report = Progress { amount, ..Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step) };
-        return match &report.target {
-            Ok(_) if !p.status.is_final() => Parsed::Progress(report),
-            Ok(_) => Parsed::Call(
+        let target = match last.read(&p.session, &p.item) {
+            Ok(target) => target,
+            Err(error) => {
+                tracing::debug!(conn, %error.message, "refused a progress notification");
+                return Parsed::Nothing;
+            }
+        };
+        if p.status.is_final() {
+            return Parsed::Call(
                 None,
-                Call::SessionReportProgress(synccenter_protocol::methods::ReportProgressParams {
+                Box::new(Call::SessionReportProgress(synccenter_protocol::methods::ReportProgressParams {
                     session: p.session.into_owned(),
                     item: p.item.into_owned(),
-                    status: report.status,
-                    text: report.text,
-                    step: report.step,
-                    max_step: report.max_step,
+                    status: p.status,
+                    text: p.text,
+                    step: p.step,
+                    max_step: p.max_step,
                     unit: p.unit,
                     done: p.done,
                     total: p.total,
-                }),
-            ),
-            Err(error) => {
-                tracing::debug!(conn, %error.message, "refused a progress notification");
-                Parsed::Nothing
-            }
-        };
+                })),
+            );
+        }
+        let amount = synccenter_protocol::methods::report_amount(p.unit, (p.step, p.max_step), (p.done, p.total));
+        return Parsed::Progress(Progress {
+            target,
+            status: p.status,
+            text: p.text,
+            step: p.step,
+            max_step: p.max_step,
+            amount,
+        });
     }
     let incoming = match parse_incoming(line) {
         Ok(i) => i,
         Err(e) => return Parsed::Reply(error_line(e.id, e.error)),
     };
     match Call::parse(&incoming.method, incoming.params) {
-        Ok(call) => Parsed::Call(incoming.id, call),
+        Ok(call) => Parsed::Call(incoming.id, Box::new(call)),
         Err(error) if incoming.id.is_some() => Parsed::Reply(error_line(incoming.id, error)),
         Err(error) => {
             tracing::debug!(conn, %error.message, "refused a notification");
@@ -166,7 +175,7 @@ impl Queue {
     fn put(&self, parsed: Parsed) -> Result<bool, HubGone> {
         let pushed = match parsed {
             Parsed::Progress(report) => self.inbound.push_progress(report),
-            Parsed::Call(id, call) => self.inbound.push(Entry::Call(id, Box::new(call))),
+            Parsed::Call(id, call) => self.inbound.push(Entry::Call(id, call)),
             // Replies keep the order of the requests: a refusal waits behind the calls before it.
             Parsed::Reply(line) => self.inbound.push(Entry::Reply(line)),
             Parsed::Nothing => return Ok(false),
@@ -435,7 +444,8 @@ mod tests {
     use super::*;
 
     fn read_of(lines: &[&str]) -> Took {
-        lines.iter().fold(Took::Nothing, |took, line| took.max_with(&parse_line(line.as_bytes(), 1)))
+        let mut last = LastTarget::default();
+        lines.iter().fold(Took::Nothing, |took, line| took.max_with(&parse_line(line.as_bytes(), 1, &mut last)))
     }
 
     #[test]

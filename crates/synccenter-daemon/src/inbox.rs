@@ -116,10 +116,8 @@ impl Inbound {
     }
 
     /// Queues a running progress report; replaces the item's previous report when nothing else came between.
-    /// A report with a bad ID must not come here (it is a notification: nothing to answer); one that does is
-    /// dropped.
     pub(crate) fn push_progress(&self, report: Progress) -> Pushed {
-        let Ok(key) = &report.target else { return Pushed { tell: Tell::Nothing, full: false } };
+        let key = &report.target;
         let mut guard = self.lock();
         let q = &mut *guard;
         let open = match q.entries.back_mut() {
@@ -130,7 +128,7 @@ impl Inbound {
             // The item of the last report again (one item's flood) is found without hashing its key.
             let at = q
                 .last
-                .filter(|&at| run.get(at).is_some_and(|r| r.target.as_ref().ok() == Some(key)))
+                .filter(|&at| run.get(at).is_some_and(|r| r.target == *key))
                 .or_else(|| q.open_run.get(key).copied());
             if let Some(at) = at {
                 run[at] = report;
@@ -227,7 +225,7 @@ mod tests {
     use super::*;
 
     fn report(session: SessionId, item: &str, step: u32) -> Progress {
-        Progress::new(&session.to_string(), item, StatusWire::Updating, None, Some(step), Some(100))
+        Progress::new(&session.to_string(), item, StatusWire::Updating, None, Some(step), Some(100)).expect("valid IDs")
     }
 
     fn steps(entry: Entry) -> Vec<u32> {

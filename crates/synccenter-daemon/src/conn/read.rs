@@ -11,6 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
 use super::{ConnId, Parsed, parse_line, too_long_line};
+use crate::calls::LastTarget;
 
 /// How much is read from the socket at a time (an idle connection keeps a buffer of about this size).
 const READ_CHUNK: usize = 8 * 1024;
@@ -32,11 +33,16 @@ pub(super) enum Read {
 pub(super) struct Input {
     lines: LineBuffer,
     began: Option<Instant>,
+    last: LastTarget,
 }
 
 impl Input {
     pub(super) fn new() -> Input {
-        Input { lines: LineBuffer::new(LineFramer::new(MAX_LINE_BYTES), READ_CHUNK), began: None }
+        Input {
+            lines: LineBuffer::new(LineFramer::new(MAX_LINE_BYTES), READ_CHUNK),
+            began: None,
+            last: LastTarget::default(),
+        }
     }
 
     /// Reads more; while a line is in progress, only until the line timeout from its first byte. Cancel-safe
@@ -68,7 +74,7 @@ impl Input {
 
     /// The whole lines buffered (at `eof` also an unterminated last one), each parsed in place as it is taken.
     pub(super) fn lines(&mut self, conn: ConnId, eof: bool) -> Lines<'_> {
-        Lines { pass: self.lines.pass(eof), began: &mut self.began, conn }
+        Lines { pass: self.lines.pass(eof), began: &mut self.began, last: &mut self.last, conn }
     }
 }
 
@@ -77,6 +83,7 @@ impl Input {
 pub(super) struct Lines<'a> {
     pass: Pass<'a>,
     began: &'a mut Option<Instant>,
+    last: &'a mut LastTarget,
     conn: ConnId,
 }
 
@@ -84,7 +91,7 @@ impl Lines<'_> {
     /// What the next whole line amounts to, or `None` when none is left.
     pub(super) fn next_parsed(&mut self) -> Option<Parsed> {
         Some(match self.pass.next_frame()? {
-            LineFrame::Line(line) => parse_line(line, self.conn),
+            LineFrame::Line(line) => parse_line(line, self.conn, self.last),
             LineFrame::TooLong | LineFrame::Truncated(_) => Parsed::Reply(too_long_line()),
         })
     }

@@ -19,7 +19,7 @@ impl Hub {
     /// Applies a report; returns the cancel request in force.
     pub(super) fn apply_progress(&mut self, p: Progress) -> RpcResult<synccenter_protocol::CancelWire> {
         self.reports_taken += 1;
-        let (session, item) = p.target?;
+        let (session, item) = p.target;
         let status = convert::status(p.status);
         let amount = p.amount.map(convert::amount);
         let steps = match (p.step, p.max_step, amount) {
@@ -76,7 +76,7 @@ impl Handle<api::SessionCreate> for Hub {
 
 impl Handle<api::SessionReportProgress> for Hub {
     fn handle(&mut self, _: ConnId, p: m::ReportProgressParams) -> Handled<m::CancelResult> {
-        let cancel = self.apply_progress(Progress::from_params(p))?;
+        let cancel = self.apply_progress(Progress::from_params(p)?)?;
         done(m::CancelResult { cancel })
     }
 }

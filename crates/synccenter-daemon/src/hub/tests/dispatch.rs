@@ -229,7 +229,9 @@ fn the_inbox_merges_queued_running_reports_and_counts_every_one() {
     fx.handler(&mut c, "h", &["a"], false);
     let s = fx.session(&mut c, "h", &["a"]);
     for step in 1..=40 {
-        inbound.push_progress(Progress::new(&s, "a", StatusWire::Updating, None, Some(step), Some(100)));
+        inbound.push_progress(
+            Progress::new(&s, "a", StatusWire::Updating, None, Some(step), Some(100)).expect("valid IDs"),
+        );
     }
     let mut turns = 0;
     while let Some(entry) = inbound.take() {
@@ -250,8 +252,12 @@ fn a_round_ends_after_a_turn_that_took_a_call_and_the_rest_keep_their_places() {
     fx.handler(&mut clients[0], "h", &["a", "b"], true);
     let sessions = [fx.session(&mut clients[0], "h", &["a"]), fx.session(&mut clients[2], "h", &["b"])];
     for step in 1..=5 {
-        queues[0].push_progress(Progress::new(&sessions[0], "a", StatusWire::Updating, None, Some(step), Some(9)));
-        queues[2].push_progress(Progress::new(&sessions[1], "b", StatusWire::Updating, None, Some(step), Some(9)));
+        queues[0].push_progress(
+            Progress::new(&sessions[0], "a", StatusWire::Updating, None, Some(step), Some(9)).expect("valid IDs"),
+        );
+        queues[2].push_progress(
+            Progress::new(&sessions[1], "b", StatusWire::Updating, None, Some(step), Some(9)).expect("valid IDs"),
+        );
     }
     queues[1].push(Entry::Call(Some(RequestId::Number(77)), Box::new(Call::Status(m::Empty {}))));
     let mut ready: VecDeque<ConnId> = clients.iter().map(|c| c.conn).collect();
@@ -276,7 +282,9 @@ fn a_round_past_its_budget_ends_after_the_turn_and_the_line_keeps_its_order() {
     let sessions: Vec<String> =
         ["a", "b", "c"].iter().zip(clients.iter_mut()).map(|(item, c)| fx.session(c, "h", &[item])).collect();
     for ((queue, session), item) in queues.iter().zip(&sessions).zip(["a", "b", "c"]) {
-        queue.push_progress(Progress::new(session, item, StatusWire::Updating, None, Some(1), Some(9)));
+        queue.push_progress(
+            Progress::new(session, item, StatusWire::Updating, None, Some(1), Some(9)).expect("valid IDs"),
+        );
     }
     let mut ready: VecDeque<ConnId> = clients.iter().map(|c| c.conn).collect();
     let round = fx.hub.serve_round(&mut ready, Duration::ZERO);
