@@ -16,18 +16,22 @@
 //! - [`notify`]: the `sd_notify` socket a command gets as `NOTIFY_SOCKET`, with each sender's credentials
 //!   checked against the run's process tree (Linux; not supported on macOS and Windows).
 //! - [`pipe`]: a pipe's descriptor for `poll` (Unix; none on Windows), libsynccenter's cancel descriptor.
+//! - [`memory`]: memory the allocator keeps after it was freed, given back to the system (glibc's
+//!   `malloc_trim`; nothing elsewhere).
 //!
 //! Where things live (the directories, the pipe name) is resolved without any system call from the environment,
 //! in `synccenter-protocol`'s `paths`, so that every platform's resolution is tested on any platform.
 //!
-//! The only `unsafe` code of the workspace is in the private `win32` and `win32_registry` modules (Windows only): the handful of
-//! Win32 calls that have no safe wrapper in the standard library or tokio, each with its `SAFETY:` argument.
+//! The only `unsafe` code of the workspace outside the C library is in the private `win32` and `win32_registry`
+//! modules (Windows only), the handful of Win32 calls that have no safe wrapper in the standard library or
+//! tokio, and in `memory` (glibc only), one call to `malloc_trim`; each with its `SAFETY:` argument.
 //! This crate knows nothing about the protocol, the core or storage.
 
 #![warn(missing_docs)]
 
 pub mod com_registration;
 pub mod fs;
+pub mod memory;
 pub mod notify;
 pub mod peer;
 pub mod pipe;

@@ -22,6 +22,7 @@ mod feed;
 mod info;
 mod ledger;
 mod logs;
+mod memory;
 mod ping;
 mod registry;
 mod results;
@@ -98,6 +99,8 @@ pub(crate) enum Deferred {
     Query { out: Outbox, id: RequestId, query: Query, written: oneshot::Receiver<()> },
     /// A call for another host of the fleet.
     Forward { out: Outbox, id: Option<RequestId>, host: String, method: &'static str, params: serde_json::Value },
+    /// Give the memory freed since the last time back to the system (see `memory`).
+    ReleaseMemory,
 }
 
 pub(crate) struct Hub {
@@ -116,6 +119,7 @@ pub(crate) struct Hub {
     /// The live feed's sequence number.
     seq: u64,
     reports_taken: u64,
+    release: memory::Release,
     /// Command handlers registered from the configuration, to remove those a reload drops.
     configured: BTreeSet<HandlerId>,
     /// The ping secret and the sessions start pings opened.
@@ -146,6 +150,7 @@ impl Hub {
             deferred: Vec::new(),
             seq: 0,
             reports_taken: 0,
+            release: memory::Release::default(),
             configured: BTreeSet::new(),
             pings: ping::Pings::default(),
         }
@@ -272,6 +277,9 @@ impl Hub {
         self.take_effects();
         self.schedule();
         self.take_effects();
+        if self.release.due(self.center.live_session_count()) {
+            self.deferred.push(Deferred::ReleaseMemory);
+        }
     }
 
     /// While the store is failing, asks the writer to try the changes it kept again (it writes them first

@@ -205,6 +205,12 @@ fn spawn_deferred(hub: &mut Hub, cx: &QueryContext, bulk: &tokio::runtime::Handl
                     }
                 });
             }
+            Deferred::ReleaseMemory => {
+                bulk.spawn_blocking(|| {
+                    let released = synccenter_platform::memory::release_freed_memory();
+                    tracing::debug!(released, "gave the memory freed by ended sessions back to the system");
+                });
+            }
         }
     }
 }

@@ -221,3 +221,25 @@ fn additional_items_contexts_proposals_manual_conflicts_and_the_end() {
     let late = fx.refused(&mut c, Call::SessionAddItem(m::SessionItemParams { session: s, item: "a".into() }));
     assert_eq!(hresult(&late), "E_UNEXPECTED", "the session has ended: {late}");
 }
+
+#[test]
+fn a_burst_of_sessions_that_ended_gives_its_memory_back_once() {
+    let mut fx = Fixture::new();
+    let mut c = fx.connect();
+    fx.handler(&mut c, "h", &["a", "b"], true);
+    let released = |fx: &mut Fixture| {
+        fx.hub.housekeeping();
+        fx.hub.take_deferred().iter().filter(|d| matches!(d, crate::hub::Deferred::ReleaseMemory)).count()
+    };
+    let sessions: Vec<String> = (0..1_000).map(|_| fx.session(&mut c, "h", &["a", "b"])).collect();
+    assert_eq!(released(&mut fx), 0, "while the sessions are live");
+    for s in &sessions[..900] {
+        fx.ok(&mut c, end(s));
+    }
+    assert_eq!(released(&mut fx), 0, "fewer than a thousand ended");
+    for s in &sessions[900..] {
+        fx.ok(&mut c, end(s));
+    }
+    assert_eq!(released(&mut fx), 1, "all of them ended");
+    assert_eq!(released(&mut fx), 0, "once per burst");
+}
