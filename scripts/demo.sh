@@ -10,7 +10,7 @@ chmod 700 "$demo"
 export SYNCCENTER_SOCKET="$demo/run/synccenter.sock" SYNCCENTER_DATA_DIR="$demo/data"
 
 if [ ! -x target/release/synccenter ]; then
-  echo "Building synccenter (release). The first build takes a few minutes (about 5 on two cores); later runs start at once." >&2
+  echo "Building synccenter (release). The first build takes a few minutes (about 5 on two cores); later runs reuse it." >&2
 fi
 cargo build --release --quiet --bin synccenter
 sc=target/release/synccenter

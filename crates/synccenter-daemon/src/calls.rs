@@ -114,14 +114,18 @@ impl Progress {
         step: Option<u32>,
         max_step: Option<u32>,
     ) -> Result<Progress, ErrorObject> {
-        let target = convert::session_id(session).and_then(|s| convert::item_id(item).map(|i| (s, i)))?;
-        Ok(Progress { target, status, text, step, max_step, amount: None })
+        Ok(Progress { target: read_target(session, item)?, status, text, step, max_step, amount: None })
     }
 
     pub(crate) fn from_params(p: m::ReportProgressParams) -> Result<Progress, ErrorObject> {
         let amount = p.amount();
         Ok(Progress { amount, ..Progress::new(&p.session, &p.item, p.status, p.text, p.step, p.max_step)? })
     }
+}
+
+/// The session and item IDs a report names, or the error a bad one gets.
+fn read_target(session: &str, item: &str) -> Result<(SessionId, ItemId), ErrorObject> {
+    Ok((convert::session_id(session)?, convert::item_id(item)?))
 }
 
 /// The IDs of the last valid progress report a connection sent, beside the text they were read from. A tool
@@ -135,7 +139,7 @@ pub(crate) struct LastTarget {
 }
 
 impl LastTarget {
-    /// The IDs `session` and `item` name, or the error a bad one gets.
+    /// [`read_target`], copied from the last read when the text is the same.
     pub(crate) fn read(&mut self, session: &str, item: &str) -> Result<(SessionId, ItemId), ErrorObject> {
         if let Some(target) = &self.target
             && self.session == session
@@ -143,7 +147,7 @@ impl LastTarget {
         {
             return Ok(target.clone());
         }
-        let target = convert::session_id(session).and_then(|s| convert::item_id(item).map(|i| (s, i)))?;
+        let target = read_target(session, item)?;
         self.session.clear();
         self.session.push_str(session);
         self.item.clear();
@@ -187,9 +191,7 @@ mod tests {
     fn the_last_target_reads_what_its_text_names_and_never_keeps_an_error() {
         const A: &str = "6f1c1a34-1d6b-4c59-9d0c-8d8a2c1e5b01";
         const B: &str = "0d0bd3b4-43a5-4d3b-8a55-6a2f50e4f1c2";
-        let fresh = |session: &str, item: &str| {
-            convert::session_id(session).and_then(|s| convert::item_id(item).map(|i| (s, i)))
-        };
+        let fresh = read_target;
         let mut last = LastTarget::default();
         let reads = [(A, "x"), (A, "x"), (A, "y"), (B, "y"), (A, "X"), (A, "y"), ("not-a-uuid", "y"), (A, "y")];
         for (session, item) in reads {
