@@ -13,7 +13,7 @@ pub(crate) fn run(
     host: Option<String>,
     fleet: &crate::cli::FleetArgs,
 ) -> anyhow::Result<ExitCode> {
-    log_to_stderr();
+    crate::service::log_to_stderr();
     let paths = Paths::resolve(env, overrides).context("cannot resolve the daemon's paths")?;
     let runtime = synccenter_daemon::runtime().context("cannot start the async runtime")?;
     // The dashboard's address is checked before the socket is bound, so a refused one leaves nothing behind.
@@ -40,7 +40,7 @@ pub(crate) fn run(
                 None
             }
         };
-        let ran = synccenter_daemon::run(config, listener, shutdown_signal()).await;
+        let ran = synccenter_daemon::run(config, listener, crate::service::shutdown_signal()).await;
         if let Some(d) = desktop {
             d.abort();
             let _ = d.await;
@@ -51,17 +51,6 @@ pub(crate) fn run(
 }
 
 /// Logs to stderr at `SYNCCENTER_LOG`'s level (default `info`), for the daemon and `synccenter desktop`.
-pub(crate) fn log_to_stderr() {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SYNCCENTER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_ansi(false)
-        .try_init();
-}
-
 /// Binds the dashboard's address: `--http`, else `[daemon] http` of the configuration, else the default. Only
 /// loopback addresses are accepted; an address in use leaves the daemon running without a dashboard.
 fn bind_dashboard(flag: Option<&str>, config: &std::path::Path) -> anyhow::Result<Option<std::net::TcpListener>> {
@@ -119,13 +108,4 @@ pub(crate) fn check_config(env: &Env, overrides: &Overrides, json: bool) -> anyh
         crate::output::line(&text)?;
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::exit::Exit::FAILURE) })
-}
-
-pub(crate) async fn shutdown_signal() {
-    let Ok(mut signals) = synccenter_platform::process::StopSignals::install() else {
-        tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
-        return std::future::pending().await;
-    };
-    let name = signals.recv().await;
-    tracing::info!("{name} received");
 }

@@ -17,19 +17,19 @@ fn bus_address() -> Option<String> {
 }
 
 pub(crate) async fn run(ctx: &Ctx) -> anyhow::Result<u8> {
-    crate::daemon::log_to_stderr();
+    crate::service::log_to_stderr();
     if synccenter_desktop_native::SUPPORTED {
         // Windows and macOS: the tray and notifications need the system's event loop on this (the main) thread,
         // so this blocks it until the daemon goes or a stop signal comes; their client runs on a runtime of its
         // own beside it (docs/desktop.md, Windows and macOS).
-        synccenter_desktop_native::run(ctx.socket.clone(), crate::daemon::shutdown_signal())
+        synccenter_desktop_native::run(ctx.socket.clone(), crate::service::shutdown_signal())
             .context("synccenter desktop")?;
         return Ok(Exit::OK);
     }
     let options = synccenter_desktop::Options { socket: ctx.socket.clone(), bus_address: bus_address() };
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        crate::daemon::shutdown_signal().await;
+        crate::service::shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
     follow_the_daemon(options, stop).await

@@ -16,6 +16,7 @@ mod ping;
 mod progress;
 mod results;
 mod run;
+mod service;
 mod verbs;
 mod watch;
 

@@ -17,15 +17,14 @@ use synccenter_protocol::methods::{
     ItemListResult, ItemRegisterParams, LogsReadParams, LogsReadResult, PauseParams, PingReportParams,
     PingReportResult, PingUrlParams, PingUrlResult, RemovedResult, ResolveParams, ResolveResult, ResumeParams,
     SessionInfo, SessionRecordInfo, SessionsHistoryParams, SessionsHistoryResult, SessionsListResult, StartResult,
-    StatusResult, SubscribeResult, SyncFailedParams, VersionRange,
+    StatusResult, SyncFailedParams, VersionRange,
 };
 use synccenter_protocol::{Env, MIN_SUPPORTED_PROTOCOL, Overrides, PROTOCOL_VERSION, Paths};
 use tokio::sync::mpsc;
 
 use crate::conn::{PendingKind, Shared};
 use crate::error::ClientError;
-use crate::push::{Push, Subscription};
-use crate::session::Session;
+use crate::push::Push;
 
 /// The deadline of the `hello` handshake.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -126,22 +125,6 @@ impl Client {
         self.request::<api::Status>(&Empty {}).await
     }
 
-    /// `session.create`: a session of `handler` over `items`.
-    pub async fn create_session<I, S>(&self, handler: &str, items: I) -> Result<Session, ClientError>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.create_session_with(CreateSessionParams {
-            handler: handler.to_owned(),
-            items: items.into_iter().map(Into::into).collect(),
-            detach: false,
-            lease_seconds: None,
-            announce: false,
-        })
-        .await
-    }
-
     /// `session.create` with `announce`: the sync is announced (spec §5.2), the session created and ended at
     /// once with nothing recorded for its items. Returns the session's ID.
     pub async fn announce_session<I, S>(&self, handler: &str, items: I) -> Result<String, ClientError>
@@ -160,15 +143,6 @@ impl Client {
         let created: CreateSessionResult = serde_json::from_value(value)
             .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", api::SessionCreate::NAME)))?;
         Ok(created.session)
-    }
-
-    /// `session.create` with every parameter (a lease, or a detached session).
-    pub async fn create_session_with(&self, params: CreateSessionParams) -> Result<Session, ClientError> {
-        let value = self.shared().call_value(api::SessionCreate::NAME, &params, PendingKind::CreateSession).await?;
-        let created: CreateSessionResult = serde_json::from_value(value)
-            .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", api::SessionCreate::NAME)))?;
-        let cancel = self.shared().session_watch(&created.session)?;
-        Ok(Session::new(self.clone(), created.session, cancel))
     }
 
     /// `handler.register`.
@@ -298,14 +272,6 @@ impl Client {
     /// `conflicts.remove`: the owner reports conflicts gone.
     pub async fn remove_conflicts(&self, ids: Vec<String>) -> Result<(), ClientError> {
         self.request::<api::ConflictsRemove>(&ConflictsRemoveParams { conflicts: ids }).await.map(drop)
-    }
-
-    /// `subscribe`: the current state, then every change as it happens.
-    pub async fn subscribe(&self) -> Result<Subscription, ClientError> {
-        // Listen before asking, so no update between the snapshot and the first `next` is lost.
-        let rx = self.shared().subscribe_updates()?;
-        let snapshot: SubscribeResult = self.request::<api::Subscribe>(&Empty {}).await?;
-        Ok(Subscription::new(self.clone(), snapshot, rx))
     }
 
     /// `ping.report`: a Healthchecks-style ping for one item.

@@ -32,9 +32,9 @@ use synccenter_protocol::{ErrorData, Frame, LineCodec, MAX_LINE_BYTES, StatusWir
 use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
+use crate::cancel::CancelSnapshot;
 use crate::error::ClientError;
 use crate::push::Push;
-use crate::session::CancelSnapshot;
 
 /// Most lines waiting to be written; callers of `call` and `notify` wait for space beyond it.
 pub(crate) const QUEUE_CAPACITY: usize = 1024;

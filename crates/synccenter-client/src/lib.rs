@@ -21,16 +21,20 @@
 
 #![warn(missing_docs)]
 
+mod cancel;
 mod client;
 mod conn;
 mod error;
 mod push;
 mod session;
+mod subscription;
 
+pub use cancel::CancelState;
 pub use client::{Client, HELLO_TIMEOUT};
 pub use error::ClientError;
-pub use push::{Push, Subscription};
-pub use session::{CancelState, Session};
+pub use push::Push;
+pub use session::Session;
+pub use subscription::Subscription;
 
 pub use synccenter_protocol::fleet;
 pub use synccenter_protocol::methods;

@@ -4,65 +4,48 @@
 //! connection). It holds no progress state of its own; the latest-wins slots live with the connection, so
 //! that ordering against other messages is decided in one place.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
-use synccenter_protocol::api;
+use synccenter_protocol::api::{self, Method};
 use synccenter_protocol::methods::{
-    AddContextParams, AmountInfo, CanContinueParams, CancelRequestedPush, EndResult, PendingItemsResult,
-    ProposeItemParams, ProposedItem, ReportConflictParams, ReportEventParams, ReportProgressParams, SessionItemParams,
-    SessionParams,
+    AddContextParams, AmountInfo, CanContinueParams, CancelRequestedPush, CreateSessionParams, CreateSessionResult,
+    EndResult, PendingItemsResult, ProposeItemParams, ProposedItem, ReportConflictParams, ReportEventParams,
+    ReportProgressParams, SessionItemParams, SessionParams,
 };
 use synccenter_protocol::{CancelWire, EventLevelWire, StatusWire};
 use tokio::sync::watch;
 
+use crate::cancel::{CancelSnapshot, CancelState};
 use crate::client::Client;
-use crate::conn::Amount;
+use crate::conn::{Amount, PendingKind};
 use crate::error::ClientError;
 
-/// The stops requested for a session so far. Sticky: a stop is never withdrawn.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CancelState {
-    /// A handler-level stop (`cancel_all`): every item must stop.
-    pub all: bool,
-    /// Items with an item-level stop.
-    pub items: BTreeSet<String>,
-}
-
-impl CancelState {
-    /// Whether `item` must stop.
-    pub fn is_cancelled(&self, item: &str) -> bool {
-        self.all || self.items.contains(item)
+/// Sessions are created by the connection and hold it: here, so that the connection does not depend on them.
+impl Client {
+    /// `session.create`: a session of `handler` over `items`.
+    pub async fn create_session<I, S>(&self, handler: &str, items: I) -> Result<Session, ClientError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.create_session_with(CreateSessionParams {
+            handler: handler.to_owned(),
+            items: items.into_iter().map(Into::into).collect(),
+            detach: false,
+            lease_seconds: None,
+            announce: false,
+        })
+        .await
     }
 
-    /// Whether any stop was requested.
-    pub fn any(&self) -> bool {
-        self.all || !self.items.is_empty()
-    }
-}
-
-/// What the reader publishes for one session.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct CancelSnapshot {
-    pub(crate) state: CancelState,
-    pub(crate) last: Option<CancelRequestedPush>,
-    /// Pushes received so far.
-    pub(crate) count: u64,
-    pub(crate) closed: bool,
-}
-
-impl CancelSnapshot {
-    pub(crate) fn apply(&mut self, push: CancelRequestedPush) {
-        match (push.cancel, &push.item) {
-            (CancelWire::None, _) => {}
-            (CancelWire::CancelAll, _) | (CancelWire::CancelItem, None) => self.state.all = true,
-            (CancelWire::CancelItem, Some(item)) => {
-                self.state.items.insert(item.clone());
-            }
-        }
-        self.count += 1;
-        self.last = Some(push);
+    /// `session.create` with every parameter (a lease, or a detached session).
+    pub async fn create_session_with(&self, params: CreateSessionParams) -> Result<Session, ClientError> {
+        let value = self.shared().call_value(api::SessionCreate::NAME, &params, PendingKind::CreateSession).await?;
+        let created: CreateSessionResult = serde_json::from_value(value)
+            .map_err(|e| ClientError::Protocol(format!("{}: unexpected result: {e}", api::SessionCreate::NAME)))?;
+        let cancel = self.shared().session_watch(&created.session)?;
+        Ok(Session::new(self.clone(), created.session, cancel))
     }
 }
 

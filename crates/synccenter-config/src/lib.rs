@@ -23,10 +23,9 @@ use std::path::Path;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
-    Config, DEFAULT_GRACE_PERIOD, DEFAULT_HTTP, DaemonConfig, DesktopConfig, HandlerConfig, ItemConfig, LogsConfig,
-    MIN_LOG_PER_RUN, Notify, QuietHours, RunConditions, Target,
+    Config, DEFAULT_GRACE_PERIOD, DEFAULT_HTTP, DaemonConfig, DesktopConfig, HandlerConfig, ItemConfig, ItemRef,
+    LogsConfig, MIN_LOG_PER_RUN, Notify, Order, QuietHours, RunConditions, Target,
 };
-pub use order::{ItemRef, Order};
 pub use schedule::{CronSchedule, Schedule, Trigger};
 pub use synccenter_runs::backoff::RetryPolicy;
 pub use synccenter_runs::progress::Kind;

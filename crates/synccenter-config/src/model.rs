@@ -5,6 +5,7 @@
 //! for the file's shape.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,7 +15,6 @@ use synccenter_core::{
     ItemId, ItemPolicies, ItemSpec,
 };
 
-use crate::order::Order;
 use crate::schedule::Schedule;
 use synccenter_runs::backoff::RetryPolicy;
 use synccenter_runs::progress::Kind;
@@ -308,4 +308,31 @@ impl ItemConfig {
             ..ItemSpec::default()
         }
     }
+}
+
+/// An item named by its handler and its own ID.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemRef {
+    /// The handler's ID.
+    pub handler: HandlerId,
+    /// The item's ID within that handler.
+    pub item: ItemId,
+}
+
+impl fmt::Display for ItemRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.handler, self.item)
+    }
+}
+
+/// An item's place in the order between syncs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Order {
+    /// The items this one runs after (`after`), in file order, each once; empty: it runs by its own schedule.
+    /// An item with `after` has no schedule: it runs once each time all of them have finished a run since its
+    /// own last run, when all of them succeeded.
+    pub after: Vec<ItemRef>,
+    /// The exclusive group (`exclusive`, the item's else the handler's): runs of items of one group never
+    /// overlap; a run whose group is busy waits, in the order the runs were started.
+    pub exclusive: Option<String>,
 }

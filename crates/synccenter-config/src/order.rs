@@ -1,46 +1,15 @@
-//! Order between syncs: `after` (an item runs once the items it names have finished a run) and `exclusive`
-//! (items of one group never run at once).
-//!
-//! The keys are read with the rest of an item, but `after` can only be checked once every handler is known: it
-//! may name an item further down the file. [`resolve`] is that last pass: it turns each reference into an
-//! [`ItemRef`], and refuses unknown, ambiguous and self references and cycles, naming the cycle. The daemon's
-//! scheduler decides what the order means at run time (`docs/configuration.md`, Order between syncs).
+//! Order between syncs, resolved: `after` (an item runs once the items it names have finished a run) is read with
+//! the rest of an item, but can only be checked once every handler is known: it may name an item further down the
+//! file. [`resolve`] is that last pass: it turns each reference into an [`ItemRef`], and refuses unknown,
+//! ambiguous and self references and cycles, naming the cycle. (`exclusive` needs no pass: any name is a group.)
+//! The daemon's scheduler decides what the order means at run time (`docs/configuration.md`, Order between syncs).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 
-use synccenter_core::{HandlerId, ItemId};
 use toml::Spanned;
 
-use crate::model::HandlerConfig;
-
-/// An item named by its handler and its own ID.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ItemRef {
-    /// The handler's ID.
-    pub handler: HandlerId,
-    /// The item's ID within that handler.
-    pub item: ItemId,
-}
-
-impl fmt::Display for ItemRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.handler, self.item)
-    }
-}
-
-/// An item's place in the order between syncs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Order {
-    /// The items this one runs after (`after`), in file order, each once; empty: it runs by its own schedule.
-    /// An item with `after` has no schedule: it runs once each time all of them have finished a run since its
-    /// own last run, when all of them succeeded.
-    pub after: Vec<ItemRef>,
-    /// The exclusive group (`exclusive`, the item's else the handler's): runs of items of one group never
-    /// overlap; a run whose group is busy waits, in the order the runs were started.
-    pub exclusive: Option<String>,
-}
+use crate::model::{HandlerConfig, ItemRef};
 
 /// An item's `after` list as written, waiting for every handler to be known.
 #[derive(Debug)]
@@ -181,6 +150,8 @@ fn cycles(edges: &BTreeMap<ItemRef, Vec<ItemRef>>) -> Vec<Vec<ItemRef>> {
 
 #[cfg(test)]
 mod tests {
+    use synccenter_core::{HandlerId, ItemId};
+
     use super::*;
 
     fn r(h: &str, i: &str) -> ItemRef {

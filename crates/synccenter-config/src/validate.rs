@@ -22,9 +22,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use crate::duration::parse_duration;
 use crate::error::{ConfigError, ConfigErrors, Locator};
 use crate::model::{
-    Config, DaemonConfig, HandlerConfig, ItemConfig, LogsConfig, MIN_LOG_PER_RUN, Notify, RunConditions,
+    Config, DaemonConfig, HandlerConfig, ItemConfig, ItemRef, LogsConfig, MIN_LOG_PER_RUN, Notify, Order, RunConditions,
 };
-use crate::order::{self, ItemRef, Order, PendingAfter};
+use crate::order::{self, PendingAfter};
 use crate::raw::{RawDaemon, RawDesktop, RawHandler, RawItem, RawLogs, RawRetry, RawSchedule};
 use crate::schedule::{CronSchedule, Schedule, Trigger};
 use synccenter_runs::backoff::RetryPolicy;

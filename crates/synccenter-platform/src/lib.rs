@@ -37,6 +37,7 @@ pub mod peer;
 pub mod pipe;
 pub mod priority;
 pub mod process;
+mod sid;
 pub mod transport;
 #[cfg(windows)]
 mod win32;

@@ -2,7 +2,7 @@
 //! the user SID of a process token, the client and server processes of a named pipe, a pipe instance created
 //! with a security descriptor from SDDL, Job Objects, resuming a process created suspended, and the host name.
 //!
-//! This is the workspace's only module with `unsafe` code (`unsafe_code` is denied everywhere else). Each call
+//! Like `win32_registry` and `memory`, and unlike the rest of this crate, it may hold `unsafe` code. Each call
 //! is wrapped in a safe function that owns what it gets (handles become `OwnedHandle`s, closed exactly once;
 //! allocations of the system are freed by a guard) and checks the result; each `unsafe` block says why it is
 //! sound. Nothing here keeps a raw pointer beyond the function that obtained it.
@@ -38,7 +38,7 @@ use windows_sys::Win32::System::Threading::{
     THREAD_SUSPEND_RESUME,
 };
 
-use crate::peer::Sid;
+use crate::sid::Sid;
 
 /// A handle returned by a successful call, owned from now on; the last OS error when the call failed (null).
 fn owned(handle: HANDLE) -> io::Result<OwnedHandle> {

@@ -1,4 +1,5 @@
-//! One declaration per method. Each method is a marker type implementing [`Method`]: its name, its parameter
+//! One declaration per method. Each method is a marker type implementing [`Method`]: its name (the constant of
+//! [`names`] or [`fleet`](crate::fleet) that spells it on the wire), its parameter
 //! and result types, whether its changes must be stored before the reply, whether it may name another host of
 //! a fleet, and which session it concerns. The daemon's dispatch, the client's typed calls and the method list
 //! of `docs/protocol.md` (checked by a test) are all driven by [`for_each_method!`](crate::for_each_method), so adding a method means
@@ -10,8 +11,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::fleet::{
-    FleetConflictsParams, FleetConflictsResult, FleetEventsParams, FleetEventsResult, FleetHandlersParams,
-    FleetHandlersResult, FleetHostsResult, FleetSessionsParams, FleetSessionsResult,
+    FLEET_CONFLICTS, FLEET_EVENTS, FLEET_HANDLERS, FLEET_HOSTS, FLEET_SESSIONS, FleetConflictsParams,
+    FleetConflictsResult, FleetEventsParams, FleetEventsResult, FleetHandlersParams, FleetHandlersResult,
+    FleetHostsResult, FleetSessionsParams, FleetSessionsResult,
 };
 use crate::methods::*;
 
@@ -98,7 +100,7 @@ macro_rules! concern {
 }
 
 macro_rules! declare {
-    ($($(#[$doc:meta])* $ty:ident = $name:literal, $params:ty => $result:ty, $durability:ident $(, $concern:ident)?;)+) => {
+    ($($(#[$doc:meta])* $ty:ident = $name:path, $params:ty => $result:ty, $durability:ident $(, $concern:ident)?;)+) => {
         $(
             $(#[$doc])*
             #[derive(Clone, Copy, Debug)]
@@ -136,109 +138,107 @@ macro_rules! declare {
 
 declare! {
     /// Version negotiation.
-    Hello = "hello", HelloParams => HelloResult, Never;
+    Hello = names::HELLO, HelloParams => HelloResult, Never;
     /// The daemon's state.
-    Status = "status", Empty => StatusResult, Never;
+    Status = names::STATUS, Empty => StatusResult, Never;
     /// `ISyncMgrSessionCreator::CreateSession`.
-    SessionCreate = "session.create", CreateSessionParams => CreateSessionResult, Always;
+    SessionCreate = names::SESSION_CREATE, CreateSessionParams => CreateSessionResult, Always;
     /// `ISyncMgrSyncCallback::ReportProgress`; as a notification, the hot path.
-    SessionReportProgress = "session.report_progress", ReportProgressParams => CancelResult, WhenFinal, session;
+    SessionReportProgress = names::SESSION_REPORT_PROGRESS, ReportProgressParams => CancelResult, WhenFinal, session;
     /// `SetHandlerProgressText`.
-    SessionSetHandlerProgressText =
-        "session.set_handler_progress_text", SetHandlerProgressTextParams => CancelResult, Never, session;
+    SessionSetHandlerProgressText = names::SESSION_SET_HANDLER_PROGRESS_TEXT, SetHandlerProgressTextParams => CancelResult, Never, session;
     /// `ReportEvent`: a Sync Result.
-    SessionReportEvent = "session.report_event", ReportEventParams => ReportEventResult, Always, session;
+    SessionReportEvent = names::SESSION_REPORT_EVENT, ReportEventParams => ReportEventResult, Always, session;
     /// `CanContinue`.
-    SessionCanContinue = "session.can_continue", CanContinueParams => CanContinueResult, Never, session;
+    SessionCanContinue = names::SESSION_CAN_CONTINUE, CanContinueParams => CanContinueResult, Never, session;
     /// `QueryForAdditionalItems`.
-    SessionQueryAdditionalItems =
-        "session.query_additional_items", SessionParams => PendingItemsResult, Never, session;
+    SessionQueryAdditionalItems = names::SESSION_QUERY_ADDITIONAL_ITEMS, SessionParams => PendingItemsResult, Never, session;
     /// `AddItemToSession`.
-    SessionAddItem = "session.add_item", SessionItemParams => Empty, Always, session;
+    SessionAddItem = names::SESSION_ADD_ITEM, SessionItemParams => Empty, Always, session;
     /// `AddIUnknownToSession`: a context for the handler.
-    SessionAddContext = "session.add_context", AddContextParams => Empty, Never, session;
+    SessionAddContext = names::SESSION_ADD_CONTEXT, AddContextParams => Empty, Never, session;
     /// `ProposeItem`.
-    SessionProposeItem = "session.propose_item", ProposeItemParams => Empty, Never, session;
+    SessionProposeItem = names::SESSION_PROPOSE_ITEM, ProposeItemParams => Empty, Never, session;
     /// `CommitItem`.
-    SessionCommitItem = "session.commit_item", SessionItemParams => Empty, Always, session;
+    SessionCommitItem = names::SESSION_COMMIT_ITEM, SessionItemParams => Empty, Always, session;
     /// `ReportManualSync`.
-    SessionReportManualSync = "session.report_manual_sync", SessionParams => Empty, Always, session;
+    SessionReportManualSync = names::SESSION_REPORT_MANUAL_SYNC, SessionParams => Empty, Always, session;
     /// A conflict found while syncing.
-    SessionReportConflict = "session.report_conflict", ReportConflictParams => ReportConflictResult, Always, session;
+    SessionReportConflict = names::SESSION_REPORT_CONFLICT, ReportConflictParams => ReportConflictResult, Always, session;
     /// Ends a session with its summary.
-    SessionEnd = "session.end", SessionParams => EndResult, Always, session;
+    SessionEnd = names::SESSION_END, SessionParams => EndResult, Always, session;
     /// A pause of the handler holds this session still instead of stopping it.
-    SessionDeclareSuspendable = "session.declare_suspendable", SessionParams => Empty, Never, session;
+    SessionDeclareSuspendable = names::SESSION_DECLARE_SUSPENDABLE, SessionParams => Empty, Never, session;
     /// Registers or updates a handler.
-    HandlerRegister = "handler.register", HandlerRegisterParams => HandlerInfo, Always;
+    HandlerRegister = names::HANDLER_REGISTER, HandlerRegisterParams => HandlerInfo, Always;
     /// Handlers with their state and counts (reads the store for the counts).
-    HandlerList = "handler.list", HandlerListParams => HandlerListResult, Never;
+    HandlerList = names::HANDLER_LIST, HandlerListParams => HandlerListResult, Never;
     /// Removes an idle handler.
-    HandlerRemove = "handler.remove", HandlerParams => Empty, Always;
+    HandlerRemove = names::HANDLER_REMOVE, HandlerParams => Empty, Always;
     /// This connection receives the handler's sync requests.
-    HandlerServe = "handler.serve", HandlerParams => Empty, Never;
+    HandlerServe = names::HANDLER_SERVE, HandlerParams => Empty, Never;
     /// The handler could not start a requested sync.
-    HandlerSyncFailed = "handler.sync_failed", SyncFailedParams => Empty, Always;
+    HandlerSyncFailed = names::HANDLER_SYNC_FAILED, SyncFailedParams => Empty, Always;
     /// Registers or updates an item.
-    ItemRegister = "item.register", ItemRegisterParams => ItemInfo, Always;
+    ItemRegister = names::ITEM_REGISTER, ItemRegisterParams => ItemInfo, Always;
     /// A handler's items (reads the store for the counts).
-    ItemList = "item.list", ItemListParams => ItemListResult, Never;
+    ItemList = names::ITEM_LIST, ItemListParams => ItemListResult, Never;
     /// Starts syncs.
-    ControlStart = "control.start", ControlTargetParams => StartResult, Always, forward;
+    ControlStart = names::CONTROL_START, ControlTargetParams => StartResult, Always, forward;
     /// Stops syncs; the owners are told at once.
-    ControlStop = "control.stop", ControlTargetParams => Empty, Never, forward;
+    ControlStop = names::CONTROL_STOP, ControlTargetParams => Empty, Never, forward;
     /// Enables or disables a handler or an item.
-    ControlEnable = "control.enable", EnableParams => Empty, Always, forward;
+    ControlEnable = names::CONTROL_ENABLE, EnableParams => Empty, Always, forward;
     /// Activates or deactivates a handler.
-    ControlActivate = "control.activate", ActivateParams => Empty, Always, forward;
+    ControlActivate = names::CONTROL_ACTIVATE, ActivateParams => Empty, Always, forward;
     /// Deletes an item from the sync set.
-    ControlDeleteItem = "control.delete_item", DeleteItemParams => Empty, Always, forward;
+    ControlDeleteItem = names::CONTROL_DELETE_ITEM, DeleteItemParams => Empty, Always, forward;
     /// Re-reads the configuration file.
-    ControlReload = "control.reload", Empty => ReloadResult, Always;
+    ControlReload = names::CONTROL_RELOAD, Empty => ReloadResult, Always;
     /// Pauses a handler, or every handler.
-    ControlPause = "control.pause", PauseParams => Empty, Always, forward;
+    ControlPause = names::CONTROL_PAUSE, PauseParams => Empty, Always, forward;
     /// Resumes a handler, or every paused handler.
-    ControlResume = "control.resume", ResumeParams => Empty, Always, forward;
+    ControlResume = names::CONTROL_RESUME, ResumeParams => Empty, Always, forward;
     /// Live sessions.
-    SessionsList = "sessions.list", Empty => SessionsListResult, Never;
+    SessionsList = names::SESSIONS_LIST, Empty => SessionsListResult, Never;
     /// Ended sessions, newest first (reads the store).
-    SessionsHistory = "sessions.history", SessionsHistoryParams => SessionsHistoryResult, Never;
+    SessionsHistory = names::SESSIONS_HISTORY, SessionsHistoryParams => SessionsHistoryResult, Never;
     /// A page of Sync Results (reads the store).
-    EventsList = "events.list", EventsFilterParams => EventsListResult, Never;
+    EventsList = names::EVENTS_LIST, EventsFilterParams => EventsListResult, Never;
     /// One Sync Result (reads the store).
-    EventsGet = "events.get", EventParams => EventInfo, Never;
+    EventsGet = names::EVENTS_GET, EventParams => EventInfo, Never;
     /// Removes the named events (all exist, or none is removed); frees space, so allowed while the store fails.
-    EventsRemove = "events.remove", EventsRemoveParams => RemovedResult, Never;
+    EventsRemove = names::EVENTS_REMOVE, EventsRemoveParams => RemovedResult, Never;
     /// Removes the matching events.
-    EventsClear = "events.clear", EventsFilterParams => RemovedResult, Never;
+    EventsClear = names::EVENTS_CLEAR, EventsFilterParams => RemovedResult, Never;
     /// Unresolved conflicts.
-    ConflictsList = "conflicts.list", ConflictsListParams => ConflictsListResult, Never;
+    ConflictsList = names::CONFLICTS_LIST, ConflictsListParams => ConflictsListResult, Never;
     /// One conflict.
-    ConflictsGet = "conflicts.get", ConflictParams => ConflictInfo, Never;
+    ConflictsGet = names::CONFLICTS_GET, ConflictParams => ConflictInfo, Never;
     /// Chooses a resolution; the handler is asked to apply it.
-    ConflictsResolve = "conflicts.resolve", ResolveParams => ResolveResult, Always, forward;
+    ConflictsResolve = names::CONFLICTS_RESOLVE, ResolveParams => ResolveResult, Always, forward;
     /// The owner reports conflicts gone.
-    ConflictsRemove = "conflicts.remove", ConflictsRemoveParams => Empty, Always;
+    ConflictsRemove = names::CONFLICTS_REMOVE, ConflictsRemoveParams => Empty, Always;
     /// What this connection's desktop part (`synccenter desktop`) does, shown by `status`.
-    DesktopReport = "desktop.report", DesktopReportParams => Empty, Never;
+    DesktopReport = names::DESKTOP_REPORT, DesktopReportParams => Empty, Never;
     /// The state now, then every change as an `update` push.
-    Subscribe = "subscribe", Empty => SubscribeResult, Never;
+    Subscribe = names::SUBSCRIBE, Empty => SubscribeResult, Never;
     /// A Healthchecks-style ping for one item: a start opens a session the daemon owns, an end closes it.
-    PingReport = "ping.report", PingReportParams => PingReportResult, Always;
+    PingReport = names::PING_REPORT, PingReportParams => PingReportResult, Always;
     /// An item's ping UUID, its handler's ping key, and the URLs built from them.
-    PingUrl = "ping.url", PingUrlParams => PingUrlResult, Never;
+    PingUrl = names::PING_URL, PingUrlParams => PingUrlResult, Never;
     /// A page of a command run's log (reads its file).
-    LogsRead = "logs.read", LogsReadParams => LogsReadResult, Never;
+    LogsRead = names::LOGS_READ, LogsReadParams => LogsReadResult, Never;
     /// Every host of the fleet.
-    FleetHosts = "fleet.hosts", Empty => FleetHostsResult, Never;
+    FleetHosts = FLEET_HOSTS, Empty => FleetHostsResult, Never;
     /// Handlers of every host.
-    FleetHandlers = "fleet.handlers", FleetHandlersParams => FleetHandlersResult, Never;
+    FleetHandlers = FLEET_HANDLERS, FleetHandlersParams => FleetHandlersResult, Never;
     /// Session history of every host.
-    FleetSessions = "fleet.sessions", FleetSessionsParams => FleetSessionsResult, Never;
+    FleetSessions = FLEET_SESSIONS, FleetSessionsParams => FleetSessionsResult, Never;
     /// Sync Results of every host.
-    FleetEvents = "fleet.events", FleetEventsParams => FleetEventsResult, Never;
+    FleetEvents = FLEET_EVENTS, FleetEventsParams => FleetEventsResult, Never;
     /// Unresolved conflicts of every host.
-    FleetConflicts = "fleet.conflicts", FleetConflictsParams => FleetConflictsResult, Never;
+    FleetConflicts = FLEET_CONFLICTS, FleetConflictsParams => FleetConflictsResult, Never;
 }
 
 /// The declaration named `name`, if any.
@@ -251,13 +251,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_unique_and_match_the_name_constants() {
+    fn names_are_unique_and_spelled_as_on_the_wire() {
         let mut names: Vec<_> = ALL.iter().map(|m| m.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ALL.len(), "a method is declared twice");
-        assert_eq!(SessionCreate::NAME, names::SESSION_CREATE);
-        assert_eq!(FleetConflicts::NAME, crate::fleet::FLEET_CONFLICTS);
+        assert_eq!(SessionCreate::NAME, "session.create");
+        assert_eq!(FleetConflicts::NAME, "fleet.conflicts");
         assert!(find("session.report_progress").is_some_and(|m| m.durability == Durability::WhenFinal));
         assert!(find("no.such").is_none());
     }

@@ -12,15 +12,15 @@ use serde::{Deserialize, Serialize};
 use crate::methods::{ConflictInfo, EventInfo, EventsFilterParams, HandlerInfo, SessionRecordInfo};
 
 /// `fleet.hosts`: every host and its liveness.
-pub const FLEET_HOSTS: &str = <crate::api::FleetHosts as crate::api::Method>::NAME;
+pub const FLEET_HOSTS: &str = "fleet.hosts";
 /// `fleet.handlers`: every host's handlers.
-pub const FLEET_HANDLERS: &str = <crate::api::FleetHandlers as crate::api::Method>::NAME;
+pub const FLEET_HANDLERS: &str = "fleet.handlers";
 /// `fleet.sessions`: every host's sessions, live or from history.
-pub const FLEET_SESSIONS: &str = <crate::api::FleetSessions as crate::api::Method>::NAME;
+pub const FLEET_SESSIONS: &str = "fleet.sessions";
 /// `fleet.events`: Sync Results of every host.
-pub const FLEET_EVENTS: &str = <crate::api::FleetEvents as crate::api::Method>::NAME;
+pub const FLEET_EVENTS: &str = "fleet.events";
 /// `fleet.conflicts`: every host's conflicts.
-pub const FLEET_CONFLICTS: &str = <crate::api::FleetConflicts as crate::api::Method>::NAME;
+pub const FLEET_CONFLICTS: &str = "fleet.conflicts";
 
 /// One host as the shared database sees it.
 #[serde_with::skip_serializing_none]

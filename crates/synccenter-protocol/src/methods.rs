@@ -36,89 +36,97 @@ pub use session::*;
 /// Method names, never reused for anything else.
 pub mod names {
     /// Version negotiation.
-    pub const HELLO: &str = <crate::api::Hello as crate::api::Method>::NAME;
+    pub const HELLO: &str = "hello";
     /// Daemon status.
-    pub const STATUS: &str = <crate::api::Status as crate::api::Method>::NAME;
+    pub const STATUS: &str = "status";
     /// `CreateSession`.
-    pub const SESSION_CREATE: &str = <crate::api::SessionCreate as crate::api::Method>::NAME;
+    pub const SESSION_CREATE: &str = "session.create";
     /// `ReportProgress`.
-    pub const SESSION_REPORT_PROGRESS: &str = <crate::api::SessionReportProgress as crate::api::Method>::NAME;
+    pub const SESSION_REPORT_PROGRESS: &str = "session.report_progress";
     /// `SetHandlerProgressText`.
-    pub const SESSION_SET_HANDLER_PROGRESS_TEXT: &str =
-        <crate::api::SessionSetHandlerProgressText as crate::api::Method>::NAME;
+    pub const SESSION_SET_HANDLER_PROGRESS_TEXT: &str = "session.set_handler_progress_text";
     /// `ReportEvent`.
-    pub const SESSION_REPORT_EVENT: &str = <crate::api::SessionReportEvent as crate::api::Method>::NAME;
+    pub const SESSION_REPORT_EVENT: &str = "session.report_event";
     /// `CanContinue`.
-    pub const SESSION_CAN_CONTINUE: &str = <crate::api::SessionCanContinue as crate::api::Method>::NAME;
+    pub const SESSION_CAN_CONTINUE: &str = "session.can_continue";
     /// `QueryForAdditionalItems`.
-    pub const SESSION_QUERY_ADDITIONAL_ITEMS: &str =
-        <crate::api::SessionQueryAdditionalItems as crate::api::Method>::NAME;
+    pub const SESSION_QUERY_ADDITIONAL_ITEMS: &str = "session.query_additional_items";
     /// `AddItemToSession`.
-    pub const SESSION_ADD_ITEM: &str = <crate::api::SessionAddItem as crate::api::Method>::NAME;
+    pub const SESSION_ADD_ITEM: &str = "session.add_item";
     /// `AddIUnknownToSession`.
-    pub const SESSION_ADD_CONTEXT: &str = <crate::api::SessionAddContext as crate::api::Method>::NAME;
+    pub const SESSION_ADD_CONTEXT: &str = "session.add_context";
     /// `ProposeItem`.
-    pub const SESSION_PROPOSE_ITEM: &str = <crate::api::SessionProposeItem as crate::api::Method>::NAME;
+    pub const SESSION_PROPOSE_ITEM: &str = "session.propose_item";
     /// `CommitItem`.
-    pub const SESSION_COMMIT_ITEM: &str = <crate::api::SessionCommitItem as crate::api::Method>::NAME;
+    pub const SESSION_COMMIT_ITEM: &str = "session.commit_item";
     /// `ReportManualSync`.
-    pub const SESSION_REPORT_MANUAL_SYNC: &str = <crate::api::SessionReportManualSync as crate::api::Method>::NAME;
+    pub const SESSION_REPORT_MANUAL_SYNC: &str = "session.report_manual_sync";
     /// Report a conflict found while syncing.
-    pub const SESSION_REPORT_CONFLICT: &str = <crate::api::SessionReportConflict as crate::api::Method>::NAME;
+    pub const SESSION_REPORT_CONFLICT: &str = "session.report_conflict";
     /// End a session.
-    pub const SESSION_END: &str = <crate::api::SessionEnd as crate::api::Method>::NAME;
+    pub const SESSION_END: &str = "session.end";
+    /// A pause of the handler holds the session still.
+    pub const SESSION_DECLARE_SUSPENDABLE: &str = "session.declare_suspendable";
     /// Register or update a handler.
-    pub const HANDLER_REGISTER: &str = <crate::api::HandlerRegister as crate::api::Method>::NAME;
+    pub const HANDLER_REGISTER: &str = "handler.register";
     /// List handlers.
-    pub const HANDLER_LIST: &str = <crate::api::HandlerList as crate::api::Method>::NAME;
+    pub const HANDLER_LIST: &str = "handler.list";
     /// Remove a handler.
-    pub const HANDLER_REMOVE: &str = <crate::api::HandlerRemove as crate::api::Method>::NAME;
+    pub const HANDLER_REMOVE: &str = "handler.remove";
     /// Receive the handler's sync requests on this connection.
-    pub const HANDLER_SERVE: &str = <crate::api::HandlerServe as crate::api::Method>::NAME;
+    pub const HANDLER_SERVE: &str = "handler.serve";
     /// The handler could not start a requested sync.
-    pub const HANDLER_SYNC_FAILED: &str = <crate::api::HandlerSyncFailed as crate::api::Method>::NAME;
+    pub const HANDLER_SYNC_FAILED: &str = "handler.sync_failed";
     /// Register or update an item.
-    pub const ITEM_REGISTER: &str = <crate::api::ItemRegister as crate::api::Method>::NAME;
+    pub const ITEM_REGISTER: &str = "item.register";
     /// List a handler's items.
-    pub const ITEM_LIST: &str = <crate::api::ItemList as crate::api::Method>::NAME;
+    pub const ITEM_LIST: &str = "item.list";
     /// Start syncs.
-    pub const CONTROL_START: &str = <crate::api::ControlStart as crate::api::Method>::NAME;
+    pub const CONTROL_START: &str = "control.start";
     /// Stop syncs.
-    pub const CONTROL_STOP: &str = <crate::api::ControlStop as crate::api::Method>::NAME;
+    pub const CONTROL_STOP: &str = "control.stop";
     /// Enable or disable.
-    pub const CONTROL_ENABLE: &str = <crate::api::ControlEnable as crate::api::Method>::NAME;
+    pub const CONTROL_ENABLE: &str = "control.enable";
     /// Activate or deactivate.
-    pub const CONTROL_ACTIVATE: &str = <crate::api::ControlActivate as crate::api::Method>::NAME;
+    pub const CONTROL_ACTIVATE: &str = "control.activate";
     /// Delete an item from the sync set.
-    pub const CONTROL_DELETE_ITEM: &str = <crate::api::ControlDeleteItem as crate::api::Method>::NAME;
+    pub const CONTROL_DELETE_ITEM: &str = "control.delete_item";
     /// Re-read the configuration file.
-    pub const CONTROL_RELOAD: &str = <crate::api::ControlReload as crate::api::Method>::NAME;
+    pub const CONTROL_RELOAD: &str = "control.reload";
     /// Pause a handler, or every handler.
-    pub const CONTROL_PAUSE: &str = <crate::api::ControlPause as crate::api::Method>::NAME;
+    pub const CONTROL_PAUSE: &str = "control.pause";
     /// Resume a handler, or every paused handler.
-    pub const CONTROL_RESUME: &str = <crate::api::ControlResume as crate::api::Method>::NAME;
+    pub const CONTROL_RESUME: &str = "control.resume";
     /// Live sessions.
-    pub const SESSIONS_LIST: &str = <crate::api::SessionsList as crate::api::Method>::NAME;
+    pub const SESSIONS_LIST: &str = "sessions.list";
     /// Session history.
-    pub const SESSIONS_HISTORY: &str = <crate::api::SessionsHistory as crate::api::Method>::NAME;
+    pub const SESSIONS_HISTORY: &str = "sessions.history";
     /// List Sync Results.
-    pub const EVENTS_LIST: &str = <crate::api::EventsList as crate::api::Method>::NAME;
+    pub const EVENTS_LIST: &str = "events.list";
     /// One event.
-    pub const EVENTS_GET: &str = <crate::api::EventsGet as crate::api::Method>::NAME;
+    pub const EVENTS_GET: &str = "events.get";
     /// Remove events.
-    pub const EVENTS_REMOVE: &str = <crate::api::EventsRemove as crate::api::Method>::NAME;
+    pub const EVENTS_REMOVE: &str = "events.remove";
     /// Remove matching events.
-    pub const EVENTS_CLEAR: &str = <crate::api::EventsClear as crate::api::Method>::NAME;
+    pub const EVENTS_CLEAR: &str = "events.clear";
     /// List conflicts.
-    pub const CONFLICTS_LIST: &str = <crate::api::ConflictsList as crate::api::Method>::NAME;
+    pub const CONFLICTS_LIST: &str = "conflicts.list";
     /// One conflict.
-    pub const CONFLICTS_GET: &str = <crate::api::ConflictsGet as crate::api::Method>::NAME;
+    pub const CONFLICTS_GET: &str = "conflicts.get";
     /// Choose a resolution.
-    pub const CONFLICTS_RESOLVE: &str = <crate::api::ConflictsResolve as crate::api::Method>::NAME;
+    pub const CONFLICTS_RESOLVE: &str = "conflicts.resolve";
     /// The owner reports conflicts gone.
-    pub const CONFLICTS_REMOVE: &str = <crate::api::ConflictsRemove as crate::api::Method>::NAME;
+    pub const CONFLICTS_REMOVE: &str = "conflicts.remove";
     /// A live feed of changes.
-    pub const SUBSCRIBE: &str = <crate::api::Subscribe as crate::api::Method>::NAME;
+    pub const SUBSCRIBE: &str = "subscribe";
+    /// What a desktop part does, for `status`.
+    pub const DESKTOP_REPORT: &str = "desktop.report";
+    /// A Healthchecks-style ping for one item.
+    pub const PING_REPORT: &str = "ping.report";
+    /// An item's ping URLs.
+    pub const PING_URL: &str = "ping.url";
+    /// A page of a command run's log.
+    pub const LOGS_READ: &str = "logs.read";
     /// Push: a stop was requested.
     pub const PUSH_CANCEL_REQUESTED: &str = "session.cancel_requested";
     /// Push: Sync Center asks the handler to sync.

@@ -28,4 +28,16 @@ mod units;
 
 pub use backoff::{PolicyError, RetryPolicy};
 pub use outcome::{ExitInfo, Final, Outcome, StderrTail, classify};
-pub use progress::{EventText, Kind, Observation, Progress, Reader, Stream, Unit, UnknownKind, reader};
+pub use progress::{EventText, Kind, Observation, Progress, Reader, Stream, Unit, UnknownKind};
+
+/// A fresh reader for `kind`: here, above the readers, so that the module that defines what they share
+/// ([`progress`]) does not depend on them.
+pub fn reader(kind: Kind) -> Box<dyn Reader + Send> {
+    match kind {
+        Kind::Rsync => Box::new(rsync::RsyncReader::new()),
+        Kind::Restic => Box::new(restic::ResticReader::new()),
+        Kind::Rclone => Box::new(rclone::RcloneReader::new()),
+        Kind::Script => Box::new(script::ScriptReader::new()),
+        Kind::Borg => Box::new(borg::BorgReader::new()),
+    }
+}

@@ -190,17 +190,6 @@ impl FromStr for Kind {
     }
 }
 
-/// A fresh reader for `kind`.
-pub fn reader(kind: Kind) -> Box<dyn Reader + Send> {
-    match kind {
-        Kind::Rsync => Box::new(crate::rsync::RsyncReader::new()),
-        Kind::Restic => Box::new(crate::restic::ResticReader::new()),
-        Kind::Rclone => Box::new(crate::rclone::RcloneReader::new()),
-        Kind::Script => Box::new(crate::script::ScriptReader::new()),
-        Kind::Borg => Box::new(crate::borg::BorgReader::new()),
-    }
-}
-
 /// The `max_step` used when a total does not fit in `u32` and has to be scaled.
 pub const SCALED_MAX_STEP: u32 = 1_000_000;
 

@@ -520,7 +520,7 @@ struct Capture {
 impl Capture {
     fn new(kind: Kind, max_output: u64, events: mpsc::Sender<RunEvent>, log: RunLog) -> Capture {
         Capture {
-            reader: synccenter_runs::progress::reader(kind),
+            reader: synccenter_runs::reader(kind),
             tail: StderrTail::new(TAIL_LINES, TAIL_BYTES),
             stdout: LineSplitter::new(true, MAX_LINE_BYTES),
             stderr: LineSplitter::new(false, MAX_LINE_BYTES),

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use synccenter_runs::progress::{Kind, Observation, Progress, Stream, reader};
+use synccenter_runs::progress::{Kind, Observation, Progress, Stream};
+use synccenter_runs::reader;
 
 /// The text of `tests/data/<name>`, or "" if there is no such file (an empty stream).
 pub(crate) fn data(name: &str) -> String {
