@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use synccenter_core::{
-    CoreError, EventRetention, HandlerCapabilities, HandlerId, HandlerPolicies, HandlerType, IdProblem,
-    ItemCapabilities, ItemId, ItemPolicies, MAX_ID_UNITS, MAX_NAME_UNITS, utf16_len,
+    EventRetention, HandlerCapabilities, HandlerId, HandlerPolicies, HandlerType, IdError, IdProblem, ItemCapabilities,
+    ItemId, ItemPolicies, MAX_ID_UNITS, MAX_NAME_UNITS, ValueError, utf16_len,
 };
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -434,19 +434,16 @@ impl Cx<'_> {
         self.text(raw, field, MAX_NAME_UNITS, true).then(|| raw.get_ref().clone())
     }
 
-    fn id<T>(&mut self, raw: &Spanned<String>, field: &str, new: impl Fn(&str) -> Result<T, CoreError>) -> Option<T> {
+    fn id<T>(&mut self, raw: &Spanned<String>, field: &str, new: impl Fn(&str) -> Result<T, IdError>) -> Option<T> {
         match new(raw.get_ref()) {
             Ok(id) => Some(id),
             Err(e) => {
-                let reason = match e {
-                    CoreError::InvalidId { problem: IdProblem::Empty, .. } => "is empty".to_owned(),
-                    CoreError::InvalidId { problem: IdProblem::TooLong { units }, .. } => {
+                let reason = match e.problem {
+                    IdProblem::Empty => "is empty".to_owned(),
+                    IdProblem::TooLong { units } => {
                         format!("is {units} UTF-16 units long; the limit is {MAX_ID_UNITS}")
                     }
-                    CoreError::InvalidId { problem: IdProblem::ControlCharacter, .. } => {
-                        "contains a control character (U+0000..U+001F)".to_owned()
-                    }
-                    other => other.to_string(),
+                    IdProblem::ControlCharacter => "contains a control character (U+0000..U+001F)".to_owned(),
                 };
                 self.at(raw, field, reason);
                 None
@@ -611,7 +608,7 @@ impl Cx<'_> {
 trait Flags: Sized + 'static {
     const WHAT: &'static str;
     fn named() -> &'static [(Self, &'static str)];
-    fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, CoreError>;
+    fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, ValueError>;
 }
 
 macro_rules! flags {
@@ -621,7 +618,7 @@ macro_rules! flags {
             fn named() -> &'static [(Self, &'static str)] {
                 <$t>::NAMED
             }
-            fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, CoreError> {
+            fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, ValueError> {
                 <$t>::from_names(names)
             }
         }

@@ -3,9 +3,77 @@
 //! Numbers are kept so that wire messages and foreign clients can use them; every conversion from a number
 //! validates the range (§5.5) and every mask is checked against the union of its defined bits (§5.23).
 
+use std::fmt;
+
 use bitflags::bitflags;
 
-use crate::error::{CoreError, FlagKind};
+/// Which mask carried undefined bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagKind {
+    /// `SYNCMGR_HANDLER_CAPABILITIES`.
+    HandlerCapabilities,
+    /// `SYNCMGR_HANDLER_POLICIES`.
+    HandlerPolicies,
+    /// `SYNCMGR_ITEM_CAPABILITIES`.
+    ItemCapabilities,
+    /// `SYNCMGR_ITEM_POLICIES`.
+    ItemPolicies,
+    /// `SYNCMGR_CONTROL_FLAGS`.
+    ControlFlags,
+    /// `SYNCMGR_SYNC_CONTROL_FLAGS`.
+    SyncControlFlags,
+    /// `SYNCMGR_RESOLUTION_ABILITIES`.
+    ResolutionAbilities,
+    /// `SYNCMGR_CONFLICT_ITEM_TYPE`.
+    ConflictItemType,
+    /// `SYNCMGR_EVENT_FLAGS` (no flag is defined).
+    EventFlags,
+}
+
+impl fmt::Display for FlagKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FlagKind::HandlerCapabilities => "handler capabilities",
+            FlagKind::HandlerPolicies => "handler policies",
+            FlagKind::ItemCapabilities => "item capabilities",
+            FlagKind::ItemPolicies => "item policies",
+            FlagKind::ControlFlags => "control flags",
+            FlagKind::SyncControlFlags => "sync control flags",
+            FlagKind::ResolutionAbilities => "resolution abilities",
+            FlagKind::ConflictItemType => "conflict item type",
+            FlagKind::EventFlags => "event flags",
+        })
+    }
+}
+
+/// A value outside what it may be (`E_INVALIDARG`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// A number outside its enumeration's range (§5.5), or another number out of its range.
+    #[error("{value} is not a valid {what}")]
+    OutOfRange {
+        /// Which enumeration or quantity.
+        what: &'static str,
+        /// The refused number.
+        value: i64,
+    },
+    /// A mask with bits outside the defined flags (§5.23).
+    #[error("the {kind} mask has undefined bits 0x{bits:X}")]
+    UndefinedFlags {
+        /// Which mask.
+        kind: FlagKind,
+        /// The undefined bits.
+        bits: u32,
+    },
+    /// A flag name that the mask does not define.
+    #[error("the {kind} mask has no flag named {name:?}")]
+    UnknownFlagName {
+        /// Which mask.
+        kind: FlagKind,
+        /// The refused name.
+        name: String,
+    },
+}
 
 macro_rules! numbered_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $value:literal => $wire:literal),+ $(,)? }) => {
@@ -27,10 +95,10 @@ macro_rules! numbered_enum {
             }
 
             /// From the spec's number; out of range is `E_INVALIDARG`.
-            pub fn from_number(n: u32) -> Result<Self, CoreError> {
+            pub fn from_number(n: u32) -> Result<Self, ValueError> {
                 match n {
                     $($value => Ok($name::$variant),)+
-                    _ => Err(CoreError::OutOfRange { what: $what, value: n as i64 }),
+                    _ => Err(ValueError::OutOfRange { what: $what, value: n as i64 }),
                 }
             }
 
@@ -184,8 +252,8 @@ macro_rules! spec_flags {
             pub const NAMED: &'static [($name, &'static str)] = &[$(($name::$flag, $wire)),+];
 
             /// From a mask; bits outside the union of defined flags are `E_INVALIDARG` (§5.23).
-            pub fn from_mask(bits: u32) -> Result<Self, CoreError> {
-                Self::from_bits(bits).ok_or(CoreError::UndefinedFlags { kind: $kind, bits: bits & !Self::all().bits() })
+            pub fn from_mask(bits: u32) -> Result<Self, ValueError> {
+                Self::from_bits(bits).ok_or(ValueError::UndefinedFlags { kind: $kind, bits: bits & !Self::all().bits() })
             }
 
             /// From a mask read from a plug-in: undefined bits are dropped (§5.23).
@@ -199,11 +267,11 @@ macro_rules! spec_flags {
             }
 
             /// From wire names; an unknown name is `E_INVALIDARG`.
-            pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, CoreError> {
+            pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, ValueError> {
                 let mut out = Self::empty();
                 for n in names {
                     let (f, _) = Self::NAMED.iter().find(|(_, w)| *w == n)
-                        .ok_or_else(|| CoreError::UnknownFlagName { kind: $kind, name: n.to_owned() })?;
+                        .ok_or_else(|| ValueError::UnknownFlagName { kind: $kind, name: n.to_owned() })?;
                     out |= *f;
                 }
                 Ok(out)

@@ -5,92 +5,9 @@
 
 use std::fmt;
 
-use crate::enums::{CancelRequest, ProgressStatus, ResolutionAbilities};
+use crate::enums::{CancelRequest, ProgressStatus, ResolutionAbilities, ValueError};
 use crate::hresult::HResult;
-use crate::text::{ConflictId, EventId, HandlerId, ItemId, RequestId, SessionId};
-
-/// Which kind of identifier was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IdKind {
-    /// A handler ID.
-    Handler,
-    /// An item ID.
-    Item,
-}
-
-impl fmt::Display for IdKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            IdKind::Handler => "handler",
-            IdKind::Item => "item",
-        })
-    }
-}
-
-/// What is wrong with an identifier (§5.7).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IdProblem {
-    /// Empty.
-    Empty,
-    /// Longer than 63 UTF-16 units.
-    TooLong {
-        /// Its length in UTF-16 units.
-        units: usize,
-    },
-    /// Contains U+0000..=U+001F.
-    ControlCharacter,
-}
-
-impl fmt::Display for IdProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            IdProblem::Empty => f.write_str("it is empty"),
-            IdProblem::TooLong { units } => {
-                write!(f, "it is {units} UTF-16 units long; the limit is {}", crate::text::MAX_ID_UNITS)
-            }
-            IdProblem::ControlCharacter => f.write_str("it contains a control character (U+0000 to U+001F)"),
-        }
-    }
-}
-
-/// Which mask carried undefined bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FlagKind {
-    /// `SYNCMGR_HANDLER_CAPABILITIES`.
-    HandlerCapabilities,
-    /// `SYNCMGR_HANDLER_POLICIES`.
-    HandlerPolicies,
-    /// `SYNCMGR_ITEM_CAPABILITIES`.
-    ItemCapabilities,
-    /// `SYNCMGR_ITEM_POLICIES`.
-    ItemPolicies,
-    /// `SYNCMGR_CONTROL_FLAGS`.
-    ControlFlags,
-    /// `SYNCMGR_SYNC_CONTROL_FLAGS`.
-    SyncControlFlags,
-    /// `SYNCMGR_RESOLUTION_ABILITIES`.
-    ResolutionAbilities,
-    /// `SYNCMGR_CONFLICT_ITEM_TYPE`.
-    ConflictItemType,
-    /// `SYNCMGR_EVENT_FLAGS` (no flag is defined).
-    EventFlags,
-}
-
-impl fmt::Display for FlagKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FlagKind::HandlerCapabilities => "handler capabilities",
-            FlagKind::HandlerPolicies => "handler policies",
-            FlagKind::ItemCapabilities => "item capabilities",
-            FlagKind::ItemPolicies => "item policies",
-            FlagKind::ControlFlags => "control flags",
-            FlagKind::SyncControlFlags => "sync control flags",
-            FlagKind::ResolutionAbilities => "resolution abilities",
-            FlagKind::ConflictItemType => "conflict item type",
-            FlagKind::EventFlags => "event flags",
-        })
-    }
-}
+use crate::text::{ConflictId, EventId, HandlerId, IdError, ItemId, RequestId, SessionId};
 
 /// A control action that policies and confirmations govern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -185,39 +102,12 @@ pub enum StoreError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
     /// An identifier breaks §5.7.
-    #[error("{kind} ID {id:?} is invalid: {problem}")]
-    InvalidId {
-        /// Handler or item.
-        kind: IdKind,
-        /// The refused ID (cut for display).
-        id: String,
-        /// What is wrong.
-        problem: IdProblem,
-    },
-    /// A number outside its enumeration's range (§5.5).
-    #[error("{value} is not a valid {what}")]
-    OutOfRange {
-        /// Which enumeration.
-        what: &'static str,
-        /// The refused number.
-        value: i64,
-    },
-    /// A mask with bits outside the defined flags (§5.23).
-    #[error("the {kind} mask has undefined bits 0x{bits:X}")]
-    UndefinedFlags {
-        /// Which mask.
-        kind: FlagKind,
-        /// The undefined bits.
-        bits: u32,
-    },
-    /// A flag name that the mask does not define.
-    #[error("the {kind} mask has no flag named {name:?}")]
-    UnknownFlagName {
-        /// Which mask.
-        kind: FlagKind,
-        /// The refused name.
-        name: String,
-    },
+    #[error(transparent)]
+    InvalidId(#[from] IdError),
+    /// A value outside what it may be: a number outside its enumeration or range (§5.5), a mask with undefined
+    /// bits (§5.23), a flag name no mask defines.
+    #[error(transparent)]
+    Value(#[from] ValueError),
     /// A required argument is missing (`E_POINTER`).
     #[error("{0} is required")]
     MissingArgument(&'static str),
@@ -399,10 +289,8 @@ impl CoreError {
     /// The spec's code for this error.
     pub fn hresult(&self) -> HResult {
         match self {
-            CoreError::InvalidId { .. }
-            | CoreError::OutOfRange { .. }
-            | CoreError::UndefinedFlags { .. }
-            | CoreError::UnknownFlagName { .. }
+            CoreError::InvalidId(_)
+            | CoreError::Value(_)
             | CoreError::EmptyArgument(_)
             | CoreError::TooLong { .. }
             | CoreError::UnknownHandler(_)

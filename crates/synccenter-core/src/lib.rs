@@ -27,11 +27,11 @@ pub use center::{AlwaysConfirm, Center, CenterConfig, Confirm};
 pub use center::{ENDED_WITHOUT_RESULT, MAX_CONFLICT_VERSIONS};
 pub use engine::SyncCenter;
 pub use enums::{
-    CancelRequest, ConflictItemType, ControlFlags, EventLevel, HandlerCapabilities, HandlerPolicies, HandlerType,
-    ItemCapabilities, ItemPolicies, PresenterChoice, ProgressStatus, ResolutionAbilities, ResolutionFeedback,
-    SyncControlFlags,
+    CancelRequest, ConflictItemType, ControlFlags, EventLevel, FlagKind, HandlerCapabilities, HandlerPolicies,
+    HandlerType, ItemCapabilities, ItemPolicies, PresenterChoice, ProgressStatus, ResolutionAbilities,
+    ResolutionFeedback, SyncControlFlags, ValueError,
 };
-pub use error::{Action, CoreError, FlagKind, IdKind, IdProblem, NotReadyReason, StoreError, Target};
+pub use error::{Action, CoreError, NotReadyReason, StoreError, Target};
 pub use hresult::HResult;
 pub use memory_store::MemoryStore;
 pub use model::{
@@ -44,8 +44,9 @@ pub use notice::{IgnoreNotices, Notice, NoticeSink};
 pub use retention::{Keep, Pruned, RetentionPolicy};
 pub use store::{Change, EventCursor, EventFilter, EventQuery, SessionQuery, Snapshot, Store};
 pub use text::{
-    ConflictId, EventId, HandlerId, ItemId, MAX_EVENT_CONTEXT_UNITS, MAX_EVENT_DESCRIPTION_UNITS,
-    MAX_EVENT_LINK_REFERENCE_UNITS, MAX_EVENT_LINK_TEXT_UNITS, MAX_EVENT_NAME_UNITS, MAX_ID_UNITS, MAX_NAME_UNITS,
-    MAX_PROGRESS_TEXT_UNITS, OwnerId, RequestId, SessionId, truncate_marked, truncate_utf16, utf16_len,
+    ConflictId, EventId, HandlerId, IdError, IdKind, IdProblem, ItemId, MAX_EVENT_CONTEXT_UNITS,
+    MAX_EVENT_DESCRIPTION_UNITS, MAX_EVENT_LINK_REFERENCE_UNITS, MAX_EVENT_LINK_TEXT_UNITS, MAX_EVENT_NAME_UNITS,
+    MAX_ID_UNITS, MAX_NAME_UNITS, MAX_PROGRESS_TEXT_UNITS, OwnerId, RequestId, SessionId, truncate_marked,
+    truncate_utf16, utf16_len,
 };
 pub use time::{Clock, IdSource, ManualClock, SequentialIds, Timestamp};

@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use crate::error::{CoreError, IdKind, IdProblem};
-
 /// `MAX_SYNCMGR_ID - 1`: usable UTF-16 units of a handler or item ID.
 pub const MAX_ID_UNITS: usize = 63;
 /// `MAX_SYNCMGR_NAME - 1`: usable UTF-16 units of a display name or comment.
@@ -52,7 +50,63 @@ pub fn truncate_marked(s: &str, max: usize) -> String {
     cut
 }
 
-fn check_id(kind: IdKind, s: &str) -> Result<(), CoreError> {
+/// Which kind of identifier was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdKind {
+    /// A handler ID.
+    Handler,
+    /// An item ID.
+    Item,
+}
+
+impl fmt::Display for IdKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IdKind::Handler => "handler",
+            IdKind::Item => "item",
+        })
+    }
+}
+
+/// What is wrong with an identifier (§5.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdProblem {
+    /// Empty.
+    Empty,
+    /// Longer than 63 UTF-16 units.
+    TooLong {
+        /// Its length in UTF-16 units.
+        units: usize,
+    },
+    /// Contains U+0000..=U+001F.
+    ControlCharacter,
+}
+
+impl fmt::Display for IdProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdProblem::Empty => f.write_str("it is empty"),
+            IdProblem::TooLong { units } => {
+                write!(f, "it is {units} UTF-16 units long; the limit is {}", MAX_ID_UNITS)
+            }
+            IdProblem::ControlCharacter => f.write_str("it contains a control character (U+0000 to U+001F)"),
+        }
+    }
+}
+
+/// An identifier that breaks §5.7 (`E_INVALIDARG`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} ID {id:?} is invalid: {problem}")]
+pub struct IdError {
+    /// Handler or item.
+    pub kind: IdKind,
+    /// The refused ID (cut for display).
+    pub id: String,
+    /// What is wrong.
+    pub problem: IdProblem,
+}
+
+fn check_id(kind: IdKind, s: &str) -> Result<(), IdError> {
     let len = utf16_len(s);
     let problem = if s.is_empty() {
         Some(IdProblem::Empty)
@@ -64,7 +118,7 @@ fn check_id(kind: IdKind, s: &str) -> Result<(), CoreError> {
         None
     };
     match problem {
-        Some(problem) => Err(CoreError::InvalidId { kind, id: truncate_utf16(s, 80), problem }),
+        Some(problem) => Err(IdError { kind, id: truncate_utf16(s, 80), problem }),
         None => Ok(()),
     }
 }
@@ -78,7 +132,7 @@ macro_rules! string_id {
 
         impl $name {
             /// Validates `s` (1..=63 UTF-16 units, no control characters).
-            pub fn new(s: impl Into<String>) -> Result<Self, CoreError> {
+            pub fn new(s: impl Into<String>) -> Result<Self, IdError> {
                 let s = s.into();
                 check_id($kind, &s)?;
                 Ok(Self(s))
@@ -108,8 +162,8 @@ macro_rules! string_id {
         }
 
         impl TryFrom<&str> for $name {
-            type Error = CoreError;
-            fn try_from(s: &str) -> Result<Self, CoreError> {
+            type Error = IdError;
+            fn try_from(s: &str) -> Result<Self, IdError> {
                 Self::new(s)
             }
         }

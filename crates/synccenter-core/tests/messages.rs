@@ -6,17 +6,17 @@
 mod words;
 
 use synccenter_core::{
-    Action, CancelRequest, ConflictId, CoreError, EventId, FlagKind, HandlerId, IdKind, IdProblem, ItemId,
-    NotReadyReason, ProgressStatus, RequestId, ResolutionAbilities, SessionId, StoreError, Target,
+    Action, CancelRequest, ConflictId, CoreError, EventId, FlagKind, HandlerId, IdError, IdKind, IdProblem, ItemId,
+    NotReadyReason, ProgressStatus, RequestId, ResolutionAbilities, SessionId, StoreError, Target, ValueError,
 };
 
 /// The variant's position in the declaration: the match has no wildcard, so a new variant fails to compile.
 fn variant(e: &CoreError) -> usize {
     match e {
-        CoreError::InvalidId { .. } => 0,
-        CoreError::OutOfRange { .. } => 1,
-        CoreError::UndefinedFlags { .. } => 2,
-        CoreError::UnknownFlagName { .. } => 3,
+        CoreError::InvalidId(_) => 0,
+        CoreError::Value(ValueError::OutOfRange { .. }) => 1,
+        CoreError::Value(ValueError::UndefinedFlags { .. }) => 2,
+        CoreError::Value(ValueError::UnknownFlagName { .. }) => 3,
         CoreError::MissingArgument(_) => 4,
         CoreError::EmptyArgument(_) => 5,
         CoreError::TooLong { .. } => 6,
@@ -95,13 +95,13 @@ fn samples() -> Vec<CoreError> {
     let mut all = Vec::new();
     for kind in KINDS {
         for problem in PROBLEMS {
-            all.push(CoreError::InvalidId { kind, id: "bad id\twith tab".into(), problem });
+            all.push(IdError { kind, id: "bad id\twith tab".into(), problem }.into());
         }
     }
-    all.push(CoreError::OutOfRange { what: "progress status", value: 7 });
+    all.push(ValueError::OutOfRange { what: "progress status", value: 7 }.into());
     for kind in FLAGS {
-        all.push(CoreError::UndefinedFlags { kind, bits: 0x40 });
-        all.push(CoreError::UnknownFlagName { kind, name: "can_fly".into() });
+        all.push(ValueError::UndefinedFlags { kind, bits: 0x40 }.into());
+        all.push(ValueError::UnknownFlagName { kind, name: "can_fly".into() }.into());
     }
     all.push(CoreError::MissingArgument("handler"));
     all.push(CoreError::EmptyArgument("items"));

@@ -25,9 +25,9 @@ pub(crate) fn core_error(e: &CoreError) -> ErrorObject {
     ErrorObject::new(code, h.code, h.name, e.to_string())
 }
 
-/// [`core_error`] by value, for `map_err`.
-pub(crate) fn refused(e: CoreError) -> ErrorObject {
-    core_error(&e)
+/// [`core_error`] by value, for `map_err` (a refused ID or value, too).
+pub(crate) fn refused(e: impl Into<CoreError>) -> ErrorObject {
+    core_error(&e.into())
 }
 
 /// Bad parameters that never reached the core.
@@ -39,11 +39,11 @@ pub(crate) fn invalid(message: impl Into<String>) -> ErrorObject {
 pub(crate) type RpcResult<T> = Result<T, ErrorObject>;
 
 pub(crate) fn handler_id(s: &str) -> RpcResult<core::HandlerId> {
-    core::HandlerId::new(s).map_err(|e| core_error(&e))
+    core::HandlerId::new(s).map_err(refused)
 }
 
 pub(crate) fn item_id(s: &str) -> RpcResult<core::ItemId> {
-    core::ItemId::new(s).map_err(|e| core_error(&e))
+    core::ItemId::new(s).map_err(refused)
 }
 
 pub(crate) fn item_ids(list: &[String]) -> RpcResult<Vec<core::ItemId>> {
@@ -201,7 +201,6 @@ fn names(list: &Option<Vec<String>>) -> impl Iterator<Item = &str> {
 }
 
 pub(crate) fn item_spec(f: &ItemFields) -> RpcResult<core::ItemSpec> {
-    let err = |e: CoreError| core_error(&e);
     Ok(core::ItemSpec {
         name: f.name.clone(),
         type_label: f.type_label.clone(),
@@ -214,18 +213,17 @@ pub(crate) fn item_spec(f: &ItemFields) -> RpcResult<core::ItemSpec> {
             .as_ref()
             .map(|_| core::ItemCapabilities::from_names(names(&f.capabilities)))
             .transpose()
-            .map_err(err)?,
+            .map_err(refused)?,
         policies: f
             .policies
             .as_ref()
             .map(|_| core::ItemPolicies::from_names(names(&f.policies)))
             .transpose()
-            .map_err(err)?,
+            .map_err(refused)?,
     })
 }
 
 pub(crate) fn handler_spec(p: &synccenter_protocol::methods::HandlerRegisterParams) -> RpcResult<core::HandlerSpec> {
-    let err = |e: CoreError| core_error(&e);
     Ok(core::HandlerSpec {
         name: p.name.clone(),
         handler_type: p.handler_type.map(handler_type),
@@ -240,13 +238,13 @@ pub(crate) fn handler_spec(p: &synccenter_protocol::methods::HandlerRegisterPara
             .as_ref()
             .map(|_| core::HandlerCapabilities::from_names(names(&p.capabilities)))
             .transpose()
-            .map_err(err)?,
+            .map_err(refused)?,
         policies: p
             .policies
             .as_ref()
             .map(|_| core::HandlerPolicies::from_names(names(&p.policies)))
             .transpose()
-            .map_err(err)?,
+            .map_err(refused)?,
         retention: p.retention.map(retention),
     })
 }
@@ -351,7 +349,7 @@ pub(crate) fn version(v: &ConflictVersionWire) -> RpcResult<core::ConflictVersio
         alternate_name: v.alternate_name.clone(),
         location_short: v.location_short.clone(),
         location_full: v.location_full.clone(),
-        item_type: ConflictItemType::from_names(v.types.iter().map(String::as_str)).map_err(|e| core_error(&e))?,
+        item_type: ConflictItemType::from_names(v.types.iter().map(String::as_str)).map_err(refused)?,
         modified: time("modified", &v.modified)?,
         size: v.size,
     })

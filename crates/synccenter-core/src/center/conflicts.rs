@@ -2,7 +2,7 @@
 //! handed to the owner, and removal only when the owner says the conflict is gone.
 
 use super::Center;
-use crate::enums::ResolutionAbilities;
+use crate::enums::{ResolutionAbilities, ValueError};
 use crate::error::CoreError;
 use crate::model::{Conflict, NewConflict, Resolution, ResolutionChoice, ResolveOutcome};
 use crate::notice::Notice;
@@ -43,10 +43,11 @@ impl Center {
             return Err(CoreError::EmptyArgument("conflict name"));
         }
         if new.versions.len() < 2 {
-            return Err(CoreError::OutOfRange {
+            return Err(ValueError::OutOfRange {
                 what: "number of conflict versions (at least 2)",
                 value: new.versions.len() as i64,
-            });
+            }
+            .into());
         }
         if new.versions.len() > MAX_CONFLICT_VERSIONS {
             return Err(CoreError::CapacityExceeded { what: "versions per conflict", limit: MAX_CONFLICT_VERSIONS });
@@ -177,7 +178,7 @@ fn check_choice(c: &Conflict, choice: &ResolutionChoice) -> Result<(), CoreError
             idx.sort_unstable();
             idx.dedup();
             if idx.len() != kept.len() {
-                return Err(CoreError::OutOfRange { what: "repeated version index", value: kept.len() as i64 });
+                return Err(ValueError::OutOfRange { what: "repeated version index", value: kept.len() as i64 }.into());
             }
             if kept.len() > 1 {
                 needs(ResolutionAbilities::KEEP_MULTIPLE, "keeping several versions")?;

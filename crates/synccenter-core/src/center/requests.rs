@@ -5,7 +5,7 @@
 //! them), and `outcomes` (the final status each reached). It finishes when nothing is pending or serving.
 
 use super::{Center, LiveSession, RequestState, StartRequest};
-use crate::enums::{EventLevel, HandlerPolicies, ItemPolicies, ProgressStatus, SyncControlFlags};
+use crate::enums::{EventLevel, HandlerPolicies, ItemPolicies, ProgressStatus, SyncControlFlags, ValueError};
 use crate::error::{Action, CoreError, NotReadyReason, Target};
 use crate::model::{Context, Event, SyncResult};
 use crate::notice::Notice;
@@ -136,10 +136,11 @@ impl Center {
     pub fn pause(&mut self, handler: Option<&HandlerId>, until: Option<Timestamp>) -> Result<(), CoreError> {
         let now = self.clock.now();
         if until.is_some_and(|u| u <= now) {
-            return Err(CoreError::OutOfRange {
+            return Err(ValueError::OutOfRange {
                 what: "pause end (it is in the past)",
                 value: until.map_or(0, |u| u.as_micros()),
-            });
+            }
+            .into());
         }
         let targets: Vec<HandlerId> = match handler {
             Some(h) => vec![self.entry(h)?.handler.id.clone()],

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::{Center, LiveSession, Member};
-use crate::enums::{CancelRequest, EventLevel, HandlerCapabilities, ProgressStatus};
-use crate::error::{CoreError, FlagKind, NotReadyReason, Target};
+use crate::enums::{CancelRequest, EventLevel, FlagKind, HandlerCapabilities, ProgressStatus, ValueError};
+use crate::error::{CoreError, NotReadyReason, Target};
 use crate::model::{
     Amount, Context, EndReason, Event, EventRetention, ItemProgress, ItemSpec, NewEvent, PendingItems, SessionSummary,
     SessionView,
@@ -200,7 +200,7 @@ impl Center {
         let s = self.live(session)?;
         let level = new.level.ok_or(CoreError::MissingArgument("level"))?;
         if new.flags != 0 {
-            return Err(CoreError::UndefinedFlags { kind: FlagKind::EventFlags, bits: new.flags });
+            return Err(ValueError::UndefinedFlags { kind: FlagKind::EventFlags, bits: new.flags }.into());
         }
         let name = new.name.ok_or(CoreError::MissingArgument("name"))?;
         let description = new.description.ok_or(CoreError::MissingArgument("description"))?;

@@ -2,8 +2,8 @@
 //! concurrency, calls after the end, loss of the owner).
 
 use synccenter_core::{
-    Change, Context, CoreError, EndReason, EventLevel, HResult, HandlerCapabilities, HandlerId, HandlerSpec, IdKind,
-    IdProblem, ItemId, ItemSpec, NewEvent, Notice, OwnerId, ProgressStatus, SyncControlFlags,
+    Change, Context, CoreError, EndReason, EventLevel, HResult, HandlerCapabilities, HandlerId, HandlerSpec, IdError,
+    IdKind, IdProblem, ItemId, ItemSpec, NewEvent, Notice, OwnerId, ProgressStatus, SyncControlFlags,
 };
 
 use crate::support::{Fx, OWNER, assert_refused, handler_spec, hid, ids, iid, item_spec};
@@ -54,7 +54,7 @@ fn b38_sixty_four_unit_ids_are_invalidarg() {
             c.create_session(OWNER, &HandlerId::new(handler.as_str())?, &[ItemId::new(item.as_str())?])
         });
         assert!(
-            matches!(err, CoreError::InvalidId { kind: k, problem: IdProblem::TooLong { units: 64 }, .. } if k == kind),
+            matches!(err, CoreError::InvalidId(IdError { kind: k, problem: IdProblem::TooLong { units: 64 }, .. }) if k == kind),
             "refused for its length: {err:?}"
         );
     }

@@ -1,7 +1,9 @@
 //! Progress and completion: behaviours 1–12 (`ReportProgress`, the per-item state machine, session-end
 //! finalization, text limits, membership and range checks, `SetHandlerProgressText`).
 
-use synccenter_core::{CancelRequest, Change, CoreError, ENDED_WITHOUT_RESULT, HResult, Notice, ProgressStatus};
+use synccenter_core::{
+    CancelRequest, Change, CoreError, ENDED_WITHOUT_RESULT, HResult, Notice, ProgressStatus, ValueError,
+};
 
 use crate::support::{Fx, H_COMMENT, assert_refused, ids, iid};
 
@@ -178,7 +180,7 @@ fn b11_status_outside_1_to_6_is_invalidarg() {
             c.report_progress(s, &iid("A"), status, Some("x"), 1, 2)
         });
         assert!(
-            matches!(err, CoreError::OutOfRange { what: "progress status", value } if value == i64::from(n)),
+            matches!(err, CoreError::Value(ValueError::OutOfRange { what: "progress status", value }) if value == i64::from(n)),
             "refused by the range check, not by the session: {err:?}"
         );
     }

@@ -8,7 +8,7 @@ use synccenter_core::{
     Action, Change, ConflictItemType, ConflictVersion, Context, CoreError, EndReason, Event, EventFilter, EventId,
     EventLevel, FlagKind, HResult, IdSource, ItemId, ItemProgress, KeptVersion, NewConflict, NotReadyReason,
     PendingItems, PresenterChoice, ProgressStatus, RequestId, ResolutionAbilities, ResolutionChoice, SequentialIds,
-    SessionId, Target, Timestamp,
+    SessionId, Target, Timestamp, ValueError,
 };
 
 use crate::support::{Fx, hid, iid};
@@ -202,6 +202,6 @@ fn errors_name_the_action_the_reason_the_target_and_the_flag_kind() {
     assert!(forbidden.to_string().ends_with(" forbids enabling by policy"), "{forbidden}");
     let paused = CoreError::NotReady { target: handler, reason: NotReadyReason::Paused };
     assert!(paused.to_string().ends_with("cannot be synchronized: it is paused"), "{paused}");
-    let flags = CoreError::UndefinedFlags { kind: FlagKind::ItemPolicies, bits: 0x10 };
+    let flags = CoreError::from(ValueError::UndefinedFlags { kind: FlagKind::ItemPolicies, bits: 0x10 });
     assert_eq!(flags.to_string(), "the item policies mask has undefined bits 0x10");
 }
