@@ -86,7 +86,31 @@ struct LiveSession {
     suspendable: bool,
 }
 
+impl Member {
+    fn new(item: ItemId, progress: ItemProgress) -> Member {
+        Member { item, progress, amount: None, proposed: None, errors: 0 }
+    }
+}
+
 impl LiveSession {
+    /// A session as it starts, or as the store last saw it live (`manual` and `members` come from the record).
+    fn new(id: SessionId, handler: HandlerId, owner: OwnerId, started_at: Timestamp, members: Vec<Member>) -> Self {
+        LiveSession {
+            id,
+            handler,
+            owner,
+            started_at,
+            manual: false,
+            members,
+            handler_text: None,
+            stop_all: false,
+            item_stops: BTreeSet::new(),
+            contexts: Vec::new(),
+            handler_errors: 0,
+            suspendable: false,
+        }
+    }
+
     fn member(&self, item: &ItemId) -> Option<&Member> {
         self.members.iter().find(|m| &m.item == item)
     }
@@ -200,24 +224,10 @@ impl Center {
             c.conflicts.insert(conflict.id, conflict);
         }
         for record in snapshot.live_sessions {
-            let session = LiveSession {
-                id: record.id,
-                handler: record.handler.clone(),
-                owner: record.owner,
-                started_at: record.started_at,
-                manual: record.manual,
-                members: record
-                    .items
-                    .into_iter()
-                    .map(|m| Member { item: m.item, progress: m.progress, amount: None, proposed: None, errors: 0 })
-                    .collect(),
-                handler_text: None,
-                stop_all: false,
-                item_stops: BTreeSet::new(),
-                contexts: Vec::new(),
-                handler_errors: 0,
-                suspendable: false,
-            };
+            let members = record.items.into_iter().map(|m| Member::new(m.item, m.progress)).collect();
+            let mut session =
+                LiveSession::new(record.id, record.handler.clone(), record.owner, record.started_at, members);
+            session.manual = record.manual;
             c.live_by_handler.entry(record.handler.folded()).or_default().push(record.id);
             c.sessions.insert(record.id, session);
             c.finish_session(record.id, crate::model::EndReason::Restarted);

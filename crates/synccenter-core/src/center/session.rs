@@ -1,8 +1,6 @@
 //! The session creator and its callback (§2.1, §2.2, §2.19): creation, the per-item progress state machine,
 //! events, membership, cancellation checks, and the end of a session.
 
-use std::collections::BTreeSet;
-
 use super::{Center, LiveSession, Member};
 use crate::enums::{CancelRequest, EventLevel, FlagKind, HandlerCapabilities, ProgressStatus, ValueError};
 use crate::error::{CoreError, NotReadyReason, Target};
@@ -29,11 +27,34 @@ impl Center {
         handler: &HandlerId,
         items: &[ItemId],
     ) -> Result<SessionId, CoreError> {
-        let entry = self.entry(handler)?;
+        let members = self.new_session_members(handler, items)?;
+        let retention = self.entry(handler)?.handler.retention;
+        let now = self.clock.now();
+        let id = SessionId(self.ids.next_uuid());
+        if retention == EventRetention::ReplaceOnSync {
+            self.changes.push(Change::EventsPurged { handler: handler.clone(), before: now });
+        }
+        self.changes.push(Change::SessionStarted {
+            session: id,
+            handler: handler.clone(),
+            owner,
+            started_at: now,
+            items: members.clone(),
+        });
+        let live = members.iter().map(|i| Member::new(i.clone(), ItemProgress::default())).collect();
+        self.sessions.insert(id, LiveSession::new(id, handler.clone(), owner, now, live));
+        self.live_by_handler.entry(handler.folded()).or_default().push(id);
+        self.serve_dispatched(handler, id, &members);
+        Ok(id)
+    }
+
+    /// The members of a new session of `handler` over `items`, each once, in order, once the handler, every item
+    /// and the limits allow it (§5.8, §5.9); the first refusal otherwise.
+    fn new_session_members(&self, handler: &HandlerId, items: &[ItemId]) -> Result<Vec<ItemId>, CoreError> {
+        let h = &self.entry(handler)?.handler;
         if items.is_empty() {
             return Err(CoreError::NoItems);
         }
-        let h = &entry.handler;
         let not_ready =
             |reason| CoreError::NotReady { target: Target { handler: handler.clone(), item: None }, reason };
         if !h.active {
@@ -82,48 +103,7 @@ impl Center {
         if self.sessions.len() >= self.config.max_live_sessions {
             return Err(CoreError::CapacityExceeded { what: "live sessions", limit: self.config.max_live_sessions });
         }
-        let retention = h.retention;
-        let now = self.clock.now();
-        let id = SessionId(self.ids.next_uuid());
-        if retention == EventRetention::ReplaceOnSync {
-            self.changes.push(Change::EventsPurged { handler: handler.clone(), before: now });
-        }
-        self.changes.push(Change::SessionStarted {
-            session: id,
-            handler: handler.clone(),
-            owner,
-            started_at: now,
-            items: members.clone(),
-        });
-        self.sessions.insert(
-            id,
-            LiveSession {
-                id,
-                handler: handler.clone(),
-                owner,
-                started_at: now,
-                manual: false,
-                members: members
-                    .iter()
-                    .map(|i| Member {
-                        item: i.clone(),
-                        progress: ItemProgress::default(),
-                        amount: None,
-                        proposed: None,
-                        errors: 0,
-                    })
-                    .collect(),
-                handler_text: None,
-                stop_all: false,
-                item_stops: BTreeSet::new(),
-                contexts: Vec::new(),
-                handler_errors: 0,
-                suspendable: false,
-            },
-        );
-        self.live_by_handler.entry(handler.folded()).or_default().push(id);
-        self.serve_dispatched(handler, id, &members);
-        Ok(id)
+        Ok(members)
     }
 
     /// `ReportProgress` (§2.2.1, §2.19 rules 9–12). Returns the cancel request in force for the item.
@@ -293,13 +273,7 @@ impl Center {
             });
         }
         let s = self.sessions.get_mut(&session).expect("live checked above");
-        s.members.push(Member {
-            item: item.clone(),
-            progress: ItemProgress::default(),
-            amount: None,
-            proposed: None,
-            errors: 0,
-        });
+        s.members.push(Member::new(item.clone(), ItemProgress::default()));
         self.changes.push(Change::SessionItemAdded { session, item: item.clone() });
         self.serve_all_waiting(&handler, session, item);
         Ok(())
@@ -336,13 +310,7 @@ impl Center {
             });
         }
         let s = self.sessions.get_mut(&session).expect("live checked above");
-        s.members.push(Member {
-            item: id,
-            progress: ItemProgress::default(),
-            amount: None,
-            proposed: Some(item),
-            errors: 0,
-        });
+        s.members.push(Member { proposed: Some(item), ..Member::new(id, ItemProgress::default()) });
         Ok(())
     }
 
