@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::json;
-use synccenter_client::{CancelWire, EventLevelWire, StatusWire};
+use synccenter_client::{CancelWire, EventLevelWire, Session, StatusWire};
 use synccenter_platform::notify::NotifySocket;
 use synccenter_platform::process::{self, Console, ProcessTree, StopSignals};
 use synccenter_runs::notify::{Intake, MAX_DATAGRAM, NotifyMessage, Sender};
@@ -133,34 +133,7 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
         }
     };
     let tree = ProcessTree::adopt(&mut child).with_context(|| format!("cannot supervise `{cmdline}`"))?;
-    let mut stop_signals = StopSignals::install().context("cannot handle SIGINT and SIGTERM")?;
-    let outcome = loop {
-        tokio::select! {
-            status = child.wait() => break Outcome::Exited(status.context("cannot wait for the command")?),
-            push = session.cancelled() => match push {
-                Ok(p) if p.cancel == CancelWire::None => {}
-                Ok(_) => break Outcome::Cancelled,
-                Err(e) => {
-                    // The daemon is gone: nobody can see the sync any more, so do not leave the command behind.
-                    tree.kill();
-                    let _ = child.wait().await;
-                    return Err(e).context("lost the connection to the daemon; the command was killed");
-                }
-            },
-            _ = stop_signals.recv() => break Outcome::Cancelled,
-            messages = notify.next(&tree) => {
-                for message in messages {
-                    match message {
-                        NotifyMessage::Status(text) => {
-                            session.report_progress(&args.item, StatusWire::UpdatingIndeterminate, Some(&text), 0, 0)?;
-                        }
-                        NotifyMessage::Errno(errno) => notify.errno = Some(errno),
-                        _ => {}
-                    }
-                }
-            }
-        }
-    };
+    let outcome = watch(&session, &args.item, &mut child, &tree, &mut notify).await?;
     if let Some(summary) = notify.intake.summary() {
         session.report_event(Some(&args.item), EventLevelWire::Warning, "sd_notify", &summary).await?;
     }
@@ -207,6 +180,45 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<u8> {
         output::note(&format!("synccenter: {what}: {} (the command {how})", end.status.name()));
     }
     Ok(code)
+}
+
+/// Waits for the command to end, a stop (the daemon's or a signal) or the daemon's loss, and passes what the
+/// command says over `sd_notify` on as progress text. Kills the command when the daemon is lost: nobody could
+/// see the sync any more.
+async fn watch(
+    session: &Session,
+    item: &str,
+    child: &mut tokio::process::Child,
+    tree: &ProcessTree,
+    notify: &mut Notify,
+) -> anyhow::Result<Outcome> {
+    let mut stop_signals = StopSignals::install().context("cannot handle SIGINT and SIGTERM")?;
+    Ok(loop {
+        tokio::select! {
+            status = child.wait() => break Outcome::Exited(status.context("cannot wait for the command")?),
+            push = session.cancelled() => match push {
+                Ok(p) if p.cancel == CancelWire::None => {}
+                Ok(_) => break Outcome::Cancelled,
+                Err(e) => {
+                    tree.kill();
+                    let _ = child.wait().await;
+                    return Err(e).context("lost the connection to the daemon; the command was killed");
+                }
+            },
+            _ = stop_signals.recv() => break Outcome::Cancelled,
+            messages = notify.next(tree) => {
+                for message in messages {
+                    match message {
+                        NotifyMessage::Status(text) => {
+                            session.report_progress(item, StatusWire::UpdatingIndeterminate, Some(&text), 0, 0)?;
+                        }
+                        NotifyMessage::Errno(errno) => notify.errno = Some(errno),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// The system's words for an `errno`: `Input/output error`.
