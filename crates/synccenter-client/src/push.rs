@@ -1,6 +1,6 @@
-//! What the daemon sends unasked, other than a session's cancellation (which goes to its [`crate::Session`]):
-//! requests to a serving handler and results of starts go to [`crate::Client::pushes`]; the live feed goes to
-//! [`Subscription`]s. Both are bounded, so a consumer that stops reading cannot grow the client without limit.
+//! What the daemon sends unasked, other than a session's cancellation (which goes to its [`crate::Session`])
+//! and the live feed (a [`crate::Subscription`]): requests to a serving handler and results of starts, which go
+//! to [`crate::Client::pushes`], bounded, so a consumer that stops reading cannot grow the client without limit.
 
 use synccenter_protocol::methods::{ResolutionRequestedPush, SyncRequestedPush, SyncResultPush};
 

@@ -61,7 +61,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(client: Client, id: String, cancel: watch::Receiver<CancelSnapshot>) -> Session {
+    fn new(client: Client, id: String, cancel: watch::Receiver<CancelSnapshot>) -> Session {
         Session { client, id, cancel, seen: AtomicU64::new(0), ended: false }
     }
 

@@ -29,7 +29,7 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub(crate) fn new(client: Client, snapshot: SubscribeResult, rx: broadcast::Receiver<Update>) -> Subscription {
+    fn new(client: Client, snapshot: SubscribeResult, rx: broadcast::Receiver<Update>) -> Subscription {
         let last_seq = snapshot.seq;
         Subscription { snapshot, rx, last_seq, _client: client }
     }

@@ -23,8 +23,9 @@ pub(crate) struct PendingAfter {
 /// A problem [`resolve`] found: where, which field, why.
 pub(crate) type OrderError = (Range<usize>, String, String);
 
-/// Resolves every pending `after` list into its item's [`Order::after`]; returns the problems, in file order
-/// of the lists. Items of lists with problems keep what resolved (the configuration is refused anyway).
+/// Resolves every pending `after` list into its item's [`Order::after`](crate::model::Order::after); returns
+/// the problems, in file order of the lists. Items of lists with problems keep what resolved (the configuration
+/// is refused anyway).
 pub(crate) fn resolve(handlers: &mut [HandlerConfig], pending: Vec<PendingAfter>) -> Vec<OrderError> {
     let mut errors = Vec::new();
     let mut edges: BTreeMap<ItemRef, Vec<ItemRef>> = BTreeMap::new();
