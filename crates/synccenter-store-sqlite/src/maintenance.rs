@@ -1,7 +1,7 @@
 //! Offline care of a database file: [`check`] (integrity and schema version, read-only), [`backup`] (a
 //! consistent copy with `VACUUM INTO`, safe while the daemon runs) and [`recover`] (copy every readable row
 //! into a new file next to a damaged one). None of them ever writes to the file it is given: the source is
-//! always opened read-only, and new files are created beside it, never over an existing one. [`compact`] is
+//! always opened read-only, and new files are created beside it, never over an existing one. [`compact()`] is
 //! the exception, on purpose: it rewrites a sound file no one else has open, in place (`compact`).
 //!
 //! These are what the daemon's refusal of a damaged file points to (`synccenter db check|backup|recover`).
