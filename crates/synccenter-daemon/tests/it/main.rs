@@ -10,9 +10,7 @@ mod commands;
 mod conditions;
 mod doc_transcripts;
 mod faults;
-// Load behaviour, the same on every platform; under Wine the suite's process once segfaulted at exit after
-// every test passed when these ran (docs/platforms.md), so they run on Unix only until that is understood.
-#[cfg(unix)]
+// Load behaviour, on every platform (under Wine too: docs/platforms.md says why it once was not).
 mod flood;
 mod lifecycle;
 mod limits;
